@@ -1,0 +1,3 @@
+from zsad_desktop.cli import main
+
+raise SystemExit(main())
