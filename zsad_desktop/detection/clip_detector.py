@@ -1,0 +1,77 @@
+"""What every CLIP-based method shares: backbone, batching, device, resizing.
+
+A method subclasses `ClipDetector` and implements `score_grid`, which turns a
+preprocessed batch into anomaly maps on the patch grid and image scores.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import json
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from zsad_desktop.detection.backbone import Backbone, BackboneSpec, shared_backbone
+from zsad_desktop.detection.device import autocast, default_batch_size, map_in_batches, select_device
+from zsad_desktop.detection.interface import Detection, Detector
+from zsad_desktop.detection.preprocess import grid_to_image, smooth, to_model_input
+
+
+class ClipDetector(Detector):
+    def __init__(
+        self,
+        backbone: Backbone | None = None,
+        *,
+        model_name: str = "ViT-L-14-336",
+        pretrained: str = "openai",
+        image_size: int = 518,
+        quick_gelu: bool | None = None,
+        device: str = "auto",
+        batch_size: int | None = None,
+        object_name: str = "object",
+        grid_sigma: float = 1.0,
+    ):
+        if backbone is None:
+            spec = BackboneSpec(model_name, pretrained, image_size, quick_gelu)
+            backbone = shared_backbone(spec, select_device(device))
+        self.backbone = backbone
+        self.device = backbone.device
+        self.batch_size = batch_size or default_batch_size(self.device, backbone.spec.image_size)
+        self.object_name = object_name
+        self.grid_sigma = grid_sigma
+
+    def settings(self) -> dict[str, Any]:
+        """Everything besides the backbone that changes the output (part of `model_id`)."""
+        return {"object_name": self.object_name, "grid_sigma": self.grid_sigma}
+
+    @property
+    def model_id(self) -> str:
+        digest = hashlib.sha1(json.dumps(self.settings(), sort_keys=True, default=str).encode()).hexdigest()[:10]
+        return f"{self.method}:{self.backbone.spec.identifier}:{digest}"
+
+    @abc.abstractmethod
+    def score_grid(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3, S, S) normalised input -> maps (B, h, w) on the grid, scores (B,)."""
+
+    def finish_map(self, grid_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Grid map to a heatmap at the image's size; smoothing on the grid by default."""
+        return grid_to_image(smooth(grid_map, self.grid_sigma), shape)
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[Detection]:
+        return map_in_batches(self._predict_batch, list(images), self.batch_size)
+
+    def _predict_batch(self, images: Sequence[np.ndarray]) -> list[Detection]:
+        spec = self.backbone.spec
+        pixels = to_model_input(images, spec.image_size, self.backbone.mean, self.backbone.std, self.device)
+        with torch.inference_mode(), autocast(self.device):
+            maps, scores = self.score_grid(pixels)
+        maps_np = maps.float().cpu().numpy()
+        scores_np = scores.float().cpu().numpy()
+        model_id = self.model_id
+        return [
+            Detection(float(score), self.finish_map(grid_map, img.shape[:2]), model_id)
+            for img, grid_map, score in zip(images, maps_np, scores_np)
+        ]

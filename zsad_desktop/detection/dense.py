@@ -1,0 +1,133 @@
+"""Multi-layer dense patch features from a CLIP vision tower.
+
+Both papers read patch tokens from several layers at 518 px (a 37x37 grid for
+patch 14), and run a second "dense" path through the last blocks whose
+attention is a self-correlation (value-value, or q-q + k-k + v-v as Crane's
+E-Attn) without the MLP. The original path is left untouched, so its global
+embedding is exactly plain CLIP's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+import torch.nn.functional as F
+
+from zsad_desktop.detection.backbone import Backbone
+
+
+class DenseAttention(str, Enum):
+    NONE = "none"  # patch tokens of the original path
+    VV = "vv"  # softmax(v v^T) v
+    QKV = "qkv"  # (softmax(q q^T) + softmax(k k^T) + softmax(v v^T)) v
+
+
+@dataclass(frozen=True)
+class DenseConfig:
+    layers: tuple[int, ...] = (6, 12, 18, 24)  # 1-based block indices whose output is read
+    attention: DenseAttention = DenseAttention.VV
+    start_layer: int = 6  # 1-based first block the dense path replaces
+    pos_interpolation: str = "bicubic"  # "bicubic" (AA-CLIP) or "bilinear" (Crane)
+    pos_antialias: bool = True
+
+
+@dataclass
+class DenseFeatures:
+    global_embedding: torch.Tensor  # (B, D) projected, not normalised
+    patch_tokens: list[torch.Tensor]  # per layer (B, N, width), before ln_post
+    grid: tuple[int, int]
+
+
+def interpolated_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: str, antialias: bool) -> torch.Tensor:
+    visual = backbone.model.visual
+    pos = visual.positional_embedding
+    old = int(round((pos.shape[0] - 1) ** 0.5))
+    if (old, old) == tuple(grid):
+        return pos
+    cls_pos, patch_pos = pos[:1], pos[1:]
+    patch_pos = patch_pos.reshape(1, old, old, -1).permute(0, 3, 1, 2)
+    patch_pos = F.interpolate(
+        patch_pos.float(), size=grid, mode=mode, align_corners=False, antialias=antialias and mode in ("bilinear", "bicubic")
+    ).to(pos.dtype)
+    return torch.cat([cls_pos, patch_pos.permute(0, 2, 3, 1).reshape(-1, pos.shape[1])])
+
+
+class DenseFeatureExtractor(torch.nn.Module):
+    """Runs a CLIP vision tower block by block and collects dense features."""
+
+    def __init__(self, backbone: Backbone, config: DenseConfig = DenseConfig()):
+        super().__init__()
+        self.backbone = backbone
+        self.config = config
+        n = backbone.vision_layers
+        for layer in config.layers:
+            if not 1 <= layer <= n:
+                raise ValueError(f"layer {layer} outside 1..{n} of {backbone.spec.model_name}")
+        self._pos_cache: dict[tuple[int, int], torch.Tensor] = {}
+
+    def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        visual = self.backbone.model.visual
+        x = visual.conv1(images)
+        grid = (x.shape[-2], x.shape[-1])
+        x = x.flatten(2).transpose(1, 2)
+        cls = visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], dim=1)
+        pos = self._pos_cache.get(grid)
+        if pos is None or pos.device != x.device:
+            pos = interpolated_pos_embedding(self.backbone, grid, self.config.pos_interpolation, self.config.pos_antialias)
+            if not torch.is_grad_enabled():
+                self._pos_cache[grid] = pos
+        return visual.ln_pre(x + pos.to(x.dtype)), grid
+
+    def forward(self, images: torch.Tensor, block_hook=None) -> DenseFeatures:
+        """`block_hook(index, tokens) -> tokens`, if given, edits the original
+        path after each 1-based block (AA-CLIP's visual adapters)."""
+        visual = self.backbone.model.visual
+        x, grid = self.embed(images)
+        cfg = self.config
+        dense = None
+        taken: list[torch.Tensor] = []
+        for index, block in enumerate(visual.transformer.resblocks, start=1):
+            if cfg.attention is not DenseAttention.NONE and index == cfg.start_layer:
+                dense = x
+            if dense is not None:
+                # Both paths take their attention input from the original stream.
+                dense = dense + block.ls_1(self_correlation_attention(block, block.ln_1(x), cfg.attention))
+            x = block(x)
+            if block_hook is not None:
+                x = block_hook(index, x)
+            if index in cfg.layers:
+                taken.append(dense if dense is not None and index >= cfg.start_layer else x)
+        pooled = visual.ln_post(x[:, 0])
+        global_embedding = pooled @ visual.proj if visual.proj is not None else pooled
+        return DenseFeatures(global_embedding, taken, grid)
+
+    def project(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Patch tokens (B, N, width) to the joint space (B, N, D), class token dropped."""
+        visual = self.backbone.model.visual
+        tokens = visual.ln_post(tokens[:, 1:])
+        return tokens @ visual.proj if visual.proj is not None else tokens
+
+
+def self_correlation_attention(block: torch.nn.Module, x: torch.Tensor, mode: DenseAttention) -> torch.Tensor:
+    """Attention of one block whose weights come from token self-similarity.
+
+    Computed per image (batch dimension kept apart), using the block's own
+    projections; output projected like the block's attention output.
+    """
+    attn = block.attn
+    b, n, width = x.shape
+    heads = attn.num_heads
+    q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+    q, k, v = (t.reshape(b, n, heads, width // heads).transpose(1, 2) for t in (q, k, v))
+    scale = (width // heads) ** -0.5
+    if mode is DenseAttention.VV:
+        weights = torch.softmax(v @ v.transpose(-2, -1) * scale, dim=-1)
+    elif mode is DenseAttention.QKV:
+        weights = sum(torch.softmax(t @ t.transpose(-2, -1) * scale, dim=-1) for t in (q, k, v))
+    else:
+        raise ValueError(f"no self-correlation for {mode}")
+    out = (weights @ v).transpose(1, 2).reshape(b, n, width)
+    return attn.out_proj(out)
