@@ -1,0 +1,153 @@
+"""Command line: the application's use cases without the window.
+
+    zsad gui [FOLDER]                 the review window
+    zsad predict FOLDER --out DIR     heatmaps and a CSV of scores
+    zsad eval ROOT --layout mvtec     per-category metrics table and JSON
+    zsad train --method aaclip ...    train adapters or prompts on a dataset
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+from zsad_desktop import __version__
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+
+def add_detector_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("detector")
+    group.add_argument("--method", default="baseline", help="detection method: baseline, aaclip, crane (default: baseline)")
+    group.add_argument("--model", type=Path, help="a trained model folder (has model.json); overrides --method")
+    group.add_argument("--checkpoint", help="method checkpoint: Crane .pth file or AA-CLIP adapter folder")
+    group.add_argument("--model-name", default="ViT-L-14-336", help="open_clip backbone (default: ViT-L-14-336)")
+    group.add_argument(
+        "--pretrained", default="openai", help="pretrained tag, checkpoint file, or 'random' for a test run (default: openai)"
+    )
+    group.add_argument("--image-size", type=int, default=518, help="input size in pixels (default: 518, a 37x37 grid)")
+    group.add_argument("--object-name", default="object", help="what the images show, used in the text prompts")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    group.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: by device)")
+
+
+def build_detector(args: argparse.Namespace):
+    from zsad_desktop.detection.interface import create_detector
+    from zsad_desktop.detection.saved_model import load_saved_model
+
+    common = {"object_name": args.object_name}
+    if args.batch_size:
+        common["batch_size"] = args.batch_size
+    if args.model:
+        return load_saved_model(args.model, device=args.device, **common)
+    extra = {"checkpoint": args.checkpoint} if args.checkpoint else {}
+    return create_detector(
+        args.method,
+        model_name=args.model_name,
+        pretrained=args.pretrained,
+        image_size=args.image_size,
+        device=args.device,
+        **common,
+        **extra,
+    )
+
+
+def tqdm_progress(description: str):
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit="img", file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    update.close = bar.close  # type: ignore[attr-defined]
+    return update
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from zsad_desktop.app.folder_prediction import predict_folder
+
+    detector = build_detector(args)
+    progress = tqdm_progress("predict")
+    result = predict_folder(detector, args.folder, args.out, batch_size=detector.batch_size, progress=progress)
+    progress.close()
+    for error in result.failed:
+        print(f"skipped {error}", file=sys.stderr)
+    print(f"{len(result.scored)} images scored, {len(result.failed)} skipped; scores in {args.out / 'scores.csv'}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from zsad_desktop.app.dataset_evaluation import evaluate_dataset
+
+    detector = build_detector(args)
+    bars: dict[str, Callable] = {}
+
+    def progress(category: str, done: int, total: int) -> None:
+        bars.setdefault(category, tqdm_progress(category))(done, total)
+
+    result = evaluate_dataset(detector, args.root, args.layout, args.categories, detector.batch_size, progress)
+    for bar in bars.values():
+        bar.close()
+    print(result.table())
+    for skipped in result.skipped:
+        print(f"skipped {skipped}", file=sys.stderr)
+    out = args.json or Path(f"eval_{args.layout}.json")
+    out.write_text(result.to_json())
+    print(f"metrics written to {out}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="zsad", description="Review anomalies proposed by zero-shot CLIP detectors.")
+    root.add_argument("--version", action="version", version=f"zsad-desktop {__version__}")
+    root.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the review window", description="Open the review window, optionally on FOLDER.")
+    gui.add_argument("folder", nargs="?", type=Path, help="image folder to open")
+    gui.set_defaults(run=cmd_gui)
+
+    predict = sub.add_parser("predict", help="heatmaps and scores for a folder", description="Score every image below FOLDER.")
+    predict.add_argument("folder", type=Path)
+    predict.add_argument("--out", type=Path, required=True, help="output folder for heatmap PNGs and scores.csv")
+    add_detector_options(predict)
+    predict.set_defaults(run=cmd_predict)
+
+    evaluate = sub.add_parser("eval", help="metrics on a benchmark dataset", description="Evaluate on a dataset with masks.")
+    evaluate.add_argument("root", type=Path, help="dataset root (or one category folder)")
+    evaluate.add_argument("--layout", choices=("mvtec", "visa", "btad", "folder"), default="mvtec")
+    evaluate.add_argument("--categories", nargs="*", help="only these categories")
+    evaluate.add_argument("--json", type=Path, help="where to write the metrics (default: eval_<layout>.json)")
+    add_detector_options(evaluate)
+    evaluate.set_defaults(run=cmd_eval)
+
+    for name, register in COMMANDS.items():
+        register(sub)
+    return root
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from zsad_desktop.ui.launch import run_gui
+
+    return run_gui(str(args.folder) if args.folder else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from zsad_desktop.user_errors import USER_ERRORS
+
+    try:
+        return args.run(args)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
