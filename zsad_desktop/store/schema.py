@@ -1,0 +1,147 @@
+"""Typed SQLAlchemy 2 models of the review store.
+
+Reviews and predictions hang on an image's content hash, not its path, so a
+renamed or moved file keeps its review. Every change of a review appends a
+`ReviewEvent`; nothing is overwritten without a trace.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ReviewStatus(str, enum.Enum):
+    UNREVIEWED = "unreviewed"
+    NORMAL = "normal"
+    ACCEPTED = "accepted"
+    CORRECTED = "corrected"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+
+    @property
+    def has_final_mask(self) -> bool:
+        return self in (ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED)
+
+
+class TrainingStatus(str, enum.Enum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+_status = Enum(ReviewStatus, name="review_status", values_callable=lambda e: [m.value for m in e], native_enum=False, length=16)
+_training = Enum(TrainingStatus, name="training_status", values_callable=lambda e: [m.value for m in e], native_enum=False, length=16)
+
+
+class Setting(Base):
+    """Workspace settings: object name, method, active threshold, split seed..."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Image(Base):
+    __tablename__ = "images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rel_path: Mapped[str] = mapped_column(String(1024), unique=True)
+    content_hash: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[Optional[int]] = mapped_column(Integer)
+    height: Mapped[Optional[int]] = mapped_column(Integer)
+    bit_depth: Mapped[Optional[int]] = mapped_column(Integer)
+    modality: Mapped[Optional[str]] = mapped_column(String(16))
+    frames: Mapped[int] = mapped_column(Integer, default=1)
+    load_error: Mapped[Optional[str]] = mapped_column(Text)
+    missing: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Prediction(Base):
+    """Cached by (image hash, model version): never computed twice."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("image_hash", "model_version"),
+        Index("ix_predictions_model_score", "model_version", "score"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_hash: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(255))
+    score: Mapped[float] = mapped_column(Float)
+    heatmap_file: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Review(Base):
+    """The current decision on an image; `proposal_file` keeps the model's original."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[ReviewStatus] = mapped_column(_status, index=True, default=ReviewStatus.UNREVIEWED)
+    mask_file: Mapped[Optional[str]] = mapped_column(String(512))
+    proposal_file: Mapped[Optional[str]] = mapped_column(String(512))
+    model_version: Mapped[Optional[str]] = mapped_column(String(255))
+    reviewer: Mapped[Optional[str]] = mapped_column(String(128))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReviewEvent(Base):
+    """One change of a review: who, when, from what to what."""
+
+    __tablename__ = "review_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_hash: Mapped[str] = mapped_column(String(64), index=True)
+    from_status: Mapped[Optional[ReviewStatus]] = mapped_column(_status)
+    to_status: Mapped[ReviewStatus] = mapped_column(_status)
+    mask_file: Mapped[Optional[str]] = mapped_column(String(512))
+    reviewer: Mapped[Optional[str]] = mapped_column(String(128))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    model_id: Mapped[str] = mapped_column(String(255))  # the detector's model_id: what predictions are tagged with
+    method: Mapped[str] = mapped_column(String(32))
+    backbone: Mapped[dict[str, Any]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    checkpoint: Mapped[Optional[str]] = mapped_column(String(1024))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
+    training_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("training_runs.id"))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingRun(Base):
+    __tablename__ = "training_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(32))
+    status: Mapped[TrainingStatus] = mapped_column(_training, default=TrainingStatus.RUNNING)
+    train_review_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    held_out_review_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
