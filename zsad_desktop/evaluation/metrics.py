@@ -89,15 +89,18 @@ def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], fpr_limit: fl
             inside = np.asarray(amap, np.float32)[regions == region]
             overlaps.append(above(inside) / inside.size)
     pro = np.mean(overlaps, axis=0)
-    # Curve from FPR 0 upwards, cut at the limit with linear interpolation.
-    order = np.argsort(fpr, kind="stable")
-    fpr, pro = fpr[order], pro[order]
+    # Curve from (0, 0) upwards; at equal FPR the higher PRO comes last, so vertical steps add no area.
     fpr = np.concatenate([[0.0], fpr])
     pro = np.concatenate([[0.0], pro])
+    order = np.lexsort((pro, fpr))
+    fpr, pro = fpr[order], pro[order]
     keep = fpr <= fpr_limit
-    cut_pro = np.interp(fpr_limit, fpr, pro)
-    x = np.concatenate([fpr[keep], [fpr_limit]])
-    y = np.concatenate([pro[keep], [cut_pro]])
+    x, y = fpr[keep], pro[keep]
+    beyond = np.flatnonzero(~keep)
+    if beyond.size:  # cut the segment that crosses the limit by linear interpolation
+        x1, y1 = fpr[beyond[0]], pro[beyond[0]]
+        cut = y[-1] + (y1 - y[-1]) * (fpr_limit - x[-1]) / (x1 - x[-1])
+        x, y = np.append(x, fpr_limit), np.append(y, cut)
     return float(np.trapezoid(y, x) / fpr_limit)
 
 
