@@ -15,8 +15,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from zsad_desktop.app.scanning import walk_images
 from zsad_desktop.detection.interface import Detection, Detector
-from zsad_desktop.imaging import ImageLoadError, is_image_file, read_rgb8
+from zsad_desktop.imaging import ImageLoadError, read_rgb8
 from zsad_desktop.imaging.masks import atomic_write
 from zsad_desktop.imaging.overlay import colourise
 
@@ -31,8 +32,8 @@ class FolderPrediction:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Every image below `folder`, sorted, skipping the application's own `.zsad` data."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and ".zsad" not in p.parts and is_image_file(p))
+    """Every image below `folder` that a workspace scan would find, sorted."""
+    return sorted(folder / rel for rel, _ in walk_images(folder))
 
 
 def detect_files(

@@ -43,8 +43,13 @@ def content_hash(path: Path) -> str:
         return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
 
 
+#: dataset folders of ground-truth masks (MVTec AD, BTAD): labels, not images to review
+MASK_FOLDERS = frozenset({"ground_truth", "masks"})
+
+
 def walk_images(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """(relative path, stat) of every image below `folder`, skipping hidden and `.zsad` folders."""
+    """(relative path, stat) of every image below `folder`, skipping hidden and `.zsad`
+    folders and ground-truth mask folders."""
     stack = [folder]
     while stack:
         current = stack.pop()
@@ -56,7 +61,8 @@ def walk_images(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
             if entry.name.startswith(".") or entry.name == DATA_DIR:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
+                if entry.name not in MASK_FOLDERS:
+                    stack.append(Path(entry.path))
             elif entry.is_file() and is_image_file(Path(entry.path)):
                 yield Path(entry.path).relative_to(folder).as_posix(), entry.stat()
 

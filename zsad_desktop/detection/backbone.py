@@ -193,7 +193,12 @@ def load_backbone(spec: BackboneSpec, device: torch.device | str = "cpu") -> Bac
     cfg = get_tag_config(spec) or {}
     quick_gelu = spec.quick_gelu if spec.quick_gelu is not None else bool(cfg.get("quick_gelu", False))
     torch.manual_seed(spec.seed)
-    model = open_clip.create_model(spec.model_name, pretrained=None, force_quick_gelu=quick_gelu)
+    previous = logging.root.level
+    logging.root.setLevel(logging.ERROR)  # open_clip warns "no pretrained weights": we load them ourselves below
+    try:
+        model = open_clip.create_model(spec.model_name, pretrained=None, force_quick_gelu=quick_gelu)
+    finally:
+        logging.root.setLevel(previous)
     if weights is not None:
         state = read_state_dict(weights)
         state = open_clip.factory.convert_state_dict(model, state)
