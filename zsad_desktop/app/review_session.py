@@ -1,0 +1,179 @@
+"""The review loop as the window drives it, without Qt.
+
+A `ReviewSession` holds the open workspace, builds the detector from the
+settings, queues predictions on the device's job queue (the image on screen
+first) and records the reviewer's decisions. Heatmaps are normalised per
+model and workspace, with statistics taken from the workspace's own cached
+predictions, never per image.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from zsad_desktop.app import model_versions, predictions, reviews, scanning
+from zsad_desktop.app.jobs import JobQueue, Priority
+from zsad_desktop.app.workspace import ImageRow, Workspace
+from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
+from zsad_desktop.imaging import load_image, to_rgb8
+from zsad_desktop.store import ReviewStatus
+
+NORMALISATION_SAMPLE = 24  # predictions used to fix a model's display scale in a workspace
+
+
+@dataclass
+class DetectorSettings:
+    method: str = "baseline"
+    model_name: str = "ViT-L-14-336"
+    pretrained: str = "openai"
+    image_size: int = 518
+    device: str = "auto"
+    object_name: str = "object"
+    checkpoint: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Detector:
+        options = dict(self.extra)
+        if self.checkpoint:
+            options["checkpoint"] = self.checkpoint
+        return create_detector(
+            self.method, model_name=self.model_name, pretrained=self.pretrained, image_size=self.image_size,
+            device=self.device, object_name=self.object_name, **options,
+        )
+
+
+@dataclass
+class ImageView:
+    """Everything the viewer shows for one image."""
+
+    row: ImageRow
+    rgb: np.ndarray
+    heatmap: np.ndarray | None  # normalised 0..1 for display
+    raw_heatmap: np.ndarray | None
+    final_mask: np.ndarray | None
+    proposal: np.ndarray | None
+    history: list[reviews.HistoryEntry]
+
+
+class ReviewSession:
+    def __init__(self, workspace: Workspace, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = ""):
+        self.workspace = workspace
+        self.settings = settings
+        self.queue = queue or JobQueue()
+        self.reviewer = reviewer
+        self._detector: Detector | None = None
+        self._detector_lock = threading.Lock()
+        self._normalisation: dict[str, NormalisationStats] = {}
+
+    @classmethod
+    def open(cls, folder: Path | str, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = "") -> "ReviewSession":
+        workspace = Workspace.open(folder)
+        settings.object_name = workspace.setting("object_name", settings.object_name)
+        return cls(workspace, settings, queue, reviewer)
+
+    # detector -----------------------------------------------------------------
+    def detector(self) -> Detector:
+        """Built on first use (on the worker thread: loading weights takes a while)."""
+        with self._detector_lock:
+            if self._detector is None:
+                detector = self.settings.build()
+                model_versions.register_version(
+                    self.workspace, detector.model_id, self.settings.method,
+                    {k: v for k, v in asdict(self.settings).items() if k in ("model_name", "pretrained", "image_size")},
+                    settings={"object_name": self.settings.object_name, **self.settings.extra},
+                    checkpoint=self.settings.checkpoint or None, activate=True,
+                )
+                self._detector = detector
+            return self._detector
+
+    def change_settings(self, settings: DetectorSettings) -> None:
+        with self._detector_lock:
+            self.settings = settings
+            self._detector = None
+        self.queue.cancel_all()
+        self.workspace.set_setting("object_name", settings.object_name)
+
+    def model_id(self) -> str | None:
+        return self.workspace.active_model_id()
+
+    # background work ---------------------------------------------------------
+    def scan(self, on_done: Callable[[scanning.ScanReport], None], on_error: Callable[[BaseException], None], on_progress=None):
+        return self.queue.submit("scan", lambda progress, cancel: scanning.scan(self.workspace, progress, cancel),
+                                 Priority.ON_SCREEN, on_done, on_error, on_progress, key="scan")
+
+    def predict(
+        self,
+        image_ids: list[int],
+        priority: Priority,
+        on_result: Callable[[predictions.PredictionRow | predictions.PredictionFailure], None],
+        on_error: Callable[[BaseException], None],
+        on_progress=None,
+        key: str | None = None,
+    ):
+        """Queue predictions; each result is reported as soon as it exists."""
+
+        def work(progress, cancel):
+            detector = self.detector()
+            for outcome in predictions.predict_images(self.workspace, detector, image_ids, progress=progress, cancel=cancel):
+                on_result(outcome)
+
+        return self.queue.submit(f"predict {len(image_ids)}", work, priority, None, on_error, on_progress, key=key)
+
+    def predict_folder(self, ordered_ids: list[int], on_result, on_error, on_progress=None, chunk: int = 8) -> None:
+        """The rest of the folder in gallery order, in chunks so the image on screen can jump the queue."""
+        for start in range(0, len(ordered_ids), chunk):
+            part = ordered_ids[start : start + chunk]
+            self.predict(part, Priority.FOLDER, on_result, on_error, on_progress, key=f"folder:{start}")
+
+    # viewing -------------------------------------------------------------------
+    def normalisation(self, model_id: str) -> NormalisationStats:
+        """Display scale of `model_id` in this workspace, from its cached heatmaps."""
+        if model_id in self._normalisation:
+            return self._normalisation[model_id]
+        stored = self.workspace.setting(f"normalisation:{model_id}", {})
+        if stored:
+            stats = NormalisationStats(**stored)
+            self._normalisation[model_id] = stats
+            return stats
+        rows = [r for r in self.workspace.images(order="name", model_id=model_id) if r.score is not None]
+        if len(rows) < 2:
+            return NormalisationStats(0.0, 1.0)  # too few to judge: the raw 0..1 probability scale
+        step = max(1, len(rows) // NORMALISATION_SAMPLE)
+        maps = []
+        for row in rows[::step][:NORMALISATION_SAMPLE]:
+            cached = predictions.cached_prediction(self.workspace, row.id, model_id)
+            maps.append(predictions.heatmap(self.workspace, cached))
+        stats = NormalisationStats.from_heatmaps(maps)
+        if len(rows) >= NORMALISATION_SAMPLE:  # enough seen: fix it so colours stay comparable
+            self.workspace.set_setting(f"normalisation:{model_id}", stats.to_dict())
+            self._normalisation[model_id] = stats
+        return stats
+
+    def view(self, image_id: int, window: tuple[float, float] | None = None) -> ImageView:
+        row = self.workspace.image(image_id)
+        loaded = load_image(self.workspace.absolute_path(row))
+        rgb = to_rgb8(loaded, window)
+        model_id = self.model_id()
+        raw = shown = None
+        if model_id:
+            cached = predictions.cached_prediction(self.workspace, image_id, model_id)
+            if cached is not None:
+                raw = predictions.heatmap(self.workspace, cached)
+                shown = self.normalisation(model_id).normalise(raw)
+        return ImageView(row, rgb, shown, raw, reviews.final_mask(self.workspace, image_id),
+                         reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id))
+
+    # decisions ------------------------------------------------------------------
+    def decide(self, image_id: int, status: ReviewStatus, mask: np.ndarray | None = None,
+               proposal: np.ndarray | None = None, note: str | None = None) -> None:
+        reviews.record_review(self.workspace, image_id, status, mask=mask, proposal=proposal,
+                              reviewer=self.reviewer or None, note=note, model_version=self.model_id())
+
+    def close(self) -> None:
+        self.queue.shutdown()
+        self.workspace.close()

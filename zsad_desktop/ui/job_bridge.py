@@ -1,0 +1,27 @@
+"""Callbacks from the job queue's worker thread, delivered on the GUI thread as Qt signals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+
+class JobBridge(QObject):
+    prediction = Signal(object)  # PredictionRow | PredictionFailure
+    error = Signal(object)  # an exception
+    progress = Signal(int, int)
+    scanned = Signal(object)  # ScanReport
+    thumbnail = Signal(int, object)  # image id, QImage
+
+    # Plain methods are handed to the worker thread; emitting is thread-safe and
+    # Qt queues the call to receivers living in the GUI thread.
+    def on_prediction(self, outcome) -> None:
+        self.prediction.emit(outcome)
+
+    def on_error(self, error: BaseException) -> None:
+        self.error.emit(error)
+
+    def on_progress(self, done: int, total: int) -> None:
+        self.progress.emit(done, total)
+
+    def on_scanned(self, report) -> None:
+        self.scanned.emit(report)
