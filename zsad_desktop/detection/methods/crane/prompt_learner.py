@@ -1,0 +1,86 @@
+"""Crane's prompt learner: learnable context tokens and deep text prompts.
+
+Parameter and buffer names are those of the authors' checkpoints
+(`ctx_pos`, `ctx_neg`, `compound_prompts_text.N`, `token_prefix_*`,
+`token_suffix_*`, `tokenized_prompts_*`), so their released files load as is.
+Sentences: "X x 12 object." (normal) and "X x 12 damaged object." (abnormal),
+the X tokens replaced by the learned context. With `image_token`, the
+normalised global image embedding is appended after the context (the
+paper's image-context conditioning, the reference's "pad_suffix").
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from zsad_desktop.detection.backbone import Backbone
+
+
+class CranePromptLearner(nn.Module):
+    def __init__(self, backbone: Backbone, n_ctx: int = 12, deep_length: int = 4, deep_depth: int = 9,
+                 normal: str = "object", abnormal: str = "damaged object"):
+        super().__init__()
+        model = backbone.model
+        width = model.ln_final.weight.shape[0]
+        self.n_ctx = n_ctx
+        self.deep_length = deep_length
+        self.compound_prompts_text = nn.ParameterList(
+            [nn.Parameter(torch.empty(deep_length, width).normal_(std=0.02)) for _ in range(deep_depth - 1)]
+        )
+        self.ctx_pos = nn.Parameter(torch.empty(1, 1, n_ctx, width).normal_(std=0.02))
+        self.ctx_neg = nn.Parameter(torch.empty(1, 1, n_ctx, width).normal_(std=0.02))
+        filler = " ".join(["X"] * n_ctx)
+        for state, sentence in (("pos", f"{filler} {normal}."), ("neg", f"{filler} {abnormal}.")):
+            tokens = backbone.tokenizer([sentence]).to(model.token_embedding.weight.device)
+            with torch.no_grad():
+                embedding = model.token_embedding(tokens).float().reshape(1, 1, tokens.shape[1], width)
+            self.register_buffer(f"tokenized_prompts_{state}", tokens.reshape(1, 1, -1).int())
+            self.register_buffer(f"token_prefix_{state}", embedding[:, :, :1].clone())
+            self.register_buffer(f"token_suffix_{state}", embedding[:, :, 1 + n_ctx :].clone())
+
+    def forward(self, image_embedding: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompt embeddings and token ids.
+
+        Without an image: (2, L, D) and (2, L), normal then abnormal.
+        With image embeddings (B, D): (B, 2, L, D) and (B, 2, L).
+        """
+        states = []
+        for state in ("pos", "neg"):
+            prefix = getattr(self, f"token_prefix_{state}")[0, 0]
+            suffix = getattr(self, f"token_suffix_{state}")[0, 0]
+            ctx = getattr(self, f"ctx_{state}")[0, 0]
+            tokens = getattr(self, f"tokenized_prompts_{state}")[0, 0].long()
+            if image_embedding is None:
+                states.append((torch.cat([prefix, ctx, suffix]), tokens))
+                continue
+            b = image_embedding.shape[0]
+            inserted = image_embedding.to(ctx.dtype).unsqueeze(1)  # (B, 1, D) after the context
+            embeds = torch.cat([prefix.expand(b, -1, -1), ctx.expand(b, -1, -1), inserted, suffix[:-1].expand(b, -1, -1)], dim=1)
+            at = 1 + self.n_ctx
+            # The token ids shift by one so the end-of-text position moves with the sentence.
+            shifted = torch.cat([tokens[:at], tokens[at : at + 1], tokens[at:-1]])
+            states.append((embeds, shifted.expand(b, -1)))
+        (pos, pos_tokens), (neg, neg_tokens) = states
+        if image_embedding is None:
+            return torch.stack([pos, neg]), torch.stack([pos_tokens, neg_tokens])
+        return torch.stack([pos, neg], dim=1), torch.stack([pos_tokens, neg_tokens], dim=1)
+
+
+def encode_prompts(backbone: Backbone, prompts: torch.Tensor, tokens: torch.Tensor, deep_prompts, fp16_deep: bool = True) -> torch.Tensor:
+    """Text features of prompt embeddings (N, L, D), the deep prompts replacing
+    tokens 1..n of text blocks 2..len+1 (as the reference does)."""
+    model = backbone.model
+    x = prompts + model.positional_embedding.to(prompts.dtype)
+    n = len(deep_prompts)
+    for index, block in enumerate(model.transformer.resblocks):
+        if 1 <= index <= n:
+            deep = deep_prompts[index - 1]
+            if fp16_deep:  # the reference casts them to half precision; reproduces its features
+                deep = deep.half().to(x.dtype)
+            length = deep.shape[0]
+            x = torch.cat([x[:, :1], deep.unsqueeze(0).expand(x.shape[0], -1, -1), x[:, 1 + length :]], dim=1)
+        x = block(x, attn_mask=model.attn_mask)
+    x = model.ln_final(x)
+    x = x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)]
+    return x @ model.text_projection
