@@ -3,7 +3,9 @@
     zsad gui [FOLDER]                 the review window
     zsad predict FOLDER --out DIR     heatmaps and a CSV of scores
     zsad eval ROOT --layout mvtec     per-category metrics table and JSON
-    zsad train --method aaclip ...    train adapters or prompts on a dataset
+    zsad train --method crane ...     train adapters or prompts on a dataset
+    zsad scan / export / models / retrain WORKSPACE   the review store
+    zsad demo DIR                     write generated demo images
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from pathlib import Path
 from typing import Callable
 
 from zsad_desktop import __version__
-
-COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +103,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from zsad_desktop.app.dataset_evaluation import evaluate_samples
+    from zsad_desktop.detection.backbone import BackboneSpec
+    from zsad_desktop.detection.saved_model import load_saved_model
+    from zsad_desktop.detection.training import samples_from_dataset, split_samples, train_method
+
+    samples = samples_from_dataset(args.data, args.layout)
+    train, held_out = split_samples(samples, args.held_out)
+    config = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v}
+    bar = tqdm(desc=f"train {args.method}", unit="step", file=sys.stderr)
+
+    def progress(p) -> None:
+        bar.set_postfix_str(f"{p.stage} epoch {p.epoch}/{p.epochs} loss {p.loss:.4f} eta {p.eta_s:.0f}s")
+        bar.update(1)
+
+    spec = BackboneSpec(args.model_name, args.pretrained, args.image_size)
+    result = train_method(args.method, backbone_spec=spec, train_samples=train, out_dir=args.out, config=config,
+                          device=args.device, progress=progress, normalisation_samples=held_out or train)
+    bar.close()
+    print(f"model written to {result.model_dir}; loss per epoch: " + ", ".join(f"{x:.4f}" for x in result.losses))
+    if held_out:
+        metrics = evaluate_samples(load_saved_model(result.model_dir, device=args.device), held_out)
+        print("held-out: " + ", ".join(f"{k} {v * 100:.1f}" for k, v in metrics.items()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="zsad", description="Review anomalies proposed by zero-shot CLIP detectors.")
     root.add_argument("--version", action="version", version=f"zsad-desktop {__version__}")
@@ -127,8 +155,18 @@ def parser() -> argparse.ArgumentParser:
     add_detector_options(evaluate)
     evaluate.set_defaults(run=cmd_eval)
 
-    for name, register in COMMANDS.items():
-        register(sub)
+    train = sub.add_parser("train", help="train a method on a dataset", description="Train AA-CLIP adapters or Crane prompts.")
+    train.add_argument("--data", type=Path, required=True, help="dataset root")
+    train.add_argument("--layout", choices=("mvtec", "visa", "btad", "folder"), default="mvtec")
+    train.add_argument("--out", type=Path, required=True, help="model folder to write (model.json + weights)")
+    train.add_argument("--epochs", type=int, help="epochs (default: the paper's)")
+    train.add_argument("--held-out", type=float, default=0.2, help="fraction kept aside for the final metrics")
+    add_detector_options(train)
+    train.set_defaults(run=cmd_train, method="crane")
+
+    from zsad_desktop.cli_workspace import add_workspace_commands
+
+    add_workspace_commands(sub, add_detector_options, build_detector)
     return root
 
 

@@ -75,3 +75,19 @@ def evaluate_dataset(
         if labels:
             per_category[category] = evaluate(np.array(labels), np.array(scores), masks, maps).to_dict()
     return DatasetEvaluation(per_category, skipped)
+
+
+def evaluate_samples(detector: Detector, samples, batch_size: int = 4) -> dict[str, float]:
+    """Metrics of `detector` on labelled samples (image_path, mask_path, label)."""
+    by_path = {s.image_path: s for s in samples}
+    labels, scores, masks, maps = [], [], [], []
+    for path, outcome in detect_files(detector, list(by_path), batch_size):
+        if isinstance(outcome, ImageLoadError):
+            continue
+        sample = by_path[path]
+        labels.append(sample.label)
+        scores.append(outcome.score)
+        masks.append(load_mask(sample, outcome.heatmap.shape))
+        maps.append(outcome.heatmap)
+    return evaluate(np.array(labels), np.array(scores), masks, maps).to_dict()
+

@@ -1,0 +1,144 @@
+"""Command-line use cases of a review workspace: scan, export, models, retrain, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_workspace_commands(sub, add_detector_options, build_detector) -> None:
+    scan = sub.add_parser("scan", help="index a folder into its review workspace", description="Scan FOLDER (incremental).")
+    scan.add_argument("workspace", type=Path, help="image folder")
+    scan.add_argument("--db", help="database URL (default: FOLDER/.zsad/reviews.sqlite), e.g. postgresql://...")
+    scan.add_argument("--predict", action="store_true", help="also compute missing predictions")
+    add_detector_options(scan)
+    scan.set_defaults(run=lambda a: cmd_scan(a, build_detector))
+
+    export = sub.add_parser("export", help="export reviewed masks", description="Export reviewed masks and reports.")
+    export.add_argument("workspace", type=Path)
+    export.add_argument("--format", choices=("mvtec", "coco", "report"), default="mvtec")
+    export.add_argument("--out", type=Path, required=True, help="folder (mvtec) or file (coco .json, report .csv/.json)")
+    export.add_argument("--category", default="reviewed", help="category folder name in the MVTec export")
+    export.add_argument("--db", help="database URL")
+    export.set_defaults(run=cmd_export)
+
+    models = sub.add_parser("models", help="list, promote or roll back model versions", description="Model versions.")
+    models.add_argument("action", choices=("list", "promote", "rollback"))
+    models.add_argument("workspace", type=Path)
+    models.add_argument("version", nargs="?", help="version name for promote (e.g. v2)")
+    models.add_argument("--db", help="database URL")
+    models.set_defaults(run=cmd_models)
+
+    retrain = sub.add_parser("retrain", help="train a new version on the reviews", description="Retrain on reviewed images.")
+    retrain.add_argument("workspace", type=Path)
+    retrain.add_argument("--method", help="method to train (default: the active one; crane for the baseline)")
+    retrain.add_argument("--epochs", type=int)
+    retrain.add_argument("--device", default="auto")
+    retrain.add_argument("--promote", action="store_true", help="make the new version active at once")
+    retrain.add_argument("--db", help="database URL")
+    retrain.set_defaults(run=cmd_retrain)
+
+    demo = sub.add_parser("demo", help="write generated demo images", description="Write demo images with masks to DIR.")
+    demo.add_argument("out", type=Path)
+    demo.set_defaults(run=cmd_demo)
+
+
+def _open(args):
+    from zsad_desktop.app.workspace import Workspace
+
+    return Workspace.open(args.workspace, db_url=getattr(args, "db", None))
+
+
+def cmd_scan(args, build_detector) -> int:
+    from zsad_desktop.app import model_versions
+    from zsad_desktop.app.predictions import PredictionFailure, predict_images
+    from zsad_desktop.app.scanning import scan
+
+    workspace = _open(args)
+    report = scan(workspace)
+    print(f"{report.total} images: {report.added} new, {report.changed} changed, {report.unchanged} unchanged, "
+          f"{report.missing} gone, {len(report.unreadable)} unreadable")
+    for problem in report.unreadable:
+        print(f"unreadable {problem}", file=sys.stderr)
+    if args.predict:
+        detector = build_detector(args)
+        model_versions.register_version(workspace, detector.model_id, args.method,
+                                        {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size},
+                                        settings={"object_name": args.object_name}, activate=True)
+        ids = [r.id for r in workspace.images() if r.score is None and not r.load_error]
+        failed = sum(isinstance(o, PredictionFailure) for o in predict_images(workspace, detector, ids))
+        print(f"{len(ids) - failed} predictions computed, {failed} failed")
+    counts = workspace.counts()
+    print("reviews: " + ", ".join(f"{s.value} {n}" for s, n in counts.items()))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from zsad_desktop.app.exports import export_coco, export_mvtec, export_report
+
+    workspace = _open(args)
+    if args.format == "mvtec":
+        report = export_mvtec(workspace, args.out, args.category)
+        print(f"{report.normal} normal and {report.anomalous} anomalous images exported to {report.folder}")
+    elif args.format == "coco":
+        data = export_coco(workspace, args.out)
+        print(f"{len(data['images'])} images, {len(data['annotations'])} defect regions written to {args.out}")
+    else:
+        print(f"{export_report(workspace, args.out)} images listed in {args.out}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from zsad_desktop.app import model_versions
+
+    workspace = _open(args)
+    if args.action == "promote":
+        if not args.version:
+            print("error: promote needs a version name (see `zsad models list`)", file=sys.stderr)
+            return 2
+        print(f"{model_versions.promote(workspace, args.version).name} is now active")
+    elif args.action == "rollback":
+        print(f"rolled back: {model_versions.rollback(workspace).name} is active again")
+    versions = model_versions.list_versions(workspace)
+    for v in versions:
+        held = v.metrics.get("held_out", {})
+        figures = ", ".join(f"{k} {held[k] * 100:.1f}" for k in ("image_auroc", "pixel_auroc", "pixel_aupro", "proposal_dice") if k in held)
+        print(f"{'*' if v.active else ' '} {v.name:<4} {v.method:<9} parent {v.parent or '-':<4} {v.created_at:%Y-%m-%d %H:%M}  {figures}")
+    return 0
+
+
+def cmd_retrain(args) -> int:
+    from tqdm import tqdm
+
+    from zsad_desktop.app import model_versions
+    from zsad_desktop.app.retraining import retrain
+
+    workspace = _open(args)
+    bar = tqdm(desc="retrain", unit="step", file=sys.stderr)
+
+    def progress(p) -> None:
+        bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.4f} eta {p.eta_s:.0f}s")
+        bar.update(1)
+
+    outcome = retrain(workspace, method=args.method, config={"epochs": args.epochs} if args.epochs else None,
+                      device=args.device, progress=progress)
+    bar.close()
+    print(f"new version {outcome.version.name} ({outcome.version.method}), held-out on {len(outcome.held_out)} reviewed images:")
+    for key in ("image_auroc", "pixel_auroc", "pixel_aupro", "pixel_f1_max", "proposal_dice"):
+        new, old = outcome.new_metrics.get(key, float("nan")), outcome.active_metrics.get(key, float("nan"))
+        print(f"  {key:<14} new {new * 100:6.1f}   active {old * 100:6.1f}")
+    if args.promote:
+        model_versions.promote(workspace, outcome.version.name)
+        print(f"{outcome.version.name} is now active")
+    else:
+        print(f"promote it with: zsad models promote {args.workspace} {outcome.version.name}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from zsad_desktop.app.demo_data import write_demo_folder
+
+    print(json.dumps(str(write_demo_folder(args.out))))
+    return 0
