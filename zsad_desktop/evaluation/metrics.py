@@ -1,9 +1,19 @@
 """Image and pixel metrics of anomaly detection, as the literature reports them.
 
-AUROC and AP come from scikit-learn. F1-max is the best F1 over all
-thresholds of the precision-recall curve. AUPRO is the area under the
-per-region-overlap curve up to a false-positive rate of 0.3, divided by 0.3
-(MVTec AD). Degenerate inputs (one class only) give NaN, never an exception.
+Image level: AUROC and AP from scikit-learn, F1-max (best F1 over the
+thresholds of the precision-recall curve). Pixel level: the same three over
+all pixels of all images, plus AUPRO, the area under the per-region-overlap
+curve up to a false-positive rate of 0.3, divided by 0.3 (MVTec AD; every
+connected ground-truth region weighs the same, whatever its size). The pixel
+metrics share one memory-bounded ranking (``pixel_ranking.PixelRanking``).
+
+Undefined cases (only one class among the labels or the pixels) give NaN,
+never an exception. Inputs that cannot be compared (different lengths or
+shapes, NaN in a heatmap) raise ``MetricInputError``.
+
+A mask may be ``None`` where an image has no pixel ground truth (an anomalous
+image labelled only at image level): it then counts for the image metrics and
+is left out of the pixel metrics.
 """
 
 from __future__ import annotations
@@ -12,114 +22,90 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-import cv2
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from zsad_desktop.evaluation.pixel_ranking import MetricInputError, PixelRanking
 
-def _both_classes(labels: np.ndarray) -> bool:
-    return labels.size > 0 and 0 < labels.sum() < labels.size
+Masks = Sequence["np.ndarray | None"]
+Maps = Sequence[np.ndarray]
+
+
+def _image_inputs(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels, scores) as arrays, or None when AUROC/AP/F1 are undefined (one class only)."""
+    labels, scores = np.asarray(labels).astype(bool).ravel(), np.asarray(scores, np.float64).ravel()
+    if labels.size != scores.size:
+        raise MetricInputError(f"{labels.size} labels but {scores.size} scores")
+    if not np.isfinite(scores).all():
+        raise MetricInputError("image scores hold NaN or infinite values")
+    both_classes = 0 < np.count_nonzero(labels) < labels.size
+    return (labels, scores) if both_classes else None
 
 
 def image_auroc(labels: Sequence[int], scores: Sequence[float]) -> float:
-    labels = np.asarray(labels).astype(bool)
-    return float(roc_auc_score(labels, np.asarray(scores))) if _both_classes(labels) else math.nan
+    inputs = _image_inputs(labels, scores)
+    return math.nan if inputs is None else float(roc_auc_score(*inputs))
 
 
 def image_ap(labels: Sequence[int], scores: Sequence[float]) -> float:
-    labels = np.asarray(labels).astype(bool)
-    return float(average_precision_score(labels, np.asarray(scores))) if _both_classes(labels) else math.nan
+    inputs = _image_inputs(labels, scores)
+    return math.nan if inputs is None else float(average_precision_score(*inputs))
 
 
 def f1_max(labels: Sequence[int], scores: Sequence[float]) -> float:
-    labels = np.asarray(labels).astype(bool)
-    if not labels.any():
+    """Best F1 over all thresholds of the precision-recall curve."""
+    inputs = _image_inputs(labels, scores)
+    if inputs is None:
         return math.nan
-    precision, recall, _ = precision_recall_curve(labels, np.asarray(scores))
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    precision, recall, _ = precision_recall_curve(*inputs)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, np.finfo(float).tiny)
     return float(f1.max())
 
 
-def _flatten(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    for mask, amap in zip(masks, maps):
-        if mask.shape != amap.shape:
-            raise ValueError(f"mask {mask.shape} and map {amap.shape} differ in shape")
-    labels = np.concatenate([np.asarray(m, bool).ravel() for m in masks])
-    values = np.concatenate([np.asarray(a, np.float32).ravel() for a in maps])
-    return labels, values
+def pixel_auroc(masks: Masks, maps: Maps) -> float:
+    return PixelRanking.from_maps(masks, maps).auroc()
 
 
-def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> float:
-    return image_auroc(*_flatten(masks, maps))
+def pixel_ap(masks: Masks, maps: Maps) -> float:
+    return PixelRanking.from_maps(masks, maps).average_precision()
 
 
-def pixel_ap(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> float:
-    return image_ap(*_flatten(masks, maps))
+def pixel_f1_max(masks: Masks, maps: Maps) -> float:
+    return PixelRanking.from_maps(masks, maps).f1_max()
 
 
-def pixel_f1_max(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> float:
-    return f1_max(*_flatten(masks, maps))
+def aupro(masks: Masks, maps: Maps, fpr_limit: float = 0.3, num_thresholds: int | None = None) -> float:
+    """Area under the PRO curve up to ``fpr_limit``, divided by it (0..1).
 
-
-def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], fpr_limit: float = 0.3, num_thresholds: int = 200) -> float:
-    """Area under the PRO curve up to `fpr_limit`, normalised to 0..1.
-
-    For each threshold: PRO is the mean over ground-truth regions of the
-    fraction of the region above the threshold; FPR is the fraction of
-    normal pixels above it. Histograms over fixed thresholds keep memory at
-    O(regions x thresholds), whatever the number of pixels.
+    PRO at a threshold is the mean, over the connected regions (8-connected)
+    of every ground-truth mask, of the fraction of the region at or above the
+    threshold; FPR is the fraction of normal pixels at or above it.
+    ``num_thresholds=None`` is exact (every distinct score); a number samples
+    that many evenly spaced thresholds instead. A constant map gives 0.15
+    (the straight line from (0, 0) to (1, 1)), a perfect one 1.0.
     """
-    labels, values = _flatten(masks, maps)
-    if not _both_classes(labels):
-        return math.nan
-    lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        return math.nan if hi < lo else _constant_map_aupro(fpr_limit)
-    edges = np.linspace(lo, hi, num_thresholds + 1)
-    # above[i] counts values >= edges[i]: reversed cumulative histogram
-    def above(v: np.ndarray) -> np.ndarray:
-        counts = np.histogram(v, bins=edges)[0]
-        return np.concatenate([np.cumsum(counts[::-1])[::-1], [0]])
-
-    fpr = above(values[~labels]) / max(1, (~labels).sum())
-    overlaps = []
-    for mask, amap in zip(masks, maps):
-        count, regions = cv2.connectedComponents(np.asarray(mask, np.uint8), connectivity=8)
-        for region in range(1, count):
-            inside = np.asarray(amap, np.float32)[regions == region]
-            overlaps.append(above(inside) / inside.size)
-    pro = np.mean(overlaps, axis=0)
-    # Curve from (0, 0) upwards; at equal FPR the higher PRO comes last, so vertical steps add no area.
-    fpr = np.concatenate([[0.0], fpr])
-    pro = np.concatenate([[0.0], pro])
-    order = np.lexsort((pro, fpr))
-    fpr, pro = fpr[order], pro[order]
-    keep = fpr <= fpr_limit
-    x, y = fpr[keep], pro[keep]
-    beyond = np.flatnonzero(~keep)
-    if beyond.size:  # cut the segment that crosses the limit by linear interpolation
-        x1, y1 = fpr[beyond[0]], pro[beyond[0]]
-        cut = y[-1] + (y1 - y[-1]) * (fpr_limit - x[-1]) / (x1 - x[-1])
-        x, y = np.append(x, fpr_limit), np.append(y, cut)
-    return float(np.trapezoid(y, x) / fpr_limit)
+    return PixelRanking.from_maps(masks, maps).aupro(fpr_limit, num_thresholds)
 
 
-def _constant_map_aupro(fpr_limit: float) -> float:
-    # One threshold: either everything (FPR 1) or nothing (FPR 0) is flagged; the
-    # curve joins (0, 0) and (1, 1), so its area up to the limit is limit^2 / 2.
-    return float(fpr_limit / 2)
+def _pair(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    prediction, truth = np.asarray(prediction).astype(bool), np.asarray(truth).astype(bool)
+    if prediction.shape != truth.shape:
+        raise MetricInputError(f"predicted mask shape {prediction.shape} differs from ground truth {truth.shape}")
+    return prediction, truth
 
 
 def dice(prediction: np.ndarray, truth: np.ndarray) -> float:
-    prediction, truth = np.asarray(prediction, bool), np.asarray(truth, bool)
-    total = prediction.sum() + truth.sum()
-    return 1.0 if total == 0 else float(2 * np.logical_and(prediction, truth).sum() / total)
+    """2|A and B| / (|A| + |B|); two empty masks agree perfectly (1.0)."""
+    prediction, truth = _pair(prediction, truth)
+    total = np.count_nonzero(prediction) + np.count_nonzero(truth)
+    return 1.0 if total == 0 else float(2 * np.count_nonzero(prediction & truth) / total)
 
 
 def iou(prediction: np.ndarray, truth: np.ndarray) -> float:
-    prediction, truth = np.asarray(prediction, bool), np.asarray(truth, bool)
-    union = np.logical_or(prediction, truth).sum()
-    return 1.0 if union == 0 else float(np.logical_and(prediction, truth).sum() / union)
+    """|A and B| / |A or B|; two empty masks agree perfectly (1.0)."""
+    prediction, truth = _pair(prediction, truth)
+    union = np.count_nonzero(prediction | truth)
+    return 1.0 if union == 0 else float(np.count_nonzero(prediction & truth) / union)
 
 
 @dataclass
@@ -136,15 +122,21 @@ class EvaluationResult:
         return asdict(self)
 
 
-def evaluate(
-    labels: Sequence[int], scores: Sequence[float], masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]
-) -> EvaluationResult:
+def evaluate(labels: Sequence[int], scores: Sequence[float], masks: Masks, maps: Maps) -> EvaluationResult:
+    """All seven metrics; the pixels are ranked once for the four pixel metrics.
+
+    ``masks[i]`` is the bool ground truth of image i (zeros for a normal
+    image, ``None`` when unknown), ``maps[i]`` its float heatmap, same shape.
+    """
+    if not len(labels) == len(scores) == len(masks) == len(maps):
+        raise MetricInputError(f"lengths differ: {len(labels)} labels, {len(scores)} scores, {len(masks)} masks, {len(maps)} maps")
+    ranking = PixelRanking.from_maps(masks, maps)
     return EvaluationResult(
         image_auroc=image_auroc(labels, scores),
         image_ap=image_ap(labels, scores),
         image_f1_max=f1_max(labels, scores),
-        pixel_auroc=pixel_auroc(masks, maps),
-        pixel_ap=pixel_ap(masks, maps),
-        pixel_f1_max=pixel_f1_max(masks, maps),
-        pixel_aupro=aupro(masks, maps),
+        pixel_auroc=ranking.auroc(),
+        pixel_ap=ranking.average_precision(),
+        pixel_f1_max=ranking.f1_max(),
+        pixel_aupro=ranking.aupro(),
     )
