@@ -1,4 +1,4 @@
-"""Metrics and benchmark dataset readers (no torch, no Qt)."""
+"""Metrics and benchmark dataset readers (numpy, scipy, scikit-learn, OpenCV; no torch, no Qt)."""
 
 from zsad_desktop.evaluation.datasets import LAYOUTS, DatasetError, Sample, load_mask, read_dataset
 from zsad_desktop.evaluation.metrics import (
@@ -14,8 +14,10 @@ from zsad_desktop.evaluation.metrics import (
     pixel_auroc,
     pixel_f1_max,
 )
+from zsad_desktop.evaluation.pixel_ranking import MetricInputError, PixelRanking
 
 __all__ = [
-    "LAYOUTS", "DatasetError", "Sample", "load_mask", "read_dataset", "EvaluationResult", "aupro", "dice", "evaluate",
-    "f1_max", "image_ap", "image_auroc", "iou", "pixel_ap", "pixel_auroc", "pixel_f1_max",
+    "LAYOUTS", "DatasetError", "EvaluationResult", "MetricInputError", "PixelRanking", "Sample", "aupro", "dice",
+    "evaluate", "f1_max", "image_ap", "image_auroc", "iou", "load_mask", "pixel_ap", "pixel_auroc", "pixel_f1_max",
+    "read_dataset",
 ]
