@@ -1,0 +1,6 @@
+"""AA-CLIP (Ma et al.): anomaly-aware text anchors and patch alignment through residual adapters."""
+
+from zsad_desktop.detection.methods.aaclip import trainer  # noqa: F401 - registers the trainer
+from zsad_desktop.detection.methods.aaclip.detector import AACLIPDetector
+
+__all__ = ["AACLIPDetector"]
