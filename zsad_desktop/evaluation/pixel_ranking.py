@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import cv2
@@ -80,6 +81,7 @@ class PixelRanking:
         """Both classes present: otherwise every pixel metric is undefined (NaN)."""
         return self.normal.size > 0 and self.defect.size > 0
 
+    @cached_property  # shared by AP, F1-max and PRO
     def _at_defect_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For each distinct defect score t, descending: t, #defect >= t, #normal >= t, #normal > t, PRO(t)."""
         values, first = np.unique(self.defect, return_index=True)
@@ -94,7 +96,7 @@ class PixelRanking:
         """Mann-Whitney: P(defect pixel > normal pixel) + half the ties."""
         if not self.comparable:
             return math.nan
-        values, first, counts = np.unique(self.defect, return_index=True, return_counts=True)
+        values, counts = np.unique(self.defect, return_counts=True)
         below = np.searchsorted(self.normal, values, side="left").astype(np.float64)
         below_or_tied = np.searchsorted(self.normal, values, side="right").astype(np.float64)
         wins = float(np.dot(counts, below + below_or_tied)) / 2
@@ -104,7 +106,7 @@ class PixelRanking:
         """Step-wise AP as scikit-learn defines it: sum of (R_n - R_(n-1)) x P_n."""
         if not self.comparable:
             return math.nan
-        _, true_pos, false_pos, _, _ = self._at_defect_scores()
+        _, true_pos, false_pos, _, _ = self._at_defect_scores
         recall = true_pos / self.defect.size
         precision = true_pos / (true_pos + false_pos)
         return float(np.sum(np.diff(recall, prepend=0.0) * precision))
@@ -113,7 +115,7 @@ class PixelRanking:
         """Best F1 over thresholds; for each recall the highest threshold has the fewest false positives."""
         if not self.comparable:
             return math.nan
-        _, true_pos, false_pos, _, _ = self._at_defect_scores()
+        _, true_pos, false_pos, _, _ = self._at_defect_scores
         return float(np.max(2 * true_pos / (true_pos + false_pos + self.defect.size)))
 
     def pro_curve(self, num_thresholds: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +129,7 @@ class PixelRanking:
         (anomalib's binned mode).
         """
         if num_thresholds is None:
-            _, _, false_pos, false_pos_strict, pro = self._at_defect_scores()
+            _, _, false_pos, false_pos_strict, pro = self._at_defect_scores
             before = np.concatenate([[0.0], pro[:-1]])
             fpr = np.stack([false_pos_strict, false_pos], axis=1).ravel() / self.normal.size
             pro = np.stack([before, pro], axis=1).ravel()
