@@ -91,6 +91,13 @@ class JobQueue:
                 if below is None or job.priority > below:
                     job.cancel.set()
 
+    def cancel_keyed(self, prefix: str) -> None:
+        """Cancel the jobs whose key starts with `prefix` (e.g. every "folder:" chunk)."""
+        with self._lock:
+            for job in self._heap + ([self._running] if self._running else []):
+                if job.key and job.key.startswith(prefix):
+                    job.cancel.set()
+
     def pending(self) -> int:
         with self._lock:
             return sum(1 for j in self._heap if not j.cancel.is_set()) + (1 if self._running else 0)
@@ -98,6 +105,19 @@ class JobQueue:
     def wait_idle(self, timeout: float | None = None) -> bool:
         with self._lock:
             return self._lock.wait_for(lambda: not self._running and not any(not j.cancel.is_set() for j in self._heap), timeout)
+
+    def run_waiting(self, better_than: Priority) -> int:
+        """From inside a long job (a training step), run the waiting jobs that
+        matter more, so the image on screen is not stuck behind training."""
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._heap or self._heap[0].priority >= better_than:
+                    return ran
+                job = heapq.heappop(self._heap)
+            if not job.cancel.is_set():
+                self._execute(job)
+                ran += 1
 
     def shutdown(self, timeout: float = 5.0) -> None:
         self.cancel_all()
@@ -119,15 +139,20 @@ class JobQueue:
                     continue
                 self._running = job
             try:
-                progress = job.on_progress or (lambda done, total: None)
-                result = job.work(progress, job.cancel)
-                if job.on_result is not None and not job.cancel.is_set():
-                    job.on_result(result)
-            except BaseException as error:  # noqa: BLE001 - every failure goes to the job's owner
-                log.debug("job %s failed", job.name, exc_info=True)
-                if job.on_error is not None:
-                    job.on_error(error)
+                self._execute(job)
             finally:
                 with self._lock:
                     self._running = None
                     self._lock.notify_all()
+
+    @staticmethod
+    def _execute(job: Job) -> None:
+        try:
+            progress = job.on_progress or (lambda done, total: None)
+            result = job.work(progress, job.cancel)
+            if job.on_result is not None and not job.cancel.is_set():
+                job.on_result(result)
+        except BaseException as error:  # noqa: BLE001 - every failure goes to the job's owner
+            log.debug("job %s failed", job.name, exc_info=True)
+            if job.on_error is not None:
+                job.on_error(error)

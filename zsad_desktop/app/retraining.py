@@ -145,6 +145,7 @@ def retrain(
     ready, message = readiness(workspace)
     if not ready:
         raise StoreError(message)
+    config = config if config is not None else dict(workspace.setting("retrain_config", {}) or {})
     active = model_versions.active_version(workspace)
     if active is None and (method is None or backbone is None):
         raise StoreError("no active model in this workspace: open it in the window or predict first")

@@ -91,6 +91,29 @@ class ReviewSession:
                 self._detector = detector
             return self._detector
 
+    def use_version(self, name: str) -> None:
+        """Make a model version active and predict with it from now on (old predictions stay cached)."""
+        from zsad_desktop.app.retraining import detector_for
+
+        version = model_versions.promote(self.workspace, name)
+        detector = detector_for(version, self.settings.device)
+        with self._detector_lock:
+            self._detector = detector
+        self.queue.cancel_keyed("folder:")  # those chunks were for the previous version
+
+    def retrain(self, on_progress: Callable, on_done: Callable, on_error: Callable, config: dict | None = None):
+        """Queue a training run; while it trains, the image on screen still gets its prediction."""
+        from zsad_desktop.app.retraining import retrain
+
+        def work(_progress, cancel):
+            def report(p):
+                on_progress(p)
+                self.queue.run_waiting(Priority.TRAINING)
+
+            return retrain(self.workspace, config=config, device=self.settings.device, progress=report, cancel=cancel)
+
+        return self.queue.submit("retrain", work, Priority.TRAINING, on_done, on_error, key="retrain")
+
     def change_settings(self, settings: DetectorSettings) -> None:
         with self._detector_lock:
             self.settings = settings

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+    QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
     QSplitter, QVBoxLayout, QWidget,
 )
 
@@ -21,6 +21,7 @@ from zsad_desktop.ui.canvas import MaskCanvas, Tool
 from zsad_desktop.ui.gallery import GalleryModel, GalleryView, RowRole
 from zsad_desktop.ui.job_bridge import JobBridge
 from zsad_desktop.ui.preferences import Preferences, save_preferences
+from zsad_desktop.ui.retraining_controller import RetrainingController
 from zsad_desktop.ui.review_panel import ReviewPanel
 from zsad_desktop.ui.settings_dialog import SettingsDialog
 from zsad_desktop.user_errors import USER_ERRORS
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self.setAcceptDrops(True)
         self._build()
+        self.retraining = RetrainingController(self)
         self._actions()
 
     # layout ------------------------------------------------------------------------
@@ -151,6 +153,10 @@ class MainWindow(QMainWindow):
         self._action(edit, "Pan", "Space", lambda: self.set_tool(Tool.PAN))
         self._action(edit, "Smaller brush", "[", lambda: self.resize_brush(1 / 1.25))
         self._action(edit, "Larger brush", "]", lambda: self.resize_brush(1.25))
+        model = self.menuBar().addMenu("&Model")
+        self._action(model, "&Retrain on reviews…", "Ctrl+T", self.retraining.start)
+        self._action(model, "Retraining &progress", "Ctrl+Shift+T", self.retraining.panel.show)
+        self._action(model, "Model &versions…", "Ctrl+M", self.retraining.show_versions)
         view = self.menuBar().addMenu("&View")
         self._action(view, "Fit", "F", self.canvas.fit)
         self._action(view, "Actual size", "1", self.canvas.actual_size)

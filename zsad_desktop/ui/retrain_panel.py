@@ -1,0 +1,46 @@
+"""Training progress in a dock that can be closed and reopened while it trains."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDockWidget, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from zsad_desktop.detection.training import TrainingProgress
+
+
+class RetrainPanel(QDockWidget):
+    cancelRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__("Retraining", parent)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.stage = QLabel("Not training")
+        self.detail = QLabel("")
+        self.bar = QProgressBar()
+        self.cancel = QPushButton("Cancel training (keeps the active model)")
+        self.cancel.clicked.connect(self.cancelRequested)
+        self.cancel.setEnabled(False)
+        for widget in (self.stage, self.bar, self.detail, self.cancel):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        self.setWidget(body)
+
+    def started(self, message: str) -> None:
+        self.stage.setText(message)
+        self.detail.setText("")
+        self.bar.setRange(0, 0)
+        self.cancel.setEnabled(True)
+
+    def update_progress(self, p: TrainingProgress) -> None:
+        self.stage.setText(f"{p.stage}: epoch {p.epoch} of {p.epochs}")
+        self.bar.setRange(0, p.steps)
+        self.bar.setValue(p.step)
+        minutes, seconds = divmod(int(p.eta_s), 60)
+        self.detail.setText(f"step {p.step}/{p.steps}, loss {p.loss:.4f}, about {minutes} min {seconds:02d} s left")
+
+    def finished(self, message: str) -> None:
+        self.stage.setText(message)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.cancel.setEnabled(False)
