@@ -70,7 +70,8 @@ def evaluate_dataset(
             sample = by_path[path]
             labels.append(sample.label)
             scores.append(outcome.score)
-            masks.append(load_mask(sample, outcome.heatmap.shape))
+            # An anomalous image without a mask (head CT) has no pixel truth: leave it out of pixel metrics.
+            masks.append(load_mask(sample, outcome.heatmap.shape) if sample.has_pixel_truth else None)
             maps.append(outcome.heatmap)
         if labels:
             per_category[category] = evaluate(np.array(labels), np.array(scores), masks, maps).to_dict()
@@ -87,7 +88,7 @@ def evaluate_samples(detector: Detector, samples, batch_size: int = 4) -> dict[s
         sample = by_path[path]
         labels.append(sample.label)
         scores.append(outcome.score)
-        masks.append(load_mask(sample, outcome.heatmap.shape))
+        masks.append(load_mask(sample, outcome.heatmap.shape) if sample.label == 0 or sample.mask_path else None)
         maps.append(outcome.heatmap)
     return evaluate(np.array(labels), np.array(scores), masks, maps).to_dict()
 

@@ -23,9 +23,8 @@ from zsad_desktop.detection.interface import Detector, NormalisationStats, creat
 from zsad_desktop.detection.saved_model import load_saved_model
 from zsad_desktop.detection.training import TrainingCancelled, TrainingProgress, train_method
 from zsad_desktop.detection.training_data import TrainingSample
-from zsad_desktop.evaluation import dice, evaluate
+from zsad_desktop.evaluation import dice, evaluate, load_mask
 from zsad_desktop.imaging import read_rgb8
-from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import Image, Review, ReviewStatus, TrainingRun, TrainingStatus
 from zsad_desktop.store.errors import StoreError
 from zsad_desktop.store.schema import utcnow
@@ -123,7 +122,7 @@ def compare_on(detector: Detector, items: list[ReviewedImage]) -> dict[str, floa
         return {}
     images = [read_rgb8(i.sample.image_path) for i in items]
     detections = detector.predict(images)
-    masks = [read_mask(i.sample.mask_path) if i.sample.mask_path else np.zeros(img.shape[:2], bool) for i, img in zip(items, images)]
+    masks = [load_mask(i.sample, d.heatmap.shape) for i, d in zip(items, detections)]
     labels = np.array([i.sample.label for i in items])
     metrics = evaluate(labels, np.array([d.score for d in detections]), masks, [d.heatmap for d in detections]).to_dict()
     stats = detector.normalisation if detector.normalisation != NormalisationStats() else NormalisationStats.from_heatmaps([d.heatmap for d in detections])
