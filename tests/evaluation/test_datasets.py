@@ -27,6 +27,19 @@ def test_mvtec_reader_on_the_real_samples(shared_data):
     assert not load_mask(normal[0], (256, 256)).any()
 
 
+def test_transistor_and_glass_masks_all_exist_and_match_their_images(shared_data):
+    transistor = read_dataset(shared_data / "mvtec_ad", categories=["transistor"])["transistor"]
+    assert {s.defect for s in transistor} == {"good", "bent_lead", "cut_lead", "damaged_case", "misplaced"}
+    glass = read_dataset(shared_data / "glass_anomaly")["glass"]
+    for sample in transistor + glass:
+        if sample.label == 0:
+            assert sample.mask_path is None
+            continue
+        assert sample.mask_path.parent.name == sample.defect and sample.mask_path.is_file()
+        mask = load_mask(sample, (256, 256))
+        assert mask.any(), sample.mask_path
+
+
 def test_mvtec_category_folder_split_and_filter(shared_data):
     single = read_dataset(shared_data / "glass_anomaly" / "glass")
     assert list(single) == ["glass"] and len(single["glass"]) == 98
@@ -35,8 +48,8 @@ def test_mvtec_category_folder_split_and_filter(shared_data):
     assert list(only) == ["transistor"]
     train = read_dataset(shared_data / "mvtec_ad" / "hazelnut", split="train")["hazelnut"]
     assert train and all(s.label == 0 and s.split == "train" for s in train)
-    with pytest.raises(DatasetError, match="no test images.*nothing"):
-        read_dataset(shared_data / "mvtec_ad", categories=["nothing"])
+    with pytest.raises(DatasetError, match="no category 'nothing'.*found: hazelnut, transistor"):
+        read_dataset(shared_data / "mvtec_ad", categories=["transistor", "nothing"])
 
 
 def test_image_level_labels_have_no_pixel_truth(shared_data):
@@ -89,6 +102,19 @@ def test_visa_layout(tmp_path):
     assert load_mask(samples[1], (8, 8)).all()
     train = read_dataset(visa, layout="visa", split="train", categories=["pcb1"])
     assert list(train) == ["pcb1"] and train["pcb1"][0].split == "train"
+    # pcb1 exists but has no test image; an unknown category is named with the ones that exist
+    with pytest.raises(DatasetError, match="no test images.*pcb1"):
+        read_dataset(visa, layout="visa", categories=["pcb1"])
+    with pytest.raises(DatasetError, match="no category 'pcb9'.*found: candle, pcb1"):
+        read_dataset(visa, layout="visa", categories=["pcb9"])
+
+
+def test_visa_paths_that_miss_are_reported_once(tmp_path):
+    _png(tmp_path / "visa/candle/Data/Images/Normal/0.png")
+    _visa(tmp_path / "visa", ["candle,test,normal,candle/Data/Images/Normal/0.png,",
+                              "candle,test,normal,candle/Data/Images/Normal/1.png,"])
+    with pytest.raises(DatasetError, match=r"1 of 2 images.*Normal/1\.png.*relative to"):
+        read_dataset(tmp_path / "visa", layout="visa")
 
 
 def test_visa_table_errors(tmp_path):
@@ -118,6 +144,10 @@ def test_btad_layout(tmp_path):
     assert load_mask(samples[2], (4, 4)).all()
     assert data["03"][1].mask_path is None and not data["03"][1].has_pixel_truth
     assert list(read_dataset(btad, layout="btad", categories=["03"])) == ["03"]
+    # one category folder works as ROOT too, and BTAD's .bmp images are listed
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(btad / "03/test/ok/0001.bmp")
+    single = read_dataset(btad / "03", layout="btad")
+    assert [s.image_path.name for s in single["03"]] == ["0000.png", "0001.bmp", "0005.png"]
 
 
 def test_folder_layout(tmp_path):
@@ -152,6 +182,8 @@ def test_wrong_layout_is_a_clear_error(tmp_path):
         read_dataset(tmp_path, layout="btad")
     with pytest.raises(DatasetError, match="folder layout.*images"):
         read_dataset(tmp_path, layout="folder")
+    with pytest.raises(DatasetError, match="unknown split 'val'"):
+        read_dataset(tmp_path, split="val")
     with pytest.raises(DatasetError, match="unknown layout"):
         read_dataset(tmp_path, layout="coco")
     with pytest.raises(DatasetError, match="does not exist"):
