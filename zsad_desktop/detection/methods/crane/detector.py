@@ -1,15 +1,25 @@
 """Crane: learned prompts against E-Attn dense features, with score-based pooling.
 
-Follows the reference code's inference (see ../shared/docs/METHODS.md):
-E-Attn (q-q + k-k + v-v self-correlation, no MLP) from block 6 of 24; the
-pixel map is the softmax of patch-to-text logits / 0.07, upsampled bilinear
-to the input size, abnormal channel, Gaussian sigma 4; the image score pools
-patch features weighted by their anomaly probability, mixes them half and
-half with the global embedding and compares with the text at 0.07.
+Reproduces the reference code's inference (../shared/docs/METHODS.md):
+E-Attn (softmax(qq^T) + softmax(kk^T) + softmax(vv^T), one scale, no division,
+no MLP) from block 6 of 24, position embedding resized bilinear; per level the
+patch-to-text logits / 0.07; the pixel map and the image score of `scoring.py`;
+a Gaussian of sigma 4 on the map at the input size. Crane+ adds D-Attn
+(`dattn.py`) at the last block when a DINOv2 checkpoint is given.
+
+Settings that depart from, or choose within, the reference:
+- `features`: "reference" reads only the E-Attn stream after the last block
+  and uses it for every level of `layers` (the reference's stored levels all
+  alias that stream); "per_layer" reads true per-level features.
+- `map_softmax`: "per_layer" (the reference's `--soft_mean True`, its
+  published setting) or "after_mean".
+- `image_token`: condition the prompts on the image (the reference trains
+  with it and tests without it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +30,21 @@ import torch.nn.functional as F
 from zsad_desktop.detection.clip_detector import ClipDetector
 from zsad_desktop.detection.dense import DenseAttention, DenseConfig, DenseFeatureExtractor
 from zsad_desktop.detection.interface import DetectorError, register_method
+from zsad_desktop.detection.methods.crane import scoring
 from zsad_desktop.detection.methods.crane.checkpoint import load_prompt_checkpoint
-from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner, encode_prompts
+from zsad_desktop.detection.methods.crane.dattn import dino_attention, load_dinov2
+from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner
+from zsad_desktop.detection.methods.crane.text_encoder import encode_prompts
 from zsad_desktop.detection.preprocess import grid_to_image, smooth
 from zsad_desktop.locations import models_dir
 
-TEMPERATURE = 0.07
 DEFAULT_CHECKPOINT = Path("crane") / "trained_on_mvtec_crane" / "epoch_5.pth"
 CHECKPOINT_NAME = "prompt_learner.pth"  # inside a model folder trained by this application
+VARIANTS = ("auto", "crane", "crane+")
 
 
 def resolve_checkpoint(checkpoint: str | Path | None) -> Path:
+    """A prompt checkpoint file: the one given, the one in a model folder, or the default released one."""
     if checkpoint:
         path = Path(checkpoint)
         if path.is_dir():
@@ -41,14 +55,30 @@ def resolve_checkpoint(checkpoint: str | Path | None) -> Path:
     if not path.is_file():
         raise DetectorError(
             f"Crane needs trained prompts: put the authors' released checkpoint at {path} "
-            "(AlirezaSalehy/Crane, checkpoints/trained_on_mvtec_crane/epoch_5.pth), give one with --checkpoint, "
+            "(AlirezaSalehy/Crane, checkpoints/trained_on_mvtec_crane/epoch_5.pth; the other released ones go to "
+            f"{models_dir() / 'crane'}/<name>/epoch_5.pth), give one with --checkpoint, "
             "or train your own with `zsad train --method crane`."
         )
     return path
 
 
 def default_layers(depth: int) -> tuple[int, ...]:
+    """6, 12, 18, 24 for 24 blocks: every quarter of the depth."""
     return tuple(sorted({max(1, depth * q // 4) for q in (1, 2, 3, 4)}))
+
+
+@dataclass
+class CraneForward:
+    """What inference and training share for a batch."""
+
+    logits: torch.Tensor  # (L, B, N, 2) patch-to-text / 0.07
+    levels: torch.Tensor  # (L, B, N, D) normalised patch features
+    global_embedding: torch.Tensor  # (B, D) normalised
+    text: torch.Tensor  # (B, 2, D) normalised (normal, abnormal)
+    grid: tuple[int, int]
+
+    def image_features(self) -> torch.Tensor:
+        return scoring.pooled_image_features(self.levels, self.logits, self.global_embedding)
 
 
 @register_method("crane")
@@ -60,98 +90,133 @@ class CraneDetector(ClipDetector):
         variant: str = "auto",
         dinov2_checkpoint: str | None = None,
         image_token: bool = False,
-        map_softmax: str = "after_mean",
+        map_softmax: str = "per_layer",
         features: str = "reference",
-        layers: tuple[int, ...] | None = None,
+        layers: tuple[int, ...] | list[int] | None = None,
+        eattn_from_layer: int | None = None,
         sigma: float = 4.0,
         fp16_deep_prompts: bool = True,
+        dattn_mean: str = "image",
         trained_prompts: CranePromptLearner | None = None,
         **common: Any,
     ):
         common.setdefault("grid_sigma", 0.0)
         super().__init__(**common)
-        if map_softmax not in ("after_mean", "per_layer") or features not in ("reference", "per_layer"):
-            raise DetectorError("map_softmax is after_mean|per_layer; features is reference|per_layer")
+        if map_softmax not in ("after_mean", "per_layer"):
+            raise DetectorError(f"Crane's map_softmax is 'per_layer' or 'after_mean', not {map_softmax!r}")
+        if features not in ("reference", "per_layer"):
+            raise DetectorError(f"Crane's features are 'reference' or 'per_layer', not {features!r}")
+        if variant not in VARIANTS:
+            raise DetectorError(f"Crane's variant is one of {', '.join(VARIANTS)}, not {variant!r}")
+        if dattn_mean not in ("image", "batch"):
+            raise DetectorError(f"Crane's dattn_mean is 'image' or 'batch', not {dattn_mean!r}")
         self.checkpoint = None if trained_prompts is not None else resolve_checkpoint(checkpoint)
-        self.variant = variant if variant != "auto" else ("crane+" if self.checkpoint and "cranep" in str(self.checkpoint) else "crane")
-        if self.variant == "crane+" and not dinov2_checkpoint:
+        if variant == "auto":
+            named_plus = self.checkpoint is not None and "cranep" in str(self.checkpoint).lower()
+            variant = "crane+" if named_plus or dinov2_checkpoint else "crane"
+        if variant == "crane+" and not dinov2_checkpoint:
             raise DetectorError(
-                f"{self.checkpoint} is a Crane+ checkpoint, which also needs DINOv2 features (D-Attn): give a DINOv2 "
-                "checkpoint file, or choose variant 'crane' to use its prompts with E-Attn alone."
+                f"{self.checkpoint} is a Crane+ checkpoint: its prompts were trained with D-Attn, which needs DINOv2 "
+                "(ViT-B/14 with registers, dinov2_vitb14_reg4_pretrain.pth from facebookresearch/dinov2). Give that file "
+                "as dinov2_checkpoint (--dinov2-checkpoint), or choose variant 'crane' to use these prompts with E-Attn alone."
             )
-        if self.variant == "crane+":
-            raise DetectorError("Crane+ (D-Attn with DINOv2) is not supported by this version; use variant 'crane'.")
+        self.variant = variant
+        self.dinov2_checkpoint = dinov2_checkpoint if variant == "crane+" else None
         depth = self.backbone.vision_layers
-        self.layers = tuple(layers) if layers else default_layers(depth)
-        read = (depth,) if features == "reference" else self.layers
-        config = DenseConfig(layers=read, attention=DenseAttention.QKV, start_layer=min(self.layers),
-                             pos_interpolation="bilinear", pos_antialias=False)
+        # Crane reads levels 6/12/18/24; Crane+ reads level 24 (plus D-Attn there), as the reference's scripts.
+        self.layers = tuple(layers) if layers else (default_layers(depth) if variant == "crane" else (depth,))
+        self.eattn_from_layer = eattn_from_layer or max(1, depth // 4)  # reference: E-Attn replaces blocks 6..24
+        if not all(1 <= layer <= depth for layer in self.layers) or not 1 <= self.eattn_from_layer <= min(self.layers):
+            raise DetectorError(f"Crane layers {self.layers} (E-Attn from {self.eattn_from_layer}) do not fit a {depth}-block backbone")
         self.features_mode = features
+        read = (depth,) if features == "reference" else self.layers
+        config = DenseConfig(layers=read, attention=DenseAttention.QKV, start_layer=self.eattn_from_layer,
+                             pos_interpolation="bilinear", pos_antialias=False)
         self.extractor = DenseFeatureExtractor(self.backbone, config)
-        self.prompts = trained_prompts or CranePromptLearner(self.backbone).to(self.device)
+        self.dino = load_dinov2(dinov2_checkpoint, self.backbone.mean, self.backbone.std, self.device) if self.dinov2_checkpoint else None
+        self.prompts = trained_prompts if trained_prompts is not None else CranePromptLearner(self.backbone)
         if self.checkpoint is not None:
             load_prompt_checkpoint(self.prompts, self.checkpoint)
-            self.prompts.to(self.device)
-        self.prompts.requires_grad_(False)
+        self.prompts.to(self.device)
+        if trained_prompts is None:
+            self.prompts.requires_grad_(False)
         self.image_token = image_token
         self.map_softmax = map_softmax
         self.sigma = sigma
         self.fp16_deep_prompts = fp16_deep_prompts
-        self._text: torch.Tensor | None = None
+        self.dattn_mean = dattn_mean
+        self._text_cache: tuple[tuple, torch.Tensor] | None = None
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "checkpoint": str(self.checkpoint), "image_token": self.image_token,
-                "map_softmax": self.map_softmax, "features": self.features_mode, "layers": self.layers, "sigma": self.sigma}
+        return {**super().settings(), "checkpoint": str(self.checkpoint), "variant": self.variant,
+                "dinov2_checkpoint": self.dinov2_checkpoint, "image_token": self.image_token,
+                "map_softmax": self.map_softmax, "features": self.features_mode, "layers": self.layers,
+                "eattn_from_layer": self.eattn_from_layer, "sigma": self.sigma,
+                "fp16_deep_prompts": self.fp16_deep_prompts, "dattn_mean": self.dattn_mean}
 
     # text ----------------------------------------------------------------------------
-    def text_features(self, global_embedding: torch.Tensor | None = None) -> torch.Tensor:
-        """(2, D) normalised, or (B, 2, D) when conditioned on image embeddings."""
-        if global_embedding is None:
-            if self._text is None or torch.is_grad_enabled():
+    def text_features(self, image_embedding: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised text features: (2, D) from the prompts alone, or (B, 2, D)
+        with each image's normalised global embedding as the image token."""
+        if image_embedding is None:
+            # Cached while the prompts are unchanged (an optimiser step bumps their versions).
+            key = tuple(p._version for p in self.prompts.parameters()) + (str(self.device),)
+            if torch.is_grad_enabled() or self._text_cache is None or self._text_cache[0] != key:
                 prompts, tokens = self.prompts()
-                text = F.normalize(encode_prompts(self.backbone, prompts, tokens, self.prompts.compound_prompts_text,
-                                                  self.fp16_deep_prompts).float(), dim=-1)
+                text = self._encode(prompts, tokens)
                 if torch.is_grad_enabled():
                     return text
-                self._text = text
-            return self._text
-        prompts, tokens = self.prompts(F.normalize(global_embedding.float(), dim=-1))
+                self._text_cache = (key, text)
+            return self._text_cache[1]
+        prompts, tokens = self.prompts(F.normalize(image_embedding.float(), dim=-1))
         b = prompts.shape[0]
-        text = encode_prompts(self.backbone, prompts.flatten(0, 1), tokens.flatten(0, 1), self.prompts.compound_prompts_text,
-                              self.fp16_deep_prompts)
-        return F.normalize(text.float(), dim=-1).reshape(b, 2, -1)
+        return self._encode(prompts.flatten(0, 1), tokens.flatten(0, 1)).reshape(b, 2, -1)
 
-    # inference ------------------------------------------------------------------------
-    def forward_logits(self, pixels: torch.Tensor, image_token: bool | None = None):
-        """Per-layer patch logits (L, B, N, 2), grid, image logits (B, 2): shared by inference and training."""
-        feats = self.extractor(pixels)
-        g = F.normalize(feats.global_embedding.float(), dim=-1)
-        use_token = self.image_token if image_token is None else image_token
-        text = self.text_features(feats.global_embedding if use_token else None)
-        text_b = text if text.dim() == 3 else text.unsqueeze(0).expand(pixels.shape[0], -1, -1)
-        patches = [F.normalize(self.extractor.project(t).float(), dim=-1) for t in feats.patch_tokens]
+    def _encode(self, prompts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        text = encode_prompts(self.backbone, prompts, tokens, self.prompts.compound_prompts_text, self.fp16_deep_prompts)
+        return F.normalize(text.float(), dim=-1)
+
+    # image ---------------------------------------------------------------------------
+    def feature_levels(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """Normalised global embedding (B, D), normalised patch features per level (L, B, N, D), grid."""
+        depth = self.backbone.vision_layers
+        before_last: dict[str, torch.Tensor] = {}
+
+        def keep_last_input(index: int, x: torch.Tensor) -> torch.Tensor:
+            if index == depth - 1:
+                before_last["x"] = x
+            return x
+
+        feats = self.extractor(pixels, block_hook=keep_last_input if self.dino is not None else None)
+        project = self.extractor.project
+        levels = [F.normalize(project(t).float(), dim=-1) for t in feats.patch_tokens]
         if self.features_mode == "reference":
-            patches = patches * len(self.layers)  # every level is the last layer's stream, as in the reference
-        logits = torch.stack([p @ text_b.transpose(1, 2) / TEMPERATURE for p in patches])
-        weights = torch.softmax(logits.mean(0), dim=-1)[..., 1:]  # (B, N, 1)
-        pooled = F.normalize((weights * torch.stack(patches).mean(0)).sum(1), dim=-1)
-        image_features = F.normalize(0.5 * pooled + 0.5 * g, dim=-1)
-        image_logits = torch.einsum("bd,bkd->bk", image_features, text_b) / TEMPERATURE
-        return logits, feats.grid, image_logits
+            levels = levels * len(self.layers)  # every level is the last block's stream, as in the reference
+        if self.dino is not None:
+            visual = self.backbone.model.visual
+            block = visual.transformer.resblocks[depth - 1]
+            tokens = dino_attention(block, before_last["x"], self.dino(pixels), feats.grid, self.dattn_mean)
+            dattn = visual.ln_post(tokens) @ visual.proj
+            levels = [F.normalize(dattn.float(), dim=-1)] + levels
+        return F.normalize(feats.global_embedding.float(), dim=-1), torch.stack(levels), feats.grid
 
-    def pixel_probabilities(self, logits: torch.Tensor, grid: tuple[int, int], size: int) -> torch.Tensor:
-        """Abnormal probability (B, size, size) from per-layer logits (L, B, N, 2)."""
-        layers, b, _, _ = logits.shape
-        maps = logits.reshape(layers * b, grid[0], grid[1], 2).permute(0, 3, 1, 2)
-        up = F.interpolate(maps, size=(size, size), mode="bilinear", align_corners=False).reshape(layers, b, 2, size, size)
-        if self.map_softmax == "after_mean":
-            return torch.softmax(up.mean(0), dim=1)[:, 1]
-        return torch.softmax(up, dim=2).mean(0)[:, 1]
+    # both ----------------------------------------------------------------------------
+    def forward_batch(self, pixels: torch.Tensor, image_token: bool | None = None) -> CraneForward:
+        """Patch logits and features for a normalised batch (B, 3, S, S); shared by inference and training."""
+        global_embedding, levels, grid = self.feature_levels(pixels)
+        use_token = self.image_token if image_token is None else image_token
+        if use_token:
+            text = self.text_features(global_embedding)
+        else:
+            text = self.text_features().unsqueeze(0).expand(pixels.shape[0], -1, -1)
+        return CraneForward(scoring.patch_logits(levels, text), levels, global_embedding, text, grid)
 
     def score_grid(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, grid, image_logits = self.forward_logits(pixels)
-        maps = self.pixel_probabilities(logits, grid, pixels.shape[-1])
-        return maps, torch.softmax(image_logits, dim=-1)[:, 1]
+        out = self.forward_batch(pixels)
+        maps = scoring.anomaly_map(out.logits, out.grid, pixels.shape[-1], self.map_softmax)
+        scores = scoring.image_logits(out.image_features(), out.text).softmax(dim=-1)[:, 1]
+        return maps, scores
 
     def finish_map(self, score_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        # The reference smooths at the model's input size (518), then the map is resized to the image.
         return grid_to_image(smooth(score_map, self.sigma), shape)

@@ -4,9 +4,12 @@ Parameter and buffer names are those of the authors' checkpoints
 (`ctx_pos`, `ctx_neg`, `compound_prompts_text.N`, `token_prefix_*`,
 `token_suffix_*`, `tokenized_prompts_*`), so their released files load as is.
 Sentences: "X x 12 object." (normal) and "X x 12 damaged object." (abnormal),
-the X tokens replaced by the learned context. With `image_token`, the
-normalised global image embedding is appended after the context (the
-paper's image-context conditioning, the reference's "pad_suffix").
+the X tokens replaced by the learned context (`ctx_pos` normal, `ctx_neg`
+abnormal). Given image embeddings, each image's normalised global embedding
+is inserted as one more token right after the context and the sentence's
+last (padding) token dropped (the paper's image-context conditioning, the
+reference's "pad_suffix"). The deep text prompts `compound_prompts_text.N`
+are used by `text_encoder.encode_prompts`.
 """
 
 from __future__ import annotations
@@ -66,21 +69,3 @@ class CranePromptLearner(nn.Module):
             return torch.stack([pos, neg]), torch.stack([pos_tokens, neg_tokens])
         return torch.stack([pos, neg], dim=1), torch.stack([pos_tokens, neg_tokens], dim=1)
 
-
-def encode_prompts(backbone: Backbone, prompts: torch.Tensor, tokens: torch.Tensor, deep_prompts, fp16_deep: bool = True) -> torch.Tensor:
-    """Text features of prompt embeddings (N, L, D), the deep prompts replacing
-    tokens 1..n of text blocks 2..len+1 (as the reference does)."""
-    model = backbone.model
-    x = prompts + model.positional_embedding.to(prompts.dtype)
-    n = len(deep_prompts)
-    for index, block in enumerate(model.transformer.resblocks):
-        if 1 <= index <= n:
-            deep = deep_prompts[index - 1]
-            if fp16_deep:  # the reference casts them to half precision; reproduces its features
-                deep = deep.half().to(x.dtype)
-            length = deep.shape[0]
-            x = torch.cat([x[:, :1], deep.unsqueeze(0).expand(x.shape[0], -1, -1), x[:, 1 + length :]], dim=1)
-        x = block(x, attn_mask=model.attn_mask)
-    x = model.ln_final(x)
-    x = x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)]
-    return x @ model.text_projection

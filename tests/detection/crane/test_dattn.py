@@ -1,0 +1,83 @@
+"""Crane+: DINOv2 checkpoints load (Meta's layout and timm's), D-Attn adds one level at the last block."""
+
+import numpy as np
+import pytest
+import torch
+
+from zsad_desktop.detection.interface import DetectorError
+from zsad_desktop.detection.methods.crane.dattn import dino_attention, load_dinov2
+from zsad_desktop.detection.methods.crane.detector import CraneDetector
+
+from tests.detection.crane.conftest import PLAIN, write_meta_dinov2
+
+
+def crane_plus(backbone, released, dinov2_file, **settings):
+    path = next(p for p in released if p.parent.name == "trained_on_mvtec_cranep")
+    return CraneDetector(backbone=backbone, checkpoint=str(path), dinov2_checkpoint=str(dinov2_file), **settings)
+
+
+def test_meta_and_timm_layouts_give_the_same_dinov2_features(tmp_path, backbone, dinov2_file):
+    meta = load_dinov2(dinov2_file, backbone.mean, backbone.std)
+    torch.save(meta.vit.state_dict(), tmp_path / "timm.pth")
+    timm_layout = load_dinov2(tmp_path / "timm.pth", backbone.mean, backbone.std)
+    batch = torch.randn(1, 3, 112, 112, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = meta(batch), timm_layout(batch)
+    assert a.shape == (1, 64, 8, 8) and torch.equal(a, b)
+
+
+def test_unreadable_or_foreign_dinov2_files_are_refused(tmp_path, backbone):
+    (tmp_path / "junk.pth").write_bytes(b"junk")
+    with pytest.raises(DetectorError, match="junk.pth"):
+        load_dinov2(tmp_path / "junk.pth", backbone.mean, backbone.std)
+    torch.save({"weight": torch.zeros(2)}, tmp_path / "other.pth")
+    with pytest.raises(DetectorError, match="not a DINOv2 checkpoint"):
+        load_dinov2(tmp_path / "other.pth", backbone.mean, backbone.std)
+    with pytest.raises(DetectorError, match="not found"):
+        load_dinov2(tmp_path / "absent.pth", backbone.mean, backbone.std)
+
+
+def test_crane_plus_adds_a_d_attn_level_beside_the_last_e_attn_level(backbone, released, dinov2_file):
+    plus = crane_plus(backbone, released, dinov2_file)
+    plain = CraneDetector(backbone=backbone, checkpoint=str(PLAIN))
+    batch = torch.randn(2, 3, 112, 112, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        g_plus, levels, _ = plus.feature_levels(batch)
+        g_plain, plain_levels, _ = plain.feature_levels(batch)
+    assert plus.variant == "crane+" and plus.layers == (4,) and levels.shape == (2, 2, 64, 768)
+    assert torch.equal(g_plus, g_plain)  # the original path is untouched
+    torch.testing.assert_close(levels[1], plain_levels[-1])  # E-Attn after the last block
+    assert not torch.allclose(levels[0], levels[1], atol=1e-3)
+
+
+def test_per_image_mean_keeps_each_heatmap_independent_of_its_batch(backbone, released, dinov2_file, images):
+    noise = (np.random.default_rng(0).random(images[0].shape) * 255).astype(np.uint8)
+    alone = crane_plus(backbone, released, dinov2_file).predict([images[0]])[0].heatmap
+    batched = crane_plus(backbone, released, dinov2_file).predict([images[0], noise])[0].heatmap
+    np.testing.assert_allclose(alone, batched, atol=1e-5)
+    as_reference = crane_plus(backbone, released, dinov2_file, dattn_mean="batch")
+    assert not np.allclose(as_reference.predict([images[0]])[0].heatmap, as_reference.predict([images[0], noise])[0].heatmap, atol=1e-5)
+
+
+def test_identical_dinov2_patches_still_give_finite_attention(backbone):
+    """All patches alike: every similarity is below beta x mean, which masks whole rows in the reference (NaN)."""
+    block = backbone.model.visual.transformer.resblocks[-1]
+    x = torch.randn(1, 1 + 64, 64, generator=torch.Generator().manual_seed(2))
+    dino = torch.ones(1, 16, 8, 8)
+    with torch.no_grad():
+        out = dino_attention(block, x, dino, (8, 8))
+    assert out.shape == (1, 64, 64) and torch.isfinite(out).all()
+
+
+def test_crane_plus_heatmaps_are_finite_on_a_uniform_image(backbone, released, dinov2_file):
+    grey = np.full((90, 120, 3), 128, np.uint8)
+    detection = crane_plus(backbone, released, dinov2_file).predict([grey])[0]
+    assert detection.heatmap.shape == (90, 120) and np.isfinite(detection.heatmap).all() and np.isfinite(detection.score)
+
+
+def test_dinov2_without_registers_loads(tmp_path, backbone):
+    path = write_meta_dinov2(tmp_path / "dinov2_vits14_pretrain.pth", registers=0)
+    features = load_dinov2(path, backbone.mean, backbone.std)
+    assert features.vit.num_prefix_tokens == 1
+    with torch.no_grad():
+        assert torch.isfinite(features(torch.zeros(1, 3, 112, 112))).all()
