@@ -1,93 +1,192 @@
-"""DICOM decoding with pydicom: modality LUT, MONOCHROME1, windows, frames.
+"""DICOM decoding with pydicom: modality rescale, MONOCHROME1, windows, frames.
 
-Labels are patient-safe (series description and instance number), never the
-patient's name, so they can appear in file names and logs.
+Values come back as float32 in the modality's units (Hounsfield for CT).
+MONOCHROME1 ("white is zero") is turned into MONOCHROME2 by mirroring the
+values over the stored range, and the file's window with them, so bright
+always means dense. Enhanced multi-frame files keep rescale and window per
+frame in functional groups; those are read for the frame shown.
+
+Labels are patient-safe (modality, series description, instance and frame
+number), never the patient's name or ID, so they can appear in logs.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from zsad_desktop.imaging.loader import ImageInfo, ImageLoadError, LoadedImage
+from zsad_desktop.imaging.loaded import ImageEntry, ImageInfo, ImageLoadError, LoadedImage
 
-#: transfer syntaxes whose pixel data need a decoder that pydicom lacks by itself
-DECODER_HINTS = {
-    "1.2.840.10008.1.2.4.50": "pylibjpeg pylibjpeg-libjpeg",
-    "1.2.840.10008.1.2.4.51": "pylibjpeg pylibjpeg-libjpeg",
-    "1.2.840.10008.1.2.4.57": "pylibjpeg pylibjpeg-libjpeg",
-    "1.2.840.10008.1.2.4.70": "pylibjpeg pylibjpeg-libjpeg",
-    "1.2.840.10008.1.2.4.80": "pylibjpeg pylibjpeg-libjpeg",
-    "1.2.840.10008.1.2.4.81": "pylibjpeg pylibjpeg-libjpeg",
-    "1.2.840.10008.1.2.4.90": "pylibjpeg pylibjpeg-openjpeg",
-    "1.2.840.10008.1.2.4.91": "pylibjpeg pylibjpeg-openjpeg",
-}
+DEFER_BYTES = 1024 * 1024  # big values (pixel data) stay on disk until a frame is decoded
 
 
-def _read(path: Path, pixels: bool) -> pydicom.Dataset:
+def read_header(path: Path) -> pydicom.Dataset:
     try:
-        return pydicom.dcmread(path, stop_before_pixels=not pixels)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        return pydicom.dcmread(path, defer_size=DEFER_BYTES)
+    except InvalidDicomError:
+        pass  # no preamble: old or raw exports named .dcm; read what is there
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
         raise ImageLoadError(path, f"not a readable DICOM file ({exc})") from None
+    try:
+        ds = pydicom.dcmread(path, defer_size=DEFER_BYTES, force=True)
+    except Exception as exc:  # noqa: BLE001 - forced parsing of a non-DICOM file fails in many ways
+        raise ImageLoadError(path, f"not a readable DICOM file ({exc})") from None
+    if "TransferSyntaxUID" not in ds.file_meta:
+        implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    return ds
+
+
+def frame_total(ds: pydicom.Dataset) -> int:
+    try:
+        return max(1, int(ds.get("NumberOfFrames", 1) or 1))
+    except (TypeError, ValueError):
+        return 1
 
 
 def safe_label(ds: pydicom.Dataset, frame: int | None = None) -> str:
-    series = str(ds.get("SeriesDescription", "") or ds.get("Modality", "DICOM"))
-    parts = [series, f"#{ds.get('InstanceNumber', '?')}"]
+    parts = [str(ds.get("Modality", "") or "DICOM")]
+    if ds.get("SeriesDescription"):
+        parts.append(str(ds.SeriesDescription))
+    parts.append(f"#{ds.get('InstanceNumber', '?')}")
     if frame is not None:
         parts.append(f"frame {frame + 1}")
     return " ".join(parts)
 
 
-def _first(value) -> float | None:
+def dicom_info(path: Path) -> ImageInfo:
+    ds = _header_without_pixels(path)
+    if "Rows" not in ds or "Columns" not in ds:
+        raise ImageLoadError(path, "DICOM file has no image (no Rows/Columns)")
+    return ImageInfo(int(ds.Columns), int(ds.Rows), int(ds.get("BitsStored", 8) or 8), "dicom", frame_total(ds))
+
+
+def dicom_entries(path: Path) -> list[ImageEntry]:
+    ds = _header_without_pixels(path)
+    frames = frame_total(ds)
+    if frames == 1:
+        return [ImageEntry(path, None, safe_label(ds))]
+    return [ImageEntry(path, index, safe_label(ds, index)) for index in range(frames)]
+
+
+def load_dicom(path: Path, frame: int | None = None) -> LoadedImage:
+    ds = read_header(path)
+    if not any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        raise ImageLoadError(path, "DICOM file has no pixel data")
+    frames = frame_total(ds)
+    index = frame or 0
+    if not 0 <= index < frames:
+        raise ImageLoadError(path, f"frame {index} requested, the file has {frames}")
+    raw = _decode(path, ds, index if frames > 1 else None)
+    shown_frame = index if frames > 1 else None
+    bits = int(ds.get("BitsStored", 8) or 8)
+    label = safe_label(ds, shown_frame)
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
+    if photometric == "PALETTE COLOR":
+        colours = apply_color_lut(raw, ds)
+        colours = (colours >> 8) if colours.max() > 255 else colours
+        return LoadedImage(colours.astype(np.uint8), 8, "dicom", path, shown_frame, label)
+    if raw.ndim == 3:  # RGB (YBR already converted by pydicom)
+        return LoadedImage(np.ascontiguousarray(raw), bits, "dicom", path, shown_frame, label)
+    values = _rescaled(raw, ds, index)
+    window = _window(ds, index)
+    if photometric == "MONOCHROME1":
+        mirror = _mirror_point(ds, index)
+        values = mirror - values
+        window = (mirror - window[0], window[1]) if window else None
+    return LoadedImage(values, bits, "dicom", path, shown_frame, label, window)
+
+
+def _header_without_pixels(path: Path) -> pydicom.Dataset:
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except InvalidDicomError:
+        return read_header(path)  # forced read of a file without preamble
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
+        raise ImageLoadError(path, f"not a readable DICOM file ({exc})") from None
+
+
+def _decode(path: Path, ds: pydicom.Dataset, index: int | None) -> np.ndarray:
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError:
+        raise ImageLoadError(path, f"DICOM transfer syntax {syntax} is not supported") from None
+    if not decoder.is_available:
+        raise ImageLoadError(path, f"compressed DICOM ({syntax.name}) needs an extra decoder: {_install_hint(decoder)}")
+    # From the path only the asked frame is read; a file without preamble is decoded from the dataset.
+    source = str(path) if ds.preamble is not None else ds
+    try:
+        return pixel_array(source, index=index)
+    except Exception as exc:  # noqa: BLE001 - decoders raise many types for damaged pixel data
+        raise ImageLoadError(path, f"DICOM pixel data could not be decoded ({type(exc).__name__}: {exc})") from None
+
+
+def _install_hint(decoder) -> str:
+    """'pip install pylibjpeg pylibjpeg-libjpeg, or pip install python-gdcm' from pydicom's missing plugins."""
+    options = []
+    for line in decoder.missing_dependencies:  # "pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1"
+        wanted = line.split("requires", 1)[-1].split(" and ")
+        names = [re.split(r"[<>=!~ ]", name.strip(), maxsplit=1)[0] for name in wanted]
+        names = ["python-gdcm" if name == "gdcm" else name for name in names if name and name != "numpy"]
+        if names:
+            options.append("pip install " + " ".join(names))
+    options.sort(key=lambda option: "pylibjpeg" not in option)  # the pure-pip choice first
+    return ", or ".join(options) or "pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg"
+
+
+def _frame_item(ds: pydicom.Dataset, index: int, sequence: str) -> pydicom.Dataset | None:
+    """An enhanced multi-frame attribute group: the frame's own, else the shared one."""
+    for groups, item_index in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
+        items = ds.get(groups)
+        if items and item_index < len(items) and items[item_index].get(sequence):
+            return items[item_index].get(sequence)[0]
+    return None
+
+
+def _rescale_source(ds: pydicom.Dataset, index: int) -> pydicom.Dataset:
+    if "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds:
+        return ds
+    return _frame_item(ds, index, "PixelValueTransformationSequence") or ds
+
+
+def _rescaled(raw: np.ndarray, ds: pydicom.Dataset, index: int) -> np.ndarray:
+    source = _rescale_source(ds, index)
+    if source is ds:
+        return np.asarray(apply_modality_lut(raw, ds), dtype=np.float32)
+    slope, intercept = float(source.get("RescaleSlope", 1) or 1), float(source.get("RescaleIntercept", 0) or 0)
+    return raw.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+
+
+def _mirror_point(ds: pydicom.Dataset, index: int) -> float:
+    """Lowest plus highest storable value after rescale: the same for every frame of a series."""
+    bits = int(ds.get("BitsStored", 16) or 16)
+    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    ends = _rescaled(np.array([low, high], np.int64 if signed else np.uint32), ds, index)
+    return float(ends[0] + ends[1])
+
+
+def _first_number(value) -> float | None:
     if value is None or value == "":
         return None
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        value = value[0] if len(value) else None
     try:
-        return float(value[0] if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else value)
+        return float(value)
     except (TypeError, ValueError):
         return None
 
 
-def dicom_info(path: Path) -> ImageInfo:
-    ds = _read(path, pixels=False)
-    try:
-        return ImageInfo(int(ds.Columns), int(ds.Rows), int(ds.get("BitsStored", 8)), "dicom", int(ds.get("NumberOfFrames", 1) or 1))
-    except AttributeError:
-        raise ImageLoadError(path, "DICOM file has no image (no Rows/Columns)") from None
-
-
-def load_dicom(path: Path, frame: int | None = None) -> LoadedImage:
-    ds = _read(path, pixels=True)
-    if "PixelData" not in ds:
-        raise ImageLoadError(path, "DICOM file has no pixel data")
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    index = frame or 0
-    if not 0 <= index < frames:
-        raise ImageLoadError(path, f"frame {index} requested, the file has {frames}")
-    try:
-        raw = ds.pixel_array
-    except Exception as exc:  # noqa: BLE001 - pydicom raises several types for missing decoders
-        syntax = str(getattr(ds.file_meta, "TransferSyntaxUID", ""))
-        hint = DECODER_HINTS.get(syntax, "pylibjpeg or python-gdcm")
-        raise ImageLoadError(path, f"compressed DICOM ({syntax}) needs an extra decoder: pip install {hint} ({exc})") from None
-    if frames > 1:
-        raw = raw[index]
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
-    if raw.ndim == 3:  # colour DICOM (RGB, YBR converted by pydicom)
-        pixels = raw.astype(np.uint8) if raw.dtype == np.uint8 else raw
-        return LoadedImage(pixels, int(ds.get("BitsStored", 8)), "dicom", path, frame if frames > 1 else None, safe_label(ds, frame))
-    values = apply_modality_lut(raw, ds).astype(np.float32)
-    centre, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
-    if photometric == "MONOCHROME1":
-        # Inverted so that bright is dense, as everywhere else; the window moves with it.
-        low, high = float(values.min()), float(values.max())
-        values = (low + high) - values
-        if centre is not None:
-            centre = (low + high) - centre
-    window = (centre, width) if centre is not None and width else None
-    bits = int(ds.get("BitsStored", 16))
-    return LoadedImage(values, bits, "dicom", path, index if frames > 1 else None, safe_label(ds, index if frames > 1 else None), window)
+def _window(ds: pydicom.Dataset, index: int) -> tuple[float, float] | None:
+    source = ds if "WindowCenter" in ds else (_frame_item(ds, index, "FrameVOILUTSequence") or ds)
+    centre, width = _first_number(source.get("WindowCenter")), _first_number(source.get("WindowWidth"))
+    if centre is None or width is None or width <= 0:
+        return None
+    return centre, width

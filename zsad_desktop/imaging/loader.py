@@ -1,176 +1,99 @@
 """One loader for every image the detector and the window read.
 
 PNG, JPEG, BMP and TIFF (8 and 16 bit, grey, RGBA, palette, CMYK, EXIF
-orientation) and DICOM keep their full range in `LoadedImage.pixels`;
-`to_rgb8` makes the 8-bit RGB view that the detector and the display use.
-Whatever goes wrong, the caller gets one `ImageLoadError` with the path and
-the reason, so a batch can mark the file and go on.
+orientation) and DICOM (with or without the .dcm suffix) keep their full
+range in `LoadedImage.pixels`; `to_rgb8` makes the 8-bit RGB view that the
+detector and the display use. The format is told by the file's first bytes,
+not its name. Whatever goes wrong, the caller gets one `ImageLoadError` with
+the path and the reason, so a batch can mark the file and go on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
-import tifffile
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from zsad_desktop.imaging import dicom, photo
+from zsad_desktop.imaging.loaded import ImageEntry, ImageInfo, ImageLoadError, LoadedImage
 from zsad_desktop.imaging.window import apply_window, percentile_window
 
-ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never half an image
-Image.MAX_IMAGE_PIXELS = 30_000 * 30_000  # line-scan and wafer images are legitimately huge
+__all__ = [
+    "IMAGE_SUFFIXES", "DICOM_SUFFIXES", "ImageEntry", "ImageInfo", "ImageLoadError", "LoadedImage", "frame_count",
+    "image_info", "is_dicom_file", "is_image_file", "list_image_entries", "load_image", "read_rgb8", "to_rgb8",
+]
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"})
-TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
-
-
-class ImageLoadError(Exception):
-    def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason
+DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}) | DICOM_SUFFIXES
+HEAD_BYTES = 132  # DICOM's "DICM" sits after a 128-byte preamble
 
 
-@dataclass
-class LoadedImage:
-    pixels: np.ndarray  # (H, W) or (H, W, 3); uint8, uint16, or float32 (DICOM after rescale)
-    bit_depth: int
-    modality: str  # "photo" or "dicom"
-    path: Path
-    frame: int | None = None
-    label: str = ""
-    default_window: tuple[float, float] | None = None  # (centre, width)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.pixels.shape[:2]
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    width: int
-    height: int
-    bit_depth: int
-    modality: str
-    frames: int = 1
-
-
-def is_dicom_file(path: Path) -> bool:
+def is_dicom_file(path: Path | str) -> bool:
+    """True for a DICOM Part 10 file (the DICM marker), whatever its name."""
     try:
         with open(path, "rb") as handle:
-            handle.seek(128)
-            return handle.read(4) == b"DICM"
+            return handle.read(HEAD_BYTES)[128:] == b"DICM"
     except OSError:
         return False
 
 
-def is_image_file(path: Path) -> bool:
-    """Known image suffixes, plus extension-less DICOM files (as PACS exports them)."""
+def is_image_file(path: Path | str) -> bool:
+    """Known image suffixes, plus extension-less DICOM files (as PACS exports them, e.g. IM0001)."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return True
-    return suffix == "" and is_dicom_file(path)
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ImageLoadError(path, "file not found")
-    if not path.is_file():
-        raise ImageLoadError(path, "not a file")
-    if path.stat().st_size == 0:
-        raise ImageLoadError(path, "file is empty")
+    return (suffix == "" or suffix[1:].isdigit()) and is_dicom_file(path)  # IM0001, 1.2.840.113619.2.1.1
 
 
 def load_image(path: Path | str, frame: int | None = None) -> LoadedImage:
+    """The image at `path` in its native range; `frame` picks one frame of a multi-frame DICOM."""
     path = Path(path)
-    _check_file(path)
-    if path.suffix.lower() in (".dcm", ".dicom") or is_dicom_file(path):
-        from zsad_desktop.imaging.dicom import load_dicom
-
-        return load_dicom(path, frame)
+    head = _head(path)
     try:
-        if path.suffix.lower() in TIFF_SUFFIXES:
-            pixels = _read_tiff(path)
-        else:
-            pixels = _read_with_pillow(path)
+        if _is_dicom(path, head):
+            return dicom.load_dicom(path, frame)
+        if frame not in (None, 0):
+            raise ImageLoadError(path, f"frame {frame} requested, the file has 1")
+        pixels, depth = photo.read_photo(path, head)
     except ImageLoadError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, tifffile.TiffFileError) as exc:
-        raise ImageLoadError(path, f"not a readable image ({exc})") from None
-    bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    return LoadedImage(pixels, bit_depth, "photo", path, label=path.name)
+    except MemoryError:
+        raise ImageLoadError(path, "image too large to decode in the memory available") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow, OpenCV and tifffile raise many types for bad files
+        raise ImageLoadError(path, _reason(exc)) from exc
+    return LoadedImage(pixels, depth, "photo", path, label=path.name)
 
 
-def _read_with_pillow(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        if image.format == "PNG" and image.mode in ("I;16", "I;16B", "I", "RGB", "RGBA") and _png_bit_depth(path) == 16:
-            return _read_16bit_png(path)
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        return _pillow_to_array(image)
+def image_info(path: Path | str) -> ImageInfo:
+    """Size, bit depth, modality and frame count from the header, without decoding pixels."""
+    path = Path(path)
+    head = _head(path)
+    try:
+        return dicom.dicom_info(path) if _is_dicom(path, head) else photo.photo_info(path, head)
+    except ImageLoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in load_image
+        raise ImageLoadError(path, _reason(exc)) from exc
 
 
-def _png_bit_depth(path: Path) -> int:
-    with open(path, "rb") as handle:
-        header = handle.read(26)
-    return header[24] if len(header) >= 25 else 8
+def list_image_entries(path: Path | str) -> list[ImageEntry]:
+    """One entry per displayable image in the file: a multi-frame DICOM gives one per frame."""
+    path = Path(path)
+    head = _head(path)
+    if _is_dicom(path, head):
+        return dicom.dicom_entries(path)
+    image_info(path)  # a file that is no image has no entries: say so now
+    return [ImageEntry(path, None, path.name)]
 
 
-def _read_16bit_png(path: Path) -> np.ndarray:
-    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if pixels is None:
-        raise ImageLoadError(path, "16-bit PNG could not be decoded")
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels[..., :3], cv2.COLOR_BGR2RGB)
-    return pixels.astype(np.uint16)
-
-
-def _pillow_to_array(image: Image.Image) -> np.ndarray:
-    mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L"):
-        return np.asarray(image, dtype=np.uint16)
-    if mode == "I":
-        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
-    if mode == "F":
-        return np.asarray(image, dtype=np.float32)
-    if mode in ("1", "L"):
-        return np.asarray(image.convert("L"))
-    if mode == "P":
-        image = image.convert("RGBA")
-        mode = "RGBA"
-    if mode in ("RGBA", "LA", "PA"):
-        # Transparent areas are shown on white, as viewers do.
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(background, image.convert("RGBA")).convert("RGB"))
-    return np.asarray(image.convert("RGB"))  # RGB, CMYK, YCbCr, LAB, HSV
-
-
-def _read_tiff(path: Path) -> np.ndarray:
-    with tifffile.TiffFile(path) as tif:
-        page = tif.pages[0]
-        pixels = page.asarray()
-        photometric = getattr(page, "photometric", None)
-    if pixels.ndim == 3 and pixels.shape[0] in (3, 4) and pixels.shape[-1] not in (3, 4):
-        pixels = np.moveaxis(pixels, 0, -1)  # planar configuration
-    if pixels.ndim == 3:
-        if photometric is not None and int(photometric) == 5:  # separated (CMYK)
-            with Image.open(path) as image:
-                return np.asarray(image.convert("RGB"))
-        pixels = pixels[..., :3]
-    if pixels.dtype == np.bool_:
-        return pixels.astype(np.uint8) * 255
-    if pixels.dtype in (np.uint8, np.uint16):
-        return pixels
-    if np.issubdtype(pixels.dtype, np.floating):
-        return pixels.astype(np.float32)
-    return np.clip(pixels, 0, 65535).astype(np.uint16)
+def frame_count(path: Path | str) -> int:
+    return image_info(path).frames
 
 
 def to_rgb8(image: LoadedImage, window: tuple[float, float] | None = None) -> np.ndarray:
-    """The 8-bit RGB view: 8-bit data as is; wider data through `window`
-    (default: the file's window for DICOM, else the 0.5-99.5 percentile window)."""
+    """The (H, W, 3) uint8 view. 8-bit data as stored unless a `window` is given; wider data
+    through `window`, else the file's own window (DICOM), else the 0.5-99.5 percentile window."""
     pixels = image.pixels
     if pixels.dtype != np.uint8 or window is not None:
         window = window or image.default_window or percentile_window(pixels)
@@ -180,36 +103,34 @@ def to_rgb8(image: LoadedImage, window: tuple[float, float] | None = None) -> np
     return np.ascontiguousarray(pixels[..., :3])
 
 
-def read_rgb8(path: Path | str) -> np.ndarray:
-    return to_rgb8(load_image(path))
+def read_rgb8(path: Path | str, frame: int | None = None) -> np.ndarray:
+    return to_rgb8(load_image(path, frame))
 
 
-def image_info(path: Path | str) -> ImageInfo:
-    """Size, bit depth, modality and frame count from the header, without decoding pixels."""
-    path = Path(path)
-    _check_file(path)
-    if path.suffix.lower() in (".dcm", ".dicom") or is_dicom_file(path):
-        from zsad_desktop.imaging.dicom import dicom_info
-
-        return dicom_info(path)
+def _head(path: Path) -> bytes:
+    """The first bytes, and the file-level errors in plain words."""
     try:
-        if path.suffix.lower() in TIFF_SUFFIXES:
-            with tifffile.TiffFile(path) as tif:
-                page = tif.pages[0]
-                shape = page.shape if page.planarconfig != 1 or len(page.shape) < 3 or page.shape[-1] <= 4 else page.shape
-                height, width = (shape[1], shape[2]) if len(shape) == 3 and shape[0] in (3, 4) and shape[-1] not in (3, 4) else shape[:2]
-                return ImageInfo(int(width), int(height), 16 if page.dtype.itemsize == 2 else 8, "photo")
-        with Image.open(path) as image:
-            width, height = image.size
-            if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                width, height = height, width  # shown rotated by a quarter turn
-            depth = 16 if image.mode.startswith("I;16") or image.mode == "I" else 8
-            if image.format == "PNG" and _png_bit_depth(path) == 16:
-                depth = 16
-            return ImageInfo(width, height, depth, "photo")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, tifffile.TiffFileError) as exc:
-        raise ImageLoadError(path, f"not a readable image ({exc})") from None
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise ImageLoadError(path, "file not found") from None
+    except (IsADirectoryError, NotADirectoryError):
+        raise ImageLoadError(path, "not a file") from None
+    except PermissionError:
+        raise ImageLoadError(path, "not a file" if path.is_dir() else "permission denied") from None
+    except OSError as exc:
+        raise ImageLoadError(path, f"cannot be read ({exc.strerror or exc})") from None
+    if not head:
+        raise ImageLoadError(path, "file is empty")
+    return head
 
 
-def frame_count(path: Path | str) -> int:
-    return image_info(path).frames
+def _is_dicom(path: Path, head: bytes) -> bool:
+    return head[128:132] == b"DICM" or path.suffix.lower() in DICOM_SUFFIXES
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "truncat" in text.lower() or isinstance(exc, EOFError):
+        return f"image data is truncated ({text})"
+    return f"not a readable image ({type(exc).__name__}: {text})"
