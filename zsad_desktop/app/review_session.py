@@ -68,7 +68,8 @@ class ReviewSession:
         self.reviewer = reviewer
         self._detector: Detector | None = None
         self._detector_lock = threading.Lock()
-        self._normalisation: dict[str, NormalisationStats] = {}
+        self._normalisation: dict[str, NormalisationStats] = {}  # fixed for good
+        self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
 
     @classmethod
     def open(cls, folder: Path | str, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = "") -> "ReviewSession":
@@ -144,6 +145,7 @@ class ReviewSession:
             detector = self.detector()
             for outcome in predictions.predict_images(self.workspace, detector, image_ids, progress=progress, cancel=cancel):
                 on_result(outcome)
+            self.normalisation(detector.model_id, compute=True)  # here, not on the GUI thread
 
         return self.queue.submit(f"predict {len(image_ids)}", work, priority, None, on_error, on_progress, key=key)
 
@@ -154,8 +156,11 @@ class ReviewSession:
             self.predict(part, Priority.FOLDER, on_result, on_error, on_progress, key=f"folder:{start}")
 
     # viewing -------------------------------------------------------------------
-    def normalisation(self, model_id: str) -> NormalisationStats:
-        """Display scale of `model_id` in this workspace, from its cached heatmaps."""
+    def normalisation(self, model_id: str, compute: bool = False) -> NormalisationStats:
+        """Display scale of `model_id` in this workspace, from its cached heatmaps.
+
+        The window only reads it (`compute=False`); the worker computes it after predicting.
+        """
         if model_id in self._normalisation:
             return self._normalisation[model_id]
         stored = self.workspace.setting(f"normalisation:{model_id}", {})
@@ -163,6 +168,8 @@ class ReviewSession:
             stats = NormalisationStats(**stored)
             self._normalisation[model_id] = stats
             return stats
+        if not compute:
+            return self._provisional.get(model_id, NormalisationStats(0.0, 1.0))
         rows = [r for r in self.workspace.images(order="name", model_id=model_id) if r.score is not None]
         if len(rows) < 2:
             return NormalisationStats(0.0, 1.0)  # too few to judge: the raw 0..1 probability scale
@@ -172,6 +179,7 @@ class ReviewSession:
             cached = predictions.cached_prediction(self.workspace, row.id, model_id)
             maps.append(predictions.heatmap(self.workspace, cached))
         stats = NormalisationStats.from_heatmaps(maps)
+        self._provisional[model_id] = stats
         if len(rows) >= NORMALISATION_SAMPLE:  # enough seen: fix it so colours stay comparable
             self.workspace.set_setting(f"normalisation:{model_id}", stats.to_dict())
             self._normalisation[model_id] = stats
