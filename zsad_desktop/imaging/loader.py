@@ -131,6 +131,6 @@ def _is_dicom(path: Path, head: bytes) -> bool:
 
 def _reason(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
-    if "truncat" in text.lower() or isinstance(exc, EOFError):
+    if "truncat" in text.lower() or "failed to read" in text or isinstance(exc, EOFError):
         return f"image data is truncated ({text})"
     return f"not a readable image ({type(exc).__name__}: {text})"
