@@ -1,8 +1,10 @@
 """The reviewer's mask and its edits, without Qt.
 
-Each edit is a command that stores only the changed rectangle (before and
-after), so undo and redo cost memory in proportion to the edit, not the
-image. The window draws; this module decides what the pixels become.
+Each edit is a command that stores only the rectangle it changed (before and
+after), so undo and redo cost memory in proportion to the edit, not to the
+image: a brush dab on a 4000 x 4000 radiograph keeps a few hundred bytes.
+Strokes and polygons are drawn into the rectangle they can touch only. The
+window draws; this module decides what the pixels become.
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ import numpy as np
 
 from zsad_desktop.imaging.masks import connected_regions, fill_holes
 
+HISTORY_EDITS = 200
+HISTORY_BYTES = 64 * 1024 * 1024  # the oldest edits go first beyond this
+
 
 @dataclass(frozen=True)
 class MaskDelta:
+    """One edit: the changed rectangle at (top, left), before and after."""
+
     top: int
     left: int
     before: np.ndarray
@@ -27,69 +34,161 @@ class MaskDelta:
     def nbytes(self) -> int:
         return self.before.nbytes + self.after.nbytes
 
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.top, self.left, *self.before.shape)
+
+    def window_in(self, mask: np.ndarray) -> np.ndarray:
+        h, w = self.before.shape
+        return mask[self.top : self.top + h, self.left : self.left + w]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A connected region of a proposed mask, as the regions list shows it."""
+
+    label: int
+    area: int
+    peak: float  # highest heatmap value inside (display scale 0..1)
+    box: tuple[int, int, int, int]  # left, top, width, height
+    pixels: np.ndarray  # bool, the size of the image
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        left, top, width, height = self.box
+        return left + width / 2, top + height / 2
+
 
 class MaskEditor:
-    def __init__(self, shape: tuple[int, int], mask: np.ndarray | None = None, history_limit: int = 200):
-        self.mask = np.zeros(shape, bool) if mask is None else np.asarray(mask, bool).copy()
+    """A bool mask with undoable edits. `edited` says whether there is anything unsaved."""
+
+    def __init__(self, shape: tuple[int, int], mask: np.ndarray | None = None,
+                 history_edits: int = HISTORY_EDITS, history_bytes: int = HISTORY_BYTES):
+        self.mask = np.zeros(shape, bool)
         self._undo: list[MaskDelta] = []
         self._redo: list[MaskDelta] = []
-        self.history_limit = history_limit
+        self.history_edits = history_edits
+        self.history_bytes_limit = history_bytes
         self.edited = False
+        #: (top, left, height, width) the last edit, undo or redo touched; None after a reset (all of it)
+        self.changed_box: tuple[int, int, int, int] | None = None
+        self.reset(mask)
+
+    def reset(self, mask: np.ndarray | None = None) -> None:
+        """Start again from `mask` (or empty): no history, nothing unsaved."""
+        if mask is not None:
+            mask = np.asarray(mask, bool)
+            if mask.shape != self.mask.shape:
+                raise ValueError(f"mask of shape {mask.shape} does not fit an image of shape {self.mask.shape}")
+            self.mask = mask.copy()
+        else:
+            self.mask = np.zeros_like(self.mask)
+        self._undo.clear()
+        self._redo.clear()
+        self.edited = False
+        self.changed_box = None
 
     # editing ------------------------------------------------------------------
-    def _commit(self, new: np.ndarray) -> bool:
-        changed = np.argwhere(new != self.mask)
+    def _commit(self, top: int, left: int, new: np.ndarray) -> bool:
+        """Write `new` over the window at (top, left), keeping only the rectangle that changed."""
+        h, w = new.shape
+        old = self.mask[top : top + h, left : left + w]
+        changed = np.argwhere(new != old)
         if changed.size == 0:
             return False
-        (top, left), (bottom, right) = changed.min(axis=0), changed.max(axis=0) + 1
-        delta = MaskDelta(int(top), int(left), self.mask[top:bottom, left:right].copy(), new[top:bottom, left:right].copy())
-        self.mask[top:bottom, left:right] = delta.after
+        (t, l), (b, r) = changed.min(axis=0), changed.max(axis=0) + 1
+        delta = MaskDelta(top + int(t), left + int(l), old[t:b, l:r].copy(), new[t:b, l:r].copy())
+        delta.window_in(self.mask)[...] = delta.after
+        self.changed_box = delta.box
         self._undo.append(delta)
-        del self._undo[: -self.history_limit]
+        self._trim_history()
         self._redo.clear()
         self.edited = True
         return True
 
+    def _trim_history(self) -> None:
+        del self._undo[: -self.history_edits]
+        while len(self._undo) > 1 and self.history_bytes() > self.history_bytes_limit:
+            self._undo.pop(0)
+
+    def _window_around(self, points: np.ndarray, margin: int) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of the points plus a margin, clipped to the image."""
+        h, w = self.mask.shape
+        left = int(max(0, np.floor(points[:, 0].min()) - margin))
+        top = int(max(0, np.floor(points[:, 1].min()) - margin))
+        right = int(min(w, np.ceil(points[:, 0].max()) + margin + 1))
+        bottom = int(min(h, np.ceil(points[:, 1].max()) + margin + 1))
+        return top, left, bottom, right
+
     def brush(self, points: Sequence[tuple[float, float]], radius: float, paint: bool = True) -> bool:
         """A stroke through (x, y) points; `paint=False` is the eraser."""
-        canvas = self.mask.astype(np.uint8)
+        if len(points) == 0:
+            return False
+        pts = np.round(np.asarray(points, np.float64)).astype(np.int64)
+        r = max(0, int(round(radius)))
+        top, left, bottom, right = self._window_around(pts, r + 1)
+        if top >= bottom or left >= right:
+            return False  # entirely outside the image
+        window = self.mask[top:bottom, left:right].astype(np.uint8)
+        local = [(int(x - left), int(y - top)) for x, y in pts]
         value = 1 if paint else 0
-        thickness = max(1, int(round(2 * radius)))
-        pts = [(int(round(x)), int(round(y))) for x, y in points]
-        for a, b in zip(pts, pts[1:] or pts):
-            cv2.line(canvas, a, b, value, thickness=thickness, lineType=cv2.LINE_8)
-        for p in pts:
-            cv2.circle(canvas, p, max(0, int(round(radius))), value, thickness=-1)
-        return self._commit(canvas.astype(bool))
+        thickness = max(1, 2 * r)
+        for a, b in zip(local, local[1:]):
+            cv2.line(window, a, b, value, thickness=thickness, lineType=cv2.LINE_8)
+        for p in local:
+            cv2.circle(window, p, r, value, thickness=-1)
+        return self._commit(top, left, window.astype(bool))
 
     def polygon(self, points: Sequence[tuple[float, float]], paint: bool = True) -> bool:
         if len(points) < 3:
             return False
-        canvas = self.mask.astype(np.uint8)
-        cv2.fillPoly(canvas, [np.round(np.asarray(points)).astype(np.int32)], 1 if paint else 0)
-        return self._commit(canvas.astype(bool))
+        pts = np.round(np.asarray(points, np.float64)).astype(np.int64)
+        top, left, bottom, right = self._window_around(pts, 1)
+        if top >= bottom or left >= right:
+            return False
+        window = self.mask[top:bottom, left:right].astype(np.uint8)
+        local = (pts - np.array([left, top])).astype(np.int32)
+        cv2.fillPoly(window, [local], 1 if paint else 0)
+        return self._commit(top, left, window.astype(bool))
 
     def fill_holes(self) -> bool:
-        return self._commit(fill_holes(self.mask))
+        return self._commit(0, 0, fill_holes(self.mask))
 
     def clear(self) -> bool:
-        return self._commit(np.zeros_like(self.mask))
+        return self._commit(0, 0, np.zeros_like(self.mask))
 
     def replace(self, mask: np.ndarray) -> bool:
-        """Set the whole mask (e.g. from the threshold), as one undoable edit."""
-        return self._commit(np.asarray(mask, bool))
+        """Set the whole mask (e.g. the proposal again), as one undoable edit."""
+        mask = np.asarray(mask, bool)
+        if mask.shape != self.mask.shape:
+            raise ValueError(f"mask of shape {mask.shape} does not fit an image of shape {self.mask.shape}")
+        return self._commit(0, 0, mask)
+
+    def include(self, pixels: np.ndarray) -> bool:
+        """Add a region (a proposed one the reviewer accepts)."""
+        return self._set_pixels(pixels, True)
+
+    def exclude(self, pixels: np.ndarray) -> bool:
+        """Take a region out (a proposed one the reviewer removes)."""
+        return self._set_pixels(pixels, False)
+
+    def _set_pixels(self, pixels: np.ndarray, value: bool) -> bool:
+        pixels = np.asarray(pixels, bool)
+        found = np.argwhere(pixels)
+        if found.size == 0:
+            return False
+        (top, left), (bottom, right) = found.min(axis=0), found.max(axis=0) + 1
+        window = self.mask[top:bottom, left:right].copy()
+        window[pixels[top:bottom, left:right]] = value
+        return self._commit(int(top), int(left), window)
 
     def remove_region_at(self, x: int, y: int) -> bool:
-        labels, _ = connected_regions(self.mask)
-        label = labels[int(y), int(x)]
-        if label == 0:
+        """Remove the connected region of the reviewer's mask under (x, y)."""
+        h, w = self.mask.shape
+        if not (0 <= y < h and 0 <= x < w) or not self.mask[y, x]:
             return False
-        return self._commit(self.mask & (labels != label))
-
-    def keep_only_region_at(self, x: int, y: int) -> bool:
         labels, _ = connected_regions(self.mask)
-        label = labels[int(y), int(x)]
-        return self._commit(labels == label) if label else False
+        return self.exclude(labels == labels[y, x])
 
     # history --------------------------------------------------------------------
     @property
@@ -104,8 +203,8 @@ class MaskEditor:
         if not self._undo:
             return False
         delta = self._undo.pop()
-        h, w = delta.before.shape
-        self.mask[delta.top : delta.top + h, delta.left : delta.left + w] = delta.before
+        delta.window_in(self.mask)[...] = delta.before
+        self.changed_box = delta.box
         self._redo.append(delta)
         self.edited = True
         return True
@@ -114,19 +213,19 @@ class MaskEditor:
         if not self._redo:
             return False
         delta = self._redo.pop()
-        h, w = delta.after.shape
-        self.mask[delta.top : delta.top + h, delta.left : delta.left + w] = delta.after
+        delta.window_in(self.mask)[...] = delta.after
+        self.changed_box = delta.box
         self._undo.append(delta)
         self.edited = True
         return True
 
     def history_bytes(self) -> int:
-        return sum(d.nbytes for d in self._undo + self._redo)
+        return sum(d.nbytes for d in self._undo) + sum(d.nbytes for d in self._redo)
 
 
 def threshold_mask(heatmap01: np.ndarray, threshold: float, min_area: int = 0) -> np.ndarray:
-    """Heatmap (normalised 0..1) above `threshold`, dropping regions smaller than `min_area` pixels."""
-    mask = heatmap01 >= threshold
+    """Heatmap (display scale 0..1) at or above `threshold`, without regions smaller than `min_area` pixels."""
+    mask = np.asarray(heatmap01) >= threshold
     if min_area > 0:
         labels, count = connected_regions(mask)
         if count:
@@ -134,3 +233,17 @@ def threshold_mask(heatmap01: np.ndarray, threshold: float, min_area: int = 0) -
             small = np.flatnonzero(areas < min_area)
             mask &= ~np.isin(labels, small[small > 0])
     return mask
+
+
+def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None) -> list[Region]:
+    """The connected regions of `mask`, the strongest (highest heatmap peak, then largest) first."""
+    mask = np.asarray(mask, bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    regions = []
+    for label in range(1, count):
+        pixels = labels == label
+        peak = float(np.asarray(heatmap01)[pixels].max()) if heatmap01 is not None else 1.0
+        left, top, width, height, area = (int(v) for v in stats[label])
+        regions.append(Region(label, area, peak, (left, top, width, height), pixels))
+    regions.sort(key=lambda r: (-r.peak, -r.area))
+    return regions

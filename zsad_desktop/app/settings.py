@@ -1,0 +1,33 @@
+"""The reviewer's application settings as plain data (the window keeps them with QSettings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from zsad_desktop.app.review_session import DetectorSettings
+from zsad_desktop.app.viewer_model import DisplaySettings
+
+MAX_RECENT = 10
+#: methods that read a prompt list file (the others learn their prompts)
+PROMPT_LIST_METHODS = frozenset({"baseline"})
+
+
+@dataclass
+class AppSettings:
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    prompts_file: str = ""  # empty: the built-in prompt ensemble
+    reviewer: str = ""
+    display: DisplaySettings = field(default_factory=DisplaySettings)
+    flag_score: float = 0.5  # images scoring at least this are "flagged" in the gallery filter
+    recent: list[str] = field(default_factory=list)
+    shortcuts: dict[str, str] = field(default_factory=dict)  # action -> keys, where changed from the default
+
+    def add_recent(self, folder: str) -> None:
+        self.recent = [folder] + [f for f in self.recent if f != folder][: MAX_RECENT - 1]
+
+    def detector_settings(self) -> DetectorSettings:
+        """What the review session builds its detector from, the prompt list included where the method reads one."""
+        extra = {k: v for k, v in self.detector.extra.items() if k != "prompts_file"}
+        if self.prompts_file and self.detector.method in PROMPT_LIST_METHODS:
+            extra["prompts_file"] = self.prompts_file
+        return replace(self.detector, extra=extra)

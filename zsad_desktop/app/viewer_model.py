@@ -1,0 +1,259 @@
+"""What the viewer shows, as plain Python layers (after napari's viewer model).
+
+Four layers, bottom to top: the image, the heatmap, the model's proposed mask
+(the heatmap above the threshold) and the reviewer's mask. The Qt view
+listens to `events` and draws; everything that decides a pixel lives here or
+in `mask_editing`, so it is tested without a window.
+
+The heatmap is shown on its model's scale in this workspace
+(`NormalisationStats`), never stretched to its own minimum and maximum: a
+normal image must look calm next to a defective one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from zsad_desktop.app.mask_editing import MaskEditor, Region, mask_regions, threshold_mask
+from zsad_desktop.detection.interface import NormalisationStats
+from zsad_desktop.imaging.overlay import COLOUR_MAPS
+
+PROPOSAL_RGB = (255, 215, 0)
+MASK_RGB = (255, 40, 40)
+
+
+class Events:
+    """A small callback hub: the view connects by event name, the model emits."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+    def connect(self, name: str, callback: Callable[..., None]) -> None:
+        self._callbacks[name].append(callback)
+
+    def emit(self, name: str, *args: Any) -> None:
+        for callback in list(self._callbacks[name]):
+            callback(*args)
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """How the layers are drawn; kept between runs."""
+
+    colour_map: str = "jet"
+    heatmap_opacity: float = 0.45
+    show_heatmap: bool = True
+    show_proposal: bool = True
+    show_mask: bool = True
+    mask_opacity: float = 0.45
+    threshold: float = 0.5  # on the display scale 0..1
+    min_region_area: int = 0
+
+    def __post_init__(self) -> None:
+        if self.colour_map not in COLOUR_MAPS:
+            raise ValueError(f"colour map must be one of {', '.join(COLOUR_MAPS)}, not {self.colour_map!r}")
+        for name in ("heatmap_opacity", "mask_opacity", "threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
+
+
+@dataclass
+class ImageLayer:
+    name = "image"
+    rgb: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int] | None:
+        return None if self.rgb is None else self.rgb.shape[:2]
+
+
+@dataclass
+class HeatmapLayer:
+    """The raw heatmap and the scale it is shown on."""
+
+    name = "heatmap"
+    raw: np.ndarray | None = None
+    stats: NormalisationStats = field(default_factory=NormalisationStats)
+    _display: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    @property
+    def display(self) -> np.ndarray | None:
+        """The heatmap mapped to 0..1 with the model's workspace scale (cached)."""
+        if self._display is None and self.raw is not None:
+            self._display = self.stats.normalise(self.raw)
+        return self._display
+
+    def raw_value(self, display_value: float) -> float:
+        """A position on the colour bar (0..1) in the model's own units."""
+        return self.stats.low + display_value * (self.stats.high - self.stats.low)
+
+
+@dataclass
+class MaskLayer:
+    name: str
+    colour: tuple[int, int, int]
+    data: np.ndarray | None = None
+
+
+class ViewerModel:
+    """Layers of the image on screen, the reviewer's mask editor and the proposal's regions.
+
+    Events (arguments): "image" (), "heatmap" (), "proposal" (), "regions" (),
+    "display" (), "mask" (changed box (top, left, height, width) or None for all).
+    """
+
+    def __init__(self, display: DisplaySettings | None = None):
+        self.events = Events()
+        self.display = display or DisplaySettings()
+        self.image = ImageLayer()
+        self.heatmap = HeatmapLayer()
+        self.proposal = MaskLayer("proposal", PROPOSAL_RGB)
+        self.mask = MaskLayer("reviewer mask", MASK_RGB)
+        self.editor: MaskEditor | None = None
+        self.regions: list[Region] = []
+        self._saved_mask = False
+
+    @property
+    def layers(self) -> list[ImageLayer | HeatmapLayer | MaskLayer]:
+        """Drawing order, bottom first."""
+        return [self.image, self.heatmap, self.proposal, self.mask]
+
+    # what is shown ----------------------------------------------------------------
+    def show(self, rgb: np.ndarray, raw_heatmap: np.ndarray | None = None, stats: NormalisationStats | None = None,
+             saved_mask: np.ndarray | None = None) -> None:
+        """A new image. The reviewer's mask starts from their saved mask, else from the proposal."""
+        rgb = np.asarray(rgb)
+        self.image = ImageLayer(rgb)
+        self._saved_mask = saved_mask is not None
+        self.editor = MaskEditor(rgb.shape[:2], saved_mask)
+        self.events.emit("image")
+        self._set_heatmap(raw_heatmap, stats)
+
+    def set_heatmap(self, raw_heatmap: np.ndarray | None, stats: NormalisationStats | None = None) -> None:
+        """The prediction for the image on screen arrived (or the scale changed)."""
+        if self.editor is None:
+            return
+        self._set_heatmap(raw_heatmap, stats)
+
+    def _set_heatmap(self, raw: np.ndarray | None, stats: NormalisationStats | None) -> None:
+        if raw is not None and raw.shape != self.image.shape:
+            raise ValueError(f"heatmap of shape {raw.shape} does not fit the image of shape {self.image.shape}")
+        self.heatmap = HeatmapLayer(None if raw is None else np.asarray(raw, np.float32), stats or NormalisationStats())
+        self.events.emit("heatmap")
+        self._propose()
+
+    @property
+    def follows_proposal(self) -> bool:
+        """True while the reviewer's mask is still the proposal: the threshold moves it along."""
+        return self.editor is not None and not self._saved_mask and not self.editor.can_undo
+
+    def _propose(self) -> None:
+        shown = self.heatmap.display
+        if shown is None:
+            self.proposal.data = None
+            self.regions = []
+        else:
+            self.proposal.data = threshold_mask(shown, self.display.threshold, self.display.min_region_area)
+            self.regions = mask_regions(self.proposal.data, shown)
+        self.events.emit("proposal")
+        self.events.emit("regions")
+        if self.follows_proposal and self.proposal.data is not None:
+            self.editor.reset(self.proposal.data)
+            self._mask_changed()
+
+    def set_display(self, **changes: Any) -> None:
+        """Change display settings by name (colour_map, heatmap_opacity, threshold, ...)."""
+        known = {f.name for f in fields(DisplaySettings)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown display settings: {', '.join(sorted(unknown))}")
+        before = self.display
+        self.display = replace(before, **changes)
+        if (self.display.threshold, self.display.min_region_area) != (before.threshold, before.min_region_area):
+            self._propose()
+        self.events.emit("display")
+
+    # the reviewer's mask ----------------------------------------------------------
+    def _edit(self, done: bool) -> bool:
+        if done:
+            self._mask_changed()
+        return done
+
+    def _mask_changed(self) -> None:
+        self.mask.data = None if self.editor is None else self.editor.mask
+        self.events.emit("mask", None if self.editor is None else self.editor.changed_box)
+
+    def paint(self, points: Sequence[tuple[float, float]], radius: float) -> bool:
+        return self.editor is not None and self._edit(self.editor.brush(points, radius, paint=True))
+
+    def erase(self, points: Sequence[tuple[float, float]], radius: float) -> bool:
+        return self.editor is not None and self._edit(self.editor.brush(points, radius, paint=False))
+
+    def add_polygon(self, points: Sequence[tuple[float, float]]) -> bool:
+        return self.editor is not None and self._edit(self.editor.polygon(points))
+
+    def fill_holes(self) -> bool:
+        return self.editor is not None and self._edit(self.editor.fill_holes())
+
+    def clear(self) -> bool:
+        return self.editor is not None and self._edit(self.editor.clear())
+
+    def undo(self) -> bool:
+        return self.editor is not None and self._edit(self.editor.undo())
+
+    def redo(self) -> bool:
+        return self.editor is not None and self._edit(self.editor.redo())
+
+    def use_proposal(self) -> bool:
+        """Replace the reviewer's mask by the proposal (one undoable edit)."""
+        if self.editor is None or self.proposal.data is None:
+            return False
+        return self._edit(self.editor.replace(self.proposal.data))
+
+    def remove_mask_region_at(self, x: float, y: float) -> bool:
+        """Remove the reviewer-mask region under the cursor (the region tool)."""
+        return self.editor is not None and self._edit(self.editor.remove_region_at(int(x), int(y)))
+
+    # proposed regions, one by one -------------------------------------------------------
+    def region_in_mask(self, index: int) -> bool:
+        """Whether the reviewer's mask holds all of proposed region `index`."""
+        if self.editor is None:
+            return False
+        pixels = self.regions[index].pixels
+        return bool(self.editor.mask[pixels].all())
+
+    def keep_region(self, index: int, keep: bool = True) -> bool:
+        """Accept (add) or remove one proposed region in the reviewer's mask, as one undoable edit."""
+        if self.editor is None:
+            return False
+        pixels = self.regions[index].pixels
+        return self._edit(self.editor.include(pixels) if keep else self.editor.exclude(pixels))
+
+    def region_at(self, x: float, y: float) -> int | None:
+        for i, region in enumerate(self.regions):
+            xi, yi = int(x), int(y)
+            h, w = region.pixels.shape
+            if 0 <= yi < h and 0 <= xi < w and region.pixels[yi, xi]:
+                return i
+        return None
+
+    # what a decision saves -----------------------------------------------------------
+    @property
+    def has_unsaved_edit(self) -> bool:
+        return self.editor is not None and self.editor.edited
+
+    def mark_saved(self) -> None:
+        if self.editor is not None:
+            self.editor.edited = False
+
+    def mask_equals_proposal(self) -> bool:
+        return (self.editor is not None and self.proposal.data is not None
+                and bool(np.array_equal(self.editor.mask, self.proposal.data)))
+
+    def colour_bar_range(self) -> tuple[float, float]:
+        """The colour bar's ends in the model's units."""
+        return self.heatmap.stats.low, self.heatmap.stats.high
