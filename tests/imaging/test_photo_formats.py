@@ -180,7 +180,8 @@ def test_orientation_of_sixteen_bit_tiff(tmp_path):
 def test_format_is_told_by_content_not_name(tmp_path):
     Image.fromarray(RAMP16).save(tmp_path / "really_png.tif", format="PNG")
     tifffile.imwrite(tmp_path / "really_tiff.png", RAMP16)
-    for name in ("really_png.tif", "really_tiff.png"):
+    Image.fromarray(RAMP16).save(tmp_path / "really_png.dcm", format="PNG")
+    for name in ("really_png.tif", "really_tiff.png", "really_png.dcm"):
         np.testing.assert_array_equal(load_image(tmp_path / name).pixels, RAMP16)
 
 

@@ -25,6 +25,7 @@ __all__ = [
 
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}) | DICOM_SUFFIXES
+RASTER_SIGNATURES = (photo.PNG_SIGNATURE, b"\xff\xd8\xff", b"BM", *photo.TIFF_SIGNATURES)
 HEAD_BYTES = 132  # DICOM's "DICM" sits after a 128-byte preamble
 
 
@@ -126,7 +127,10 @@ def _head(path: Path) -> bytes:
 
 
 def _is_dicom(path: Path, head: bytes) -> bool:
-    return head[128:132] == b"DICM" or path.suffix.lower() in DICOM_SUFFIXES
+    """The DICM marker; or a .dcm name on a file without preamble that is no other known format."""
+    if head[128:132] == b"DICM":
+        return True
+    return path.suffix.lower() in DICOM_SUFFIXES and not head.startswith(RASTER_SIGNATURES)
 
 
 def _reason(exc: Exception) -> str:

@@ -89,7 +89,8 @@ def read_mask(path: Path | str) -> np.ndarray:
     except FileNotFoundError:
         raise ImageLoadError(path, "mask file not found") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
-        reason = "mask file is empty" if path.is_file() and path.stat().st_size == 0 else f"mask file is not a readable image ({exc})"
+        empty = path.is_file() and path.stat().st_size == 0
+        reason = "mask file is empty" if empty else f"mask file is not a readable image ({exc})"
         raise ImageLoadError(path, reason) from None
     return mask
 

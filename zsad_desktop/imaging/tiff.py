@@ -60,7 +60,8 @@ def _with_pillow(path: Path, pillow_reader, cause: Exception | None) -> tuple[np
     except Exception as exc:  # noqa: BLE001 - any Pillow failure: say what would decode it instead
         if cause is None:
             raise
-        raise ImageLoadError(path, f"TIFF compression needs an extra decoder: pip install imagecodecs ({cause})") from exc
+        reason = f"TIFF compression needs an extra decoder: pip install imagecodecs ({cause})"
+        raise ImageLoadError(path, reason) from exc
     return pixels, 16 if pixels.dtype == np.uint16 else (8 if pixels.dtype == np.uint8 else 32)
 
 
@@ -87,7 +88,7 @@ def _as_displayable(page: tifffile.TiffPage, pixels: np.ndarray, path: Path) -> 
             pixels = pixels[..., 0]
         elif channels == 2:
             pixels = on_white(pixels[..., 0], pixels[..., 1], top)
-        elif channels >= 4 and page.extrasamples and int(page.extrasamples[0]) in (1, 2):  # associated/unassociated alpha
+        elif channels >= 4 and page.extrasamples and int(page.extrasamples[0]) in (1, 2):  # (un)associated alpha
             pixels = on_white(pixels[..., :3], pixels[..., 3], top)
         else:
             pixels = pixels[..., :3]

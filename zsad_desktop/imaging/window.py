@@ -46,7 +46,9 @@ def apply_window(pixels: np.ndarray, centre: float, width: float) -> np.ndarray:
     return out
 
 
-def percentile_window(pixels: np.ndarray, lo: float = 0.5, hi: float = 99.5, max_samples: int = 1_000_000) -> tuple[float, float]:
+def percentile_window(
+    pixels: np.ndarray, lo: float = 0.5, hi: float = 99.5, max_samples: int = 1_000_000
+) -> tuple[float, float]:
     """(centre, width) spanning the `lo`..`hi` percentiles of the finite values.
 
     Large images are sampled by whole rows (all columns and channels kept). A flat
