@@ -85,3 +85,21 @@ def test_pillow_is_left_strict_about_truncation():
     import zsad_desktop.imaging  # noqa: F401 - importing must not relax Pillow
 
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_tiff_codec_neither_tifffile_nor_pillow_has_names_imagecodecs(tmp_path):
+    try:
+        import imagecodecs  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("imagecodecs is installed here")
+    path = tmp_path / "lzw16rgb.tif"
+    tifffile.imwrite(path, noisy((8, 8, 3), np.uint16), photometric="rgb")
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages[0].tags["Compression"].valueoffset
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 2] = (5).to_bytes(2, "little")  # claim LZW: 16-bit RGB that Pillow cannot read either
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageLoadError, match="pip install imagecodecs"):
+        load_image(path)

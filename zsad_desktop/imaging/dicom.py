@@ -85,7 +85,7 @@ def load_dicom(path: Path, frame: int | None = None) -> LoadedImage:
         raise ImageLoadError(path, f"frame {index} requested, the file has {frames}")
     raw = _decode(path, ds, index if frames > 1 else None)
     shown_frame = index if frames > 1 else None
-    bits = int(ds.get("BitsStored", 8) or 8)
+    bits = int(ds.get("BitsStored", 0) or (32 if "PixelData" not in ds else 8))  # float pixel data has none
     label = safe_label(ds, shown_frame)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
     if photometric == "PALETTE COLOR":
