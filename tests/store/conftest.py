@@ -1,22 +1,10 @@
-import shutil
-
 import pytest
 
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.store import open_database, sqlite_url
 
 
 @pytest.fixture
-def hazelnut_copy(tmp_path, shared_data):
-    """A writable copy of the hazelnut sample (the shared data is read-only)."""
-    target = tmp_path / "hazelnut"
-    shutil.copytree(shared_data / "mvtec_ad" / "hazelnut" / "test", target)
-    return target
-
-
-@pytest.fixture
-def workspace(hazelnut_copy):
-    ws = Workspace.open(hazelnut_copy)
-    scan(ws)
-    yield ws
-    ws.close()
+def database(tmp_path):
+    db = open_database(sqlite_url(tmp_path / "reviews.sqlite"))
+    yield db
+    db.dispose()

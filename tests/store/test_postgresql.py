@@ -1,22 +1,25 @@
-"""The same store against a real PostgreSQL server, started by the test when installed."""
+"""The same store against a real PostgreSQL server, started by the test when the server is installed
+(`apt-get install postgresql`; CI installs it). Skipped otherwise."""
 
 import glob
+import itertools
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+from sqlalchemy import text
 
-from zsad_desktop.app.reviews import final_mask, history, record_review
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
-from zsad_desktop.store import ReviewStatus
+from zsad_desktop.store import Database, NewerSchemaError, Setting, open_database
 
-BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name.split(".")[0]))
+_names = itertools.count(1)
 
 
 def _free_port() -> int:
@@ -25,43 +28,118 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def postgres_url():
-    if not BIN:
-        pytest.skip("PostgreSQL server binaries are not installed")
+@pytest.fixture(scope="module")
+def postgres_server():
+    """(bin folder, port, run-as prefix) of a throw-away server in a temporary folder."""
+    if not BIN or not os.path.exists(f"{BIN[-1]}/initdb"):
+        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    pytest.importorskip("psycopg2")
     bin_dir = BIN[-1]
     # PostgreSQL refuses to run as root: as root, the server runs as the postgres user in a folder it can reach.
     tmp_path = Path(tempfile.mkdtemp(prefix="zsad-pg-"))
     tmp_path.chmod(0o755)
-    data = tmp_path / "pg"
     run_as = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
     if run_as:
         shutil.chown(tmp_path, "postgres")
-    subprocess.run(run_as + [f"{bin_dir}/initdb", "-D", str(data), "-A", "trust", "-U", "zsad"], check=True, capture_output=True)
+    data = tmp_path / "pg"
+    subprocess.run(run_as + [f"{bin_dir}/initdb", "-D", str(data), "-A", "trust", "-U", "zsad"], check=True,
+                   capture_output=True, timeout=120)
     port = _free_port()
     # The server outlives pg_ctl: its output goes to a log file, not to pipes this test would wait on.
     subprocess.run(run_as + [f"{bin_dir}/pg_ctl", "-D", str(data), "-l", str(tmp_path / "server.log"), "-o",
                              f"-p {port} -k {tmp_path} -h 127.0.0.1", "-w", "-t", "60", "start"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=90)
     try:
-        subprocess.run(run_as + [f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "zsad", "reviews"], check=True, capture_output=True)
-        yield f"postgresql+psycopg2://zsad@127.0.0.1:{port}/reviews"
+        yield bin_dir, port, run_as
     finally:
         subprocess.run(run_as + [f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def test_workspace_on_postgresql(hazelnut_copy, postgres_url):
-    ws = Workspace.open(hazelnut_copy, db_url=postgres_url)
-    report = scan(ws)
-    assert report.added > 0
-    row = ws.images(order="name")[0]
-    mask = np.zeros((256, 256), bool)
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh database on the server for each test."""
+    bin_dir, port, run_as = postgres_server
+    name = f"reviews{next(_names)}"
+    subprocess.run(run_as + [f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "zsad", name],
+                   check=True, capture_output=True, timeout=60)
+    return f"postgresql+psycopg2://zsad@127.0.0.1:{port}/{name}"
+
+
+def _folder(tmp_path, count=6):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index in range(count):
+        pixels = np.full((32, 40, 3), 20 * index, np.uint8)
+        cv2.imwrite(str(folder / f"{index:02d}.png"), pixels)
+    return folder
+
+
+def test_workspace_on_postgresql(tmp_path, postgres_url):
+    from zsad_desktop.app import model_versions
+    from zsad_desktop.app.exports import export_report
+    from zsad_desktop.app.predictions import predict_images
+    from zsad_desktop.app.reviews import final_mask, history, record_review
+    from zsad_desktop.app.scanning import scan
+    from zsad_desktop.app.workspace import Workspace
+    from zsad_desktop.store import ReviewStatus
+    from tests.app.fakes import BrightnessDetector
+
+    folder = _folder(tmp_path)
+    ws = Workspace.open(folder, db_url=postgres_url)
+    assert scan(ws).added == 6 and scan(ws).unchanged == 6
+    detector = BrightnessDetector()
+    model_versions.register_version(ws, detector.model_id, "brightness", {}, activate=True)
+    list(predict_images(ws, detector, [r.id for r in ws.images()]))
+    by_score = ws.images(order="score")
+    assert [r.rel_path for r in by_score] == [f"{i:02d}.png" for i in reversed(range(6))]
+    mask = np.zeros((32, 40), bool)
     mask[5:9, 5:9] = True
-    record_review(ws, row.id, ReviewStatus.CORRECTED, mask=mask, reviewer="team")
+    record_review(ws, by_score[0].id, ReviewStatus.CORRECTED, mask=mask, reviewer="team")
+    record_review(ws, by_score[0].id, ReviewStatus.ACCEPTED, mask=mask, reviewer="lead")
+    assert ws.next_unreviewed().id == by_score[1].id
+    assert [r.id for r in ws.images(statuses=[ReviewStatus.UNREVIEWED], min_score=0.2, max_score=0.35)] == \
+           [r.id for r in by_score if 0.2 <= r.score <= 0.35]
+    model_versions.register_version(ws, "other", "brightness", {}, activate=True)
+    assert model_versions.rollback(ws).name == "v1"
     ws.close()
-    again = Workspace.open(hazelnut_copy, db_url=postgres_url)
-    np.testing.assert_array_equal(final_mask(again, row.id), mask)
-    assert [h.to_status for h in history(again, row.id)] == [ReviewStatus.CORRECTED]
-    assert again.counts()[ReviewStatus.CORRECTED] == 1
+
+    again = Workspace.open(folder, db_url=postgres_url)
+    np.testing.assert_array_equal(final_mask(again, by_score[0].id), mask)
+    assert [(h.from_status, h.to_status) for h in history(again, by_score[0].id)] == [
+        (None, ReviewStatus.CORRECTED), (ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED)]
+    assert again.counts()[ReviewStatus.ACCEPTED] == 1 and again.counts()[ReviewStatus.UNREVIEWED] == 5
+    assert export_report(again, tmp_path / "report.csv") == 6
     again.close()
+
+
+def test_newer_schema_is_refused_on_postgresql(postgres_url):
+    database = open_database(postgres_url)
+    with database.engine.begin() as connection:
+        connection.execute(text("update alembic_version set version_num='9999_future'"))
+    database.dispose()
+    with pytest.raises(NewerSchemaError, match="newer version"):
+        open_database(postgres_url)
+
+
+def test_writers_take_turns_on_postgresql(postgres_url):
+    open_database(postgres_url).dispose()
+
+    def bump(times: int) -> None:
+        database = Database(postgres_url)
+        for _ in range(times):
+            with database.session() as session:
+                row = session.get(Setting, "counter")
+                value = row.value["v"] if row else 0
+                session.merge(Setting(key="counter", value={"v": value + 1}))
+        database.dispose()
+
+    threads = [threading.Thread(target=bump, args=(25,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    check = Database(postgres_url)
+    with check.read() as session:
+        assert session.get(Setting, "counter").value["v"] == 100
+    check.dispose()

@@ -3,7 +3,10 @@
 A file counts as changed when its size or modification time differs from
 what the database has. The content hash ties reviews and predictions to the
 pixels, so a renamed or moved file keeps its review. Unreadable files are
-recorded with their error and the scan goes on.
+recorded with their error and the scan goes on. Files are hashed and read
+outside any transaction, by a few threads; each batch is then written in
+one short transaction, so a reviewer saving a decision meanwhile waits
+milliseconds, not the whole scan.
 """
 
 from __future__ import annotations
@@ -11,17 +14,23 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from zsad_desktop.app.workspace import DATA_DIR, Workspace
 from zsad_desktop.imaging import ImageLoadError, image_info, is_image_file
 from zsad_desktop.store import Image
 
 COMMIT_EVERY = 1000
+READ_THREADS = min(8, os.cpu_count() or 1)
+#: dataset folders of ground-truth masks (MVTec AD, BTAD): labels, not images to review
+MASK_FOLDERS = frozenset({"ground_truth", "masks"})
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -38,20 +47,27 @@ class ScanReport:
         return self.added + self.changed + self.unchanged
 
 
-def content_hash(path: Path) -> str:
+@dataclass(frozen=True)
+class _Known:
+    id: int
+    size: int
+    mtime_ns: int
+    missing: bool
+
+
+def content_hash(path: Path | str) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
 
 
-#: dataset folders of ground-truth masks (MVTec AD, BTAD): labels, not images to review
-MASK_FOLDERS = frozenset({"ground_truth", "masks"})
-
-
-def walk_images(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+def walk_images(folder: Path, cancel: threading.Event | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """(relative path, stat) of every image below `folder`, skipping hidden and `.zsad`
-    folders and ground-truth mask folders."""
-    stack = [folder]
+    folders, ground-truth mask folders and symlinked folders (no loops)."""
+    stack = [str(folder)]
+    prefix = len(str(folder)) + 1
     while stack:
+        if cancel is not None and cancel.is_set():
+            return
         current = stack.pop()
         try:
             entries = list(os.scandir(current))
@@ -60,67 +76,101 @@ def walk_images(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
         for entry in entries:
             if entry.name.startswith(".") or entry.name == DATA_DIR:
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in MASK_FOLDERS:
-                    stack.append(Path(entry.path))
-            elif entry.is_file() and is_image_file(Path(entry.path)):
-                yield Path(entry.path).relative_to(folder).as_posix(), entry.stat()
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in MASK_FOLDERS:
+                        stack.append(entry.path)
+                elif entry.is_file() and is_image_file(Path(entry.path)):
+                    yield entry.path[prefix:].replace(os.sep, "/"), entry.stat()
+            except OSError:
+                continue  # vanished or unreadable entry: the next scan sees it again
 
 
-def scan(
-    workspace: Workspace,
-    progress: Callable[[int, int], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> ScanReport:
-    report = ScanReport()
-    found = list(walk_images(workspace.folder))
-    with workspace.database.session() as session:
-        known = {row.rel_path: (row.id, row.size_bytes, row.mtime_ns) for row in session.execute(
-            select(Image.rel_path, Image.id, Image.size_bytes, Image.mtime_ns))}
-    seen: set[str] = set()
-    pending: list[tuple[str, os.stat_result, int | None]] = []
-    for rel_path, stat in found:
-        seen.add(rel_path)
-        previous = known.get(rel_path)
-        if previous and previous[1] == stat.st_size and previous[2] == stat.st_mtime_ns:
-            report.unchanged += 1
-        else:
-            pending.append((rel_path, stat, previous[0] if previous else None))
-    gone = [rel for rel in known if rel not in seen]
-    total = len(pending)
-    for start in range(0, total, COMMIT_EVERY):
-        if cancel is not None and cancel.is_set():
-            report.cancelled = True
-            break
-        with workspace.database.session() as session:
-            for rel_path, stat, image_id in pending[start : start + COMMIT_EVERY]:
-                fields = _describe(workspace.folder / rel_path, stat, report)
-                if image_id is None:
-                    session.add(Image(rel_path=rel_path, **fields))
-                    report.added += 1
-                else:
-                    session.execute(update(Image).where(Image.id == image_id).values(**fields))
-                    report.changed += 1
-        if progress is not None:
-            progress(min(total, start + COMMIT_EVERY), total)
-    if gone and not report.cancelled:
-        with workspace.database.session() as session:
-            session.execute(update(Image).where(Image.rel_path.in_(gone)).values(missing=True))
-        report.missing = len(gone)
-    return report
-
-
-def _describe(path: Path, stat: os.stat_result, report: ScanReport) -> dict:
-    fields = {"size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "missing": False, "load_error": None}
+def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[str, Any], str | None]:
+    """Row fields of a new or changed file, and the problem to report if it cannot be read."""
+    path = folder / rel_path
+    fields: dict[str, Any] = {
+        "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "missing": False, "load_error": None,
+        "content_hash": None, "width": None, "height": None, "bit_depth": None, "modality": None, "frames": 1,
+    }
     try:
         fields["content_hash"] = content_hash(path)
         info = image_info(path)
-        fields.update(width=info.width, height=info.height, bit_depth=info.bit_depth, modality=info.modality, frames=info.frames)
+        fields.update(width=info.width, height=info.height, bit_depth=info.bit_depth, modality=info.modality,
+                      frames=info.frames)
     except ImageLoadError as error:
         fields["load_error"] = error.reason
-        report.unreadable.append(str(error))
+        return fields, str(error)
     except OSError as error:
-        fields.setdefault("content_hash", None)
         fields["load_error"] = error.strerror or str(error)
-        report.unreadable.append(f"{path}: {fields['load_error']}")
-    return fields
+        return fields, f"{path}: {fields['load_error']}"
+    return fields, None
+
+
+def scan(workspace: Workspace, progress: Progress | None = None, cancel: threading.Event | None = None) -> ScanReport:
+    """Bring the image table up to date with the folder. `progress(done, total)` counts files
+    hashed; a set `cancel` stops after the current batch (what was written stays)."""
+    report = ScanReport()
+    with workspace.database.read() as session:
+        known = {rel: _Known(id_, size, mtime, missing) for rel, id_, size, mtime, missing in session.execute(
+            select(Image.rel_path, Image.id, Image.size_bytes, Image.mtime_ns, Image.missing))}
+    pending: list[tuple[str, os.stat_result]] = []
+    returned: list[int] = []
+    seen: set[str] = set()
+    for rel_path, stat in walk_images(workspace.folder, cancel):
+        seen.add(rel_path)
+        previous = known.get(rel_path)
+        if previous and previous.size == stat.st_size and previous.mtime_ns == stat.st_mtime_ns:
+            report.unchanged += 1
+            if previous.missing:
+                returned.append(previous.id)
+        else:
+            pending.append((rel_path, stat))
+    if cancel is not None and cancel.is_set():
+        report.cancelled = True
+        return report
+    total = len(pending)
+    if progress is not None:
+        progress(0, total)
+    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="scan") as pool:
+        for start in range(0, total, COMMIT_EVERY):
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return report
+            batch = pending[start : start + COMMIT_EVERY]
+            described = list(pool.map(lambda item: (item[0], *_describe(workspace.folder, *item)), batch))
+            _write_batch(workspace, described, report)
+            if progress is not None:
+                progress(start + len(batch), total)
+    gone = [entry.id for rel, entry in known.items() if rel not in seen and not entry.missing]
+    _set_missing(workspace, returned, False)
+    _set_missing(workspace, gone, True)
+    report.missing = len(gone)
+    return report
+
+
+def _write_batch(workspace: Workspace, described: list[tuple[str, dict[str, Any], str | None]], report: ScanReport) -> None:
+    with workspace.database.session() as session:
+        # Looked up under the write lock: a second copy scanning the same folder may have added some.
+        existing = dict(session.execute(
+            select(Image.rel_path, Image.id).where(Image.rel_path.in_([rel for rel, _, _ in described]))).all())
+        inserts, updates = [], []
+        for rel_path, fields, problem in described:
+            if problem:
+                report.unreadable.append(problem)
+            if rel_path in existing:
+                updates.append({"id": existing[rel_path], **fields})
+            else:
+                inserts.append({"rel_path": rel_path, **fields})
+        if inserts:
+            session.execute(insert(Image), inserts)
+        if updates:
+            session.execute(update(Image), updates)
+    report.added += len(inserts)
+    report.changed += len(updates)
+
+
+def _set_missing(workspace: Workspace, ids: list[int], missing: bool) -> None:
+    for start in range(0, len(ids), COMMIT_EVERY):
+        with workspace.database.session() as session:
+            session.execute(update(Image).where(Image.id.in_(ids[start : start + COMMIT_EVERY])).values(missing=missing))

@@ -1,47 +1,31 @@
 """A workspace: one image folder, its review database and its pixel files.
 
 The database lives in the folder's `.zsad/` (or at a given URL, such as a
-PostgreSQL server a team shares); masks and heatmaps sit beside it. Every
-method opens its own short transaction, so the window's thread and the
-workers' threads can use one `Workspace` at once.
+PostgreSQL server a team shares); masks and heatmaps sit in the data folder
+(`.zsad/` again unless told otherwise, so a team sharing the image folder
+shares them too). Every method opens its own short transaction, so the
+window's thread and the workers' threads can use one `Workspace` at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
-from zsad_desktop.store import Database, Image, ModelVersion, PixelFiles, Prediction, Review, ReviewStatus, Setting, open_database
-from zsad_desktop.store.database import sqlite_url
+from zsad_desktop.app import image_queries
+from zsad_desktop.app.image_queries import SORT_ORDERS, ImageRow
+from zsad_desktop.store import Database, ModelVersion, PixelFiles, ReviewStatus, Setting, open_database, sqlite_url
 from zsad_desktop.store.errors import StoreError
 
 DATA_DIR = ".zsad"
+DATABASE_FILE = "reviews.sqlite"
 DEFAULT_SETTINGS: dict[str, Any] = {"object_name": "object", "method": "baseline", "display_threshold": 0.5}
-SORT_ORDERS = ("score", "name", "status")
 
-
-@dataclass(frozen=True)
-class ImageRow:
-    """What the gallery and the review panel show of one image."""
-
-    id: int
-    rel_path: str
-    content_hash: str | None
-    width: int | None
-    height: int | None
-    bit_depth: int | None
-    modality: str | None
-    load_error: str | None
-    status: ReviewStatus
-    score: float | None
-    reviewer: str | None
-    updated_at: datetime | None
+__all__ = ["DATA_DIR", "DEFAULT_SETTINGS", "ImageRow", "SORT_ORDERS", "Workspace", "default_data_dir"]
 
 
 class Workspace:
@@ -51,25 +35,38 @@ class Workspace:
         self.files = files
 
     @classmethod
-    def open(cls, folder: Path | str, db_url: str | None = None, data_dir: Path | None = None) -> "Workspace":
+    def open(cls, folder: Path | str, db_url: str | None = None, data_dir: Path | str | None = None) -> "Workspace":
+        """Open (creating if needed) the workspace of `folder`; migrates an older database, refuses a newer one."""
         folder = Path(folder).expanduser().resolve()
         if not folder.is_dir():
             raise StoreError(f"{folder} is not a folder")
-        data = Path(data_dir) if data_dir else default_data_dir(folder)
-        data.mkdir(parents=True, exist_ok=True)
-        database = open_database(db_url or sqlite_url(data / "reviews.sqlite"))
-        return cls(folder, database, PixelFiles(data))
+        data = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir(folder)
+        try:
+            data.mkdir(parents=True, exist_ok=True)
+            files = PixelFiles(data)
+        except OSError as error:
+            raise StoreError(f"cannot create the workspace data folder {data}: {error.strerror or error}") from None
+        database = open_database(db_url or sqlite_url(data / DATABASE_FILE))
+        files.sweep_temporary()
+        return cls(folder, database, files)
 
     def close(self) -> None:
         self.database.dispose()
 
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     # settings ---------------------------------------------------------------
     def setting(self, key: str, default: Any = None) -> Any:
-        with self.database.session() as session:
+        """A stored setting, else `default`, else the workspace default (object name, method, threshold)."""
+        with self.database.read() as session:
             row = session.get(Setting, key)
             if row is not None:
                 return row.value.get("v")
-        return DEFAULT_SETTINGS.get(key, default) if default is None else default
+        return DEFAULT_SETTINGS.get(key) if default is None else default
 
     def set_setting(self, key: str, value: Any) -> None:
         with self.database.session() as session:
@@ -77,7 +74,7 @@ class Workspace:
 
     # queries ----------------------------------------------------------------
     def active_model_id(self) -> str | None:
-        with self.database.session() as session:
+        with self.database.read() as session:
             return session.scalar(select(ModelVersion.model_id).where(ModelVersion.active.is_(True)))
 
     def images(
@@ -90,72 +87,36 @@ class Workspace:
         limit: int | None = None,
         include_errors: bool = True,
     ) -> list[ImageRow]:
-        """Images of the folder with their review state and the score of `model_id` (default: the active model)."""
-        if order not in SORT_ORDERS:
-            raise ValueError(f"order must be one of {SORT_ORDERS}")
-        model_id = model_id or self.active_model_id() or ""
-        status = func.coalesce(Review.status, ReviewStatus.UNREVIEWED.value)
-        query = (
-            select(Image, Prediction.score, status, Review.reviewer, Review.updated_at)
-            .outerjoin(Prediction, and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == model_id))
-            .outerjoin(Review, Review.image_hash == Image.content_hash)
-            .where(Image.missing.is_(False))
-        )
-        if statuses is not None:
-            query = query.where(status.in_([s.value for s in statuses]))
-        if min_score is not None:
-            query = query.where(Prediction.score >= min_score)
-        if max_score is not None:
-            query = query.where(Prediction.score <= max_score)
-        if not include_errors:
-            query = query.where(Image.load_error.is_(None))
-        if order == "score":
-            query = query.order_by(Prediction.score.is_(None), Prediction.score.desc(), Image.rel_path)
-        elif order == "status":
-            query = query.order_by(status, Image.rel_path)
-        else:
-            query = query.order_by(Image.rel_path)
-        if limit:
-            query = query.limit(limit)
-        with self.database.session() as session:
-            return [_row(image, score, st, reviewer, at) for image, score, st, reviewer, at in session.execute(query)]
+        """Images present in the folder with their review state and the score of `model_id`
+        (default: the active model), filtered by review state and score range (inclusive)."""
+        with self.database.read() as session:
+            return image_queries.image_rows(
+                session, model_id or self._active_model_id(session), statuses, min_score, max_score, order, limit,
+                include_errors,
+            )
 
-    def image(self, image_id: int) -> ImageRow:
-        with self.database.session() as session:
-            image = session.get(Image, image_id)
-            if image is None:
-                raise StoreError(f"no image with id {image_id} in this workspace")
-            model_id = self.active_model_id() or ""
-            score = session.scalar(
-                select(Prediction.score).where(Prediction.image_hash == image.content_hash, Prediction.model_version == model_id)
-            )
-            review = session.scalar(select(Review).where(Review.image_hash == image.content_hash))
-            return _row(
-                image, score, review.status if review else ReviewStatus.UNREVIEWED,
-                review.reviewer if review else None, review.updated_at if review else None,
-            )
+    def image(self, image_id: int, model_id: str | None = None) -> ImageRow:
+        with self.database.read() as session:
+            row = image_queries.one_row(session, image_id, model_id or self._active_model_id(session))
+        if row is None:
+            raise StoreError(f"no image with id {image_id} in this workspace")
+        return row
 
     def next_unreviewed(self, model_id: str | None = None) -> ImageRow | None:
-        rows = self.images([ReviewStatus.UNREVIEWED], order="score", model_id=model_id, limit=1, include_errors=False)
-        return rows[0] if rows else None
+        """The unreviewed image the reviewer should see next: highest score first."""
+        with self.database.read() as session:
+            return image_queries.next_unreviewed(session, model_id or self._active_model_id(session))
 
     def counts(self) -> dict[ReviewStatus, int]:
-        status = func.coalesce(Review.status, ReviewStatus.UNREVIEWED.value)
-        query = (
-            select(status, func.count())
-            .select_from(Image)
-            .outerjoin(Review, Review.image_hash == Image.content_hash)
-            .where(Image.missing.is_(False))
-            .group_by(status)
-        )
-        counts = {s: 0 for s in ReviewStatus}
-        with self.database.session() as session:
-            for value, count in session.execute(query):
-                counts[ReviewStatus(value)] = count
-        return counts
+        with self.database.read() as session:
+            return image_queries.status_counts(session)
 
     def absolute_path(self, row: ImageRow) -> Path:
         return self.folder / row.rel_path
+
+    @staticmethod
+    def _active_model_id(session) -> str:
+        return session.scalar(select(ModelVersion.model_id).where(ModelVersion.active.is_(True))) or ""
 
 
 def default_data_dir(folder: Path) -> Path:
@@ -165,11 +126,3 @@ def default_data_dir(folder: Path) -> Path:
         return inside
     base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "zsad-desktop" / "workspaces"
     return base / hashlib.sha1(str(folder).encode()).hexdigest()[:16]
-
-
-def _row(image: Image, score: float | None, status: Any, reviewer: str | None, at: datetime | None) -> ImageRow:
-    return ImageRow(
-        id=image.id, rel_path=image.rel_path, content_hash=image.content_hash, width=image.width, height=image.height,
-        bit_depth=image.bit_depth, modality=image.modality, load_error=image.load_error,
-        status=ReviewStatus(status), score=score, reviewer=reviewer, updated_at=at,
-    )

@@ -5,11 +5,12 @@ model versions); files hold pixels (masks as PNG, heatmaps as compressed
 float16 arrays). No torch and no Qt here.
 """
 
-from zsad_desktop.store.database import Database, open_database
+from zsad_desktop.store.database import Database, open_database, sqlite_url
 from zsad_desktop.store.errors import NewerSchemaError, StoreError
 from zsad_desktop.store.files import PixelFiles
 from zsad_desktop.store.schema import (
     Image,
+    ModelActivation,
     ModelVersion,
     Prediction,
     Review,
@@ -21,6 +22,7 @@ from zsad_desktop.store.schema import (
 )
 
 __all__ = [
-    "Database", "open_database", "NewerSchemaError", "StoreError", "PixelFiles", "Image", "ModelVersion",
+    "Database", "open_database", "sqlite_url", "NewerSchemaError", "StoreError", "PixelFiles", "Image",
+    "ModelActivation", "ModelVersion",
     "Prediction", "Review", "ReviewEvent", "ReviewStatus", "Setting", "TrainingRun", "TrainingStatus",
 ]

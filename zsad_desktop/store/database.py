@@ -1,8 +1,11 @@
-"""Engine, sessions and automatic migrations.
+"""Engine, transactions and automatic migrations.
 
-SQLite runs in WAL mode with a busy timeout so a second copy of the
-application (or a worker process) can write without corrupting anything;
-the same code runs against PostgreSQL when a database URL is given.
+Writers take the database's write lock when their transaction begins
+(SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), so a read-then-write
+such as "append to the history what the status was before" can never
+interleave with a second copy of the application. Readers never wait for
+writers: SQLite runs in WAL mode, PostgreSQL in read-committed. A busy
+timeout makes a second writer wait its turn instead of failing.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from zsad_desktop.store.errors import NewerSchemaError, StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+#: PostgreSQL advisory lock key that serialises writers of one review database
+WRITE_LOCK_KEY = 0x7A5AD  # "zsad"
+_WRITER = "zsad_writer"
 
 
 def _alembic_config() -> Config:
@@ -31,57 +37,116 @@ def _alembic_config() -> Config:
     return config
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # SQLAlchemy's own BEGIN is used (see _sqlite_begin), not the driver's implicit one.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: switching to WAL may have to wait
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")  # a committed review survives a power cut
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    writer = connection.get_execution_options().get(_WRITER, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 class Database:
+    """One review database. `session()` writes, `read()` only reads."""
+
     def __init__(self, url: str):
         self.url = url
-        if url.startswith("sqlite"):
-            self.engine: Engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(url, pool_pre_ping=True)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    def migrate(self) -> None:
-        """Bring the schema to this application's newest revision; refuse newer ones."""
-        script = ScriptDirectory.from_config(_alembic_config())
-        known = {rev.revision for rev in script.walk_revisions()}
+        self.is_sqlite = url.startswith("sqlite")
         try:
-            with self.engine.begin() as connection:
-                current = MigrationContext.configure(connection).get_current_heads()
-                unknown = [rev for rev in current if rev not in known]
-                if unknown:
-                    raise NewerSchemaError(
-                        f"The review database {self.url} was written by a newer version of zsad-desktop "
-                        f"(schema {', '.join(unknown)}); update the application to open it. Nothing was changed."
-                    )
-                config = _alembic_config()
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-        except OperationalError as exc:
-            raise StoreError(f"cannot open the review database {self.url}: {exc.orig}") from None
+            if self.is_sqlite:
+                self.engine: Engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+                event.listen(self.engine, "connect", _sqlite_connect)
+                event.listen(self.engine, "begin", _sqlite_begin)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise StoreError(f"cannot use the database URL {display_url(url)}: {exc}") from None
+        self._writers = sessionmaker(self.engine.execution_options(**{_WRITER: True}), expire_on_commit=False)
+        self._readers = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def name(self) -> str:
+        return display_url(self.url)
+
+    def _take_write_lock(self, connection: Connection) -> None:
+        if not self.is_sqlite:  # SQLite took it with BEGIN IMMEDIATE
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any error."""
-        with self._sessions() as session, session.begin():
+        """A write transaction: holds the write lock, committed on success, rolled back on any error."""
+        with self._errors(), self._writers() as session, session.begin():
+            self._take_write_lock(session.connection())
             yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: one consistent snapshot, never waits for writers."""
+        with self._errors(), self._readers() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The database cannot be used (locked too long, not a database, server gone): one clear StoreError.
+        Constraint violations stay as they are: callers handle those."""
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreError(f"cannot use the review database {self.name}: {exc.orig}") from exc
+        except DatabaseError as exc:
+            if type(exc) is not DatabaseError:
+                raise
+            raise StoreError(f"cannot use the review database {self.name}: {exc.orig}") from exc
+
+    def migrate(self) -> None:
+        """Bring the schema to this application's newest revision; refuse newer ones untouched."""
+        script = ScriptDirectory.from_config(_alembic_config())
+        known = {rev.revision for rev in script.walk_revisions()}
+        with self._errors(), self.engine.execution_options(**{_WRITER: True}).begin() as connection:
+            self._take_write_lock(connection)  # two copies opening a fresh database migrate one after the other
+            current = MigrationContext.configure(connection).get_current_heads()
+            unknown = [rev for rev in current if rev not in known]
+            if unknown:
+                raise NewerSchemaError(
+                    f"The review database {self.name} was written by a newer version of zsad-desktop "
+                    f"(schema {', '.join(unknown)}; this version knows up to {script.get_current_head()}). "
+                    "Update the application to open it. Nothing was changed."
+                )
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 def open_database(url: str) -> Database:
+    """Open (creating if needed) and migrate; StoreError with the reason when it cannot be used."""
     database = Database(url)
-    database.migrate()
+    try:
+        database.migrate()
+    except BaseException:
+        database.dispose()
+        raise
     return database
 
 

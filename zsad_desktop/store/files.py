@@ -9,12 +9,21 @@ pointing to a half-written one. Old files stay: the review history uses them.
 from __future__ import annotations
 
 import io
+import os
+import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from zsad_desktop.imaging import ImageLoadError
 from zsad_desktop.imaging.masks import atomic_write, read_mask, write_mask_png
+from zsad_desktop.store.errors import StoreError
+
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+#: temporary files older than this were left by a killed process (a live writer renames within seconds)
+STALE_TEMPORARY_S = 3600
 
 
 class PixelFiles:
@@ -27,26 +36,52 @@ class PixelFiles:
         return self.root / relative
 
     def write_mask(self, image_hash: str, mask: np.ndarray, kind: str = "final") -> str:
+        """Write a new mask file (never over an old one); returns its path relative to the root."""
         relative = f"masks/{image_hash[:2]}/{image_hash}_{kind}_{uuid.uuid4().hex[:12]}.png"
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_mask_png(target, mask.astype(bool))
+        write_mask_png(self.root / relative, np.asarray(mask).astype(bool))
         return relative
 
     def read_mask(self, relative: str) -> np.ndarray:
-        return read_mask(self.root / relative)
+        try:
+            return read_mask(self.root / relative)
+        except ImageLoadError as error:
+            raise StoreError(f"the mask {error.path} of a review cannot be read: {error.reason}") from None
 
     def write_heatmap(self, image_hash: str, model_version: str, heatmap: np.ndarray) -> str:
+        """Compressed float16 (half the size; ample for display and thresholds). Values beyond float16's
+        range would turn into infinities, so such a heatmap is kept as float32 instead."""
+        heatmap = np.asarray(heatmap, dtype=np.float32)
+        finite = heatmap[np.isfinite(heatmap)]
+        fits = finite.size == 0 or float(np.abs(finite).max()) <= FLOAT16_MAX
         tag = uuid.uuid5(uuid.NAMESPACE_URL, model_version).hex[:12]
         relative = f"heatmaps/{image_hash[:2]}/{image_hash}_{tag}_{uuid.uuid4().hex[:8]}.npz"
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, heatmap=heatmap.astype(np.float16))
-        with atomic_write(target) as handle:
+        np.savez_compressed(buffer, heatmap=heatmap.astype(np.float16) if fits else heatmap)
+        with atomic_write(self.root / relative) as handle:
             handle.write(buffer.getvalue())
         return relative
 
     def read_heatmap(self, relative: str) -> np.ndarray:
-        with np.load(self.root / relative) as data:
-            return data["heatmap"].astype(np.float32)
+        try:
+            with np.load(self.root / relative) as data:
+                return data["heatmap"].astype(np.float32)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+            raise StoreError(f"the heatmap {self.root / relative} cannot be read: {error}") from None
+
+    def sweep_temporary(self, older_than_s: float = STALE_TEMPORARY_S) -> int:
+        """Delete temporary files left by killed writers; returns how many."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for folder in (self.root / "masks", self.root / "heatmaps"):
+            for current, _dirs, names in os.walk(folder):
+                for name in names:
+                    if not (name.startswith(".") and name.endswith(".tmp")):
+                        continue
+                    path = os.path.join(current, name)
+                    try:
+                        if os.stat(path).st_mtime < cutoff:
+                            os.unlink(path)
+                            removed += 1
+                    except FileNotFoundError:
+                        pass  # another process swept it
+        return removed

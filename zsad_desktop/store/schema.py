@@ -11,7 +11,7 @@ import enum
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -68,7 +68,8 @@ class Image(Base):
     modality: Mapped[Optional[str]] = mapped_column(String(16))
     frames: Mapped[int] = mapped_column(Integer, default=1)
     load_error: Mapped[Optional[str]] = mapped_column(Text)
-    missing: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # no index: a yes/no column only misleads SQLite's planner into driving joins from it
+    missing: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -101,6 +102,7 @@ class Review(Base):
     reviewer: Mapped[Optional[str]] = mapped_column(String(128))
     note: Mapped[Optional[str]] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    mask_area: Mapped[Optional[int]] = mapped_column(BigInteger)  # defect pixels of the final mask
 
 
 class ReviewEvent(Base):
@@ -115,10 +117,19 @@ class ReviewEvent(Base):
     reviewer: Mapped[Optional[str]] = mapped_column(String(128))
     note: Mapped[Optional[str]] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    mask_area: Mapped[Optional[int]] = mapped_column(BigInteger)
+    proposal_file: Mapped[Optional[str]] = mapped_column(String(512))
+    model_version: Mapped[Optional[str]] = mapped_column(String(255))
 
 
 class ModelVersion(Base):
+    """A detector a workspace can use; at most one is active (a partial unique index says so)."""
+
     __tablename__ = "model_versions"
+    __table_args__ = (
+        Index("uq_model_versions_one_active", "active", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     model_id: Mapped[str] = mapped_column(String(255))  # the detector's model_id: what predictions are tagged with
@@ -131,6 +142,17 @@ class ModelVersion(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelActivation(Base):
+    """Each time a version became active; a rollback marks the current one undone."""
+
+    __tablename__ = "model_activations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    activated_by: Mapped[Optional[str]] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
 class TrainingRun(Base):

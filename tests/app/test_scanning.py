@@ -1,0 +1,115 @@
+import os
+import shutil
+import threading
+
+import pytest
+
+from zsad_desktop.app.reviews import record_review
+from zsad_desktop.app.scanning import scan, walk_images
+from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.store import ReviewStatus
+
+from tests.app.conftest import HAZELNUT_SIZE
+
+
+def test_scan_finds_every_image_and_records_unreadable_ones(hazelnut_copy):
+    (hazelnut_copy / "broken.png").write_bytes(b"not a png at all")
+    (hazelnut_copy / "notes.txt").write_text("not an image")
+    ws = Workspace.open(hazelnut_copy)
+    progress = []
+    report = scan(ws, progress=lambda done, total: progress.append((done, total)))
+    expected = len(list(hazelnut_copy.rglob("*.png")))
+    assert report.added == expected and len(report.unreadable) == 1 and "broken.png" in report.unreadable[0]
+    assert progress[-1] == (expected, expected)
+    rows = {r.rel_path: r for r in ws.images(order="name")}
+    assert set(rows) == {p.relative_to(hazelnut_copy).as_posix() for p in hazelnut_copy.rglob("*.png")}
+    assert rows["broken.png"].load_error and rows["broken.png"].content_hash
+    assert (rows["crack/000.png"].height, rows["crack/000.png"].width) == HAZELNUT_SIZE
+    assert rows["crack/000.png"].bit_depth == 8 and rows["crack/000.png"].load_error is None
+    assert ws.counts()[ReviewStatus.UNREVIEWED] == expected
+    ws.close()
+
+
+def test_hidden_workspace_and_ground_truth_folders_are_not_images(tmp_path, shared_data):
+    shutil.copytree(shared_data / "mvtec_ad" / "hazelnut", tmp_path / "hazelnut")
+    (tmp_path / "hazelnut" / ".thumbnails").mkdir()
+    shutil.copy(tmp_path / "hazelnut" / "test" / "good" / "000.png", tmp_path / "hazelnut" / ".thumbnails" / "x.png")
+    found = {rel for rel, _ in walk_images(tmp_path / "hazelnut")}
+    assert found and not any("ground_truth" in rel or rel.startswith(".") for rel in found)
+    assert "test/good/000.png" in found and "train/good/000.png" in found
+
+
+def test_rescan_hashes_nothing_when_nothing_changed(workspace, monkeypatch):
+    import zsad_desktop.app.scanning as scanning
+
+    hashed = []
+    original = scanning.content_hash
+    monkeypatch.setattr(scanning, "content_hash", lambda path: hashed.append(path) or original(path))
+    report = scan(workspace)
+    assert hashed == [] and report.added == report.changed == report.missing == 0
+    assert report.unchanged == len(workspace.images())
+
+
+def test_changed_file_is_rehashed_and_loses_its_review(workspace):
+    row = workspace.images(order="name")[0]
+    record_review(workspace, row.id, ReviewStatus.NORMAL)
+    path = workspace.folder / row.rel_path
+    path.write_bytes(path.read_bytes() + b"\0")  # other pixels file: the old decision no longer applies
+    os.utime(path, ns=(1, 1))
+    assert scan(workspace).changed == 1
+    again = workspace.image(row.id)
+    assert again.content_hash != row.content_hash and again.status is ReviewStatus.UNREVIEWED
+
+
+def test_touched_but_identical_file_keeps_its_review(workspace):
+    row = workspace.images(order="name")[0]
+    record_review(workspace, row.id, ReviewStatus.NORMAL)
+    os.utime(workspace.folder / row.rel_path, ns=(10**9, 10**9))
+    assert scan(workspace).changed == 1
+    assert workspace.image(row.id).status is ReviewStatus.NORMAL
+
+
+def test_moved_file_keeps_its_review_and_a_returning_file_reappears(workspace):
+    first = workspace.images(order="name")[0]
+    record_review(workspace, first.id, ReviewStatus.NORMAL, reviewer="ana")
+    source = workspace.folder / first.rel_path
+    (workspace.folder / "moved").mkdir()
+    shutil.move(source, workspace.folder / "moved" / "renamed.png")
+    report = scan(workspace)
+    assert report.added == 1 and report.missing == 1
+    moved = next(r for r in workspace.images() if r.rel_path == "moved/renamed.png")
+    assert moved.status is ReviewStatus.NORMAL and moved.reviewer == "ana"
+    assert first.rel_path not in {r.rel_path for r in workspace.images()}
+    assert scan(workspace).missing == 0  # already known to be gone
+    shutil.copy2(workspace.folder / "moved" / "renamed.png", source)  # same bytes, same time: back as it was
+    report = scan(workspace)
+    assert report.added == 0 and report.changed == 0
+    assert workspace.image(first.id).status is ReviewStatus.NORMAL
+    assert first.rel_path in {r.rel_path for r in workspace.images()}
+
+
+def test_cancelled_scan_keeps_what_it_wrote_and_the_next_scan_finishes(hazelnut_copy, monkeypatch):
+    import zsad_desktop.app.scanning as scanning
+
+    monkeypatch.setattr(scanning, "COMMIT_EVERY", 3)
+    ws = Workspace.open(hazelnut_copy)
+    cancel = threading.Event()
+    report = scan(ws, progress=lambda done, total: cancel.set() if done >= 3 else None, cancel=cancel)
+    assert report.cancelled and report.added == 3 and len(ws.images()) == 3
+    report = scan(ws)
+    assert not report.cancelled and report.added == 7 and report.unchanged == 3
+    ws.close()
+
+
+def test_unreadable_folder_entry_does_not_stop_the_scan(hazelnut_copy):
+    if os.geteuid() == 0:
+        pytest.skip("root reads every folder")
+    locked = hazelnut_copy / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        ws = Workspace.open(hazelnut_copy)
+        assert scan(ws).added == 10
+        ws.close()
+    finally:
+        locked.chmod(0o755)

@@ -1,0 +1,50 @@
+"""Reviewed masks as COCO instance segmentation: one RLE instance per connected defect region."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as coco_mask
+
+from zsad_desktop.app.exports.mvtec import ANOMALY_LABEL
+from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
+from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.imaging.masks import atomic_write, connected_regions
+
+
+def region_annotations(mask: np.ndarray, image_id: int, first_id: int) -> list[dict[str, Any]]:
+    """COCO annotations of a mask's 8-connected regions, numbered from `first_id`."""
+    labels, count = connected_regions(mask)
+    annotations = []
+    for region in range(1, count + 1):
+        rle = coco_mask.encode(np.asfortranarray(labels == region, dtype=np.uint8))
+        annotations.append({
+            "id": first_id + len(annotations), "image_id": image_id, "category_id": 1, "iscrowd": 0,
+            "segmentation": {"size": [int(x) for x in rle["size"]], "counts": rle["counts"].decode("ascii")},
+            "area": float(coco_mask.area(rle)), "bbox": [float(v) for v in coco_mask.toBbox(rle)],
+        })
+    return annotations
+
+
+def export_coco(workspace: Workspace, target_file: Path | str) -> dict[str, Any]:
+    """Normal, accepted and corrected images (normal ones without annotations, as negatives);
+    `file_name` is the image's path relative to the workspace folder."""
+    images, annotations = [], []
+    for image in reviewed_images(workspace):
+        mask = final_mask(workspace, image)
+        height, width = mask.shape if mask is not None else (image.height, image.width)
+        images.append({"id": image.image_id, "file_name": image.rel_path, "width": int(width or 0),
+                       "height": int(height or 0)})
+        if mask is not None:
+            annotations += region_annotations(mask, image.image_id, len(annotations) + 1)
+    data = {
+        "info": {"description": f"reviewed defects of {workspace.folder.name}", "images_root": str(workspace.folder)},
+        "images": images, "annotations": annotations,
+        "categories": [{"id": 1, "name": ANOMALY_LABEL, "supercategory": "defect"}],
+    }
+    with atomic_write(Path(target_file), mode="w") as handle:
+        json.dump(data, handle)
+    return data

@@ -1,0 +1,43 @@
+"""A CSV or JSON report with one line per image: what was decided, by whom, on which model's proposal."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from zsad_desktop.app.exports.reviewed import reviewed_images
+from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.imaging.masks import atomic_write
+
+REPORT_FIELDS = ("path", "score", "status", "reviewer", "model_version", "defect_area", "note", "updated_at")
+
+
+def review_report(workspace: Workspace) -> list[dict[str, Any]]:
+    """Every image present, by path; `score` from the active model, `defect_area` in pixels of the final mask."""
+    rows = []
+    for image in reviewed_images(workspace, statuses=None):
+        area = image.mask_area
+        if area is None and image.mask_file:  # reviews saved before areas were stored
+            area = int(workspace.files.read_mask(image.mask_file).sum())
+        rows.append({
+            "path": image.rel_path, "score": image.score, "status": image.status.value, "reviewer": image.reviewer,
+            "model_version": image.model_version, "defect_area": area or 0, "note": image.note,
+            "updated_at": image.updated_at.isoformat() if image.updated_at else None,
+        })
+    return rows
+
+
+def export_report(workspace: Workspace, target_file: Path | str) -> int:
+    """CSV, or JSON when the file name ends in .json; returns the number of images listed."""
+    rows = review_report(workspace)
+    target_file = Path(target_file)
+    with atomic_write(target_file, mode="w") as handle:
+        if target_file.suffix.lower() == ".json":
+            json.dump(rows, handle, indent=1)
+        else:
+            writer = csv.DictWriter(handle, fieldnames=REPORT_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    return len(rows)
