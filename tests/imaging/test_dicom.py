@@ -146,3 +146,16 @@ def test_dicom_errors_name_the_file(tmp_path):
         with pytest.raises(ImageLoadError, match=reason) as error:
             load_image(tmp_path / name)
         assert error.value.path == tmp_path / name
+
+
+@pytest.mark.parametrize("frame_side", [8, 512])  # 512: three frames over 1 MiB stay on disk (deferred read)
+def test_truncated_dicom_is_an_error_even_where_the_frame_asked_for_is_whole(tmp_path, frame_side):
+    frames = np.stack([np.full((frame_side, frame_side), 100 * index) for index in range(3)])
+    whole = write_dicom(tmp_path / "whole.dcm", frames).read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(whole[:-10])  # only the last frame's tail is missing
+    for frame in (0, 2):
+        with pytest.raises(ImageLoadError, match="truncated") as error:
+            load_image(cut, frame=frame)
+        assert error.value.path == cut
+    assert load_image(tmp_path / "whole.dcm", frame=2).pixels[0, 0] == 200

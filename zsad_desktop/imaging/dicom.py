@@ -24,6 +24,8 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from zsad_desktop.imaging.loaded import ImageEntry, ImageInfo, ImageLoadError, LoadedImage
 
 DEFER_BYTES = 1024 * 1024  # big values (pixel data) stay on disk until a frame is decoded
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+UNDEFINED_LENGTH = 0xFFFFFFFF
 
 
 def read_header(path: Path) -> pydicom.Dataset:
@@ -77,8 +79,9 @@ def dicom_entries(path: Path) -> list[ImageEntry]:
 
 def load_dicom(path: Path, frame: int | None = None) -> LoadedImage:
     ds = read_header(path)
-    if not any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+    if not any(tag in ds for tag in PIXEL_KEYWORDS):
         raise ImageLoadError(path, "DICOM file has no pixel data")
+    _check_complete(path, ds)
     frames = frame_total(ds)
     index = frame or 0
     if not 0 <= index < frames:
@@ -101,6 +104,21 @@ def load_dicom(path: Path, frame: int | None = None) -> LoadedImage:
         values = mirror - values
         window = (mirror - window[0], window[1]) if window else None
     return LoadedImage(values, bits, "dicom", path, shown_frame, label, window)
+
+
+def _check_complete(path: Path, ds: pydicom.Dataset) -> None:
+    """A cut-off file is an error even where the asked frame happens to be whole."""
+    for keyword in PIXEL_KEYWORDS:
+        element = ds.get_item(keyword, keep_deferred=True) if keyword in ds else None
+        length = getattr(element, "length", UNDEFINED_LENGTH)  # only raw (not yet decoded) elements have it
+        if element is None or length == UNDEFINED_LENGTH:  # encapsulated: the decoder finds a cut
+            continue
+        if element.value is not None:
+            present = len(element.value)
+        else:  # deferred: still on disk
+            present = max(0, path.stat().st_size - element.value_tell)
+        if present < length:
+            raise ImageLoadError(path, f"DICOM pixel data is truncated ({present} of {length} bytes present)")
 
 
 def _header_without_pixels(path: Path) -> pydicom.Dataset:
