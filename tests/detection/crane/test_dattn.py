@@ -81,3 +81,16 @@ def test_dinov2_without_registers_loads(tmp_path, backbone):
     assert features.vit.num_prefix_tokens == 1
     with torch.no_grad():
         assert torch.isfinite(features(torch.zeros(1, 3, 112, 112))).all()
+
+
+def test_dinov2_is_found_in_the_models_folder(tmp_path, monkeypatch, backbone, released, dinov2_file):
+    monkeypatch.setenv("ZSAD_MODELS_DIR", str(tmp_path))
+    path = next(p for p in released if p.parent.name == "trained_on_visa_cranep")
+    with pytest.raises(DetectorError, match=str(tmp_path / "dinov2_vitb14_reg4_pretrain.pth")):
+        CraneDetector(backbone=backbone, checkpoint=str(path))
+    (tmp_path / "dinov2_vitb14_reg4_pretrain.pth").write_bytes(dinov2_file.read_bytes())
+    detector = CraneDetector(backbone=backbone, checkpoint=str(path))
+    assert detector.variant == "crane+" and detector.dinov2_checkpoint == str(tmp_path / "dinov2_vitb14_reg4_pretrain.pth")
+    by_name = CraneDetector(backbone=backbone, checkpoint=str(PLAIN), dinov2_checkpoint="dinov2_vitb14_reg4_pretrain.pth")
+    assert by_name.variant == "crane+" and by_name.dino is not None
+    assert CraneDetector(backbone=backbone, checkpoint=str(PLAIN)).variant == "crane"  # a file alone does not switch

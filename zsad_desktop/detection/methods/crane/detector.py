@@ -40,6 +40,8 @@ from zsad_desktop.locations import models_dir
 
 DEFAULT_CHECKPOINT = Path("crane") / "trained_on_mvtec_crane" / "epoch_5.pth"
 CHECKPOINT_NAME = "prompt_learner.pth"  # inside a model folder trained by this application
+DEFAULT_DINOV2 = "dinov2_vitb14_reg4_pretrain.pth"  # torch.hub's dinov2_vitb14_reg, as the reference uses
+DINOV2_URL = "https://dl.fbaipublicfiles.com/dinov2/dinov2_vitb14/dinov2_vitb14_reg4_pretrain.pth"
 VARIANTS = ("auto", "crane", "crane+")
 
 
@@ -60,6 +62,17 @@ def resolve_checkpoint(checkpoint: str | Path | None) -> Path:
             "or train your own with `zsad train --method crane`."
         )
     return path
+
+
+def resolve_dinov2(dinov2_checkpoint: str | Path | None) -> Path | None:
+    """The DINOv2 file given (a relative name is also looked for in models/), else models/<DEFAULT_DINOV2> if present."""
+    if dinov2_checkpoint:
+        path = Path(dinov2_checkpoint).expanduser()
+        if not path.is_absolute() and not path.exists() and (models_dir() / path).exists():
+            path = models_dir() / path
+        return path
+    default = models_dir() / DEFAULT_DINOV2
+    return default if default.is_file() else None
 
 
 def default_layers(depth: int) -> tuple[int, ...]:
@@ -114,15 +127,18 @@ class CraneDetector(ClipDetector):
         if variant == "auto":
             named_plus = self.checkpoint is not None and "cranep" in str(self.checkpoint).lower()
             variant = "crane+" if named_plus or dinov2_checkpoint else "crane"
-        if variant == "crane+" and not dinov2_checkpoint:
+        dinov2 = resolve_dinov2(dinov2_checkpoint) if variant == "crane+" else None
+        if variant == "crane+" and dinov2 is None:
             raise DetectorError(
-                f"{self.checkpoint} is a Crane+ checkpoint: its prompts were trained with D-Attn, which needs DINOv2 "
-                "(ViT-B/14 with registers, dinov2_vitb14_reg4_pretrain.pth from facebookresearch/dinov2). Give that file "
-                "as dinov2_checkpoint (--dinov2-checkpoint), or choose variant 'crane' to use these prompts with E-Attn alone."
+                f"{self.checkpoint or 'These prompts'} are Crane+ prompts, trained with D-Attn, which needs DINOv2 ViT-B/14 "
+                f"with registers: put {DEFAULT_DINOV2} ({DINOV2_URL}, about 350 MB) at {models_dir() / DEFAULT_DINOV2}, give the "
+                "file as dinov2_checkpoint (--dinov2-checkpoint), or choose variant 'crane' to use these prompts with E-Attn alone."
             )
         self.variant = variant
-        self.dinov2_checkpoint = dinov2_checkpoint if variant == "crane+" else None
+        self.dinov2_checkpoint = str(dinov2) if dinov2 is not None else None
         depth = self.backbone.vision_layers
+        if dinov2 is not None and depth < 2:
+            raise DetectorError("Crane+ needs a backbone of at least 2 blocks (D-Attn reads the last block's input)")
         # Crane reads levels 6/12/18/24; Crane+ reads level 24 (plus D-Attn there), as the reference's scripts.
         self.layers = tuple(layers) if layers else (default_layers(depth) if variant == "crane" else (depth,))
         self.eattn_from_layer = eattn_from_layer or max(1, depth // 4)  # reference: E-Attn replaces blocks 6..24
@@ -133,7 +149,7 @@ class CraneDetector(ClipDetector):
         config = DenseConfig(layers=read, attention=DenseAttention.QKV, start_layer=self.eattn_from_layer,
                              pos_interpolation="bilinear", pos_antialias=False)
         self.extractor = DenseFeatureExtractor(self.backbone, config)
-        self.dino = load_dinov2(dinov2_checkpoint, self.backbone.mean, self.backbone.std, self.device) if self.dinov2_checkpoint else None
+        self.dino = load_dinov2(dinov2, self.backbone.mean, self.backbone.std, self.device) if dinov2 is not None else None
         self.prompts = trained_prompts if trained_prompts is not None else CranePromptLearner(self.backbone)
         if self.checkpoint is not None:
             load_prompt_checkpoint(self.prompts, self.checkpoint)
