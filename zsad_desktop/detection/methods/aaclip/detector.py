@@ -1,94 +1,135 @@
-"""AA-CLIP inference, as the reference code computes it.
+"""AA-CLIP inference from trained adapters (see scoring.py for the formulas).
 
-Per level, the map is (abnormal + 1 - normal) / 2 of 100 x cosine to the two
-anchors, blurred on the grid (kernel 7, sigma 1 for industrial images; 9 and
-1.5 for medical ones), upsampled, and summed over levels. The image score is
-(detection token . abnormal anchor + 1) / 2, fused half and half with the
-map's maximum for industrial images; the map is scaled by statistics stored
-with the model (computed on data), never per image.
+The backbone runs CLIP's standard attention (the value-value path is only
+for training's first stage). `gelu="exact"` builds the backbone with exact
+GELU, which the reference code runs by accident on OpenAI weights; its
+checkpoints were trained that way. QuickGELU, OpenAI's own, is the default.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from zsad_desktop.detection.clip_detector import ClipDetector
-from zsad_desktop.detection.dense import DenseFeatureExtractor
 from zsad_desktop.detection.interface import DetectorError, register_method
+from zsad_desktop.detection.methods.aaclip import scoring
 from zsad_desktop.detection.methods.aaclip.checkpoint import load_adapters
-from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, default_levels, dense_config
+from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterLayout, standard_features
+from zsad_desktop.detection.methods.aaclip.scoring import ScoreCalibration
 
-BLUR = {"industrial": (7, 1.0), "medical": (9, 1.5)}
+log = logging.getLogger(__name__)
+GELUS = ("quick", "exact")
 
-
-def gaussian_blur(maps: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
-    """(B, H, W) blurred with reflected borders, like kornia's gaussian_blur2d."""
-    half = kernel // 2
-    x = torch.arange(kernel, dtype=maps.dtype, device=maps.device) - half
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
-    padded = F.pad(maps[:, None], (half, half, half, half), mode="reflect")
-    out = F.conv2d(padded, g.view(1, 1, 1, -1))
-    return F.conv2d(out, g.view(1, 1, -1, 1))[:, 0]
+NEEDS_TRAINING = (
+    "AA-CLIP needs trained adapters, and its authors publish none. Train them on an auxiliary dataset "
+    "(MVTec or VisA layout; zero-shot use on other products, as in the paper) with "
+    "`zsad train --method aaclip --data DATASET_ROOT --layout mvtec|visa|folder --out MODEL_DIR`, "
+    "or on this workspace's reviews with Retrain in the window; then choose MODEL_DIR as the model. "
+    "A folder trained with the authors' code (text_adapter.pth, image_adapter.pth) works too: "
+    "pass it as checkpoint_dir with gelu='exact'."
+)
 
 
 @register_method("aaclip")
 class AACLIPDetector(ClipDetector):
-    def __init__(self, *, checkpoint: str | None = None, gelu: str = "quick", domain: str = "industrial",
-                 levels: tuple[int, ...] | None = None, adapters: AACLIPAdapters | None = None, **common: Any):
-        if gelu not in ("quick", "exact") or domain not in BLUR:
-            raise DetectorError("gelu is quick|exact (exact for checkpoints of the reference code); domain is industrial|medical")
+    def __init__(
+        self,
+        *,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint: str | Path | None = None,  # the same: saved model folders pass `checkpoint`
+        gelu: str = "quick",
+        domain: str = "industrial",
+        levels: Sequence[int] | None = None,
+        image_adapt_until: int | None = None,
+        text_adapt_until: int | None = None,
+        image_adapt_weight: float | None = None,
+        text_adapt_weight: float | None = None,
+        projection_relu: bool | None = None,
+        calibration: dict[str, float] | None = None,
+        adapters: AACLIPAdapters | None = None,
+        adapt_text: bool = True,
+        **common: Any,
+    ):
+        if gelu not in GELUS:
+            raise DetectorError(f"gelu must be one of {GELUS} ('exact' for checkpoints of the reference code), not {gelu!r}")
+        if domain not in scoring.DOMAINS:
+            raise DetectorError(f"domain must be one of {scoring.DOMAINS}, not {domain!r}")
+        folder = checkpoint_dir or checkpoint
+        if adapters is None and not folder:
+            raise DetectorError(NEEDS_TRAINING)
         common["quick_gelu"] = gelu == "quick"
-        common.setdefault("grid_sigma", 0.0)
+        common["grid_sigma"] = 0.0  # AA-CLIP blurs on the grid itself
         super().__init__(**common)
-        if adapters is None and not checkpoint:
-            raise DetectorError(
-                "AA-CLIP needs trained adapters (its authors publish none): train them with "
-                "`zsad train --method aaclip --data DATASET --out MODEL_DIR`, or retrain in the window, "
-                "then choose the model folder."
+        self.gelu, self.domain = gelu, domain
+        if adapters is None:
+            layout = AdapterLayout.for_backbone(
+                self.backbone, levels=levels, image_adapt_until=image_adapt_until, text_adapt_until=text_adapt_until,
+                image_adapt_weight=image_adapt_weight, text_adapt_weight=text_adapt_weight, projection_relu=projection_relu,
             )
-        self.levels = tuple(levels) if levels else default_levels(self.backbone.vision_layers)
-        self.adapters = adapters or AACLIPAdapters(self.backbone, self.levels).to(self.device)
-        self.checkpoint = str(checkpoint) if checkpoint else None
-        if checkpoint:
-            load_adapters(self.adapters, Path(checkpoint))
-            self.adapters.to(self.device)
-        self.adapters.eval()
-        self.extractor = DenseFeatureExtractor(self.backbone, dense_config(self.backbone, self.levels, value_value=False))
-        self.domain, self.gelu = domain, gelu
+            adapters = AACLIPAdapters.for_backbone(self.backbone, layout)
+            adapt_text = load_adapters(adapters, Path(folder)).adapt_text
+            adapters.eval().requires_grad_(False)
+            if calibration is None:
+                log.warning("AA-CLIP model %s has no score calibration: image scores fuse raw map and detection values", folder)
+        # adapters handed in (training's held-out checks) are used as they are, not frozen
+        self.adapters = adapters.to(self.device)
+        self.adapt_text = adapt_text
+        self.checkpoint_dir = Path(folder) if folder else None
+        self.checkpoint = self.checkpoint_dir
+        self.calibration = ScoreCalibration.from_dict(calibration)
+        self.extractor = standard_features(self.backbone, self.adapters.layout.levels)
         self._anchors: torch.Tensor | None = None
+        self._digest = _weights_digest(self.adapters)
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "checkpoint": self.checkpoint, "gelu": self.gelu, "domain": self.domain, "levels": self.levels}
+        return {
+            **super().settings(),
+            **self.adapters.layout.to_dict(),
+            "gelu": self.gelu,
+            "domain": self.domain,
+            "adapt_text": self.adapt_text,
+            "calibration": self.calibration.to_dict() if self.calibration else None,
+            "adapters": self._digest,
+        }
 
     def anchors(self) -> torch.Tensor:
-        if self._anchors is None or torch.is_grad_enabled():
-            anchors = self.adapters.text_anchors(self.backbone, self.object_name)
-            if torch.is_grad_enabled():
-                return anchors
-            self._anchors = anchors
+        """(2, E) normal and abnormal anchors of this detector's object name (cached)."""
+        if self._anchors is None:
+            with torch.no_grad():
+                self._anchors = self.adapters.text_anchors(self.backbone, [self.object_name], self.adapt_text)[0]
         return self._anchors
 
+    def raw_outputs(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
+        return adapted_outputs(self.adapters, self.extractor, pixels, self.anchors().to(pixels.device), self.domain)
+
     def score_grid(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        seg, det, (h, w) = self.adapters.image_features(self.extractor, pixels)
-        text = self.anchors().to(pixels.device).float()
-        kernel, sigma = BLUR[self.domain]
-        total = 0
-        for level in seg:
-            s = 100.0 * level.float() @ text.T
-            level_map = ((s[..., 1] + 1 - s[..., 0]) / 2).reshape(-1, h, w)
-            total = total + gaussian_blur(level_map, kernel, sigma)
-        image_pred = (det.float() @ text[1] + 1) / 2
-        stats = self.normalisation
-        peak = ((total.flatten(1).max(1).values - stats.low) / max(stats.high - stats.low, 1e-12)).clamp(0, 1)
-        score = peak if self.domain == "medical" else 0.5 * peak + 0.5 * image_pred
-        return total, score
+        out = self.raw_outputs(pixels)
+        calibration = self.calibration or ScoreCalibration()
+        return out["maps"], calibration.image_score(out["map_high"], out["detection"], self.domain)
 
     def finish_map(self, grid_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        up = F.interpolate(torch.from_numpy(grid_map)[None, None], size=shape, mode="bilinear", align_corners=True)
-        return up[0, 0].numpy().astype(np.float32)
+        return scoring.upsample(torch.from_numpy(grid_map)[None], shape)[0].numpy().astype(np.float32)
+
+
+def adapted_outputs(adapters: AACLIPAdapters, extractor, pixels: torch.Tensor, anchors: torch.Tensor, domain: str) -> dict[str, torch.Tensor]:
+    """Uncalibrated outputs for (2, E) or per-image (B, 2, E) anchors: grid maps (B, h, w),
+    their minimum and maximum at input size (where the reference takes the maximum), detection scores."""
+    seg, det, grid = adapters.image_features(extractor, pixels)
+    maps = scoring.anomaly_grid(seg, anchors, grid, domain)
+    flat = scoring.upsample(maps, tuple(pixels.shape[-2:])).flatten(1)
+    return {"maps": maps, "map_low": flat.min(1).values, "map_high": flat.max(1).values,
+            "detection": scoring.detection_score(det, anchors)}
+
+
+def _weights_digest(adapters: AACLIPAdapters) -> str:
+    digest = hashlib.sha1()
+    for name, tensor in sorted(adapters.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:12]
