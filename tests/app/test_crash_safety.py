@@ -1,0 +1,106 @@
+"""Kill review writers at random moments; nothing may be half-written, nothing committed may be lost.
+
+Writers are forked from a server process that has already imported the
+application, so each life costs milliseconds and many random kill points
+(inside mask encoding, the fsync, the rename, the SQLite commit) fit in a
+few seconds.
+"""
+
+import multiprocessing
+import random
+import time
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import select, text
+
+from zsad_desktop.imaging.masks import read_mask
+from zsad_desktop.store import Image, Prediction, Review, ReviewEvent
+
+from tests.app.writer_process import write_reviews
+
+KILLS = 40
+
+
+@pytest.fixture(scope="module")
+def forkserver():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.app.writer_process"])
+    return context
+
+
+def _start(context, folder, life, rounds, reviewer):
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=write_reviews, args=(str(folder), life, rounds, reviewer, child), daemon=True)
+    process.start()
+    child.close()
+    return process, parent
+
+
+def _events(workspace):
+    with workspace.database.read() as session:
+        return session.scalars(select(ReviewEvent).order_by(ReviewEvent.id)).all()
+
+
+def _check_consistent(workspace):
+    """Integrity, every referenced file whole, history chains that end in the current review."""
+    with workspace.database.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    with workspace.database.read() as session:
+        shapes = {i.content_hash: (i.height, i.width) for i in session.scalars(select(Image))}
+        reviews = {r.image_hash: r for r in session.scalars(select(Review))}
+        predictions = session.scalars(select(Prediction)).all()
+    events = _events(workspace)
+    by_image = defaultdict(list)
+    for event in events:
+        by_image[event.image_hash].append(event)
+        for relative in filter(None, (event.mask_file, event.proposal_file)):
+            assert read_mask(workspace.files.path(relative)).shape == shapes[event.image_hash]
+    for image_hash, review in reviews.items():
+        chain = by_image[image_hash]
+        assert [e.from_status for e in chain] == [None] + [e.to_status for e in chain[:-1]]
+        last = chain[-1]
+        assert (review.status, review.mask_file, review.note) == (last.to_status, last.mask_file, last.note)
+        for relative in filter(None, (review.mask_file, review.proposal_file)):
+            assert read_mask(workspace.files.path(relative)).shape == shapes[image_hash]
+    for prediction in predictions:
+        assert workspace.files.read_heatmap(prediction.heatmap_file).shape == shapes[prediction.image_hash]
+    return events, predictions
+
+
+def test_writer_killed_at_random_points_leaves_old_or_new_review(workspace, forkserver):
+    rng = random.Random(1234)
+    committed_total = 0
+    for life in range(KILLS):
+        process, pipe = _start(forkserver, workspace.folder, life, 10_000, "crash")
+        assert pipe.recv() == ("ready", -1)
+        time.sleep(rng.uniform(0.0, 0.25))  # let it write for a random while, then SIGKILL
+        process.kill()
+        process.join()
+        reported = -1
+        while pipe.poll():
+            try:
+                reported = pipe.recv()[1]
+            except EOFError:
+                break
+        # Whatever the parent was told is committed must be there; at most one more round may be.
+        mine = [e for e in _events(workspace) if e.note.startswith(f"crash:{life}:")]
+        rounds = [int(e.note.rsplit(":", 1)[1]) for e in mine]
+        assert rounds == list(range(len(rounds))) and reported <= len(rounds) - 1 <= reported + 1
+        committed_total += len(rounds)
+    events, predictions = _check_consistent(workspace)
+    assert len(events) == committed_total and committed_total > KILLS  # it did get to write
+    assert len(predictions) >= committed_total - KILLS  # a round's heatmap follows its review
+
+
+def test_two_processes_writing_at_once_lose_nothing(workspace, forkserver):
+    writers = [_start(forkserver, workspace.folder, seed, 25, f"writer{seed}") for seed in (1, 2)]
+    for process, pipe in writers:
+        messages = []
+        while not messages or messages[-1][0] != "done":
+            messages.append(pipe.recv())
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    events, _ = _check_consistent(workspace)
+    reviewers = [e.reviewer for e in events]
+    assert reviewers.count("writer1") == 25 and reviewers.count("writer2") == 25
