@@ -1,9 +1,11 @@
+"""Window fixtures: a writable copy of real MVTec images and settings for the tiny random backbone."""
+
 import shutil
 
 import pytest
 
 from zsad_desktop.app.review_session import DetectorSettings
-from zsad_desktop.ui.preferences import Preferences
+from zsad_desktop.app.settings import AppSettings
 
 from tests.conftest import TINY
 
@@ -18,5 +20,30 @@ def hazelnut_folder(tmp_path, shared_data):
 
 @pytest.fixture
 def tiny_prefs():
+    """AppSettings for the 4-block random ViT at 112 px on the CPU."""
     detector = DetectorSettings(model_name=TINY, pretrained="random", image_size=112, device="cpu", object_name="hazelnut")
-    return Preferences(detector=detector, reviewer="tester")
+    return AppSettings(detector=detector, reviewer="tester")
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Open a folder in a real window and wait for its gallery; closes the windows at the end."""
+    from zsad_desktop.ui.main_window import MainWindow
+
+    windows = []
+
+    def open_(settings, folder):
+        window = MainWindow(settings, persist=False)
+        qtbot.addWidget(window)
+        window.resize(1300, 850)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        window.open_folder(str(folder))
+        qtbot.waitUntil(lambda: window.gallery_model.rowCount() > 0, timeout=60_000)
+        windows.append(window)
+        return window
+
+    yield open_
+    for window in windows:
+        window.close()

@@ -1,95 +1,121 @@
-"""Drive the real window as a reviewer would: keyboard, brush, undo, decisions, reopen."""
+"""The issue's proof: drive the real window as a reviewer would and find every review in the database.
+
+Open ../shared/data/mvtec_ad/hazelnut, wait for the tiny backbone's predictions,
+step with the keyboard, paint, undo, accept, mark normal, close, reopen.
+"""
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
-from zsad_desktop.app.reviews import final_mask, history
+from zsad_desktop.app.reviews import current_review, final_mask, history, proposal_mask
 from zsad_desktop.app.workspace import Workspace
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.canvas import Tool
-from zsad_desktop.ui.main_window import MainWindow
+from zsad_desktop.ui.mask_tools import Tool
 
 
-def _open(qtbot, prefs, folder):
-    window = MainWindow(prefs, persist=False)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    window.open_folder(str(folder))
-    qtbot.waitUntil(lambda: window.gallery_model.rowCount() > 0, timeout=60_000)
-    return window
-
-
-def _paint(qtbot, window, points):
-    viewport = window.canvas.viewport()
-    view_points = [window.canvas.mapFromScene(x, y) for x, y in points]
-    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=view_points[0])
-    for p in view_points[1:]:
+def _drag(qtbot, viewer, points, button=Qt.MouseButton.LeftButton):
+    viewport = viewer.viewport()
+    at = [viewer.mapFromScene(x, y) for x, y in points]
+    qtbot.mousePress(viewport, button, pos=at[0])
+    for p in at[1:]:
         qtbot.mouseMove(viewport, pos=p)
-    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=view_points[-1])
+    qtbot.mouseRelease(viewport, button, pos=at[-1])
 
 
-def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder):
-    window = _open(qtbot, tiny_prefs, hazelnut_folder)
+def _heatmap_files(folder):
+    return sorted(p.name for p in (folder / ".zsad" / "heatmaps").rglob("*.npz"))
+
+
+def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window):
+    window = open_window(tiny_prefs, hazelnut_folder)
     rows = window.gallery_model.rows
     assert len(rows) == 15 and not any("ground_truth" in r.rel_path for r in rows)
+    # Predictions stream in; once all are there the gallery settles in score order.
     qtbot.waitUntil(lambda: all(r.score is not None for r in window.gallery_model.rows), timeout=120_000)
-    window.reload_gallery()
+    qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=30_000)
     scores = [r.score for r in window.gallery_model.rows]
-    assert scores == sorted(scores, reverse=True)  # the gallery is sorted by anomaly score
+    assert scores == sorted(scores, reverse=True)
+    assert not window.banner.isVisible()
 
     window.select_row(0)
-    qtbot.waitUntil(lambda: window.view is not None and window.view.heatmap is not None, timeout=30_000)
-    first = window.view.row.id
+    qtbot.waitUntil(lambda: window.model.heatmap.raw is not None, timeout=30_000)
+    first = window.review.image_id
+    assert first == window.gallery_model.rows[0].id
+    assert window.review_panel.score_label.text() == f"{window.gallery_model.rows[0].score:.4f}"
+
+    # The keyboard steps through the gallery: arrows and J/K.
     qtbot.keyClick(window, Qt.Key.Key_Right)
-    assert window.view.row.id == window.gallery_model.rows[1].id
+    assert window.review.image_id == window.gallery_model.rows[1].id
+    qtbot.keyClick(window, Qt.Key.Key_J)
+    assert window.review.image_id == window.gallery_model.rows[2].id
     qtbot.keyClick(window, Qt.Key.Key_K)
-    assert window.view.row.id == first
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert window.review.image_id == first
 
-    # Paint with the brush, then undo it with Ctrl+Z: the mask is back to the proposal.
-    window.panel.threshold.setValue(100)  # proposal: (almost) nothing above the top of the scale
-    window.set_tool(Tool.BRUSH)
-    before = window.editor.mask.copy()
-    _paint(qtbot, window, [(60, 60), (90, 70), (120, 80)])
-    painted = window.editor.mask.copy()
-    assert painted.sum() > before.sum() + 100
+    # Paint with the brush; Ctrl+Z takes the stroke back, Ctrl+Shift+Z redoes it.
+    window.mask_panel.threshold.setValue(100)  # a small proposal: the stroke is clearly extra
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    assert window.viewer.tools.tool is Tool.BRUSH
+    before = window.model.editor.mask.copy()
+    _drag(qtbot, window.viewer, [(200, 200), (300, 240), (400, 260)])
+    painted = window.model.editor.mask.copy()
+    assert painted.sum() > before.sum() + 1000
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    np.testing.assert_array_equal(window.editor.mask, before)
+    np.testing.assert_array_equal(window.model.editor.mask, before)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    np.testing.assert_array_equal(window.editor.mask, painted)
+    np.testing.assert_array_equal(window.model.editor.mask, painted)
+    proposal_first = window.model.proposal.data.copy()
 
-    # Accept (A) the edited mask: saved as a correction, the proposal kept beside it; the window moves on.
+    # A on an edited mask saves a correction (the proposal kept beside it) and moves on.
+    window.review_panel.note.setPlainText("stroke along the crack")
     qtbot.keyClick(window, Qt.Key.Key_A)
-    second = window.view.row.id
-    assert second != first
-    qtbot.keyClick(window, Qt.Key.Key_N)  # mark the next one normal
-    third = window.view.row.id
-    _paint(qtbot, window, [(30, 30), (40, 40)])  # an edit left without a decision is autosaved
+    second = window.review.image_id
+    assert second == window.gallery_model.rows[1].id
+    accepted_mask = window.model.editor.mask.copy()
+    qtbot.keyClick(window, Qt.Key.Key_A)  # unedited: accepted as proposed
+    third = window.review.image_id
+    qtbot.keyClick(window, Qt.Key.Key_N)  # nothing wrong
+    fourth = window.review.image_id
+    assert len({first, second, third, fourth}) == 4
+    _drag(qtbot, window.viewer, [(100, 100), (140, 140)])  # left without a decision: autosaved
     window.close()
 
     workspace = Workspace.open(hazelnut_folder)
-    assert workspace.image(first).status is ReviewStatus.CORRECTED
-    np.testing.assert_array_equal(final_mask(workspace, first), painted)
-    assert workspace.image(second).status is ReviewStatus.NORMAL
-    assert workspace.image(third).status is ReviewStatus.CORRECTED
-    assert [h.reviewer for h in history(workspace, first)] == ["tester"]
-    workspace.close()
+    try:
+        assert workspace.image(first).status is ReviewStatus.CORRECTED
+        np.testing.assert_array_equal(final_mask(workspace, first), painted)
+        np.testing.assert_array_equal(proposal_mask(workspace, first), proposal_first)
+        assert current_review(workspace, first).note == "stroke along the crack"
+        assert workspace.image(second).status is ReviewStatus.ACCEPTED
+        np.testing.assert_array_equal(final_mask(workspace, second), accepted_mask)
+        assert workspace.image(third).status is ReviewStatus.NORMAL and final_mask(workspace, third) is None
+        assert workspace.image(fourth).status is ReviewStatus.CORRECTED
+        assert [(h.reviewer, h.to_status) for h in history(workspace, first)] == [("tester", ReviewStatus.CORRECTED)]
+        assert workspace.counts()[ReviewStatus.UNREVIEWED] == 11
+    finally:
+        workspace.close()
+    heatmaps = _heatmap_files(hazelnut_folder)
+    assert len(heatmaps) == 15
 
-    # Reopen the window: the reviews are there, and cached predictions are not recomputed.
-    again = _open(qtbot, tiny_prefs, hazelnut_folder)
+    # Reopen: the reviews are there, and the cached predictions are not computed again.
+    again = open_window(tiny_prefs, hazelnut_folder)
+    qtbot.waitUntil(lambda: all(r.score is not None for r in again.gallery_model.rows), timeout=30_000)
     statuses = {r.id: r.status for r in again.gallery_model.rows}
-    assert statuses[first] is ReviewStatus.CORRECTED and statuses[second] is ReviewStatus.NORMAL
-    assert all(r.score is not None for r in again.gallery_model.rows)
-    again.close()
+    assert statuses[first] is ReviewStatus.CORRECTED and statuses[second] is ReviewStatus.ACCEPTED
+    assert statuses[third] is ReviewStatus.NORMAL and statuses[fourth] is ReviewStatus.CORRECTED
+    again.select_row(again.gallery_model.position(first))
+    np.testing.assert_array_equal(again.model.editor.mask, painted)  # the saved mask, not the proposal
+    assert "tester" in again.review_panel.history.item(0).text()
+    assert _heatmap_files(hazelnut_folder) == heatmaps
 
 
-def test_missing_weights_show_a_banner_not_a_traceback(qtbot, tiny_prefs, hazelnut_folder, tmp_path, monkeypatch):
+def test_missing_weights_show_a_banner_not_a_traceback(qtbot, tiny_prefs, hazelnut_folder, tmp_path, monkeypatch, open_window):
     monkeypatch.setenv("ZSAD_MODELS_DIR", str(tmp_path / "no-models"))
     tiny_prefs.detector.model_name, tiny_prefs.detector.pretrained = "ViT-L-14-336", "openai"
-    window = _open(qtbot, tiny_prefs, hazelnut_folder)
+    window = open_window(tiny_prefs, hazelnut_folder)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60_000)
     assert "ViT-L-14-336px.pt" in window.banner.text() and "Traceback" not in window.banner.text()
     assert window.gallery_model.rowCount() == 15  # the folder is still there to review
-    window.close()
+    qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=10_000)  # the queue stopped, once
+    window.select_row(3)
+    assert window.model.image.rgb is not None and window.model.heatmap.raw is None

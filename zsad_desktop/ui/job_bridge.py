@@ -1,4 +1,4 @@
-"""Callbacks from the job queue's worker thread, delivered on the GUI thread as Qt signals."""
+"""Callbacks from the job queue's worker threads, delivered on the GUI thread as Qt signals."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from PySide6.QtCore import QObject, Signal
 class JobBridge(QObject):
     prediction = Signal(object)  # PredictionRow | PredictionFailure
     error = Signal(object)  # an exception
-    progress = Signal(int, int)
     scanned = Signal(object)  # ScanReport
-    thumbnail = Signal(int, object)  # image id, QImage
+    progress = Signal(int, int)
 
     # Plain methods are handed to the worker thread; emitting is thread-safe and
     # Qt queues the call to receivers living in the GUI thread.
@@ -20,8 +19,8 @@ class JobBridge(QObject):
     def on_error(self, error: BaseException) -> None:
         self.error.emit(error)
 
-    def on_progress(self, done: int, total: int) -> None:
-        self.progress.emit(done, total)
-
     def on_scanned(self, report) -> None:
         self.scanned.emit(report)
+
+    def on_progress(self, done: int, total: int) -> None:
+        self.progress.emit(done, total)

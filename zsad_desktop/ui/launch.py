@@ -1,20 +1,45 @@
-"""Start the application window."""
+"""Start the review window (main.py and `zsad gui` call this)."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import fields, replace
+from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
-from zsad_desktop.ui.main_window import MainWindow
-from zsad_desktop.ui.preferences import load_preferences
+from zsad_desktop.app.review_session import DetectorSettings
+from zsad_desktop.app.settings import AppSettings
+from zsad_desktop.ui.settings_store import APPLICATION, ORGANISATION, load_settings
+
+DETECTOR_OPTIONS = {f.name for f in fields(DetectorSettings)} - {"extra"}
+OTHER_OPTIONS = {"reviewer", "prompts_file", "flag_score"}
 
 
-def run_gui(folder: str | None = None) -> int:
+def apply_options(settings: AppSettings, options: dict[str, Any]) -> AppSettings:
+    """Command-line choices over the saved settings (they are kept, as if chosen in Settings)."""
+    unknown = set(options) - DETECTOR_OPTIONS - OTHER_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown option(s) for the window: {', '.join(sorted(unknown))}")
+    given = {k: v for k, v in options.items() if v is not None}
+    settings.detector = replace(settings.detector, **{k: v for k, v in given.items() if k in DETECTOR_OPTIONS})
+    for key in OTHER_OPTIONS & set(given):
+        setattr(settings, key, given[key])
+    return settings
+
+
+def run_gui(folder: str | None = None, **options: Any) -> int:
+    """Show the window (opening `folder` if given) and run until it closes; returns the exit code.
+
+    Options: device, method, model_name, pretrained, image_size, object_name,
+    checkpoint, reviewer, prompts_file, flag_score (None leaves the saved value).
+    """
+    from zsad_desktop.ui.main_window import MainWindow
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("zsad-desktop")
-    app.setOrganizationName("zsad-desktop")
-    window = MainWindow(load_preferences())
+    app.setApplicationName(APPLICATION)
+    app.setOrganizationName(ORGANISATION)
+    window = MainWindow(apply_options(load_settings(), options))
     window.show()
     if folder:
         window.open_folder(folder)

@@ -1,20 +1,79 @@
-"""Settings: device, detector and its weights, object name, reviewer."""
+"""Settings: device, detector and model version, object name and prompt list, display, reviewer, keys.
+
+The dialog edits a copy; the window takes `result_settings()` when it is
+accepted, and `chosen_version` when another model version was picked.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QSpinBox
+import copy
+from dataclasses import replace
 
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
+    QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from zsad_desktop.app import model_versions
+from zsad_desktop.app.review_session import ReviewSession
+from zsad_desktop.app.settings import AppSettings
 from zsad_desktop.detection.interface import available_methods
-from zsad_desktop.ui.preferences import Preferences
+from zsad_desktop.imaging.overlay import COLOUR_MAPS
+from zsad_desktop.ui.shortcuts_editor import ShortcutsEditor
+
+KEEP_VERSION = "(keep the active version)"
+
+
+def _with_browse(edit: QLineEdit, title: str, pattern: str, folder: bool = False) -> QWidget:
+    def browse() -> None:
+        if folder:
+            chosen = QFileDialog.getExistingDirectory(edit, title, edit.text())
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(edit, title, edit.text(), pattern)
+        if chosen:
+            edit.setText(chosen)
+
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    button = QPushButton("Browse…")
+    button.clicked.connect(browse)
+    layout.addWidget(button)
+    return row
+
+
+def _spin(low: float, high: float, value: float, step: float = 0.05) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(2)
+    box.setValue(value)
+    return box
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, prefs: Preferences, parent=None):
+    def __init__(self, settings: AppSettings, session: ReviewSession | None = None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.prefs = prefs
-        d = prefs.detector
-        form = QFormLayout(self)
+        self.settings = copy.deepcopy(settings)
+        self.chosen_version: str | None = None
+        tabs = QTabWidget()
+        tabs.addTab(self._detector_tab(session), "Detector")
+        tabs.addTab(self._review_tab(), "Review")
+        tabs.addTab(self._display_tab(), "Display")
+        self.shortcuts = ShortcutsEditor(settings.shortcuts)
+        tabs.addTab(self.shortcuts, "Keys")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+        self.resize(560, 480)
+
+    def _detector_tab(self, session: ReviewSession | None) -> QWidget:
+        d = self.settings.detector
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(d.device)
@@ -23,28 +82,83 @@ class SettingsDialog(QDialog):
         self.method.setCurrentText(d.method)
         self.model_name = QLineEdit(d.model_name)
         self.pretrained = QLineEdit(d.pretrained)
-        self.pretrained.setToolTip("open_clip tag (openai), a checkpoint file, or 'random' for a test run")
+        self.pretrained.setToolTip("open_clip tag (openai), a weights file, or 'random' for a test run")
         self.checkpoint = QLineEdit(d.checkpoint)
         self.checkpoint.setToolTip("Crane prompt checkpoint (.pth) or AA-CLIP adapter folder")
         self.image_size = QSpinBox()
         self.image_size.setRange(56, 2048)
         self.image_size.setValue(d.image_size)
         self.object_name = QLineEdit(d.object_name)
-        self.reviewer = QLineEdit(prefs.reviewer)
-        for label, widget in [("Device", self.device), ("Method", self.method), ("Backbone", self.model_name),
-                              ("Weights", self.pretrained), ("Method checkpoint", self.checkpoint),
-                              ("Input size", self.image_size), ("Object name", self.object_name), ("Reviewer", self.reviewer)]:
+        self.prompts_file = QLineEdit(self.settings.prompts_file)
+        self.prompts_file.setPlaceholderText("built-in prompt ensemble")
+        self.prompts_file.setToolTip("A JSON prompt list for the training-free baseline (see resources/prompts)")
+        self.version = QComboBox()
+        self.version.addItem(KEEP_VERSION)
+        if session is not None:
+            for version in model_versions.list_versions(session.workspace):
+                label = f"{version.name} ({version.method}{', active' if version.active else ''})"
+                self.version.addItem(label, version.name)
+        self.version.setEnabled(self.version.count() > 1)
+        self.version.setToolTip("Model versions of the open folder; earlier predictions stay cached")
+        tab = QWidget()
+        form = QFormLayout(tab)
+        for label, widget in (
+            ("Device", self.device), ("Method", self.method), ("Backbone", self.model_name), ("Weights", self.pretrained),
+            ("Method checkpoint", _with_browse(self.checkpoint, "Method checkpoint", "Checkpoints (*.pth *.pt);;All files (*)")),
+            ("Input size", self.image_size), ("Object name", self.object_name),
+            ("Prompt list", _with_browse(self.prompts_file, "Prompt list", "Prompt lists (*.json);;All files (*)")),
+            ("Model version", self.version),
+        ):
             form.addRow(label, widget)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        return tab
 
-    def apply(self) -> Preferences:
-        d = self.prefs.detector
-        d.device, d.method = self.device.currentText(), self.method.currentText()
-        d.model_name, d.pretrained = self.model_name.text().strip(), self.pretrained.text().strip()
-        d.checkpoint, d.image_size = self.checkpoint.text().strip(), self.image_size.value()
-        d.object_name = self.object_name.text().strip() or "object"
-        self.prefs.reviewer = self.reviewer.text().strip()
-        return self.prefs
+    def _review_tab(self) -> QWidget:
+        self.reviewer = QLineEdit(self.settings.reviewer)
+        self.reviewer.setPlaceholderText("your name, saved with every decision")
+        self.flag_score = _spin(0.0, 1.0, self.settings.flag_score)
+        self.flag_score.setToolTip("Images scoring at least this are 'flagged by the model' in the gallery filter")
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.addRow("Reviewer", self.reviewer)
+        form.addRow("Flag images scoring at least", self.flag_score)
+        return tab
+
+    def _display_tab(self) -> QWidget:
+        display = self.settings.display
+        self.colour_map = QComboBox()
+        self.colour_map.addItems(list(COLOUR_MAPS))
+        self.colour_map.setCurrentText(display.colour_map)
+        self.heatmap_opacity = _spin(0.0, 1.0, display.heatmap_opacity)
+        self.mask_opacity = _spin(0.0, 1.0, display.mask_opacity)
+        self.threshold = _spin(0.0, 1.0, display.threshold, 0.01)
+        self.min_region_area = QSpinBox()
+        self.min_region_area.setRange(0, 100_000)
+        self.min_region_area.setValue(display.min_region_area)
+        self.min_region_area.setSuffix(" px")
+        tab = QWidget()
+        form = QFormLayout(tab)
+        for label, widget in (("Colour map", self.colour_map), ("Heatmap opacity", self.heatmap_opacity),
+                              ("Mask opacity", self.mask_opacity), ("Proposal threshold", self.threshold),
+                              ("Smallest proposed region", self.min_region_area)):
+            form.addRow(label, widget)
+        return tab
+
+    def result_settings(self) -> AppSettings:
+        s = self.settings
+        s.detector = replace(
+            s.detector, device=self.device.currentText(), method=self.method.currentText(),
+            model_name=self.model_name.text().strip(), pretrained=self.pretrained.text().strip(),
+            checkpoint=self.checkpoint.text().strip(), image_size=self.image_size.value(),
+            object_name=self.object_name.text().strip() or "object",
+        )
+        s.prompts_file = self.prompts_file.text().strip()
+        s.reviewer = self.reviewer.text().strip()
+        s.flag_score = self.flag_score.value()
+        s.display = replace(
+            s.display, colour_map=self.colour_map.currentText(), heatmap_opacity=self.heatmap_opacity.value(),
+            mask_opacity=self.mask_opacity.value(), threshold=self.threshold.value(),
+            min_region_area=self.min_region_area.value(),
+        )
+        s.shortcuts = self.shortcuts.overrides()
+        self.chosen_version = self.version.currentData()
+        return s

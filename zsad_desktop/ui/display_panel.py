@@ -1,0 +1,66 @@
+"""Layer display: heatmap on/off, colour map, opacities, proposal and mask on/off, colour bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QSlider
+
+from zsad_desktop.app.viewer_model import DisplaySettings
+from zsad_desktop.imaging.overlay import COLOUR_MAPS
+from zsad_desktop.ui.colour_bar import ColourBar
+
+
+def _percent_slider() -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return slider
+
+
+class DisplayPanel(QGroupBox):
+    changed = Signal(dict)  # DisplaySettings fields that changed
+
+    def __init__(self, parent=None):
+        super().__init__("Display", parent)
+        self.show_heatmap = QCheckBox("Heatmap (H)")
+        self.show_proposal = QCheckBox("Proposal (O)")
+        self.show_mask = QCheckBox("Reviewer mask")
+        self.colour_map = QComboBox()
+        self.colour_map.addItems(list(COLOUR_MAPS))
+        self.heatmap_opacity = _percent_slider()
+        self.mask_opacity = _percent_slider()
+        self.colour_bar = ColourBar()
+        for box in (self.show_heatmap, self.show_proposal, self.show_mask, self.colour_map):
+            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.show_heatmap.toggled.connect(lambda on: self.changed.emit({"show_heatmap": on}))
+        self.show_proposal.toggled.connect(lambda on: self.changed.emit({"show_proposal": on}))
+        self.show_mask.toggled.connect(lambda on: self.changed.emit({"show_mask": on}))
+        self.colour_map.currentTextChanged.connect(lambda name: self.changed.emit({"colour_map": name}))
+        self.heatmap_opacity.valueChanged.connect(lambda v: self.changed.emit({"heatmap_opacity": v / 100}))
+        self.mask_opacity.valueChanged.connect(lambda v: self.changed.emit({"mask_opacity": v / 100}))
+        grid = QGridLayout(self)
+        grid.addWidget(self.show_heatmap, 0, 0, 1, 2)
+        grid.addWidget(QLabel("Colours"), 1, 0)
+        grid.addWidget(self.colour_map, 1, 1)
+        grid.addWidget(QLabel("Heatmap"), 2, 0)
+        grid.addWidget(self.heatmap_opacity, 2, 1)
+        grid.addWidget(self.show_proposal, 3, 0, 1, 2)
+        grid.addWidget(self.show_mask, 4, 0)
+        grid.addWidget(self.mask_opacity, 4, 1)
+        grid.addWidget(self.colour_bar, 0, 2, 5, 1)
+        grid.setColumnStretch(1, 1)
+
+    def show_settings(self, display: DisplaySettings) -> None:
+        """Reflect settings without echoing them back as changes."""
+        widgets = (self.show_heatmap, self.show_proposal, self.show_mask, self.colour_map, self.heatmap_opacity, self.mask_opacity)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.show_heatmap.setChecked(display.show_heatmap)
+        self.show_proposal.setChecked(display.show_proposal)
+        self.show_mask.setChecked(display.show_mask)
+        self.colour_map.setCurrentText(display.colour_map)
+        self.heatmap_opacity.setValue(round(display.heatmap_opacity * 100))
+        self.mask_opacity.setValue(round(display.mask_opacity * 100))
+        del blockers
+
+    def set_scale(self, display: DisplaySettings, low: float, high: float) -> None:
+        self.colour_bar.set_scale(display.colour_map, low, high, display.threshold)

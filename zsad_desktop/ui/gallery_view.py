@@ -1,0 +1,75 @@
+"""The gallery: thumbnails with a score badge and a status colour, in a grid."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
+
+from zsad_desktop.app.workspace import ImageRow
+from zsad_desktop.store import ReviewStatus
+from zsad_desktop.ui.gallery_model import RowRole
+from zsad_desktop.ui.thumbnails import THUMB
+
+STATUS_COLOURS = {
+    ReviewStatus.UNREVIEWED: QColor(120, 120, 120),
+    ReviewStatus.NORMAL: QColor(46, 160, 67),
+    ReviewStatus.ACCEPTED: QColor(218, 54, 51),
+    ReviewStatus.CORRECTED: QColor(230, 126, 34),
+    ReviewStatus.REJECTED: QColor(52, 120, 200),
+    ReviewStatus.SKIPPED: QColor(160, 160, 60),
+}
+STRIPE = 5
+
+
+class GalleryDelegate(QStyledItemDelegate):
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(THUMB + 12, THUMB + 32)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        row: ImageRow = index.data(RowRole)
+        rect: QRect = option.rect.adjusted(3, 3, -3, -3)
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        painter.fillRect(QRect(rect.left(), rect.top(), rect.width(), STRIPE), STATUS_COLOURS[row.status])
+        image_rect = QRect(rect.left(), rect.top() + STRIPE + 2, rect.width(), THUMB)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap):
+            scaled = pixmap.scaled(image_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            painter.drawPixmap(image_rect.left() + (image_rect.width() - scaled.width()) // 2, image_rect.top(), scaled)
+        elif row.load_error:
+            painter.fillRect(image_rect, QColor(110, 30, 30))
+            painter.setPen(QColor(255, 220, 220))
+            painter.drawText(image_rect, Qt.AlignmentFlag.AlignCenter, "unreadable")
+        else:
+            painter.fillRect(image_rect, QColor(60, 60, 60))
+        if row.score is not None:
+            font = QFont(painter.font())
+            font.setPointSizeF(8)
+            painter.setFont(font)
+            badge = QRect(image_rect.right() - 42, image_rect.top() + 2, 40, 15)
+            painter.fillRect(badge, QColor(0, 0, 0, 180))
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, f"{row.score:.2f}")
+        painter.setFont(option.font)
+        painter.setPen(option.palette.highlightedText().color() if option.state & QStyle.StateFlag.State_Selected
+                       else option.palette.text().color())
+        text_rect = QRect(rect.left(), image_rect.bottom() + 2, rect.width(), 18)
+        text = painter.fontMetrics().elidedText(index.data(Qt.ItemDataRole.DisplayRole), Qt.TextElideMode.ElideMiddle, rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+
+class GalleryView(QListView):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(True)  # 10,000 rows lay out without asking each one its size
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setMovement(QListView.Movement.Static)
+        self.setSpacing(2)
+        self.setItemDelegate(GalleryDelegate(self))
+        self.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the review loop

@@ -1,0 +1,122 @@
+"""Background predictions for the open folder, in the order the reviewer needs them.
+
+The image on screen first, then the next ones in gallery order, then the
+rest; cached predictions are never recomputed (the session skips them).
+Results stream into the gallery as they arrive; a problem the reviewer can
+act on (missing weights, out of memory) stops the queue and says so once.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from zsad_desktop.app.jobs import Priority, prediction_order
+from zsad_desktop.app.review_session import ReviewSession
+from zsad_desktop.app.workspace import ImageRow
+from zsad_desktop.ui.job_bridge import JobBridge
+from zsad_desktop.user_errors import USER_ERRORS
+
+LOOKAHEAD = 6
+PREDICTION_KEYS = ("image:", "next", "folder:")
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for the banner: the message of errors meant for people, a short name for the rest."""
+    if isinstance(error, USER_ERRORS):
+        return str(error)
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return ("Out of memory even with one image per batch: choose a smaller input size or the CPU "
+                "in Settings, or close other programs using the GPU.")
+    return f"Prediction failed ({type(error).__name__}: {error}). The images already scored are kept."
+
+
+class PredictionController(QObject):
+    rowChanged = Signal(object)  # ImageRow with its new score or load error
+    progress = Signal(int, int)  # scored, asked for
+    failed = Signal(str)
+    finished = Signal()  # everything asked for has arrived
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.session: ReviewSession | None = None
+        self.bridge = JobBridge(self)
+        self.bridge.prediction.connect(self._arrived)
+        self.bridge.error.connect(self._failed)
+        self._waiting: set[int] = set()
+        self._total = 0
+        self._gallery: list[int] = []
+
+    def attach(self, session: ReviewSession | None) -> None:
+        self.session = session
+        self._waiting.clear()
+        self._total = 0
+
+    def predict(self, gallery: list[ImageRow], on_screen: int | None) -> None:
+        """Queue every image of `gallery` without a prediction, the one on screen first."""
+        if self.session is None:
+            return
+        self._cancel_queued()  # a new plan replaces the old one
+        self._gallery = [row.id for row in gallery]
+        needed = {row.id for row in gallery if row.score is None and not row.load_error}
+        self._waiting = set(needed)
+        self._total = len(needed)
+        for priority, ids in prediction_order(self._gallery, on_screen, needed, LOOKAHEAD):
+            if priority is Priority.FOLDER:
+                self.session.predict_folder(ids, self.bridge.on_prediction, self.bridge.on_error)
+            else:
+                self._submit(ids, priority)
+        self._report()
+
+    def focus(self, image_id: int) -> None:
+        """The reviewer opened `image_id`: it jumps the queue, and the next few in the gallery after it."""
+        if self.session is None or not self._waiting:
+            return
+        for priority, ids in prediction_order(self._gallery, image_id, self._waiting, LOOKAHEAD):
+            if priority is not Priority.FOLDER:
+                self._submit(ids, priority)
+
+    def _submit(self, ids: list[int], priority: Priority) -> None:
+        key = f"image:{ids[0]}" if priority is Priority.ON_SCREEN else "next"
+        self.session.predict(ids, priority, self.bridge.on_prediction, self.bridge.on_error, key=key)
+
+    def _cancel_queued(self) -> None:
+        """Drop the prediction jobs (a training run in the same queue goes on)."""
+        if self.session is not None:
+            for prefix in PREDICTION_KEYS:
+                self.session.queue.cancel_keyed(prefix)
+
+    def cancel(self) -> None:
+        self._cancel_queued()
+        self._waiting.clear()
+        self._total = 0
+        self._report()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._waiting)
+
+    def _arrived(self, outcome) -> None:
+        if self.session is None:
+            return
+        self._waiting.discard(outcome.image_id)
+        try:
+            row = self.session.workspace.image(outcome.image_id)
+        except USER_ERRORS:
+            return  # the folder was closed or rescanned meanwhile
+        self.rowChanged.emit(row)
+        self._report()
+        if not self._waiting and self._total:
+            self._total = 0
+            self.finished.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        if isinstance(error, InterruptedError):
+            return
+        self._cancel_queued()  # the same error would repeat for every image
+        self._waiting.clear()
+        self._total = 0
+        self._report()
+        self.failed.emit(describe_error(error))
+
+    def _report(self) -> None:
+        self.progress.emit(self._total - len(self._waiting), self._total)

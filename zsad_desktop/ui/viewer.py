@@ -1,0 +1,156 @@
+"""The viewer: the model's layers in a zoomable, pannable scene.
+
+Zoom with the wheel (around the cursor), fit, 1:1; pan with the middle
+button, or the left one in the pan tool. Mouse edits go to `MaskTools`;
+what the layers hold comes from the `ViewerModel`'s events.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView
+
+from zsad_desktop.app.viewer_model import ViewerModel
+from zsad_desktop.ui.layer_items import HeatmapItem, MaskItem
+from zsad_desktop.ui.mask_tools import MaskTools, Tool
+from zsad_desktop.ui.qimages import rgb_to_qimage
+
+MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+
+
+class ImageViewer(QGraphicsView):
+    zoomChanged = Signal(float)
+
+    def __init__(self, model: ViewerModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # pixels stay pixels when zoomed in
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setBackgroundBrush(QColor(30, 30, 30))
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.image_item = QGraphicsPixmapItem()
+        self.heatmap_item = HeatmapItem()
+        self.proposal_item = MaskItem(model.proposal.colour, fill_alpha=0)
+        self.mask_item = MaskItem(model.mask.colour, fill_alpha=255)
+        for z, item in enumerate((self.image_item, self.heatmap_item, self.proposal_item, self.mask_item)):
+            item.setZValue(z)
+            self.scene().addItem(item)
+        self.tools = MaskTools(self.scene(), model, z=10)
+        self.message_item = QGraphicsSimpleTextItem()
+        self.message_item.setBrush(QColor(255, 200, 200))
+        self.message_item.setZValue(20)
+        self.scene().addItem(self.message_item)
+        self._pan_from: QPointF | None = None
+        self._keep_view = False
+        for name, slot in (("image", self._image_changed), ("heatmap", self._heatmap_changed),
+                           ("proposal", self._proposal_changed), ("mask", self._mask_changed),
+                           ("display", self._display_changed)):
+            model.events.connect(name, slot)
+        self._display_changed()
+
+    # model events -------------------------------------------------------------------
+    def keep_view_once(self) -> None:
+        """The next image keeps the current zoom and position (the same image, refreshed)."""
+        self._keep_view = True
+
+    def show_message(self, text: str) -> None:
+        """A line in place of the image (it cannot be read); cleared by the next image."""
+        self.message_item.setText(text)
+        self.scene().setSceneRect(self.message_item.boundingRect())
+        self.resetTransform()
+        self.centerOn(self.message_item)
+
+    def _image_changed(self) -> None:
+        rgb = self.model.image.rgb
+        self.message_item.setText("")
+        self.image_item.setPixmap(QPixmap() if rgb is None else QPixmap.fromImage(rgb_to_qimage(rgb)))
+        self.scene().setSceneRect(self.image_item.boundingRect())
+        self.tools.cancel_polygon()
+        if not self._keep_view:
+            self.fit()
+        self._keep_view = False
+
+    def _heatmap_changed(self) -> None:
+        self.heatmap_item.set_heatmap(self.model.heatmap.display, self.model.display.colour_map)
+
+    def _proposal_changed(self) -> None:
+        self.proposal_item.set_mask(self.model.proposal.data)
+
+    def _mask_changed(self, box) -> None:
+        if self.model.mask.data is None:
+            self.mask_item.set_mask(None)
+        else:
+            self.mask_item.update_box(self.model.mask.data, box)
+
+    def _display_changed(self) -> None:
+        d = self.model.display
+        self.heatmap_item.set_heatmap(self.model.heatmap.display, d.colour_map)
+        self.heatmap_item.setOpacity(d.heatmap_opacity)
+        self.heatmap_item.setVisible(d.show_heatmap)
+        self.proposal_item.setVisible(d.show_proposal)
+        self.mask_item.setOpacity(d.mask_opacity)
+        self.mask_item.setVisible(d.show_mask)
+
+    # zoom ------------------------------------------------------------------------------
+    @property
+    def scale_factor(self) -> float:
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        if not self.image_item.pixmap().isNull():
+            self.fitInView(self.image_item, Qt.AspectRatioMode.KeepAspectRatio)
+            self.zoomChanged.emit(self.scale_factor)
+
+    def actual_size(self) -> None:
+        self.resetTransform()
+        self.zoomChanged.emit(1.0)
+
+    def zoom(self, factor: float) -> None:
+        current = self.scale_factor
+        factor = min(max(factor, MIN_ZOOM / current), MAX_ZOOM / current)
+        self.scale(factor, factor)
+        self.zoomChanged.emit(self.scale_factor)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.angleDelta().y():
+            self.zoom(1.25 if event.angleDelta().y() > 0 else 0.8)
+
+    # mouse -------------------------------------------------------------------------------
+    def _scene_point(self, event) -> QPointF:
+        return self.mapToScene(event.position().toPoint())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self.tools.tool is Tool.PAN):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if button == Qt.MouseButton.LeftButton and self.tools.press(self._scene_point(event)):
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        self.tools.move(self._scene_point(event))
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            return
+        self.tools.release()
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self.tools.leave()
+        super().leaveEvent(event)
+
+    def finish_polygon(self) -> bool:
+        return self.tools.finish_polygon()
