@@ -142,3 +142,14 @@ def test_a_heatmap_of_another_size_is_refused():
     model = _model()
     with pytest.raises(ValueError, match="does not fit"):
         model.show(_image(), np.zeros((10, 10), np.float32))
+
+
+def test_showing_nothing_leaves_nothing_to_edit():
+    events = []
+    model = _model(events)
+    model.show(_image(), _heat(), SCALE)
+    events.clear()
+    model.show_nothing()
+    assert model.image.rgb is None and model.heatmap.display is None and model.editor is None
+    assert not model.paint([(1, 1)], 3) and not model.undo() and not model.has_unsaved_edit
+    assert ("mask", None) in events and ("image",) in events

@@ -51,12 +51,30 @@ class Region:
     area: int
     peak: float  # highest heatmap value inside (display scale 0..1)
     box: tuple[int, int, int, int]  # left, top, width, height
-    pixels: np.ndarray  # bool, the size of the image
+    crop: np.ndarray  # bool, the region's pixels inside `box`
+    shape: tuple[int, int]  # the image's
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The region as a mask the size of the image."""
+        full = np.zeros(self.shape, bool)
+        left, top, width, height = self.box
+        full[top : top + height, left : left + width] = self.crop
+        return full
 
     @property
     def centre(self) -> tuple[float, float]:
         left, top, width, height = self.box
         return left + width / 2, top + height / 2
+
+    def inside(self, mask: np.ndarray) -> bool:
+        """Whether all of the region is in `mask`."""
+        left, top, width, height = self.box
+        return bool(mask[top : top + height, left : left + width][self.crop].all())
+
+    def contains(self, x: int, y: int) -> bool:
+        left, top, width, height = self.box
+        return left <= x < left + width and top <= y < top + height and bool(self.crop[y - top, x - left])
 
 
 class MaskEditor:
@@ -164,23 +182,24 @@ class MaskEditor:
             raise ValueError(f"mask of shape {mask.shape} does not fit an image of shape {self.mask.shape}")
         return self._commit(0, 0, mask)
 
-    def include(self, pixels: np.ndarray) -> bool:
-        """Add a region (a proposed one the reviewer accepts)."""
-        return self._set_pixels(pixels, True)
+    def include(self, pixels: np.ndarray, top: int = 0, left: int = 0) -> bool:
+        """Add a region (a proposed one the reviewer accepts); `pixels` may be a crop placed at (top, left)."""
+        return self._set_pixels(pixels, True, top, left)
 
-    def exclude(self, pixels: np.ndarray) -> bool:
+    def exclude(self, pixels: np.ndarray, top: int = 0, left: int = 0) -> bool:
         """Take a region out (a proposed one the reviewer removes)."""
-        return self._set_pixels(pixels, False)
+        return self._set_pixels(pixels, False, top, left)
 
-    def _set_pixels(self, pixels: np.ndarray, value: bool) -> bool:
+    def _set_pixels(self, pixels: np.ndarray, value: bool, top: int, left: int) -> bool:
         pixels = np.asarray(pixels, bool)
         found = np.argwhere(pixels)
         if found.size == 0:
             return False
-        (top, left), (bottom, right) = found.min(axis=0), found.max(axis=0) + 1
-        window = self.mask[top:bottom, left:right].copy()
-        window[pixels[top:bottom, left:right]] = value
-        return self._commit(int(top), int(left), window)
+        (t, l), (b, r) = found.min(axis=0), found.max(axis=0) + 1
+        top, left = top + int(t), left + int(l)
+        window = self.mask[top : top + (b - t), left : left + (r - l)].copy()
+        window[pixels[t:b, l:r]] = value
+        return self._commit(top, left, window)
 
     def remove_region_at(self, x: int, y: int) -> bool:
         """Remove the connected region of the reviewer's mask under (x, y)."""
@@ -235,15 +254,15 @@ def threshold_mask(heatmap01: np.ndarray, threshold: float, min_area: int = 0) -
     return mask
 
 
-def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None) -> list[Region]:
+def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: int | None = None) -> list[Region]:
     """The connected regions of `mask`, the strongest (highest heatmap peak, then largest) first."""
     mask = np.asarray(mask, bool)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     regions = []
     for label in range(1, count):
-        pixels = labels == label
-        peak = float(np.asarray(heatmap01)[pixels].max()) if heatmap01 is not None else 1.0
         left, top, width, height, area = (int(v) for v in stats[label])
-        regions.append(Region(label, area, peak, (left, top, width, height), pixels))
+        crop = labels[top : top + height, left : left + width] == label
+        peak = float(heatmap01[top : top + height, left : left + width][crop].max()) if heatmap01 is not None else 1.0
+        regions.append(Region(label, area, peak, (left, top, width, height), crop, mask.shape))
     regions.sort(key=lambda r: (-r.peak, -r.area))
-    return regions
+    return regions[:limit] if limit is not None else regions

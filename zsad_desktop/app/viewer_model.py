@@ -24,6 +24,7 @@ from zsad_desktop.imaging.overlay import COLOUR_MAPS
 
 PROPOSAL_RGB = (255, 215, 0)
 MASK_RGB = (255, 40, 40)
+MAX_REGIONS = 50  # the strongest; a noisy low threshold can make thousands
 
 
 class Events:
@@ -133,6 +134,15 @@ class ViewerModel:
         self.events.emit("image")
         self._set_heatmap(raw_heatmap, stats)
 
+    def show_nothing(self) -> None:
+        """Nothing to show (an unreadable image, no folder open)."""
+        self.image, self.heatmap = ImageLayer(), HeatmapLayer()
+        self.proposal.data = self.mask.data = None
+        self.editor, self.regions, self._saved_mask = None, [], False
+        for name in ("image", "heatmap", "proposal", "regions"):
+            self.events.emit(name)
+        self.events.emit("mask", None)
+
     def set_heatmap(self, raw_heatmap: np.ndarray | None, stats: NormalisationStats | None = None) -> None:
         """The prediction for the image on screen arrived (or the scale changed)."""
         if self.editor is None:
@@ -158,7 +168,7 @@ class ViewerModel:
             self.regions = []
         else:
             self.proposal.data = threshold_mask(shown, self.display.threshold, self.display.min_region_area)
-            self.regions = mask_regions(self.proposal.data, shown)
+            self.regions = mask_regions(self.proposal.data, shown, MAX_REGIONS)
         self.events.emit("proposal")
         self.events.emit("regions")
         if self.follows_proposal and self.proposal.data is not None:
@@ -200,6 +210,7 @@ class ViewerModel:
         return self.editor is not None and self._edit(self.editor.fill_holes())
 
     def clear(self) -> bool:
+        """Empty the reviewer's mask (one undoable edit)."""
         return self.editor is not None and self._edit(self.editor.clear())
 
     def undo(self) -> bool:
@@ -219,27 +230,26 @@ class ViewerModel:
         return self.editor is not None and self._edit(self.editor.remove_region_at(int(x), int(y)))
 
     # proposed regions, one by one -------------------------------------------------------
+    def regions_in_mask(self) -> list[bool]:
+        return [self.region_in_mask(i) for i in range(len(self.regions))]
+
     def region_in_mask(self, index: int) -> bool:
         """Whether the reviewer's mask holds all of proposed region `index`."""
         if self.editor is None:
             return False
-        pixels = self.regions[index].pixels
-        return bool(self.editor.mask[pixels].all())
+        return self.regions[index].inside(self.editor.mask)
 
     def keep_region(self, index: int, keep: bool = True) -> bool:
         """Accept (add) or remove one proposed region in the reviewer's mask, as one undoable edit."""
         if self.editor is None:
             return False
-        pixels = self.regions[index].pixels
-        return self._edit(self.editor.include(pixels) if keep else self.editor.exclude(pixels))
+        region = self.regions[index]
+        left, top, _, _ = region.box
+        change = self.editor.include if keep else self.editor.exclude
+        return self._edit(change(region.crop, top, left))
 
     def region_at(self, x: float, y: float) -> int | None:
-        for i, region in enumerate(self.regions):
-            xi, yi = int(x), int(y)
-            h, w = region.pixels.shape
-            if 0 <= yi < h and 0 <= xi < w and region.pixels[yi, xi]:
-                return i
-        return None
+        return next((i for i, region in enumerate(self.regions) if region.contains(int(x), int(y))), None)
 
     # what a decision saves -----------------------------------------------------------
     @property
