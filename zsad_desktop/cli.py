@@ -32,6 +32,8 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--object-name", default="object", help="what the images show, used in the text prompts")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     group.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: by device)")
+    group.add_argument("--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2")
+    group.add_argument("--dinov2-checkpoint", help="Crane+ only: DINOv2 weights file")
 
 
 def build_detector(args: argparse.Namespace):
@@ -43,7 +45,8 @@ def build_detector(args: argparse.Namespace):
         common["batch_size"] = args.batch_size
     if args.model:
         return load_saved_model(args.model, device=args.device, **common)
-    extra = {"checkpoint": args.checkpoint} if args.checkpoint else {}
+    extra = {key: value for key, value in (("checkpoint", args.checkpoint), ("variant", args.variant),
+                                           ("dinov2_checkpoint", args.dinov2_checkpoint)) if value}
     return create_detector(
         args.method,
         model_name=args.model_name,
@@ -113,7 +116,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     samples = samples_from_dataset(args.data, args.layout)
     train, held_out = split_samples(samples, args.held_out)
-    config = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v}
+    config = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,
+                                "dinov2_checkpoint": args.dinov2_checkpoint}.items() if v}
     bar = tqdm(desc=f"train {args.method}", unit="step", file=sys.stderr)
 
     def progress(p) -> None:

@@ -7,6 +7,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 import torch
+from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 
@@ -14,8 +15,9 @@ def to_model_input(
     images: Sequence[np.ndarray], size: int, mean: Sequence[float], std: Sequence[float], device: torch.device
 ) -> torch.Tensor:
     """RGB uint8 (H, W, 3) images -> normalised (B, 3, size, size), resized
-    bicubic without centre crop so the whole image is scored."""
-    batch = np.stack([cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC) for img in images])
+    bicubic without centre crop so the whole image is scored. Pillow's bicubic,
+    as both papers' code uses: OpenCV's differs when shrinking large images."""
+    batch = np.stack([np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BICUBIC)) for img in images])
     tensor = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float().div_(255.0)
     mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
     std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
