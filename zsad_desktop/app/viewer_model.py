@@ -22,8 +22,9 @@ from zsad_desktop.app.mask_editing import MaskEditor, Region, mask_regions, thre
 from zsad_desktop.detection.interface import NormalisationStats
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 
-PROPOSAL_RGB = (255, 215, 0)
-MASK_RGB = (255, 40, 40)
+# Colours that no heatmap colour map uses, so both masks stay visible over any heatmap.
+PROPOSAL_RGB = (255, 255, 255)  # outline only
+MASK_RGB = (255, 0, 220)
 MAX_REGIONS = 50  # the strongest; a noisy low threshold can make thousands
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QSlider
 
-from zsad_desktop.app.viewer_model import DisplaySettings
+from zsad_desktop.app.viewer_model import MASK_RGB, PROPOSAL_RGB, DisplaySettings
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 from zsad_desktop.ui.colour_bar import ColourBar
 
@@ -17,6 +18,19 @@ def _percent_slider() -> QSlider:
     return slider
 
 
+def _swatch(rgb: tuple[int, int, int], filled: bool) -> QIcon:
+    """A legend square: the layer's colour as it is drawn (filled, or an outline)."""
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(60, 60, 60))
+    painter = QPainter(pixmap)
+    painter.setPen(QPen(QColor(*rgb), 2))
+    if filled:
+        painter.setBrush(QColor(*rgb, 140))
+    painter.drawRect(2, 2, 10, 10)
+    painter.end()
+    return QIcon(pixmap)
+
+
 class DisplayPanel(QGroupBox):
     changed = Signal(dict)  # DisplaySettings fields that changed
 
@@ -25,6 +39,8 @@ class DisplayPanel(QGroupBox):
         self.show_heatmap = QCheckBox("Heatmap (H)")
         self.show_proposal = QCheckBox("Proposal (O)")
         self.show_mask = QCheckBox("Reviewer mask")
+        self.show_proposal.setIcon(_swatch(PROPOSAL_RGB, filled=False))
+        self.show_mask.setIcon(_swatch(MASK_RGB, filled=True))
         self.colour_map = QComboBox()
         self.colour_map.addItems(list(COLOUR_MAPS))
         self.heatmap_opacity = _percent_slider()

@@ -10,6 +10,7 @@ class JobBridge(QObject):
     error = Signal(object)  # an exception
     scanned = Signal(object)  # ScanReport
     progress = Signal(int, int)
+    settled = Signal(object)  # a marker job ran: everything queued before it is done
 
     # Plain methods are handed to the worker thread; emitting is thread-safe and
     # Qt queues the call to receivers living in the GUI thread.
@@ -21,6 +22,9 @@ class JobBridge(QObject):
 
     def on_scanned(self, report) -> None:
         self.scanned.emit(report)
+
+    def on_settled(self, marker) -> None:
+        self.settled.emit(marker)
 
     def on_progress(self, done: int, total: int) -> None:
         self.progress.emit(done, total)

@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.review.rowChanged.connect(self.gallery_model.update_row)
         self.review.rowChanged.connect(lambda _row: self._show_counts())
         self.review.imageShown.connect(self.predictions.focus)
+        self.predictions.scaleMayHaveChanged.connect(self.review.refresh_scale)
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scanning = JobBridge(self)
         self.scanning.scanned.connect(self._scanned)
@@ -296,7 +297,10 @@ class MainWindow(QMainWindow):
         self.mask_panel.set_tool(tool)
 
     def resize_brush(self, factor: float) -> None:
-        self.viewer.tools.set_radius(self.viewer.tools.radius * factor)
+        self.set_brush_radius(self.viewer.tools.radius * factor)
+
+    def set_brush_radius(self, radius: float) -> None:
+        self.viewer.tools.set_radius(radius)
         self.mask_panel.set_brush_radius(self.viewer.tools.radius)
 
     def edit(self, what: str) -> None:

@@ -35,6 +35,7 @@ class PredictionController(QObject):
     progress = Signal(int, int)  # scored, asked for
     failed = Signal(str)
     finished = Signal()  # everything asked for has arrived
+    scaleMayHaveChanged = Signal()  # the session refreshed the display scale after a batch of predictions
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -42,6 +43,7 @@ class PredictionController(QObject):
         self.bridge = JobBridge(self)
         self.bridge.prediction.connect(self._arrived)
         self.bridge.error.connect(self._failed)
+        self.bridge.settled.connect(lambda _marker: self.scaleMayHaveChanged.emit())
         self._waiting: set[int] = set()
         self._total = 0
         self._gallery: list[int] = []
@@ -65,7 +67,15 @@ class PredictionController(QObject):
                 self.session.predict_folder(ids, self.bridge.on_prediction, self.bridge.on_error)
             else:
                 self._submit(ids, priority)
+        if needed:
+            self._after_queued()
         self._report()
+
+    def _after_queued(self) -> None:
+        """A no-op job behind the predictions: when it runs, the session has updated the display scale
+        (it does so after each batch, after reporting the batch's results)."""
+        self.session.queue.submit("display scale", lambda progress, cancel: None, Priority.FOLDER,
+                                  on_result=self.bridge.on_settled, key="folder:scale")
 
     def focus(self, image_id: int) -> None:
         """The reviewer opened `image_id`: it jumps the queue, and the next few in the gallery after it."""
@@ -74,6 +84,7 @@ class PredictionController(QObject):
         for priority, ids in prediction_order(self._gallery, image_id, self._waiting, LOOKAHEAD):
             if priority is not Priority.FOLDER:
                 self._submit(ids, priority)
+        self._after_queued()
 
     def _submit(self, ids: list[int], priority: Priority) -> None:
         key = f"image:{ids[0]}" if priority is Priority.ON_SCREEN else "next"

@@ -90,6 +90,15 @@ class ReviewController(QObject):
             self.model.set_heatmap(predictions.heatmap(self.session.workspace, cached), self.session.normalisation(model_id))
             self.panel.model_label.setText(model_id)
 
+    def refresh_scale(self) -> None:
+        """Show the heatmap on the session's current display scale (it settles as predictions arrive)."""
+        if self.session is None or self.model.heatmap.raw is None:
+            return
+        model_id = self.session.model_id()
+        stats = self.session.normalisation(model_id) if model_id else None
+        if stats is not None and stats != self.model.heatmap.stats:
+            self.model.set_heatmap(self.model.heatmap.raw, stats)
+
     # deciding -------------------------------------------------------------------------
     def decide(self, name: str) -> None:
         """accept, correct, normal, reject or skip the image on screen, then show the next one."""

@@ -35,7 +35,8 @@ class ImageViewer(QGraphicsView):
         self.heatmap_item = HeatmapItem()
         self.proposal_item = MaskItem(model.proposal.colour, fill_alpha=0)
         self.mask_item = MaskItem(model.mask.colour, fill_alpha=255)
-        for z, item in enumerate((self.image_item, self.heatmap_item, self.proposal_item, self.mask_item)):
+        # The proposal is an outline only: drawn over the reviewer's mask so both stay visible where they overlap.
+        for z, item in enumerate((self.image_item, self.heatmap_item, self.mask_item, self.proposal_item)):
             item.setZValue(z)
             self.scene().addItem(item)
         self.tools = MaskTools(self.scene(), model, z=10)
