@@ -1,4 +1,6 @@
 import math
+import tracemalloc
+import warnings
 
 import cv2
 import numpy as np
@@ -8,6 +10,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from zsad_desktop.evaluation import (
     EvaluationResult,
     MetricInputError,
+    UndefinedMetricWarning,
     aupro,
     dice,
     evaluate,
@@ -99,6 +102,36 @@ def test_f1_max_by_hand():
     assert pixel_f1_max([mask], [np.array([[0.9, 0.8, 0.6, 0.1]])]) == pytest.approx(0.8)
 
 
+def test_image_metrics_perfect_constant_and_inverted():
+    labels = [0, 0, 0, 1, 1]
+    perfect = [0.1, 0.2, 0.3, 0.8, 0.9]
+    for metric in (image_auroc, image_ap, f1_max):
+        assert metric(labels, perfect) == 1.0
+    constant = [0.5] * 5
+    assert image_auroc(labels, constant) == 0.5
+    assert image_ap(labels, constant) == pytest.approx(2 / 5)  # the share of anomalous images
+    assert f1_max(labels, constant) == pytest.approx(2 * 0.4 / 1.4)  # everything flagged: P 2/5, R 1
+    assert image_auroc(labels, [1 - s for s in perfect]) == 0.0
+
+
+def test_pixel_ranking_memory_stays_near_four_bytes_per_normal_pixel():
+    """No (thresholds x pixels) array and no float64 copy of every pixel: well under 16 bytes per pixel."""
+    rng = np.random.default_rng(0)
+    masks = [np.zeros((128, 128), bool) for _ in range(16)]
+    for mask in masks[1::2]:
+        mask[10:30, 20:50] = True
+        mask[100:104, 100:120] = True
+    maps = [rng.random(m.shape, dtype=np.float32) + 0.5 * m for m in masks]
+    pixels = sum(m.size for m in masks)
+    tracemalloc.start()
+    try:
+        evaluate([int(m.any()) for m in masks], [float(a.max()) for a in maps], masks, maps)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * pixels, peak / pixels
+
+
 def test_perfect_and_constant_maps():
     mask = np.zeros((32, 32), bool)
     mask[4:10, 4:10] = True
@@ -150,18 +183,45 @@ def test_aupro_with_false_positives_by_hand():
     assert aupro([mask], [amap]) == pytest.approx(expected, abs=1e-12)
 
 
-def test_degenerate_inputs_give_nan():
+def test_degenerate_inputs_give_nan_with_a_reason():
     zeros = np.zeros((4, 4), bool)
     ones = np.ones((4, 4), bool)
     amap = np.random.default_rng(0).random((4, 4))
-    assert math.isnan(image_auroc([1, 1], [0.2, 0.3])) and math.isnan(image_ap([0, 0], [0.2, 0.3]))
-    assert math.isnan(f1_max([1, 1], [0.2, 0.3])) and math.isnan(image_auroc([], []))
-    for masks in ([zeros], [ones], [None], []):  # no defect pixel, no normal pixel, no known pixel, nothing
+    with pytest.warns(UndefinedMetricWarning, match="image_auroc is undefined.*no normal image among 2"):
+        assert math.isnan(image_auroc([1, 1], [0.2, 0.3]))
+    with pytest.warns(UndefinedMetricWarning, match="image_ap.*no anomalous image among 2"):
+        assert math.isnan(image_ap([0, 0], [0.2, 0.3]))
+    with pytest.warns(UndefinedMetricWarning, match="image_f1_max.*no image"):
+        assert math.isnan(f1_max([], []))
+    cases = {  # masks -> reason
+        "no defect pixel: all 16": [zeros],
+        "no normal pixel: all 16": [ones],
+        "no pixel has a known ground truth": [None],
+    }
+    for reason, masks in [*cases.items(), ("no pixel has a known", [])]:
         maps = [amap] * len(masks)
         for metric in (pixel_auroc, pixel_ap, pixel_f1_max, aupro):
-            assert math.isnan(metric(masks, maps)), (metric.__name__, masks)
-    result = evaluate([0, 0], [0.1, 0.2], [zeros, zeros], [amap, amap])
+            with pytest.warns(UndefinedMetricWarning, match=reason):
+                assert math.isnan(metric(masks, maps)), (metric.__name__, masks)
+
+
+def test_evaluate_explains_undefined_metrics_without_warning():
+    zeros = np.zeros((4, 4), bool)
+    amap = np.random.default_rng(0).random((4, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = evaluate([0, 0], [0.1, 0.2], [zeros, zeros], [amap, amap])
     assert all(math.isnan(v) for v in result.to_dict().values())
+    assert result.undefined["image_auroc"] == "no anomalous image among 2"
+    assert result.undefined["pixel_aupro"].startswith("no defect pixel")
+    assert set(result.undefined) == set(result.to_dict())
+    mask = np.eye(4, dtype=bool)
+    defined = evaluate([0, 1], [0.1, 0.2], [zeros, mask], [amap, amap])
+    assert defined.undefined == {} and not any(math.isnan(v) for v in defined.to_dict().values())
+    # only the pixel metrics are undefined when the masks are unknown
+    image_only = evaluate([0, 1], [0.1, 0.2], [None, None], [amap, amap])
+    assert set(image_only.undefined) == {"pixel_auroc", "pixel_ap", "pixel_f1_max", "pixel_aupro"}
+    assert image_only.image_auroc == 1.0
 
 
 def test_evaluate_ranks_pixels_once_and_leaves_unknown_masks_out():
@@ -189,6 +249,14 @@ def test_inputs_that_cannot_be_compared_raise():
         evaluate([0, 1], [0.1, 0.2], [np.zeros((2, 2), bool)], [np.zeros((2, 2))])
     with pytest.raises(MetricInputError, match="labels"):
         image_auroc([0, 1, 1], [0.1, 0.2])
+    with pytest.raises(MetricInputError, match="0 \\(normal\\) or 1"):
+        image_auroc([0, 1, 2], [0.1, 0.2, 0.3])
+    with pytest.raises(MetricInputError, match="NaN"):
+        f1_max([0, 1], [0.1, np.nan])
+    with pytest.raises(MetricInputError, match="2-D"):
+        pixel_ap([np.zeros((1, 4, 4), bool)], [np.zeros((1, 4, 4))])
+    with pytest.raises(MetricInputError, match="num_thresholds"):
+        aupro([np.eye(3, dtype=bool)], [np.eye(3)], num_thresholds=1)
     with pytest.raises(MetricInputError, match="fpr_limit"):
         aupro([np.eye(3, dtype=bool)], [np.eye(3)], fpr_limit=0)
 

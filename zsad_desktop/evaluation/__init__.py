@@ -3,6 +3,7 @@
 from zsad_desktop.evaluation.datasets import LAYOUTS, DatasetError, Sample, load_mask, read_dataset
 from zsad_desktop.evaluation.metrics import (
     EvaluationResult,
+    UndefinedMetricWarning,
     aupro,
     dice,
     evaluate,
@@ -17,7 +18,7 @@ from zsad_desktop.evaluation.metrics import (
 from zsad_desktop.evaluation.pixel_ranking import MetricInputError, PixelRanking
 
 __all__ = [
-    "LAYOUTS", "DatasetError", "EvaluationResult", "MetricInputError", "PixelRanking", "Sample", "aupro", "dice",
+    "LAYOUTS", "DatasetError", "EvaluationResult", "MetricInputError", "PixelRanking", "Sample", "UndefinedMetricWarning", "aupro", "dice",
     "evaluate", "f1_max", "image_ap", "image_auroc", "iou", "load_mask", "pixel_ap", "pixel_auroc", "pixel_f1_max",
     "read_dataset",
 ]

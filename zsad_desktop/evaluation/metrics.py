@@ -8,8 +8,10 @@ connected ground-truth region weighs the same, whatever its size). The pixel
 metrics share one memory-bounded ranking (``pixel_ranking.PixelRanking``).
 
 Undefined cases (only one class among the labels or the pixels) give NaN,
-never an exception. Inputs that cannot be compared (different lengths or
-shapes, NaN in a heatmap) raise ``MetricInputError``.
+never an exception: the single-metric functions say why in an
+``UndefinedMetricWarning``, ``evaluate`` in ``EvaluationResult.undefined``.
+Inputs that cannot be compared (different lengths or shapes, NaN in a
+heatmap, labels other than 0/1) raise ``MetricInputError``.
 
 A mask may be ``None`` where an image has no pixel ground truth (an anomalous
 image labelled only at image level): it then counts for the image metrics and
@@ -19,8 +21,9 @@ is left out of the pixel metrics.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Sequence
+import warnings
+from dataclasses import dataclass, field, fields
+from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
@@ -31,47 +34,92 @@ Masks = Sequence["np.ndarray | None"]
 Maps = Sequence[np.ndarray]
 
 
-def _image_inputs(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(labels, scores) as arrays, or None when AUROC/AP/F1 are undefined (one class only)."""
-    labels, scores = np.asarray(labels).astype(bool).ravel(), np.asarray(scores, np.float64).ravel()
+class UndefinedMetricWarning(UserWarning):
+    """A metric came out NaN because its inputs hold one class only; the message says which and why."""
+
+
+def _undefined(metric: str, reason: str) -> float:
+    # stacklevel 4: the caller of image_auroc(...) / pixel_ap(...), past _image_metric / _pixel_metric
+    warnings.warn(f"{metric} is undefined (NaN): {reason}", UndefinedMetricWarning, stacklevel=4)
+    return math.nan
+
+
+def _image_inputs(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    labels, scores = np.asarray(labels).ravel(), np.asarray(scores, np.float64).ravel()
     if labels.size != scores.size:
         raise MetricInputError(f"{labels.size} labels but {scores.size} scores")
+    if not np.isin(labels, (0, 1)).all():
+        raise MetricInputError(f"image labels must be 0 (normal) or 1 (anomalous), got {np.unique(labels)[:5].tolist()}")
     if not np.isfinite(scores).all():
         raise MetricInputError("image scores hold NaN or infinite values")
-    both_classes = 0 < np.count_nonzero(labels) < labels.size
-    return (labels, scores) if both_classes else None
+    return labels.astype(bool), scores
 
 
-def image_auroc(labels: Sequence[int], scores: Sequence[float]) -> float:
-    inputs = _image_inputs(labels, scores)
-    return math.nan if inputs is None else float(roc_auc_score(*inputs))
+def _image_undefined_reason(labels: np.ndarray) -> str | None:
+    anomalous = int(np.count_nonzero(labels))
+    if labels.size == 0:
+        return "no image"
+    if anomalous == 0:
+        return f"no anomalous image among {labels.size}"
+    if anomalous == labels.size:
+        return f"no normal image among {labels.size}"
+    return None
 
 
-def image_ap(labels: Sequence[int], scores: Sequence[float]) -> float:
-    inputs = _image_inputs(labels, scores)
-    return math.nan if inputs is None else float(average_precision_score(*inputs))
-
-
-def f1_max(labels: Sequence[int], scores: Sequence[float]) -> float:
-    """Best F1 over all thresholds of the precision-recall curve."""
-    inputs = _image_inputs(labels, scores)
-    if inputs is None:
-        return math.nan
-    precision, recall, _ = precision_recall_curve(*inputs)
+def _f1_max(labels: np.ndarray, scores: np.ndarray) -> float:
+    precision, recall, _ = precision_recall_curve(labels, scores)
     f1 = 2 * precision * recall / np.maximum(precision + recall, np.finfo(float).tiny)
     return float(f1.max())
 
 
+IMAGE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "image_auroc": lambda y, s: float(roc_auc_score(y, s)),
+    "image_ap": lambda y, s: float(average_precision_score(y, s)),
+    "image_f1_max": _f1_max,
+}
+PIXEL_METRICS: dict[str, Callable[[PixelRanking], float]] = {
+    "pixel_auroc": PixelRanking.auroc,
+    "pixel_ap": PixelRanking.average_precision,
+    "pixel_f1_max": PixelRanking.f1_max,
+    "pixel_aupro": PixelRanking.aupro,
+}
+
+
+def _image_metric(name: str, labels: Sequence[int], scores: Sequence[float]) -> float:
+    labels, scores = _image_inputs(labels, scores)
+    reason = _image_undefined_reason(labels)
+    return _undefined(name, reason) if reason else IMAGE_METRICS[name](labels, scores)
+
+
+def image_auroc(labels: Sequence[int], scores: Sequence[float]) -> float:
+    return _image_metric("image_auroc", labels, scores)
+
+
+def image_ap(labels: Sequence[int], scores: Sequence[float]) -> float:
+    return _image_metric("image_ap", labels, scores)
+
+
+def f1_max(labels: Sequence[int], scores: Sequence[float]) -> float:
+    """Best F1 over all thresholds of the precision-recall curve."""
+    return _image_metric("image_f1_max", labels, scores)
+
+
+def _pixel_metric(name: str, masks: Masks, maps: Maps, **options) -> float:
+    ranking = PixelRanking.from_maps(masks, maps)
+    reason = ranking.undefined_reason
+    return _undefined(name, reason) if reason else PIXEL_METRICS[name](ranking, **options)
+
+
 def pixel_auroc(masks: Masks, maps: Maps) -> float:
-    return PixelRanking.from_maps(masks, maps).auroc()
+    return _pixel_metric("pixel_auroc", masks, maps)
 
 
 def pixel_ap(masks: Masks, maps: Maps) -> float:
-    return PixelRanking.from_maps(masks, maps).average_precision()
+    return _pixel_metric("pixel_ap", masks, maps)
 
 
 def pixel_f1_max(masks: Masks, maps: Maps) -> float:
-    return PixelRanking.from_maps(masks, maps).f1_max()
+    return _pixel_metric("pixel_f1_max", masks, maps)
 
 
 def aupro(masks: Masks, maps: Maps, fpr_limit: float = 0.3, num_thresholds: int | None = None) -> float:
@@ -84,7 +132,7 @@ def aupro(masks: Masks, maps: Maps, fpr_limit: float = 0.3, num_thresholds: int 
     that many evenly spaced thresholds instead. A constant map gives 0.15
     (the straight line from (0, 0) to (1, 1)), a perfect one 1.0.
     """
-    return PixelRanking.from_maps(masks, maps).aupro(fpr_limit, num_thresholds)
+    return _pixel_metric("pixel_aupro", masks, maps, fpr_limit=fpr_limit, num_thresholds=num_thresholds)
 
 
 def _pair(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,9 +165,12 @@ class EvaluationResult:
     pixel_ap: float
     pixel_f1_max: float
     pixel_aupro: float
+    # metric name -> why it is NaN (e.g. "no anomalous image among 12"); empty when all are defined
+    undefined: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+        """The seven metrics only (all floats, NaN where undefined), in a fixed order."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "undefined"}
 
 
 def evaluate(labels: Sequence[int], scores: Sequence[float], masks: Masks, maps: Maps) -> EvaluationResult:
@@ -127,16 +178,15 @@ def evaluate(labels: Sequence[int], scores: Sequence[float], masks: Masks, maps:
 
     ``masks[i]`` is the bool ground truth of image i (zeros for a normal
     image, ``None`` when unknown), ``maps[i]`` its float heatmap, same shape.
+    NaN metrics are explained in ``result.undefined``; no warning is raised.
     """
     if not len(labels) == len(scores) == len(masks) == len(maps):
         raise MetricInputError(f"lengths differ: {len(labels)} labels, {len(scores)} scores, {len(masks)} masks, {len(maps)} maps")
+    labels, scores = _image_inputs(labels, scores)
     ranking = PixelRanking.from_maps(masks, maps)
-    return EvaluationResult(
-        image_auroc=image_auroc(labels, scores),
-        image_ap=image_ap(labels, scores),
-        image_f1_max=f1_max(labels, scores),
-        pixel_auroc=ranking.auroc(),
-        pixel_ap=ranking.average_precision(),
-        pixel_f1_max=ranking.f1_max(),
-        pixel_aupro=ranking.aupro(),
-    )
+    image_reason, pixel_reason = _image_undefined_reason(labels), ranking.undefined_reason
+    values = {name: math.nan if image_reason else metric(labels, scores) for name, metric in IMAGE_METRICS.items()}
+    values |= {name: math.nan if pixel_reason else metric(ranking) for name, metric in PIXEL_METRICS.items()}
+    undefined = {name: reason for names, reason in ((IMAGE_METRICS, image_reason), (PIXEL_METRICS, pixel_reason))
+                 if reason for name in names}
+    return EvaluationResult(**values, undefined=undefined)
