@@ -77,6 +77,8 @@ class AACLIPTraining:
         self.adapt_text = config.text_epochs > 0
         self.object_name = model_object_name(config.object_name, context.train_samples)
         self._fixed_anchors: dict[str, torch.Tensor] = {}
+        self.anchor_features = AnchorFeatures(self.backbone, self.layout.levels, config.first_value_value_block)
+        self.extractor = standard_features(self.backbone, self.layout.levels)
 
     # data -------------------------------------------------------------------------------------
     def loader(self, samples, batch_size: int, augment, shuffle: bool, seed_offset: int = 0):
@@ -136,53 +138,61 @@ class AACLIPTraining:
                     "calibration": calibration.to_dict()}
         return settings, self.losses
 
-    def train_text_anchors(self, loader) -> None:
-        c, context = self.config, self.context
-        features = AnchorFeatures(self.backbone, self.layout.levels, c.first_value_value_block)
+    # the two stages' losses and optimisers (bench/train.py times these) ------------------------
+    def text_loss(self, pixels, masks, labels, info) -> torch.Tensor:
+        """Stage 1: segmentation loss summed over levels + weight x (t_normal . t_abnormal)^2."""
+        with self.autocast():
+            levels, grid = self.anchor_features(pixels)
+        anchors = self.anchors_with_grad(self.names(info["category"]))
+        seg = objectives.segmentation_loss(levels, anchors, grid, masks, info["mask_known"].to(self.device))
+        return seg + self.config.anchor_similarity_weight * objectives.anchor_similarity(anchors)
+
+    def image_loss(self, pixels, masks, labels, info) -> torch.Tensor:
+        """Stage 2: detection cross-entropy + segmentation loss summed over levels, anchors fixed."""
+        anchors = self.fixed_anchors(info["category"])
+        with self.autocast():
+            seg, det, grid = self.adapters.image_features(self.extractor, pixels)
+        known = info["mask_known"].to(self.device)
+        return objectives.detection_loss(det, anchors, labels) + objectives.segmentation_loss(seg, anchors, grid, masks, known)
+
+    def text_optimiser(self) -> torch.optim.Optimizer:
+        c = self.config
         optimiser = torch.optim.Adam(self.adapters.text_adapter.parameters(), lr=c.text_lr, betas=tuple(c.betas))
         if self.resumed.text.get("text_optimizer"):
             optimiser.load_state_dict(self.resumed.text["text_optimizer"])
-        held_out = self.held_out(c.validation_images)
-        held_out_loader = self.loader(held_out, c.text_batch_size, None, False) if held_out else None
+        return optimiser
 
-        def loss_of(pixels, masks, info) -> torch.Tensor:
-            with self.autocast():
-                levels, grid = features(pixels)
-            anchors = self.anchors_with_grad(self.names(info["category"]))
-            seg = objectives.segmentation_loss(levels, anchors, grid, masks, info["mask_known"].to(self.device))
-            return seg + c.anchor_similarity_weight * objectives.anchor_similarity(anchors)
-
-        self.adapters.text_adapter.train()
-        for epoch in range(self.text_done, c.text_epochs):
-            def save(epoch=epoch):
-                checkpoint.save_text_adapter(self.adapters, context.work_dir, epoch + 1, optimiser.state_dict())
-
-            self.run_epoch(TEXT_STAGE, epoch, c.text_epochs, loader, optimiser, None, loss_of, save, held_out_loader)
-
-    def train_patch_alignment(self, loader) -> None:
-        c, context = self.config, self.context
-        extractor = standard_features(self.backbone, self.layout.levels)
-        params = self.adapters.image_adapter.parameters()
-        optimiser = torch.optim.Adam(params, lr=c.image_lr, betas=tuple(c.betas))
+    def image_optimiser(self) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+        c = self.config
+        optimiser = torch.optim.Adam(self.adapters.image_adapter.parameters(), lr=c.image_lr, betas=tuple(c.betas))
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimiser, milestones=list(c.image_lr_milestones), gamma=c.image_lr_gamma)
         if self.resumed.image.get("image_optimizer"):
             optimiser.load_state_dict(self.resumed.image["image_optimizer"])
         if self.resumed.image.get("image_scheduler"):
             scheduler.load_state_dict(self.resumed.image["image_scheduler"])
+        return optimiser, scheduler
+
+    # the stages -------------------------------------------------------------------------------
+    def train_text_anchors(self, loader) -> None:
+        c, context = self.config, self.context
+        optimiser = self.text_optimiser()
+        held_out = self.held_out(c.validation_images)
+        held_out_loader = self.loader(held_out, c.text_batch_size, None, False) if held_out else None
+        self.adapters.text_adapter.train()
+        for epoch in range(self.text_done, c.text_epochs):
+            def save(epoch=epoch):
+                checkpoint.save_text_adapter(self.adapters, context.work_dir, epoch + 1, optimiser.state_dict())
+
+            self.run_epoch(TEXT_STAGE, epoch, c.text_epochs, loader, optimiser, None, self.text_loss, save, held_out_loader)
+
+    def train_patch_alignment(self, loader) -> None:
+        c, context = self.config, self.context
+        optimiser, scheduler = self.image_optimiser()
         held_out = self.held_out(c.validation_images)
         held_out_loader = self.loader(held_out, c.image_batch_size, None, False) if held_out else None
 
-        def loss_of(pixels, masks, info, labels) -> torch.Tensor:
-            anchors = self.fixed_anchors(info["category"])
-            with self.autocast():
-                seg, det, grid = self.adapters.image_features(extractor, pixels)
-            known = info["mask_known"].to(self.device)
-            return objectives.detection_loss(det, anchors, labels) + objectives.segmentation_loss(seg, anchors, grid, masks, known)
-
         def metrics() -> dict[str, float]:
-            if held_out_loader is None:
-                return {}
-            out = validation.collect_outputs(self.adapters, extractor, held_out, self.fixed_anchors, c.domain, c.image_batch_size,
+            out = validation.collect_outputs(self.adapters, self.extractor, held_out, self.fixed_anchors, c.domain, c.image_batch_size,
                                              check_cancel=context.check_cancel)
             return validation.held_out_metrics(out, c.domain)
 
@@ -191,7 +201,7 @@ class AACLIPTraining:
             def save(epoch=epoch):
                 checkpoint.save_image_adapter(self.adapters, context.work_dir, epoch + 1, optimiser.state_dict(), scheduler.state_dict())
 
-            self.run_epoch(IMAGE_STAGE, epoch, c.image_epochs, loader, optimiser, scheduler, loss_of, save, held_out_loader, metrics)
+            self.run_epoch(IMAGE_STAGE, epoch, c.image_epochs, loader, optimiser, scheduler, self.image_loss, save, held_out_loader, metrics)
         self.adapters.eval()
 
     def run_epoch(self, stage, epoch, epochs, loader, optimiser, scheduler, loss_of, save, held_out_loader, metrics=None) -> None:
@@ -199,11 +209,10 @@ class AACLIPTraining:
         after the held-out check, with the epoch's metrics."""
         context = self.context
         total, steps, last = 0.0, len(loader), None
-        with_labels = stage == IMAGE_STAGE
         for step, (pixels, masks, labels, info) in enumerate(loader, start=1):
             context.check_cancel()
             pixels, masks, labels = pixels.to(self.device), masks.to(self.device), labels.to(self.device)
-            loss = loss_of(pixels, masks, info, labels) if with_labels else loss_of(pixels, masks, info)
+            loss = loss_of(pixels, masks, labels, info)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -216,7 +225,7 @@ class AACLIPTraining:
         save()
         record = {"stage": stage, "epoch": epoch + 1, "loss": total / max(1, steps)}
         if held_out_loader is not None:
-            record["val_loss"] = self.held_out_loss(held_out_loader, loss_of, with_labels)
+            record["val_loss"] = self.held_out_loss(held_out_loader, loss_of)
             record.update(metrics() if metrics else {})
         self.losses.append(record["loss"])
         context.record_epoch(record, losses=self.losses)
@@ -224,12 +233,12 @@ class AACLIPTraining:
             context.progress(replace(last, metrics={k: v for k, v in record.items() if k not in ("stage", "epoch")}))
 
     @torch.no_grad()
-    def held_out_loss(self, loader, loss_of, with_labels: bool) -> float:
+    def held_out_loss(self, loader, loss_of) -> float:
         total, count = 0.0, 0
         for pixels, masks, labels, info in loader:
             self.context.check_cancel()
             pixels, masks, labels = pixels.to(self.device), masks.to(self.device), labels.to(self.device)
-            loss = loss_of(pixels, masks, info, labels) if with_labels else loss_of(pixels, masks, info)
+            loss = loss_of(pixels, masks, labels, info)
             total, count = total + loss.item() * len(pixels), count + len(pixels)
         return total / max(1, count)
 
@@ -239,7 +248,7 @@ class AACLIPTraining:
         c = self.config
         train = list(self.context.train_samples)
         samples = self.held_out(c.calibration_images) or train[:: max(1, -(-len(train) // c.calibration_images))]
-        out = validation.collect_outputs(self.adapters, standard_features(self.backbone, self.layout.levels), samples,
+        out = validation.collect_outputs(self.adapters, self.extractor, samples,
                                          lambda categories: self.fixed_anchors([None] * len(categories)),
                                          c.domain, c.image_batch_size, keep_maps=False, check_cancel=self.context.check_cancel)
         return out.calibration()
