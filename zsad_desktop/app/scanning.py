@@ -146,6 +146,8 @@ def scan(workspace: Workspace, progress: Progress | None = None, cancel: threadi
     _set_missing(workspace, returned, False)
     _set_missing(workspace, gone, True)
     report.missing = len(gone)
+    if report.added or report.changed or report.missing:
+        workspace.database.analyze()
     return report
 
 

@@ -47,6 +47,7 @@ class Workspace:
         except OSError as error:
             raise StoreError(f"cannot create the workspace data folder {data}: {error.strerror or error}") from None
         database = open_database(db_url or sqlite_url(data / DATABASE_FILE))
+        database.analyze()  # fresh planner statistics for the gallery's queries
         files.sweep_temporary()
         return cls(folder, database, files)
 

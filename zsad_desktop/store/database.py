@@ -11,6 +11,7 @@ timeout makes a second writer wait its turn instead of failing.
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -29,6 +30,10 @@ BUSY_TIMEOUT_MS = 30_000
 #: PostgreSQL advisory lock key that serialises writers of one review database
 WRITE_LOCK_KEY = 0x7A5AD  # "zsad"
 _WRITER = "zsad_writer"
+ANALYSIS_LIMIT = 1000  # rows SQLite's ANALYZE samples per index
+#: re-analyse after this many new rows, or a fifth of the rows there were at the last analysis if more
+ANALYZE_AFTER_ROWS = 500
+_COUNTED_TABLES = ("images", "predictions", "reviews")
 
 
 def _alembic_config() -> Config:
@@ -78,6 +83,10 @@ class Database:
             raise StoreError(f"cannot use the database URL {display_url(url)}: {exc}") from None
         self._writers = sessionmaker(self.engine.execution_options(**{_WRITER: True}), expire_on_commit=False)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
+        self._statistics_lock = threading.Lock()
+        self._new_rows = 0  # rows this process added since the planner's statistics were refreshed
+        self._rows_at_analysis = 0
+        event.listen(self._writers, "before_flush", self._count_new_rows)
 
     @property
     def name(self) -> str:
@@ -93,6 +102,7 @@ class Database:
         with self._errors(), self._writers() as session, session.begin():
             self._take_write_lock(session.connection())
             yield session
+        self._refresh_statistics_if_grown()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -130,6 +140,32 @@ class Database:
             config = _alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def analyze(self) -> None:
+        """Refresh the planner's table statistics, so that it knows a model's scores cover the whole
+        folder while a review state covers a few images. SQLite samples (`analysis_limit`): a few
+        milliseconds at 100,000 images. PostgreSQL's autovacuum does this too; running it now helps
+        right after a big scan."""
+        with self._statistics_lock:
+            self._new_rows = 0
+        with self.session() as session:
+            if self.is_sqlite:
+                session.execute(text(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}"))
+            session.execute(text("ANALYZE"))
+            rows = sum(session.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0 for table in _COUNTED_TABLES)
+        with self._statistics_lock:
+            self._rows_at_analysis = rows
+
+    def _count_new_rows(self, session: Session, _context, _instances) -> None:
+        with self._statistics_lock:
+            self._new_rows += len(session.new)
+
+    def _refresh_statistics_if_grown(self) -> None:
+        """Predictions and reviews arrive one by one; the planner's picture of the tables must follow."""
+        with self._statistics_lock:
+            due = self._new_rows >= max(ANALYZE_AFTER_ROWS, self._rows_at_analysis // 5)
+        if due:
+            self.analyze()
 
     def schema_revision(self) -> str | None:
         with self.engine.connect() as connection:
