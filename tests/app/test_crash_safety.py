@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, text
 
 from zsad_desktop.imaging.masks import read_mask
-from zsad_desktop.store import Image, Prediction, Review, ReviewEvent
+from zsad_desktop.store import Image, Prediction, Review, ReviewEvent, ReviewStatus
 
 from tests.app.writer_process import write_reviews
 
@@ -47,7 +47,8 @@ def _check_consistent(workspace):
     with workspace.database.engine.connect() as connection:
         assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     with workspace.database.read() as session:
-        shapes = {i.content_hash: (i.height, i.width) for i in session.scalars(select(Image))}
+        images = session.scalars(select(Image)).all()
+        shapes = {i.content_hash: (i.height, i.width) for i in images}
         reviews = {r.image_hash: r for r in session.scalars(select(Review))}
         predictions = session.scalars(select(Prediction)).all()
     events = _events(workspace)
@@ -63,6 +64,9 @@ def _check_consistent(workspace):
         assert (review.status, review.mask_file, review.note) == (last.to_status, last.mask_file, last.note)
         for relative in filter(None, (review.mask_file, review.proposal_file)):
             assert read_mask(workspace.files.path(relative)).shape == shapes[image_hash]
+    for image in images:  # the state the gallery counts by follows the review, in the same transaction
+        review = reviews.get(image.content_hash)
+        assert image.review_status == (review.status if review else ReviewStatus.UNREVIEWED)
     for prediction in predictions:
         assert workspace.files.read_heatmap(prediction.heatmap_file).shape == shapes[prediction.image_hash]
     return events, predictions

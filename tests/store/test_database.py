@@ -48,6 +48,9 @@ def test_upgrade_from_the_first_schema_keeps_the_data(tmp_path):
             "('v2', 'm2', 'crane', '{}', '{}', '{}', 1, '2026-01-02')"))
         connection.execute(text("insert into settings (key, value) values ('activation_history', '{\"v\": [\"v1\", \"v2\"]}')"))
         connection.execute(text("insert into reviews (image_hash, status, updated_at) values ('abc', 'normal', '2026-01-03')"))
+        connection.execute(text(
+            "insert into images (rel_path, content_hash, size_bytes, mtime_ns, frames, missing, added_at) values "
+            "('a.png', 'abc', 1, 1, 1, 0, '2026-01-01'), ('b.png', 'def', 1, 1, 1, 0, '2026-01-01')"))
     old.dispose()
     upgraded = open_database(url)
     assert upgraded.schema_revision() == HEAD
@@ -56,6 +59,8 @@ def test_upgrade_from_the_first_schema_keeps_the_data(tmp_path):
         assert [a.version_id for a in session.scalars(select(ModelActivation).order_by(ModelActivation.id))] == [1, 2]
         assert session.get(Setting, "activation_history") is None
         assert session.execute(text("select status, mask_area from reviews")).one() == ("normal", None)
+        assert session.execute(text("select rel_path, review_status from images order by rel_path")).all() == [
+            ("a.png", "normal"), ("b.png", "unreviewed")]
     upgraded.dispose()
 
 
@@ -144,3 +149,25 @@ def test_readers_are_not_blocked_by_a_writer(database):
     assert seen == [1]  # the committed value, read while the writer held the lock
     with database.read() as session:
         assert session.get(Setting, "k").value["v"] == 2
+
+
+def test_planner_statistics_follow_the_tables_as_rows_arrive(database, monkeypatch):
+    import zsad_desktop.store.database as store_database
+    from zsad_desktop.store import Image
+
+    monkeypatch.setattr(store_database, "ANALYZE_AFTER_ROWS", 4)
+
+    def analysed_images() -> int:
+        with database.engine.connect() as connection:
+            if not connection.execute(text("select 1 from sqlite_master where name = 'sqlite_stat1'")).first():
+                return 0  # never analysed
+            rows = connection.execute(text("select stat from sqlite_stat1 where tbl = 'images'")).scalars().all()
+        return max((int(stat.split()[0]) for stat in rows), default=0)
+
+    for index in range(3):
+        with database.session() as session:
+            session.add(Image(rel_path=f"{index}.png", size_bytes=1, mtime_ns=1))
+    assert analysed_images() == 0
+    with database.session() as session:
+        session.add(Image(rel_path="3.png", size_bytes=1, mtime_ns=1))
+    assert analysed_images() == 4

@@ -1,11 +1,11 @@
 """The questions the gallery asks, as SQL that the indexes can answer at 100,000 images.
 
-Reviews and predictions hang on the content hash, so every question is a
-join of images with them. Each query starts from the table that narrows
-the answer most (the predictions' (model, score) index for "next by score"
-and score ranges, the reviews' status index for reviewed states) and
-selects plain columns: building ORM objects per row would cost more than
-the query itself.
+Predictions hang on the content hash, so a score is a join; the review
+state is repeated on each image row, so counting and filtering by state is
+not. Each query starts from the index that narrows the answer most (the
+predictions' (model, score) index for "next by score" and score ranges, the
+images' (state, missing) index for reviewed states) and selects plain
+columns: building ORM objects per row would cost more than the query.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
 SORT_ORDERS = ("score", "name", "status")
 UNREVIEWED = ReviewStatus.UNREVIEWED
-REVIEWED = [s for s in ReviewStatus if s is not UNREVIEWED]
 
 
 class ImageRow(NamedTuple):
@@ -40,7 +39,7 @@ class ImageRow(NamedTuple):
     updated_at: datetime | None
 
 
-_status = func.coalesce(Review.status, literal(UNREVIEWED, Review.__table__.c.status.type))
+_status = Image.review_status
 _COLUMNS = (
     Image.id, Image.rel_path, Image.content_hash, Image.width, Image.height, Image.bit_depth, Image.modality,
     Image.load_error, _status, Prediction.score, Review.reviewer, Review.updated_at,
@@ -52,25 +51,21 @@ def _row(values: Any) -> ImageRow:
 
 
 def _unreviewed():
-    return or_(Review.status.is_(None), Review.status == UNREVIEWED)
+    return Image.review_status == UNREVIEWED
 
 
 def _status_condition(wanted: set[ReviewStatus]):
-    reviewed = [s for s in wanted if s is not UNREVIEWED]
-    condition = Review.status.in_(reviewed)
-    return or_(_unreviewed(), condition) if UNREVIEWED in wanted else condition
+    return Image.review_status.in_(sorted(wanted))
 
 
-def _joined(model_id: str, scored: bool = False, reviewed: bool = False) -> Select:
-    """Images present, with the score of `model_id` and the review. An inner join where the filter
-    needs the row anyway (a score range needs a score; reviewed states need a review), so the
-    planner may start from whichever index narrows most; outer joins fix the order."""
+def _joined(model_id: str, scored: bool = False) -> Select:
+    """Images present, with the score of `model_id` and who reviewed them when. An inner join with
+    predictions when a score range needs a score anyway, so the planner may start from the score
+    index; the outer joins fix the order."""
     on_prediction = and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == model_id)
-    on_review = Review.image_hash == Image.content_hash
     query = select(*_COLUMNS).select_from(Image)
     query = query.join(Prediction, on_prediction) if scored else query.outerjoin(Prediction, on_prediction)
-    query = query.join(Review, on_review) if reviewed else query.outerjoin(Review, on_review)
-    return query.where(Image.missing.is_(False))
+    return query.outerjoin(Review, Review.image_hash == Image.content_hash).where(Image.missing.is_(False))
 
 
 def rows_query(
@@ -87,7 +82,7 @@ def rows_query(
     scored = min_score is not None or max_score is not None
     wanted = None if statuses is None else {ReviewStatus(s) for s in statuses}
     reviewed = wanted is not None and UNREVIEWED not in wanted
-    query = _joined(model_id, scored, reviewed)
+    query = _joined(model_id, scored)
     if wanted is not None:
         query = query.where(_status_condition(wanted))
     # Reviewed states are the narrower filter (a few images each, while scores cover the folder):
@@ -118,47 +113,55 @@ def one_row(session: Session, image_id: int, model_id: str) -> ImageRow | None:
     return _row(values) if values else None
 
 
-def next_unreviewed_query(model_id: str) -> Select:
-    """The unreviewed readable image with the highest score from `model_id`."""
-    return (
-        _joined(model_id, scored=True)
-        .where(_unreviewed(), Image.load_error.is_(None))
-        .order_by(Prediction.score.desc(), Image.rel_path)
-        .limit(1)
-    )
+def next_unreviewed_query(model_id: str, among_top: int | None = None) -> Select:
+    """The unreviewed readable image with the highest score from `model_id`; with `among_top`, only
+    among that many best-scored images: a short walk down the score index, whatever the planner
+    thinks of the state index (which it prefers, not knowing that LIMIT 1 stops early)."""
+    query = _joined(model_id, scored=True)
+    if among_top:
+        top = (
+            select(Prediction.id).where(Prediction.model_version == model_id)
+            .order_by(Prediction.score.desc()).limit(among_top).subquery()
+        )
+        query = query.join(top, top.c.id == Prediction.id)
+    return query.where(_unreviewed(), Image.load_error.is_(None)).order_by(Prediction.score.desc(), Image.rel_path).limit(1)
 
 
-def first_unscored_query(model_id: str) -> Select:
-    """The first unreviewed readable image by path that `model_id` has not scored yet."""
-    return (
-        _joined(model_id)
-        .where(_unreviewed(), Image.load_error.is_(None), Prediction.id.is_(None))
-        .order_by(Image.rel_path)
-        .limit(1)
-    )
+def first_unscored_query(model_id: str, among_first: int | None = None) -> Select:
+    """The first unreviewed readable image by path that `model_id` has not scored yet; with
+    `among_first`, only among that many first paths."""
+    query = _joined(model_id)
+    if among_first:
+        first = (
+            select(Image.id).where(Image.missing.is_(False))
+            .order_by(Image.rel_path).limit(among_first).subquery()
+        )
+        query = query.join(first, first.c.id == Image.id)
+    return query.where(_unreviewed(), Image.load_error.is_(None), Prediction.id.is_(None)).order_by(Image.rel_path).limit(1)
+
+
+#: how far the quick looks go before asking the whole table (a reviewer works from the top down)
+QUICK_LOOKS = (100, 3000, None)
 
 
 def next_unreviewed(session: Session, model_id: str) -> ImageRow | None:
     """The unreviewed image to show next: highest score first, then the unscored ones by path."""
-    values = session.execute(next_unreviewed_query(model_id)).first()
-    if values is None:
-        values = session.execute(first_unscored_query(model_id)).first()
-    return _row(values) if values else None
+    for query in (next_unreviewed_query, first_unscored_query):
+        for among in QUICK_LOOKS:
+            values = session.execute(query(model_id, among)).first()
+            if values is not None:
+                return _row(values)
+    return None
 
 
 def status_counts(session: Session) -> dict[ReviewStatus, int]:
-    """Images per review state. Reviewed states are counted from the (smaller) reviews table;
-    everything else present is unreviewed."""
-    total = session.scalar(select(func.count()).select_from(Image).where(Image.missing.is_(False))) or 0
-    reviewed = (
-        select(Review.status, func.count())
-        .select_from(Review)
-        .join(Image, Image.content_hash == Review.image_hash)
-        .where(Review.status.in_(REVIEWED), Image.missing.is_(False))
-        .group_by(Review.status)
-    )
+    """Images present per review state: one pass over the (state, missing) index, no join."""
     counts = {s: 0 for s in ReviewStatus}
-    for status, count in session.execute(reviewed):
+    query = (
+        select(Image.review_status, func.count())
+        .where(Image.missing.is_(False))
+        .group_by(Image.review_status)
+    )
+    for status, count in session.execute(query):
         counts[ReviewStatus(status)] = count
-    counts[UNREVIEWED] = total - sum(counts.values())
     return counts

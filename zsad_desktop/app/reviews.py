@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from zsad_desktop.app.workspace import Workspace
 from zsad_desktop.store import Image, Review, ReviewEvent, ReviewStatus
@@ -102,6 +102,8 @@ def record_review(
             image_hash=image_hash, from_status=before, to_status=status, mask_file=mask_file, mask_area=area,
             proposal_file=proposal_file, model_version=model_version, reviewer=reviewer, note=note, at=review.updated_at,
         ))
+        # Every path with these pixels shows the new state (the gallery counts and filters by it).
+        session.execute(update(Image).where(Image.content_hash == image_hash).values(review_status=status))
     return review
 
 

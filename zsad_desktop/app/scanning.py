@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 
 from zsad_desktop.app.workspace import DATA_DIR, Workspace
 from zsad_desktop.imaging import ImageLoadError, image_info, is_image_file
-from zsad_desktop.store import Image
+from zsad_desktop.store import Image, Review, ReviewStatus
 
 COMMIT_EVERY = 1000
 READ_THREADS = min(8, os.cpu_count() or 1)
@@ -31,6 +31,7 @@ READ_THREADS = min(8, os.cpu_count() or 1)
 MASK_FOLDERS = frozenset({"ground_truth", "masks"})
 
 Progress = Callable[[int, int], None]
+UNREVIEWED = literal(ReviewStatus.UNREVIEWED, Image.__table__.c.review_status.type)
 
 
 @dataclass
@@ -168,6 +169,10 @@ def _write_batch(workspace: Workspace, described: list[tuple[str, dict[str, Any]
             session.execute(insert(Image), inserts)
         if updates:
             session.execute(update(Image), updates)
+        # New pixels may already have a review (a moved or copied file): show its state.
+        reviewed = select(Review.status).where(Review.image_hash == Image.content_hash).scalar_subquery()
+        session.execute(update(Image).where(Image.rel_path.in_([rel for rel, _, _ in described]))
+                        .values(review_status=func.coalesce(reviewed, UNREVIEWED)))
     report.added += len(inserts)
     report.changed += len(updates)
 

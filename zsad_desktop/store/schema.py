@@ -56,7 +56,11 @@ class Setting(Base):
 
 
 class Image(Base):
+    """A file of the folder. `review_status` repeats the status of the review of its pixels (kept in
+    step in the same transactions), so that counting and filtering by state needs no join."""
+
     __tablename__ = "images"
+    __table_args__ = (Index("ix_images_review_status", "review_status", "missing"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rel_path: Mapped[str] = mapped_column(String(1024), unique=True)
     content_hash: Mapped[Optional[str]] = mapped_column(String(64), index=True)
@@ -71,6 +75,8 @@ class Image(Base):
     # no index: a yes/no column only misleads SQLite's planner into driving joins from it
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    review_status: Mapped[ReviewStatus] = mapped_column(
+        _status, default=ReviewStatus.UNREVIEWED, server_default=ReviewStatus.UNREVIEWED.value)
 
 
 class Prediction(Base):
