@@ -38,6 +38,7 @@ def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window)
     assert not window.banner.isVisible()
 
     window.select_row(0)
+    window.review.settle()  # the image is read on a loader thread; wait for it to be on screen
     qtbot.waitUntil(lambda: window.model.heatmap.raw is not None, timeout=30_000)
     first = window.review.image_id
     assert first == window.gallery_model.rows[0].id
@@ -56,8 +57,10 @@ def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window)
     window.mask_panel.threshold.setValue(100)  # a small proposal: the stroke is clearly extra
     qtbot.keyClick(window, Qt.Key.Key_B)
     assert window.viewer.tools.tool is Tool.BRUSH
+    window.review.settle()
+    assert window.model.image.shape == (256, 256)  # the shared hazelnut images are downsized
     before = window.model.editor.mask.copy()
-    _drag(qtbot, window.viewer, [(200, 200), (300, 240), (400, 260)])
+    _drag(qtbot, window.viewer, [(40, 120), (120, 140), (200, 150)])
     painted = window.model.editor.mask.copy()
     assert painted.sum() > before.sum() + 1000
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -71,13 +74,14 @@ def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window)
     qtbot.keyClick(window, Qt.Key.Key_A)
     second = window.review.image_id
     assert second == window.gallery_model.rows[1].id
+    window.review.settle()
     accepted_mask = window.model.editor.mask.copy()
     qtbot.keyClick(window, Qt.Key.Key_A)  # unedited: accepted as proposed
     third = window.review.image_id
     qtbot.keyClick(window, Qt.Key.Key_N)  # nothing wrong
     fourth = window.review.image_id
     assert len({first, second, third, fourth}) == 4
-    _drag(qtbot, window.viewer, [(100, 100), (140, 140)])  # left without a decision: autosaved
+    _drag(qtbot, window.viewer, [(60, 60), (90, 90)])  # left without a decision: autosaved
     window.close()
 
     workspace = Workspace.open(hazelnut_folder)
@@ -104,6 +108,7 @@ def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window)
     assert statuses[first] is ReviewStatus.CORRECTED and statuses[second] is ReviewStatus.ACCEPTED
     assert statuses[third] is ReviewStatus.NORMAL and statuses[fourth] is ReviewStatus.CORRECTED
     again.select_row(again.gallery_model.position(first))
+    again.review.settle()
     np.testing.assert_array_equal(again.model.editor.mask, painted)  # the saved mask, not the proposal
     assert "tester" in again.review_panel.history.item(0).text()
     assert _heatmap_files(hazelnut_folder) == heatmaps
@@ -118,4 +123,5 @@ def test_missing_weights_show_a_banner_not_a_traceback(qtbot, tiny_prefs, hazeln
     assert window.gallery_model.rowCount() == 15  # the folder is still there to review
     qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=10_000)  # the queue stopped, once
     window.select_row(3)
+    window.review.settle()
     assert window.model.image.rgb is not None and window.model.heatmap.raw is None

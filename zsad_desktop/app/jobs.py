@@ -14,6 +14,7 @@ import enum
 import heapq
 import itertools
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Sequence
@@ -227,3 +228,15 @@ def prediction_order(
     if todo:
         plan.append((Priority.FOLDER, todo))
     return plan
+
+
+def leave_a_core_for_the_window() -> None:
+    """Keep one CPU core free of torch's compute threads, so the window stays smooth while the CPU predicts.
+
+    On a small machine torch would otherwise take every core and the event
+    loop would wait for the scheduler."""
+    import torch  # only the window calls this, when it starts
+
+    cores = os.cpu_count() or 1
+    if cores > 1 and torch.get_num_threads() >= cores:
+        torch.set_num_threads(cores - 1)

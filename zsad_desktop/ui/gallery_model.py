@@ -35,6 +35,10 @@ class GalleryModel(QAbstractListModel):
             index = self.index(position)
             self.dataChanged.emit(index, index)
 
+    def row(self, image_id: int) -> ImageRow | None:
+        position = self._position.get(image_id)
+        return None if position is None else self.rows[position]
+
     def position(self, image_id: int) -> int | None:
         return self._position.get(image_id)
 

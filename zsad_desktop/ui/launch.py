@@ -34,8 +34,10 @@ def run_gui(folder: str | None = None, **options: Any) -> int:
     Options: device, method, model_name, pretrained, image_size, object_name,
     checkpoint, reviewer, prompts_file, flag_score (None leaves the saved value).
     """
+    from zsad_desktop.app.jobs import leave_a_core_for_the_window
     from zsad_desktop.ui.main_window import MainWindow
 
+    leave_a_core_for_the_window()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANISATION)

@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build()
         self.predictions = PredictionController(self)
-        self.predictions.rowChanged.connect(self._row_changed)
+        self.predictions.scored.connect(self._scored)
         self.predictions.progress.connect(lambda done, total: self.progress.show_progress("Predicting", done, total))
         self.predictions.failed.connect(self.show_error)
         self.predictions.finished.connect(self._all_predicted)
@@ -255,9 +255,12 @@ class MainWindow(QMainWindow):
         self.predictions.cancel()
         self.statusBar().showMessage("Cancelled: the predictions made so far are kept", 6000)
 
-    def _row_changed(self, row) -> None:
-        self.gallery_model.update_row(row)
-        self.review.prediction_arrived(row)
+    def _scored(self, image_id: int, score: float | None, failure: str | None) -> None:
+        """A prediction arrived: its score (or why the image could not be read) goes into the gallery row."""
+        row = self.gallery_model.row(image_id)
+        if row is not None:
+            self.gallery_model.update_row(row._replace(score=score) if failure is None else row._replace(load_error=failure))
+        self.review.prediction_arrived(image_id)
 
     def _all_predicted(self) -> None:
         """Scores settle the order: sort again once, keeping the image on screen."""
@@ -304,6 +307,7 @@ class MainWindow(QMainWindow):
         self.mask_panel.set_brush_radius(self.viewer.tools.radius)
 
     def edit(self, what: str) -> None:
+        self.review.settle()
         {"undo": self.model.undo, "redo": self.model.redo, "use_proposal": self.model.use_proposal,
          "fill": self.model.fill_holes, "clear": self.model.clear}[what]()
 

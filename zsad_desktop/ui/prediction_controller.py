@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from zsad_desktop.app.jobs import Priority, prediction_order
+from zsad_desktop.app.predictions import PredictionFailure
 from zsad_desktop.app.review_session import ReviewSession
 from zsad_desktop.app.workspace import ImageRow
 from zsad_desktop.ui.job_bridge import JobBridge
@@ -31,7 +32,7 @@ def describe_error(error: BaseException) -> str:
 
 
 class PredictionController(QObject):
-    rowChanged = Signal(object)  # ImageRow with its new score or load error
+    scored = Signal(int, object, object)  # image id, its new score or None, why it failed or None
     progress = Signal(int, int)  # scored, asked for
     failed = Signal(str)
     finished = Signal()  # everything asked for has arrived
@@ -110,11 +111,10 @@ class PredictionController(QObject):
         if self.session is None:
             return
         self._waiting.discard(outcome.image_id)
-        try:
-            row = self.session.workspace.image(outcome.image_id)
-        except USER_ERRORS:
-            return  # the folder was closed or rescanned meanwhile
-        self.rowChanged.emit(row)
+        if isinstance(outcome, PredictionFailure):
+            self.scored.emit(outcome.image_id, None, outcome.reason)
+        else:
+            self.scored.emit(outcome.image_id, outcome.score, None)
         self._report()
         if not self._waiting and self._total:
             self._total = 0

@@ -1,11 +1,15 @@
 """The review loop on the image on screen: show it, take a decision, move on, never lose an edit.
 
 Leaving an image (another image, another folder, closing the window) saves
-an edited but undecided mask as a correction first.
+an edited but undecided mask as a correction first. An image is read (pixels,
+heatmap, saved masks, history) on a loader thread, so stepping through large
+images never blocks the window; whatever acts on the image on screen waits
+for that read first (`settle`), so a key pressed early is never lost.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +18,6 @@ from PySide6.QtCore import QObject, Signal
 from zsad_desktop.app import predictions
 from zsad_desktop.app.review_session import ImageView, ReviewSession
 from zsad_desktop.app.viewer_model import ViewerModel
-from zsad_desktop.app.workspace import ImageRow
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.mask_panel import MaskPanel
 from zsad_desktop.ui.review_panel import ReviewPanel
@@ -29,6 +32,8 @@ class ReviewController(QObject):
     rowChanged = Signal(object)  # ImageRow after a decision
     imageShown = Signal(int)
     message = Signal(str)  # for the status bar
+    _viewRead = Signal(int, object)  # image id, Future of the read (from the loader thread)
+    _predictionRead = Signal(int, object)
 
     def __init__(self, model: ViewerModel, viewer: ImageViewer, panel: ReviewPanel, masks: MaskPanel,
                  step: Callable[[int], None], parent=None):
@@ -37,32 +42,68 @@ class ReviewController(QObject):
         self._step = step
         self.session: ReviewSession | None = None
         self.current: ImageView | None = None
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="image-reader")
+        self._requested: int | None = None
+        self._reading: Future | None = None
+        self._viewRead.connect(self._read_finished)
+        self._predictionRead.connect(self._prediction_read)
+        viewer.before_edit = self.settle
 
     def attach(self, session: ReviewSession | None) -> None:
+        self.settle()
         self.session = session
         self.current = None
+        self._requested = None
         self.model.show_nothing()
 
     @property
     def image_id(self) -> int | None:
-        return None if self.current is None else self.current.row.id
+        """The image the reviewer asked for (it may still be on its way to the screen)."""
+        return self._requested
 
     # showing -----------------------------------------------------------------------
     def show_image(self, image_id: int) -> None:
         if self.session is None:
             return
-        if image_id != self.image_id:
-            self.save_current()
-        try:
-            view = self.session.view(image_id)
-        except USER_ERRORS as error:
-            self._show_unreadable(image_id, str(error))
+        # A read still under way is simply superseded: nothing could be edited on it (edits settle first).
+        self.save_current()
+        self._requested = image_id
+        session = self.session
+        future = self._loader.submit(_read_view, session, image_id)
+        self._reading = future
+        future.add_done_callback(lambda done, i=image_id: self._viewRead.emit(i, done))
+
+    def settle(self) -> None:
+        """Wait for the image being read, so an action applies to the image the reviewer sees next."""
+        future = self._reading
+        if future is not None:
+            future.exception()  # blocks until read
+            self._apply(future)
+
+    def _read_finished(self, image_id: int, future: Future) -> None:
+        if future is self._reading:
+            self._apply(future)
+
+    def _apply(self, future: Future) -> None:
+        self._reading = None
+        if self.session is None:
             return
+        image_id = self._requested
+        error = future.exception()
+        if error is not None:
+            if isinstance(error, USER_ERRORS):
+                self._show_unreadable(image_id, str(error))
+            else:
+                self.current = None
+                self.model.show_nothing()
+                self.message.emit(f"Could not show the image ({type(error).__name__}: {error})")
+            return
+        view, model_id, stats = future.result()
         self.current = view
-        model_id = self.session.model_id()
-        stats = self.session.normalisation(model_id) if model_id and view.raw_heatmap is not None else None
         self.model.show(view.rgb, view.raw_heatmap, stats, saved_mask=view.final_mask)
         self.panel.show_image(view.row, model_id, view.history)
+        if view.raw_heatmap is None:
+            self.prediction_arrived(view.row.id)  # it may have been stored while the image was read
         self.imageShown.emit(image_id)
 
     def _show_unreadable(self, image_id: int, reason: str) -> None:
@@ -77,17 +118,22 @@ class ReviewController(QObject):
         self.viewer.show_message(f"This image cannot be read:\n{row.load_error or reason}")
         self.message.emit(reason)
 
-    def prediction_arrived(self, row: ImageRow) -> None:
-        """A new score for `row`: if it is on screen, its heatmap and proposal appear without losing edits."""
-        if self.current is None or row.id != self.current.row.id or self.session is None:
+    def prediction_arrived(self, image_id: int) -> None:
+        """A prediction for `image_id` arrived: if it is on screen, its score, heatmap and proposal
+        appear (read on the loader thread; edits made meanwhile are kept)."""
+        if self.current is None or image_id != self.current.row.id or self.session is None or self._reading is not None:
             return
+        future = self._loader.submit(_read_prediction, self.session, image_id)
+        future.add_done_callback(lambda done, i=image_id: self._predictionRead.emit(i, done))
+
+    def _prediction_read(self, image_id: int, future: Future) -> None:
+        if self.current is None or image_id != self.current.row.id or self._reading is not None or future.exception():
+            return
+        row, model_id, raw, stats = future.result()
+        self.current.row = row
         self.panel.show_row(row)
-        if self.model.heatmap.raw is not None or row.score is None:
-            return
-        model_id = self.session.model_id()
-        cached = predictions.cached_prediction(self.session.workspace, row.id, model_id) if model_id else None
-        if cached is not None:
-            self.model.set_heatmap(predictions.heatmap(self.session.workspace, cached), self.session.normalisation(model_id))
+        if raw is not None and self.model.heatmap.raw is None:
+            self.model.set_heatmap(raw, stats)
             self.panel.model_label.setText(model_id)
 
     def refresh_scale(self) -> None:
@@ -105,6 +151,7 @@ class ReviewController(QObject):
         if name == "correct" and self.viewer.tools.polygon_in_progress:
             self.viewer.finish_polygon()  # Enter closes the polygon first; the next Enter saves
             return
+        self.settle()
         if self.session is None or self.current is None or self.model.editor is None:
             return
         mask = self.model.editor.mask.copy()
@@ -140,3 +187,21 @@ class ReviewController(QObject):
         self.panel.show_row(row)
         self.rowChanged.emit(row)
         return True
+
+
+def _read_view(session: ReviewSession, image_id: int) -> tuple[ImageView, str | None, object]:
+    """On the loader thread: the image, its heatmap and review, and the display scale to show it on."""
+    view = session.view(image_id)
+    model_id = session.model_id()
+    stats = session.normalisation(model_id) if model_id and view.raw_heatmap is not None else None
+    return view, model_id, stats
+
+
+def _read_prediction(session: ReviewSession, image_id: int):
+    """On the loader thread: the image's row, and its heatmap and display scale if the active model has one."""
+    row = session.workspace.image(image_id)
+    model_id = session.model_id()
+    cached = predictions.cached_prediction(session.workspace, image_id, model_id) if model_id else None
+    if cached is None:
+        return row, model_id, None, None
+    return row, model_id, predictions.heatmap(session.workspace, cached), session.normalisation(model_id)

@@ -8,6 +8,7 @@ a fast scroll), and only a bounded number are kept in memory, so a folder of
 from __future__ import annotations
 
 import itertools
+import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class ThumbnailLoader(QObject):
 
     ready = Signal(int)
 
-    def __init__(self, parent=None, threads: int = 2, keep: int = KEEP):
+    def __init__(self, parent=None, threads: int | None = None, keep: int = KEEP):
         super().__init__(parent)
         self.folder: Path | None = None
         self.keep = keep
@@ -58,7 +59,7 @@ class ThumbnailLoader(QObject):
         self._failed: set[int] = set()
         self._order = itertools.count()
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
+        self._pool.setMaxThreadCount(threads or max(1, min(4, (os.cpu_count() or 2) // 2)))
         self._signals = _Signals()
         self._signals.ready.connect(self._arrived)
         self._signals.failed.connect(self._gave_up)

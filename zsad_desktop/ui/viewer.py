@@ -7,6 +7,8 @@ what the layers hold comes from the `ViewerModel`'s events.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView
@@ -45,6 +47,8 @@ class ImageViewer(QGraphicsView):
         self.message_item.setZValue(20)
         self.scene().addItem(self.message_item)
         self._pan_from: QPointF | None = None
+        #: called before a mouse edit, so it lands on the image the reviewer sees (set by the review loop)
+        self.before_edit: Callable[[], None] | None = None
         self._keep_view = False
         for name, slot in (("image", self._image_changed), ("heatmap", self._heatmap_changed),
                            ("proposal", self._proposal_changed), ("mask", self._mask_changed),
@@ -129,6 +133,8 @@ class ImageViewer(QGraphicsView):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
+        if button == Qt.MouseButton.LeftButton and self.before_edit is not None:
+            self.before_edit()
         if button == Qt.MouseButton.LeftButton and self.tools.press(self._scene_point(event)):
             return
         super().mousePressEvent(event)
