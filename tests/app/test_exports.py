@@ -163,3 +163,15 @@ def test_report_lists_every_image_with_its_decision(workspace, tmp_path):
     assert lines[1]["status"] == "unreviewed" and lines[1]["defect_area"] == "0"
     export_report(workspace, tmp_path / "report.json")
     assert json.loads((tmp_path / "report.json").read_text())[0]["defect_area"] == 20
+
+
+def test_cancelled_coco_and_report_write_nothing(workspace, tmp_path):
+    record_review(workspace, workspace.images(order="name")[0].id, ReviewStatus.NORMAL)
+    cancel = threading.Event()
+    cancel.set()
+    assert export_coco(workspace, tmp_path / "coco.json", cancel=cancel) is None
+    assert export_report(workspace, tmp_path / "report.csv", cancel=cancel) is None
+    assert not (tmp_path / "coco.json").exists() and not (tmp_path / "report.csv").exists()
+    seen = []
+    export_coco(workspace, tmp_path / "coco.json", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 1)]

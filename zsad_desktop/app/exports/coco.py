@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from pycocotools import mask as coco_mask
@@ -13,6 +14,8 @@ from zsad_desktop.app.exports.mvtec import ANOMALY_LABEL
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
 from zsad_desktop.app.workspace import Workspace
 from zsad_desktop.imaging.masks import atomic_write, connected_regions
+
+Progress = Callable[[int, int], None]
 
 
 def region_annotations(mask: np.ndarray, image_id: int, first_id: int) -> list[dict[str, Any]]:
@@ -29,11 +32,22 @@ def region_annotations(mask: np.ndarray, image_id: int, first_id: int) -> list[d
     return annotations
 
 
-def export_coco(workspace: Workspace, target_file: Path | str) -> dict[str, Any]:
+def export_coco(
+    workspace: Workspace,
+    target_file: Path | str,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any] | None:
     """Normal, accepted and corrected images (normal ones without annotations, as negatives);
-    `file_name` is the image's path relative to the workspace folder."""
+    `file_name` is the image's path relative to the workspace folder. Returns the data written,
+    or None when cancelled (then nothing is written)."""
     images, annotations = [], []
-    for image in reviewed_images(workspace):
+    reviewed = reviewed_images(workspace)
+    for done, image in enumerate(reviewed, start=1):
+        if cancel is not None and cancel.is_set():
+            return None
+        if progress is not None:
+            progress(done, len(reviewed))
         mask = final_mask(workspace, image)
         height, width = mask.shape if mask is not None else (image.height, image.width)
         images.append({"id": image.image_id, "file_name": image.rel_path, "width": int(width or 0),

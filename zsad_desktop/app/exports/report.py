@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,13 @@ from zsad_desktop.imaging.masks import atomic_write
 REPORT_FIELDS = ("path", "score", "status", "reviewer", "model_version", "defect_area", "note", "updated_at")
 
 
-def review_report(workspace: Workspace) -> list[dict[str, Any]]:
-    """Every image present, by path; `score` from the active model, `defect_area` in pixels of the final mask."""
+def review_report(workspace: Workspace, cancel: threading.Event | None = None) -> list[dict[str, Any]] | None:
+    """Every image present, by path; `score` from the active model, `defect_area` in pixels of the
+    final mask. None when cancelled."""
     rows = []
     for image in reviewed_images(workspace, statuses=None):
+        if cancel is not None and cancel.is_set():
+            return None
         area = image.mask_area
         if area is None and image.mask_file:  # reviews saved before areas were stored
             area = int(workspace.files.read_mask(image.mask_file).sum())
@@ -29,9 +33,12 @@ def review_report(workspace: Workspace) -> list[dict[str, Any]]:
     return rows
 
 
-def export_report(workspace: Workspace, target_file: Path | str) -> int:
-    """CSV, or JSON when the file name ends in .json; returns the number of images listed."""
-    rows = review_report(workspace)
+def export_report(workspace: Workspace, target_file: Path | str, cancel: threading.Event | None = None) -> int | None:
+    """CSV, or JSON when the file name ends in .json; returns the number of images listed, or None
+    when cancelled (then nothing is written)."""
+    rows = review_report(workspace, cancel)
+    if rows is None:
+        return None
     target_file = Path(target_file)
     with atomic_write(target_file, mode="w") as handle:
         if target_file.suffix.lower() == ".json":
