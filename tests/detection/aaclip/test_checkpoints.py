@@ -77,6 +77,22 @@ def test_reference_checkpoint_loads_with_no_missing_or_unexpected_keys(tmp_path)
     assert detector.adapt_text
 
 
+def test_a_reference_folder_is_calibrated_on_a_set_of_images(tmp_path, hazelnut):
+    from zsad_desktop.imaging import read_rgb8
+
+    image, text = reference_states(torch.Generator().manual_seed(9))
+    save_like_the_reference(tmp_path, image, text)
+    detector = make(checkpoint_dir=str(tmp_path), object_name="single brown hazelnut")
+    images = [read_rgb8(s.image_path) for s in hazelnut[:4]]
+    before = detector.model_id
+    calibration = detector.calibrate(images)
+    scores = [d.score for d in detector.predict(images)]
+    assert calibration.map_high > calibration.map_low and detector.model_id != before
+    assert min(scores) >= -1e-4 and max(scores) <= 1 + 1e-4 and max(scores) - min(scores) > 0.1
+    with pytest.raises(DetectorError, match="at least two images"):
+        detector.calibrate(images[:1])
+
+
 def test_reference_test_folder_with_only_numbered_image_files_loads_the_latest(tmp_path):
     """The reference's test.py reads image_adapter_<epoch>.pth files; such a folder may lack image_adapter.pth."""
     old, text = reference_states(torch.Generator().manual_seed(4))

@@ -17,11 +17,13 @@ import numpy as np
 import torch
 
 from zsad_desktop.detection.clip_detector import ClipDetector
+from zsad_desktop.detection.device import autocast
 from zsad_desktop.detection.interface import DetectorError, register_method
 from zsad_desktop.detection.methods.aaclip import scoring
 from zsad_desktop.detection.methods.aaclip.checkpoint import load_adapters
 from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterLayout, standard_features
 from zsad_desktop.detection.methods.aaclip.scoring import ScoreCalibration
+from zsad_desktop.detection.preprocess import to_model_input
 
 log = logging.getLogger(__name__)
 GELUS = ("quick", "exact")
@@ -76,7 +78,8 @@ class AACLIPDetector(ClipDetector):
             adapt_text = load_adapters(adapters, Path(folder)).adapt_text
             adapters.eval().requires_grad_(False)
             if calibration is None:
-                log.warning("AA-CLIP model %s has no score calibration: image scores fuse raw map and detection values", folder)
+                log.warning("AA-CLIP model %s has no score calibration: image scores fuse raw map and detection values "
+                            "until calibrate(images) is called on a set of images", folder)
         # adapters handed in (training's held-out checks) are used as they are, not frozen
         self.adapters = adapters.to(self.device)
         self.adapt_text = adapt_text
@@ -107,6 +110,23 @@ class AACLIPDetector(ClipDetector):
 
     def raw_outputs(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
         return adapted_outputs(self.adapters, self.extractor, pixels, self.anchors().to(pixels.device), self.domain)
+
+    def calibrate(self, images: Sequence[np.ndarray]) -> ScoreCalibration:
+        """Set the score ranges from the outputs on a set of RGB uint8 images (a dataset, never one
+        image), as training does for its models; for folders trained with the reference code."""
+        lows, highs, detections = [], [], []
+        for start in range(0, len(images), self.batch_size):
+            pixels = to_model_input(images[start : start + self.batch_size], self.backbone.spec.image_size,
+                                    self.backbone.mean, self.backbone.std, self.device)
+            with torch.inference_mode(), autocast(self.device):
+                out = self.raw_outputs(pixels)
+            lows += out["map_low"].float().cpu().tolist()
+            highs += out["map_high"].float().cpu().tolist()
+            detections += out["detection"].float().cpu().tolist()
+        if len(highs) < 2:
+            raise DetectorError("calibrating AA-CLIP's scores needs at least two images")
+        self.calibration = ScoreCalibration.from_outputs(lows, highs, detections)
+        return self.calibration
 
     def score_grid(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.raw_outputs(pixels)
