@@ -27,12 +27,12 @@ def tiny_prefs():
 
 @pytest.fixture
 def open_window(qtbot):
-    """Open a folder in a real window and wait for its gallery; closes the windows at the end."""
+    """Open a folder in a real window and wait for its gallery (and its predictions if asked); closes the windows at the end."""
     from zsad_desktop.ui.main_window import MainWindow
 
     windows = []
 
-    def open_(settings, folder):
+    def open_(settings, folder, predicted=False):
         window = MainWindow(settings, persist=False)
         qtbot.addWidget(window)
         window.resize(1300, 850)
@@ -42,6 +42,9 @@ def open_window(qtbot):
         window.open_folder(str(folder))
         qtbot.waitUntil(lambda: window.gallery_model.rowCount() > 0, timeout=60_000)
         windows.append(window)
+        if predicted:  # every image scored and the display scale settled
+            qtbot.waitUntil(lambda: not window.predictions.busy and all(r.score is not None or r.load_error for r in window.gallery_model.rows),
+                            timeout=120_000)
         return window
 
     yield open_

@@ -44,7 +44,8 @@ class PredictionController(QObject):
         self.bridge = JobBridge(self)
         self.bridge.prediction.connect(self._arrived)
         self.bridge.error.connect(self._failed)
-        self.bridge.settled.connect(lambda _marker: self.scaleMayHaveChanged.emit())
+        self.bridge.settled.connect(self._settled)
+        self._scale_pending = False
         self._waiting: set[int] = set()
         self._total = 0
         self._gallery: list[int] = []
@@ -53,6 +54,7 @@ class PredictionController(QObject):
         self.session = session
         self._waiting.clear()
         self._total = 0
+        self._scale_pending = False
 
     def predict(self, gallery: list[ImageRow], on_screen: int | None) -> None:
         """Queue every image of `gallery` without a prediction, the one on screen first."""
@@ -65,7 +67,7 @@ class PredictionController(QObject):
         self._total = len(needed)
         for priority, ids in prediction_order(self._gallery, on_screen, needed, LOOKAHEAD):
             if priority is Priority.FOLDER:
-                self.session.predict_folder(ids, self.bridge.on_prediction, self.bridge.on_error)
+                self.session.predict_folder(ids, self.bridge.on_prediction, self._worker_error)
             else:
                 self._submit(ids, priority)
         if needed:
@@ -75,8 +77,13 @@ class PredictionController(QObject):
     def _after_queued(self) -> None:
         """A no-op job behind the predictions: when it runs, the session has updated the display scale
         (it does so after each batch, after reporting the batch's results)."""
+        self._scale_pending = True
         self.session.queue.submit("display scale", lambda progress, cancel: None, Priority.FOLDER,
                                   on_result=self.bridge.on_settled, key="folder:scale")
+
+    def _settled(self, _marker) -> None:
+        self._scale_pending = False
+        self.scaleMayHaveChanged.emit()
 
     def focus(self, image_id: int) -> None:
         """The reviewer opened `image_id`: it jumps the queue, and the next few in the gallery after it."""
@@ -89,7 +96,13 @@ class PredictionController(QObject):
 
     def _submit(self, ids: list[int], priority: Priority) -> None:
         key = f"image:{ids[0]}" if priority is Priority.ON_SCREEN else "next"
-        self.session.predict(ids, priority, self.bridge.on_prediction, self.bridge.on_error, key=key)
+        self.session.predict(ids, priority, self.bridge.on_prediction, self._worker_error, key=key)
+
+    def _worker_error(self, error: BaseException) -> None:
+        """On the worker thread: stop the other predictions at once (they would fail the same way), then tell the window."""
+        if not isinstance(error, InterruptedError):
+            self._cancel_queued()
+        self.bridge.on_error(error)
 
     def _cancel_queued(self) -> None:
         """Drop the prediction jobs (a training run in the same queue goes on)."""
@@ -101,11 +114,13 @@ class PredictionController(QObject):
         self._cancel_queued()
         self._waiting.clear()
         self._total = 0
+        self._scale_pending = False
         self._report()
 
     @property
     def busy(self) -> bool:
-        return bool(self._waiting)
+        """Predictions still to come, or the display scale not yet settled after them."""
+        return bool(self._waiting) or self._scale_pending
 
     def _arrived(self, outcome) -> None:
         if self.session is None:
@@ -124,6 +139,7 @@ class PredictionController(QObject):
         if isinstance(error, InterruptedError):
             return
         self._cancel_queued()  # the same error would repeat for every image
+        self._scale_pending = False
         self._waiting.clear()
         self._total = 0
         self._report()

@@ -1,0 +1,111 @@
+"""Settings kept between runs, the settings dialog, changed keys, command-line options, opening folders."""
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QKeySequence
+
+from zsad_desktop.app.review_session import DetectorSettings
+from zsad_desktop.app.settings import AppSettings
+from zsad_desktop.app.viewer_model import DisplaySettings
+from zsad_desktop.ui.launch import apply_options
+from zsad_desktop.ui.main_window import MainWindow
+from zsad_desktop.ui.settings_dialog import SettingsDialog
+from zsad_desktop.ui.settings_store import load_settings, save_settings
+from zsad_desktop.ui.shortcuts import clashes
+
+
+@pytest.fixture
+def store(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def test_settings_survive_a_restart(store):
+    settings = AppSettings(
+        detector=DetectorSettings(method="crane", model_name="ViT-L-14-336", device="cpu", image_size=336, object_name="weld"),
+        prompts_file="/data/prompts.json", reviewer="Dr. Ada", flag_score=0.7,
+        display=DisplaySettings(colour_map="inferno", heatmap_opacity=0.3, show_heatmap=False, threshold=0.62, min_region_area=25),
+        shortcuts={"normal": "X"},
+    )
+    settings.add_recent("/data/a")
+    settings.add_recent("/data/b")
+    save_settings(settings, store)
+    loaded = load_settings(QSettings(store.fileName(), QSettings.Format.IniFormat))
+    assert loaded == settings
+    assert loaded.recent == ["/data/b", "/data/a"]
+
+
+def test_damaged_or_missing_settings_fall_back_to_defaults(store):
+    assert load_settings(store) == AppSettings()
+    store.setValue("display/colour_map", "no-such-map")
+    store.setValue("detector/image_size", "huge")
+    loaded = load_settings(store)
+    assert loaded.display == DisplaySettings() and loaded.detector.image_size == DetectorSettings().image_size
+
+
+def test_prompt_list_goes_to_the_methods_that_read_one():
+    settings = AppSettings(prompts_file="/p.json")
+    assert settings.detector_settings().extra == {"prompts_file": "/p.json"}
+    settings.detector.method = "crane"
+    assert "prompts_file" not in settings.detector_settings().extra
+
+
+def test_dialog_edits_a_copy_and_returns_the_choices(qtbot):
+    settings = AppSettings(reviewer="old")
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.device.setCurrentText("cpu")
+    dialog.model_name.setText(" ViT-B-16 ")
+    dialog.image_size.setValue(224)
+    dialog.object_name.setText("")
+    dialog.prompts_file.setText("/data/prompts.json")
+    dialog.reviewer.setText("Ada")
+    dialog.flag_score.setValue(0.65)
+    dialog.colour_map.setCurrentText("turbo")
+    dialog.threshold.setValue(0.7)
+    dialog.shortcuts.edits["skip"].setKeySequence(QKeySequence("Ctrl+K"))
+    assert settings.reviewer == "old"  # nothing changes before OK
+    result = dialog.result_settings()
+    assert (result.detector.device, result.detector.model_name, result.detector.image_size) == ("cpu", "ViT-B-16", 224)
+    assert result.detector.object_name == "object" and result.prompts_file == "/data/prompts.json"
+    assert (result.reviewer, result.flag_score) == ("Ada", pytest.approx(0.65))
+    assert result.display.colour_map == "turbo" and result.display.threshold == pytest.approx(0.7)
+    assert result.shortcuts == {"skip": "Ctrl+K"} and dialog.chosen_version is None
+
+
+def test_changed_keys_drive_the_window_and_clashes_are_found(qtbot, tmp_path):
+    window = MainWindow(AppSettings(shortcuts={"normal": "X"}), persist=False)
+    qtbot.addWidget(window)
+    assert [k.toString() for k in window.actions["normal"].shortcuts()] == ["X"]
+    assert [k.toString() for k in window.actions["next"].shortcuts()] == ["Right", "J"]
+    assert clashes({"normal": "A"}) == ["A: accept, normal"]
+    assert clashes({}) == []
+
+
+def test_command_line_options_override_the_saved_settings():
+    settings = apply_options(AppSettings(reviewer="saved"), {"device": "cpu", "pretrained": "random", "reviewer": "cli",
+                                                             "image_size": None})
+    assert settings.detector.device == "cpu" and settings.detector.pretrained == "random"
+    assert settings.reviewer == "cli" and settings.detector.image_size == DetectorSettings().image_size
+    with pytest.raises(TypeError, match="unknown option"):
+        apply_options(AppSettings(), {"colour": "red"})
+
+
+def test_drop_a_folder_opens_it_and_it_joins_the_recent_list(qtbot, tmp_path, monkeypatch):
+    window = MainWindow(AppSettings(), persist=False)
+    qtbot.addWidget(window)
+    opened = []
+    monkeypatch.setattr(window, "open_folder", opened.append)
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(tmp_path / "missing.png")), QUrl.fromLocalFile(str(tmp_path))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert opened == [str(tmp_path)]
+
+
+def test_opening_a_folder_remembers_it(qtbot, tiny_prefs, hazelnut_folder, open_window):
+    window = open_window(tiny_prefs, hazelnut_folder)
+    assert window.settings.recent[0] == str(hazelnut_folder.resolve())
+    assert [a.text() for a in window.menus["recent"].actions()] == [str(hazelnut_folder.resolve())]
+    window.open_folder(str(hazelnut_folder / "no-such-folder"))
+    assert window.banner.isVisible() and "no-such-folder" in window.banner.text()
+    assert window.session is None and window.gallery_model.rowCount() == 0

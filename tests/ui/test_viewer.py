@@ -1,0 +1,137 @@
+"""The viewer on its own: zoom, pan, layers, brush preview, strokes, polygon, partial mask repaint."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+
+from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
+from zsad_desktop.detection.interface import NormalisationStats
+from zsad_desktop.ui.layer_items import MaskItem
+from zsad_desktop.ui.mask_tools import Tool
+from zsad_desktop.ui.viewer import ImageViewer
+
+
+@pytest.fixture
+def viewer(qtbot):
+    model = ViewerModel(DisplaySettings(threshold=0.5))
+    view = ImageViewer(model)
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    heat = np.zeros((120, 160), np.float32)
+    heat[20:40, 20:60] = 1.0
+    model.show(np.full((120, 160, 3), 90, np.uint8), heat, NormalisationStats(0.0, 1.0))
+    view.fit()
+    return view
+
+
+def _drag(qtbot, view, points, button=Qt.MouseButton.LeftButton):
+    at = [view.mapFromScene(QPointF(x, y)) for x, y in points]
+    qtbot.mousePress(view.viewport(), button, pos=at[0])
+    for p in at[1:]:
+        qtbot.mouseMove(view.viewport(), pos=p)
+    qtbot.mouseRelease(view.viewport(), button, pos=at[-1])
+
+
+def _wheel(view, steps):
+    from PySide6.QtGui import QWheelEvent
+
+    centre = QPointF(view.viewport().rect().center())
+    event = QWheelEvent(centre, view.mapToGlobal(centre.toPoint()).toPointF(), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    view.wheelEvent(event)
+
+
+def test_fit_one_to_one_and_wheel_zoom(viewer):
+    fitted = viewer.scale_factor
+    assert fitted == pytest.approx(min(400 / 160, 300 / 120), rel=0.1)  # the whole image in view
+    viewer.actual_size()
+    assert viewer.scale_factor == 1.0
+    _wheel(viewer, 1)
+    assert viewer.scale_factor == pytest.approx(1.25)
+    _wheel(viewer, -1)
+    _wheel(viewer, -1)
+    assert viewer.scale_factor == pytest.approx(0.8)
+    for _ in range(100):
+        viewer.zoom(2.0)
+    assert viewer.scale_factor == pytest.approx(64.0)  # bounded
+
+
+def test_middle_button_pans(qtbot, viewer):
+    viewer.actual_size()
+    viewer.zoom(8.0)
+    bar = viewer.horizontalScrollBar()
+    before = bar.value()
+    centre = viewer.viewport().rect().center()
+    qtbot.mousePress(viewer.viewport(), Qt.MouseButton.MiddleButton, pos=centre)
+    qtbot.mouseMove(viewer.viewport(), pos=centre + QPoint(-60, 0))
+    qtbot.mouseRelease(viewer.viewport(), Qt.MouseButton.MiddleButton, pos=centre + QPoint(-60, 0))
+    assert bar.value() == before + 60
+    assert not viewer.model.editor.mask[60, 100]  # panning never paints
+
+
+def test_layers_follow_the_display_settings(viewer):
+    model = viewer.model
+    assert viewer.heatmap_item.isVisible() and viewer.heatmap_item.opacity() == pytest.approx(0.45)
+    jet = viewer.heatmap_item.pixmap().toImage()
+    model.set_display(show_heatmap=False, heatmap_opacity=0.8, mask_opacity=0.2, show_proposal=False)
+    assert not viewer.heatmap_item.isVisible() and viewer.heatmap_item.opacity() == pytest.approx(0.8)
+    assert viewer.mask_item.opacity() == pytest.approx(0.2) and not viewer.proposal_item.isVisible()
+    model.set_display(colour_map="viridis")
+    assert viewer.heatmap_item.pixmap().toImage() != jet
+
+
+def test_brush_with_size_preview_then_eraser(qtbot, viewer):
+    tools, model = viewer.tools, viewer.model
+    tools.set_tool(Tool.BRUSH)
+    tools.set_radius(5)
+    qtbot.mouseMove(viewer.viewport(), pos=viewer.mapFromScene(QPointF(100, 80)))
+    rect = tools.cursor_item.rect()
+    assert tools.cursor_item.isVisible() and rect.width() == pytest.approx(10) and rect.center().x() == pytest.approx(100, abs=1)
+    _drag(qtbot, viewer, [(90, 80), (130, 80)])
+    assert model.editor.mask[80, 90:131].all() and model.has_unsaved_edit
+    tools.set_tool(Tool.ERASER)
+    _drag(qtbot, viewer, [(110, 80)])
+    assert not model.editor.mask[80, 108:113].any() and model.editor.mask[80, 95]
+    tools.set_tool(Tool.POLYGON)
+    assert not tools.cursor_item.isVisible()  # no size preview for tools without a size
+
+
+def test_polygon_closes_on_finish_and_needs_three_points(qtbot, viewer):
+    tools, model = viewer.tools, viewer.model
+    tools.set_tool(Tool.POLYGON)
+    for x, y in [(100, 60), (150, 60)]:
+        qtbot.mouseClick(viewer.viewport(), Qt.MouseButton.LeftButton, pos=viewer.mapFromScene(QPointF(x, y)))
+    assert tools.polygon_in_progress and not viewer.finish_polygon()  # two points are not an area
+    for x, y in [(100, 60), (150, 60), (150, 100)]:
+        qtbot.mouseClick(viewer.viewport(), Qt.MouseButton.LeftButton, pos=viewer.mapFromScene(QPointF(x, y)))
+    assert viewer.finish_polygon() and not tools.polygon_in_progress
+    assert model.editor.mask[70, 140] and not model.editor.mask[95, 105]
+
+
+def test_region_tool_removes_the_region_clicked(qtbot, viewer):
+    model = viewer.model
+    assert model.editor.mask[30, 40]  # the proposal
+    viewer.tools.set_tool(Tool.REGION)
+    qtbot.mouseClick(viewer.viewport(), Qt.MouseButton.LeftButton, pos=viewer.mapFromScene(QPointF(40, 30)))
+    assert not model.editor.mask.any()
+    assert model.undo() and model.editor.mask[30, 40]
+
+
+def _pixels(item) -> np.ndarray:
+    image = item.pixmap().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4).copy()
+
+
+def test_repainting_the_changed_box_matches_a_full_repaint(qtbot):
+    rng = np.random.default_rng(1)
+    mask = rng.random((90, 110)) > 0.6
+    partial, full = MaskItem((255, 0, 220), 120), MaskItem((255, 0, 220), 120)
+    partial.set_mask(mask)
+    mask[30:50, 40:80] = True
+    mask[45, 60] = False
+    partial.update_box(mask, (30, 40, 20, 40))
+    full.set_mask(mask)
+    np.testing.assert_array_equal(_pixels(partial), _pixels(full))
