@@ -29,7 +29,7 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
         "--pretrained", default="openai", help="pretrained tag, checkpoint file, or 'random' for a test run (default: openai)"
     )
     group.add_argument("--image-size", type=int, default=518, help="input size in pixels (default: 518, a 37x37 grid)")
-    group.add_argument("--object-name", default="object", help="what the images show, used in the text prompts")
+    group.add_argument("--object-name", help="what the images show, used in the text prompts (default: object, or the model's own)")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     group.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: by device)")
     group.add_argument("--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2")
@@ -40,7 +40,7 @@ def build_detector(args: argparse.Namespace):
     from zsad_desktop.detection.interface import create_detector
     from zsad_desktop.detection.saved_model import load_saved_model
 
-    common = {"object_name": args.object_name}
+    common = {"object_name": args.object_name} if args.object_name else {}
     if args.batch_size:
         common["batch_size"] = args.batch_size
     if args.model:

@@ -66,7 +66,7 @@ def cmd_scan(args, build_detector) -> int:
         detector = build_detector(args)
         model_versions.register_version(workspace, detector.model_id, args.method,
                                         {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size},
-                                        settings={"object_name": args.object_name}, activate=True)
+                                        settings={"object_name": args.object_name or "object"}, activate=True)
         ids = [r.id for r in workspace.images() if r.score is None and not r.load_error]
         failed = sum(isinstance(o, PredictionFailure) for o in predict_images(workspace, detector, ids))
         print(f"{len(ids) - failed} predictions computed, {failed} failed")
