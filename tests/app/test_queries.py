@@ -97,3 +97,17 @@ def test_queries_use_indexes(workspace):
             plan = " | ".join(row[-1] for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
             assert index in plan, (name, plan)
             assert "SCAN images |" not in plan + " |" and "SCAN reviews" not in plan, (name, plan)
+
+
+def test_next_unreviewed_looks_past_the_quick_looks(workspace, monkeypatch):
+    from zsad_desktop.app import image_queries
+
+    monkeypatch.setattr(image_queries, "QUICK_LOOKS", (2, 3, None))
+    assert workspace.next_unreviewed().rel_path == workspace.images(order="name")[0].rel_path  # nothing scored yet
+    by_score = _scored(workspace)
+    for row in by_score[:5]:  # beyond both quick looks
+        record_review(workspace, row.id, ReviewStatus.ACCEPTED, mask=np.ones(HAZELNUT_SIZE, bool))
+    assert workspace.next_unreviewed().id == by_score[5].id
+    for row in by_score[5:]:
+        record_review(workspace, row.id, ReviewStatus.NORMAL)
+    assert workspace.next_unreviewed() is None

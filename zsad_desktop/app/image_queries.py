@@ -147,12 +147,20 @@ QUICK_LOOKS = (100, 3000, None)
 
 def next_unreviewed(session: Session, model_id: str) -> ImageRow | None:
     """The unreviewed image to show next: highest score first, then the unscored ones by path."""
-    for query in (next_unreviewed_query, first_unscored_query):
+    scored = select(Prediction.id).where(Prediction.model_version == model_id)
+    present = select(Image.id).where(Image.missing.is_(False))
+    for query, candidates in ((next_unreviewed_query, scored), (first_unscored_query, present)):
         for among in QUICK_LOOKS:
             values = session.execute(query(model_id, among)).first()
             if values is not None:
                 return _row(values)
+            if among and _fewer_than(session, candidates, among):
+                break  # the quick look saw them all (a workspace not predicted yet, say)
     return None
+
+
+def _fewer_than(session: Session, candidates: Select, count: int) -> bool:
+    return session.scalar(select(func.count()).select_from(candidates.limit(count).subquery())) < count
 
 
 def status_counts(session: Session) -> dict[ReviewStatus, int]:
