@@ -43,7 +43,8 @@ def open_window(qtbot):
         qtbot.waitUntil(lambda: window.gallery_model.rowCount() > 0, timeout=60_000)
         windows.append(window)
         if predicted:  # every image scored and the display scale settled
-            qtbot.waitUntil(lambda: not window.predictions.busy and all(r.score is not None or r.load_error for r in window.gallery_model.rows),
+            rows = window.gallery_model
+            qtbot.waitUntil(lambda: not window.predictions.busy and all(r.score is not None or r.load_error for r in rows.rows),
                             timeout=120_000)
         return window
 

@@ -1,10 +1,8 @@
 """Background predictions: the order the reviewer needs, cancel, and errors shown without stopping the review."""
 
-import threading
 import time
 
 import numpy as np
-import pytest
 import torch
 
 from zsad_desktop.app.jobs import Priority

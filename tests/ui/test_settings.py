@@ -23,7 +23,8 @@ def test_settings_survive_a_restart(store):
     settings = AppSettings(
         detector=DetectorSettings(method="crane", model_name="ViT-L-14-336", device="cpu", image_size=336, object_name="weld"),
         prompts_file="/data/prompts.json", reviewer="Dr. Ada", flag_score=0.7,
-        display=DisplaySettings(colour_map="inferno", heatmap_opacity=0.3, show_heatmap=False, threshold=0.62, min_region_area=25),
+        display=DisplaySettings(colour_map="inferno", heatmap_opacity=0.3, show_heatmap=False, threshold=0.62,
+                                min_region_area=25),
         shortcuts={"normal": "X"},
     )
     settings.add_recent("/data/a")

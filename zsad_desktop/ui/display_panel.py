@@ -68,7 +68,8 @@ class DisplayPanel(QGroupBox):
 
     def show_settings(self, display: DisplaySettings) -> None:
         """Reflect settings without echoing them back as changes."""
-        widgets = (self.show_heatmap, self.show_proposal, self.show_mask, self.colour_map, self.heatmap_opacity, self.mask_opacity)
+        widgets = (self.show_heatmap, self.show_proposal, self.show_mask, self.colour_map,
+                   self.heatmap_opacity, self.mask_opacity)
         blockers = [QSignalBlocker(w) for w in widgets]
         self.show_heatmap.setChecked(display.show_heatmap)
         self.show_proposal.setChecked(display.show_proposal)

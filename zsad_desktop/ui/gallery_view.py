@@ -56,7 +56,8 @@ class GalleryDelegate(QStyledItemDelegate):
         painter.setPen(option.palette.highlightedText().color() if option.state & QStyle.StateFlag.State_Selected
                        else option.palette.text().color())
         text_rect = QRect(rect.left(), image_rect.bottom() + 2, rect.width(), 18)
-        text = painter.fontMetrics().elidedText(index.data(Qt.ItemDataRole.DisplayRole), Qt.TextElideMode.ElideMiddle, rect.width())
+        name = index.data(Qt.ItemDataRole.DisplayRole)
+        text = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 

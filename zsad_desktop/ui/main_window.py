@@ -9,28 +9,23 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from zsad_desktop.app.review_session import ReviewSession
 from zsad_desktop.app.settings import AppSettings
 from zsad_desktop.app.viewer_model import ViewerModel
-from zsad_desktop.ui.display_panel import DisplayPanel
 from zsad_desktop.ui.error_banner import ErrorBanner
-from zsad_desktop.ui.gallery_filter_bar import GalleryFilterBar
-from zsad_desktop.ui.gallery_model import GalleryModel, RowRole
-from zsad_desktop.ui.gallery_view import GalleryView
+from zsad_desktop.ui.gallery_panel import GalleryPanel
 from zsad_desktop.ui.job_bridge import JobBridge
 from zsad_desktop.ui.job_progress import JobProgress
-from zsad_desktop.ui.mask_panel import MaskPanel
 from zsad_desktop.ui.mask_tools import Tool
 from zsad_desktop.ui.menus import apply_shortcuts, build_menus
 from zsad_desktop.ui.prediction_controller import PredictionController, describe_error
 from zsad_desktop.ui.retraining_controller import RetrainingController
 from zsad_desktop.ui.review_controller import ReviewController
-from zsad_desktop.ui.review_panel import ReviewPanel
 from zsad_desktop.ui.settings_dialog import SettingsDialog
 from zsad_desktop.ui.settings_store import save_settings
+from zsad_desktop.ui.side_panel import SidePanel
 from zsad_desktop.ui.viewer import ImageViewer
 from zsad_desktop.user_errors import USER_ERRORS
 
@@ -63,42 +58,22 @@ class MainWindow(QMainWindow):
         self.retraining = RetrainingController(self)
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
         self._fill_recent()
-        self._connect_model()
 
     # layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.banner = ErrorBanner()
-        self.filter_bar = GalleryFilterBar()
-        self.filter_bar.changed.connect(self.reload_gallery)
-        self.gallery_model = GalleryModel(self)
-        self.gallery = GalleryView()
-        self.gallery.setModel(self.gallery_model)
-        self.gallery.selectionModel().currentChanged.connect(self._gallery_current_changed)
-        self.counts_label = QLabel()
-        self.counts_label.setWordWrap(True)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.filter_bar)
-        left_layout.addWidget(self.gallery, 1)
-        left_layout.addWidget(self.counts_label)
+        self.left = GalleryPanel()
+        self.left.filter_bar.changed.connect(self.reload_gallery)
+        self.left.imageChosen.connect(lambda image_id: self.review.show_image(image_id))
+        self.filter_bar, self.gallery, self.gallery_model = self.left.filter_bar, self.left.view, self.left.model
         self.viewer = ImageViewer(self.model)
-        self.review_panel = ReviewPanel()
+        self.right = SidePanel(self.model)
+        self.review_panel, self.mask_panel, self.display_panel = self.right.review, self.right.masks, self.right.display
         self.review_panel.decision.connect(lambda name: self.review.decide(name))
-        self.mask_panel = MaskPanel()
         self.mask_panel.toolChosen.connect(lambda name: self.set_tool(Tool(name)))
         self.mask_panel.editRequested.connect(self.edit)
-        self.mask_panel.thresholdChanged.connect(lambda value: self.model.set_display(threshold=value))
-        self.mask_panel.regionToggled.connect(self.model.keep_region)
-        self.display_panel = DisplayPanel()
-        self.display_panel.changed.connect(lambda changes: self.model.set_display(**changes))
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(4, 0, 4, 0)
-        right_layout.addWidget(self.review_panel, 1)
-        right_layout.addWidget(self.mask_panel)
-        right_layout.addWidget(self.display_panel)
         splitter = QSplitter()
-        for widget in (left, self.viewer, right):
+        for widget in (self.left, self.viewer, self.right):
             splitter.addWidget(widget)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([340, 760, 340])
@@ -132,35 +107,6 @@ class MainWindow(QMainWindow):
             "retrain": self.retraining.start, "retrain_progress": self.retraining.panel.show,
             "versions": self.retraining.show_versions,
         }
-
-    def _connect_model(self) -> None:
-        events = self.model.events
-        events.connect("display", self._display_changed)
-        events.connect("heatmap", self._scale_changed)
-        events.connect("regions", self._regions_changed)
-        events.connect("mask", lambda _box: self._mask_changed())
-        self._display_changed()
-
-    # model -> panels ------------------------------------------------------------------------
-    def _display_changed(self) -> None:
-        display = self.model.display
-        self.display_panel.show_settings(display)
-        self._scale_changed()
-
-    def _scale_changed(self) -> None:
-        low, high = self.model.colour_bar_range()
-        self.display_panel.set_scale(self.model.display, low, high)
-        raw = self.model.heatmap.raw_value(self.model.display.threshold) if self.model.heatmap.raw is not None else None
-        self.mask_panel.set_threshold(self.model.display.threshold, raw)
-
-    def _regions_changed(self) -> None:
-        self.mask_panel.show_regions(self.model.regions, self.model.regions_in_mask())
-
-    def _mask_changed(self) -> None:
-        editor = self.model.editor
-        self.mask_panel.set_history(editor is not None and editor.can_undo, editor is not None and editor.can_redo)
-        if self.model.regions:
-            self.mask_panel.show_regions(self.model.regions, self.model.regions_in_mask())
 
     # folders ------------------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -231,16 +177,12 @@ class MainWindow(QMainWindow):
             return
         query = self.filter_bar.query(self.settings.flag_score)
         rows = self.session.workspace.images(**query.as_arguments())
-        self.gallery_model.set_rows(rows, self.session.workspace.folder)
+        self.left.set_rows(rows, self.session.workspace.folder, keep=self.review.image_id)
         self._show_counts()
-        current = self.review.image_id
-        if current is not None and self.gallery_model.position(current) is not None:
-            self.select_row(self.gallery_model.position(current), show=False)
 
     def _show_counts(self) -> None:
         if self.session is not None:
-            counts = self.session.workspace.counts()
-            self.counts_label.setText(" · ".join(f"{status.value} {n}" for status, n in counts.items() if n))
+            self.left.show_counts(self.session.workspace.counts())
 
     def predict_all(self) -> None:
         """Predict every image of the folder without a prediction (the retraining controller calls this too)."""
@@ -268,31 +210,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Every image has a prediction", 5000)
 
     def select_row(self, position: int, show: bool = True) -> None:
-        index = self.gallery_model.index(position)
-        selection = self.gallery.selectionModel()
-        if show:
-            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        else:
-            with QSignalBlocker(selection):
-                selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            self.gallery.viewport().update()
-        self.gallery.scrollTo(index)
-
-    def _gallery_current_changed(self, current, _previous) -> None:
-        if current.isValid():
-            self.review.show_image(current.data(RowRole).id)
+        self.left.select(position, show)
 
     def step(self, delta: int) -> None:
         """The next (1) or previous (-1) image of the gallery."""
-        if self.gallery_model.rowCount() == 0:
-            return
-        current = self.review.image_id
-        position = self.gallery_model.position(current) if current is not None else None
-        if position is None:
-            position = self.gallery.currentIndex().row() if self.gallery.currentIndex().isValid() else -delta
-        target = min(max(position + delta, 0), self.gallery_model.rowCount() - 1)
-        if target != position or current is None:
-            self.select_row(target)
+        self.left.step(self.review.image_id, delta)
 
     # editing --------------------------------------------------------------------------------------
     def set_tool(self, tool: Tool) -> None:
