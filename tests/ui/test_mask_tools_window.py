@@ -101,3 +101,19 @@ def test_brush_keys_fill_clear_and_layer_toggles(qtbot, window):
     assert window.viewer.heatmap_item.isVisible()
     qtbot.keyClick(window, Qt.Key.Key_O)
     assert not window.viewer.proposal_item.isVisible()
+
+
+def test_leaving_an_image_saves_its_edit_and_coming_back_shows_it(qtbot, window):
+    image_id = window.review.image_id
+    window.model.paint([(30, 200), (90, 210)], 6)
+    edited = window.model.editor.mask.copy()
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    workspace = window.session.workspace
+    assert workspace.image(image_id).status is ReviewStatus.CORRECTED  # saved on leaving, no decision needed
+    np.testing.assert_array_equal(final_mask(workspace, image_id), edited)
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    window.review.settle()
+    assert window.review.image_id == image_id
+    np.testing.assert_array_equal(window.model.editor.mask, edited)
+    assert not window.model.has_unsaved_edit
+    assert "corrected" in window.review_panel.history.item(0).text()
