@@ -78,6 +78,8 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            _create_folder_of(url)
         try:
             if self.is_sqlite:
                 self.engine: Engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
@@ -178,6 +180,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _create_folder_of(url: str) -> None:
+    """A SQLite file may be asked for in a folder that does not exist yet (a chosen location)."""
+    try:
+        path = make_url(url).database
+    except ArgumentError:
+        return  # create_engine says what is wrong with it
+    if path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create the folder of the review database {path}: {error.strerror or error}") from None
 
 
 def open_database(url: str) -> Database:
