@@ -110,3 +110,22 @@ def test_opening_a_folder_remembers_it(qtbot, tiny_prefs, hazelnut_folder, open_
     window.open_folder(str(hazelnut_folder / "no-such-folder"))
     assert window.banner.isVisible() and "no-such-folder" in window.banner.text()
     assert window.session is None and window.gallery_model.rowCount() == 0
+
+
+def test_run_gui_opens_the_command_line_folder(qtbot, tiny_prefs, hazelnut_folder, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from zsad_desktop.ui import launch, main_window
+
+    monkeypatch.setattr(launch, "load_settings", lambda: tiny_prefs)  # not the user's own settings
+    monkeypatch.setattr(main_window, "save_settings", lambda settings: None)
+    shown = []
+    monkeypatch.setattr(QApplication, "exec", lambda self: shown.extend(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)) or 7)
+    assert launch.run_gui(str(hazelnut_folder), reviewer="from the command line", device="cpu") == 7
+    window = shown[-1]
+    qtbot.addWidget(window)
+    assert window.isVisible() and window.session is not None
+    assert window.session.workspace.folder == hazelnut_folder.resolve()
+    assert window.settings.reviewer == "from the command line" and window.session.reviewer == "from the command line"
+    window.close()
