@@ -95,7 +95,7 @@ def test_out_of_memory_shows_a_banner_and_stops_the_queue_once(qtbot, tiny_prefs
 
 
 def test_cancel_keeps_what_was_predicted(qtbot, tiny_prefs, hazelnut_folder, open_window, monkeypatch):
-    detector = _SlowDetector(delay=0.15)
+    detector = _SlowDetector(delay=0.25)
     monkeypatch.setattr(ReviewSession, "detector", lambda self: detector)
     window = open_window(tiny_prefs, hazelnut_folder)
     qtbot.waitUntil(lambda: sum(r.score is not None for r in window.gallery_model.rows) >= 2, timeout=30_000)

@@ -8,6 +8,8 @@ act on (missing weights, out of memory) stops the queue and says so once.
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QObject, Signal
 
 from zsad_desktop.app.jobs import Priority, prediction_order
@@ -46,6 +48,7 @@ class PredictionController(QObject):
         self.bridge.error.connect(self._failed)
         self.bridge.settled.connect(self._settled)
         self._scale_pending = False
+        self._halted = threading.Event()  # set on the worker thread when a prediction failed
         self._waiting: set[int] = set()
         self._total = 0
         self._gallery: list[int] = []
@@ -61,6 +64,7 @@ class PredictionController(QObject):
         if self.session is None:
             return
         self._cancel_queued()  # a new plan replaces the old one
+        self._halted.clear()
         self._gallery = [row.id for row in gallery]
         needed = {row.id for row in gallery if row.score is None and not row.load_error}
         self._waiting = set(needed)
@@ -87,7 +91,7 @@ class PredictionController(QObject):
 
     def focus(self, image_id: int) -> None:
         """The reviewer opened `image_id`: it jumps the queue, and the next few in the gallery after it."""
-        if self.session is None or not self._waiting:
+        if self.session is None or not self._waiting or self._halted.is_set():
             return
         for priority, ids in prediction_order(self._gallery, image_id, self._waiting, LOOKAHEAD):
             if priority is not Priority.FOLDER:
@@ -101,6 +105,7 @@ class PredictionController(QObject):
     def _worker_error(self, error: BaseException) -> None:
         """On the worker thread: stop the other predictions at once (they would fail the same way), then tell the window."""
         if not isinstance(error, InterruptedError):
+            self._halted.set()  # before the window hears of it: no new jobs from `focus` meanwhile
             self._cancel_queued()
         self.bridge.on_error(error)
 
