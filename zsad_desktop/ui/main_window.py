@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
         self.predictions.progress.connect(lambda done, total: self.progress.show_progress("Predicting", done, total))
         self.predictions.failed.connect(self.show_error)
         self.predictions.finished.connect(self._all_predicted)
-        self.review = ReviewController(self.model, self.viewer, self.review_panel, self.mask_panel, self.step, self)
+        self.review = ReviewController(self.model, self.viewer, self.review_panel, self.step, self)
         self.review.rowChanged.connect(self.gallery_model.update_row)
         self.review.rowChanged.connect(lambda _row: self._show_counts())
         self.review.imageShown.connect(self.predictions.focus)

@@ -19,7 +19,6 @@ from zsad_desktop.app import predictions
 from zsad_desktop.app.review_session import ImageView, ReviewSession
 from zsad_desktop.app.viewer_model import ViewerModel
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.mask_panel import MaskPanel
 from zsad_desktop.ui.review_panel import ReviewPanel
 from zsad_desktop.ui.viewer import ImageViewer
 from zsad_desktop.user_errors import USER_ERRORS
@@ -35,10 +34,9 @@ class ReviewController(QObject):
     _viewRead = Signal(int, object)  # image id, Future of the read (from the loader thread)
     _predictionRead = Signal(int, object)
 
-    def __init__(self, model: ViewerModel, viewer: ImageViewer, panel: ReviewPanel, masks: MaskPanel,
-                 step: Callable[[int], None], parent=None):
+    def __init__(self, model: ViewerModel, viewer: ImageViewer, panel: ReviewPanel, step: Callable[[int], None], parent=None):
         super().__init__(parent)
-        self.model, self.viewer, self.panel, self.masks = model, viewer, panel, masks
+        self.model, self.viewer, self.panel = model, viewer, panel
         self._step = step
         self.session: ReviewSession | None = None
         self.current: ImageView | None = None
