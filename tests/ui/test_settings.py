@@ -129,3 +129,36 @@ def test_run_gui_opens_the_command_line_folder(qtbot, tiny_prefs, hazelnut_folde
     assert window.session.workspace.folder == hazelnut_folder.resolve()
     assert window.settings.reviewer == "from the command line" and window.session.reviewer == "from the command line"
     window.close()
+
+
+def test_another_detector_in_the_settings_predicts_the_folder_again(qtbot, tiny_prefs, hazelnut_folder, open_window,
+                                                                    monkeypatch):
+    import copy
+    from dataclasses import replace
+
+    from zsad_desktop.ui import main_window
+
+    window = open_window(tiny_prefs, hazelnut_folder, predicted=True)
+    first_model = window.session.model_id()
+    chosen = copy.deepcopy(window.settings)
+    chosen.detector = replace(chosen.detector, object_name="nut")  # another prompt: another model version
+
+    class _Dialog:
+        chosen_version = None
+
+        def __init__(self, *args):
+            pass
+
+        def exec(self):
+            return 1
+
+        def result_settings(self):
+            return chosen
+
+    monkeypatch.setattr(main_window, "SettingsDialog", _Dialog)
+    window.open_settings()
+    qtbot.waitUntil(lambda: window.session.model_id() not in (None, first_model), timeout=60_000)
+    qtbot.waitUntil(lambda: not window.predictions.busy, timeout=120_000)
+    rows = window.session.workspace.images(order="name")
+    assert all(r.score is not None for r in rows)  # scores of the new version, all of them
+    assert len(list((hazelnut_folder / ".zsad" / "heatmaps").rglob("*.npz"))) == 30

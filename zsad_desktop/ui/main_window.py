@@ -184,10 +184,14 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.left.show_counts(self.session.workspace.counts())
 
-    def predict_all(self) -> None:
-        """Predict every image of the folder without a prediction (the retraining controller calls this too)."""
+    def predict_all(self, new_detector: bool = False) -> None:
+        """Predict every image of the folder without a prediction of the active model (the retraining
+        controller calls this too). After a detector change the rows still show the old model's scores:
+        then every image is asked for, and the session skips those the new model has already scored."""
         if self.session is not None:
             rows = self.session.workspace.images(order="name")
+            if new_detector:
+                rows = [row._replace(score=None) for row in rows]
             order = {row.id: row for row in rows}
             gallery = [order[i] for i in self.gallery_model.ids() if i in order]
             gallery += [row for row in rows if self.gallery_model.position(row.id) is None]  # filtered out: last
@@ -256,7 +260,7 @@ class MainWindow(QMainWindow):
             self.banner.dismiss()
             self.session.change_settings(self.settings.detector_settings())
             self.reload_gallery()
-            self.predict_all()
+            self.predict_all(new_detector=True)
         else:
             self.reload_gallery()  # the flag score may have changed
 
