@@ -119,11 +119,17 @@ def test_run_gui_opens_the_command_line_folder(qtbot, tiny_prefs, hazelnut_folde
 
     monkeypatch.setattr(launch, "load_settings", lambda: tiny_prefs)  # not the user's own settings
     monkeypatch.setattr(main_window, "save_settings", lambda settings: None)
-    shown = []
-    monkeypatch.setattr(QApplication, "exec", lambda self: shown.extend(
-        w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)) or 7)
+    made = []
+
+    class _Recorded(MainWindow):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(main_window, "MainWindow", _Recorded)
+    monkeypatch.setattr(QApplication, "exec", lambda self: 7)  # return at once instead of running the loop
     assert launch.run_gui(str(hazelnut_folder), reviewer="from the command line", device="cpu") == 7
-    window = shown[-1]
+    [window] = made
     qtbot.addWidget(window)
     assert window.isVisible() and window.session is not None
     assert window.session.workspace.folder == hazelnut_folder.resolve()

@@ -87,7 +87,7 @@ def test_brush_with_size_preview_then_eraser(qtbot, viewer):
     tools, model = viewer.tools, viewer.model
     tools.set_tool(Tool.BRUSH)
     tools.set_radius(5)
-    qtbot.mouseMove(viewer.viewport(), pos=viewer.mapFromScene(QPointF(100, 80)))
+    tools.move(QPointF(100, 80))  # what a mouse move over the image does (the pointer itself is not needed)
     rect = tools.cursor_item.rect()
     assert tools.cursor_item.isVisible() and rect.width() == pytest.approx(10) and rect.center().x() == pytest.approx(100, abs=1)
     _drag(qtbot, viewer, [(90, 80), (130, 80)])
