@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
+from zsad_desktop.detection.interface import DetectorError
+from zsad_desktop.evaluation import DatasetError
+from zsad_desktop.imaging import ImageLoadError
+from zsad_desktop.store.errors import StoreError
 
-_SOURCES = (
-    ("zsad_desktop.detection.interface", "DetectorError"),
-    ("zsad_desktop.imaging.loader", "ImageLoadError"),
-    ("zsad_desktop.evaluation.datasets", "DatasetError"),
-    ("zsad_desktop.store.errors", "StoreError"),
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    FileNotFoundError, NotADirectoryError, DetectorError, ImageLoadError, DatasetError, StoreError,
 )
-
-
-def _collect() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = [FileNotFoundError, NotADirectoryError]
-    for module, name in _SOURCES:
-        try:
-            found.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):
-            pass  # that layer has no user-facing error type (yet)
-    return tuple(found)
-
-
-USER_ERRORS = _collect()

@@ -18,6 +18,8 @@ from zsad_desktop.store import (
 )
 from zsad_desktop.store.database import _alembic_config
 
+from tests.store.concurrent_writers import count_with_concurrent_writers
+
 HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
@@ -105,25 +107,7 @@ def test_writers_take_turns_so_no_read_then_write_is_lost(tmp_path):
     """Each writer reads a counter and writes it back plus one: with interleaving, increments would vanish."""
     url = sqlite_url(tmp_path / "r.sqlite")
     open_database(url).dispose()
-
-    def bump(times: int) -> None:
-        database = Database(url)  # its own engine, as a second copy of the application would have
-        for _ in range(times):
-            with database.session() as session:
-                row = session.get(Setting, "counter")
-                value = row.value["v"] if row else 0
-                session.merge(Setting(key="counter", value={"v": value + 1}))
-        database.dispose()
-
-    threads = [threading.Thread(target=bump, args=(40,)) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    check = Database(url)
-    with check.read() as session:
-        assert session.get(Setting, "counter").value["v"] == 160
-    check.dispose()
+    assert count_with_concurrent_writers(url, writers=4, times=40) == 160
 
 
 def test_readers_are_not_blocked_by_a_writer(database):

@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 import cv2
@@ -16,7 +15,9 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from zsad_desktop.store import Database, NewerSchemaError, Setting, open_database
+from zsad_desktop.store import NewerSchemaError, open_database
+
+from tests.store.concurrent_writers import count_with_concurrent_writers
 
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name.split(".")[0]))
 _names = itertools.count(1)
@@ -124,22 +125,4 @@ def test_newer_schema_is_refused_on_postgresql(postgres_url):
 
 def test_writers_take_turns_on_postgresql(postgres_url):
     open_database(postgres_url).dispose()
-
-    def bump(times: int) -> None:
-        database = Database(postgres_url)
-        for _ in range(times):
-            with database.session() as session:
-                row = session.get(Setting, "counter")
-                value = row.value["v"] if row else 0
-                session.merge(Setting(key="counter", value={"v": value + 1}))
-        database.dispose()
-
-    threads = [threading.Thread(target=bump, args=(25,)) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    check = Database(postgres_url)
-    with check.read() as session:
-        assert session.get(Setting, "counter").value["v"] == 100
-    check.dispose()
+    assert count_with_concurrent_writers(postgres_url, writers=4, times=25) == 100
