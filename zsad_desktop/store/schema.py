@@ -56,13 +56,20 @@ class Setting(Base):
 
 
 class Image(Base):
-    """A file of the folder. `review_status` repeats the status of the review of its pixels (kept in
-    step in the same transactions), so that counting and filtering by state needs no join."""
+    """An image of the folder: a file, or one frame of a multi-frame DICOM file (`frame` 0..n-1; None for
+    single-frame files). A frame's `content_hash` is the file's hash plus ":<frame>", so each frame has
+    its own review and predictions. `review_status` repeats the status of the review of its pixels (kept
+    in step in the same transactions), so that counting and filtering by state needs no join."""
 
     __tablename__ = "images"
-    __table_args__ = (Index("ix_images_review_status", "review_status", "missing"),)
+    __table_args__ = (
+        Index("ix_images_review_status", "review_status", "missing"),
+        # one row per file and frame; NULLs are distinct in unique indexes, hence the coalesce
+        Index("uq_images_rel_path_frame", "rel_path", text("coalesce(frame, -1)"), unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rel_path: Mapped[str] = mapped_column(String(1024), unique=True)
+    rel_path: Mapped[str] = mapped_column(String(1024))
+    frame: Mapped[Optional[int]] = mapped_column(Integer)
     content_hash: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
@@ -80,16 +87,19 @@ class Image(Base):
 
 
 class Prediction(Base):
-    """Cached by (image hash, model version): never computed twice."""
+    """Cached by (image hash, model version, detector input): never computed twice. `detector_input`
+    says how wide-range pixels were turned into the detector's 8-bit input (a window, a percentile
+    window, or '' for images used as stored), so a result can be reproduced."""
 
     __tablename__ = "predictions"
     __table_args__ = (
-        UniqueConstraint("image_hash", "model_version"),
+        UniqueConstraint("image_hash", "model_version", "detector_input", name="uq_predictions_image_model_input"),
         Index("ix_predictions_model_score", "model_version", "score"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     image_hash: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[str] = mapped_column(String(255))
+    detector_input: Mapped[str] = mapped_column(String(64), default="", server_default="")
     score: Mapped[float] = mapped_column(Float)
     heatmap_file: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
