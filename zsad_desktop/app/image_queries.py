@@ -27,6 +27,7 @@ class ImageRow(NamedTuple):
 
     id: int
     rel_path: str
+    frame: int | None  # which frame of a multi-frame DICOM file; None for single-frame files
     content_hash: str | None
     width: int | None
     height: int | None
@@ -41,7 +42,7 @@ class ImageRow(NamedTuple):
 
 _status = Image.review_status
 _COLUMNS = (
-    Image.id, Image.rel_path, Image.content_hash, Image.width, Image.height, Image.bit_depth, Image.modality,
+    Image.id, Image.rel_path, Image.frame, Image.content_hash, Image.width, Image.height, Image.bit_depth, Image.modality,
     Image.load_error, _status, Prediction.score, Review.reviewer, Review.updated_at,
 )
 
