@@ -1,8 +1,8 @@
-"""Start the review window: python main.py [FOLDER]"""
+"""Start the review window: python main.py [FOLDER] [--method crane --device cpu ...] (see `zsad gui --help`)."""
 
 import sys
 
-from zsad_desktop.ui.launch import run_gui
+from zsad_desktop.cli import main
 
 if __name__ == "__main__":
-    sys.exit(run_gui(sys.argv[1] if len(sys.argv) > 1 else None))
+    sys.exit(main(["gui", *sys.argv[1:]]))

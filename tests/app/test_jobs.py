@@ -170,3 +170,20 @@ def test_prediction_order_leaves_out_what_needs_no_prediction():
     assert plan == [(Priority.NEXT_IN_GALLERY, [4]), (Priority.FOLDER, [6, 1])]
     assert prediction_order(gallery, None, needed={5, 1}) == [(Priority.FOLDER, [1, 5])]
     assert prediction_order(gallery, 3, needed=set()) == []
+
+
+def test_a_settings_change_cancels_predictions_but_not_training_or_the_scan(tmp_path):
+    from zsad_desktop.app.review_session import DetectorSettings, ReviewSession
+    from zsad_desktop.app.workspace import Workspace
+
+    queue = JobQueue("settings")
+    session = ReviewSession(Workspace.open(tmp_path), DetectorSettings(), queue)
+    _, release = _blocker(queue)
+    jobs = {key: queue.submit(key, lambda progress, cancel: None, priority, key=key)
+            for key, priority in (("retrain", Priority.TRAINING), ("scan", Priority.ON_SCREEN),
+                                  ("folder:0", Priority.FOLDER), ("screen", Priority.ON_SCREEN))}
+    session.change_settings(DetectorSettings(method="crane"))
+    assert {key: job.cancel.is_set() for key, job in jobs.items()} == {
+        "retrain": False, "scan": False, "folder:0": True, "screen": True}
+    release.set()
+    session.close()

@@ -39,6 +39,11 @@ class ImageRow(NamedTuple):
     reviewer: str | None
     updated_at: datetime | None
 
+    @property
+    def title(self) -> str:
+        """The path, and for a frame of a multi-frame file which one (counted from 1, as viewers do)."""
+        return self.rel_path if self.frame is None else f"{self.rel_path} [frame {self.frame + 1}]"
+
 
 _status = Image.review_status
 _COLUMNS = (

@@ -104,11 +104,12 @@ class JobQueue:
                     return True
         return False
 
-    def cancel_all(self, below: Priority | None = None) -> None:
-        """Cancel waiting and running jobs (only those of lower priority than `below`, if given)."""
+    def cancel_all(self, below: Priority | None = None, keep: tuple[str, ...] = ()) -> None:
+        """Cancel waiting and running jobs (only those of lower priority than `below`, if given),
+        except those whose key is in `keep`."""
         with self._lock:
             for job in self._heap + self._running:
-                if below is None or job.priority > below:
+                if (below is None or job.priority > below) and not (job.key and job.key in keep):
                     job.cancel.set()
 
     def cancel_keyed(self, prefix: str) -> None:

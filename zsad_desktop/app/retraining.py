@@ -24,7 +24,6 @@ from zsad_desktop.detection.saved_model import load_saved_model
 from zsad_desktop.detection.training import TrainingCancelled, TrainingProgress, train_method
 from zsad_desktop.detection.training_data import TrainingSample
 from zsad_desktop.evaluation import dice, evaluate, load_mask
-from zsad_desktop.imaging import read_rgb8
 from zsad_desktop.store import Image, Review, ReviewStatus, TrainingRun, TrainingStatus
 from zsad_desktop.store.errors import StoreError
 from zsad_desktop.store.schema import utcnow
@@ -53,7 +52,7 @@ class RetrainOutcome:
 
 def reviewed_images(workspace: Workspace) -> list[ReviewedImage]:
     query = (
-        select(Review, Image.rel_path)
+        select(Review, Image.rel_path, Image.frame)
         .join(Image, Image.content_hash == Review.image_hash)
         .where(Review.status.in_([s.value for s in TRAINING_STATUSES]), Image.missing.is_(False))
         .order_by(Review.id)
@@ -61,13 +60,13 @@ def reviewed_images(workspace: Workspace) -> list[ReviewedImage]:
     seen: set[str] = set()
     out = []
     with workspace.database.session() as session:
-        for review, rel_path in session.execute(query):
+        for review, rel_path, frame in session.execute(query):
             if review.image_hash in seen:  # the same pixels at two paths count once
                 continue
             seen.add(review.image_hash)
             anomalous = review.status is not ReviewStatus.NORMAL and review.mask_file is not None
             mask = workspace.files.path(review.mask_file) if anomalous else None
-            out.append(ReviewedImage(review.id, review.image_hash, TrainingSample(workspace.folder / rel_path, mask, int(anomalous))))
+            out.append(ReviewedImage(review.id, review.image_hash, TrainingSample(workspace.folder / rel_path, mask, int(anomalous), frame=frame)))
     return out
 
 
@@ -120,7 +119,7 @@ def compare_on(detector: Detector, items: list[ReviewedImage]) -> dict[str, floa
     """Image and pixel metrics, and the Dice of the proposed masks against the reviewer's final masks."""
     if not items:
         return {}
-    images = [read_rgb8(i.sample.image_path) for i in items]
+    images = [i.sample.read_rgb8() for i in items]
     detections = detector.predict(images)
     masks = [load_mask(i.sample, d.heatmap.shape) for i, d in zip(items, detections)]
     labels = np.array([i.sample.label for i in items])

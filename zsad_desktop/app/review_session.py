@@ -119,7 +119,8 @@ class ReviewSession:
         with self._detector_lock:
             self.settings = settings
             self._detector = None
-        self.queue.cancel_all()
+        # Predictions of the old detector are moot; a training run and a folder scan are not.
+        self.queue.cancel_all(keep=("retrain", "scan"))
         self.workspace.set_setting("object_name", settings.object_name)
 
     def model_id(self) -> str | None:
@@ -187,7 +188,7 @@ class ReviewSession:
 
     def view(self, image_id: int, window: tuple[float, float] | None = None) -> ImageView:
         row = self.workspace.image(image_id)
-        loaded = load_image(self.workspace.absolute_path(row))
+        loaded = load_image(self.workspace.absolute_path(row), row.frame)
         rgb = to_rgb8(loaded, window)
         model_id = self.model_id()
         raw = shown = None

@@ -48,9 +48,11 @@ class ScanReport:
         return self.added + self.changed + self.unchanged
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Known:
-    id: int
+    """What the database has of one file: the ids of its rows (one per frame)."""
+
+    ids: list[int]
     size: int
     mtime_ns: int
     missing: bool
@@ -120,9 +122,16 @@ def scan(workspace: Workspace, progress: Progress | None = None, cancel: threadi
     """Bring the image table up to date with the folder. `progress(done, total)` counts files
     hashed; a set `cancel` stops after the current batch (what was written stays)."""
     report = ScanReport()
+    known: dict[str, _Known] = {}
     with workspace.database.read() as session:
-        known = {rel: _Known(id_, size, mtime, missing) for rel, id_, size, mtime, missing in session.connection().execute(
-            select(Image.rel_path, Image.id, Image.size_bytes, Image.mtime_ns, Image.missing))}
+        for rel, id_, size, mtime, missing in session.connection().execute(
+                select(Image.rel_path, Image.id, Image.size_bytes, Image.mtime_ns, Image.missing)):
+            entry = known.get(rel)
+            if entry is None:
+                known[rel] = _Known([id_], size, mtime, missing)
+            else:  # another frame of the same file
+                entry.ids.append(id_)
+                entry.missing = entry.missing and missing
     pending: list[tuple[str, os.stat_result]] = []
     returned: list[int] = []
     seen: set[str] = set()
@@ -132,7 +141,7 @@ def scan(workspace: Workspace, progress: Progress | None = None, cancel: threadi
         if previous and previous.size == stat.st_size and previous.mtime_ns == stat.st_mtime_ns:
             report.unchanged += 1
             if previous.missing:
-                returned.append(previous.id)
+                returned.extend(previous.ids)
         else:
             pending.append((rel_path, stat))
     if cancel is not None and cancel.is_set():
@@ -151,7 +160,7 @@ def scan(workspace: Workspace, progress: Progress | None = None, cancel: threadi
             _write_batch(workspace, described, report)
             if progress is not None:
                 progress(start + len(batch), total)
-    gone = [entry.id for rel, entry in known.items() if rel not in seen and not entry.missing]
+    gone = [id_ for rel, entry in known.items() if rel not in seen and not entry.missing for id_ in entry.ids]
     _set_missing(workspace, returned, False)
     _set_missing(workspace, gone, True)
     report.missing = len(gone)
@@ -160,29 +169,51 @@ def scan(workspace: Workspace, progress: Progress | None = None, cancel: threadi
     return report
 
 
+def _frame_rows(rel_path: str, fields: dict[str, Any]) -> dict[int | None, dict[str, Any]]:
+    """The image rows of one file, by frame: one for most files, one per frame of a multi-frame DICOM,
+    each frame with its own content hash so that it is reviewed and predicted on its own."""
+    frames = fields["frames"] or 1
+    if frames == 1 or fields["content_hash"] is None:
+        return {None: {"rel_path": rel_path, "frame": None, **fields}}
+    return {index: {"rel_path": rel_path, **fields, "frame": index, "content_hash": f"{fields['content_hash']}:{index}"}
+            for index in range(frames)}
+
+
 def _write_batch(workspace: Workspace, described: list[tuple[str, dict[str, Any], str | None]], report: ScanReport) -> None:
+    paths = [rel for rel, _, _ in described]
     with workspace.database.session() as session:
         # Looked up under the write lock: a second copy scanning the same folder may have added some.
-        existing = dict(session.execute(
-            select(Image.rel_path, Image.id).where(Image.rel_path.in_([rel for rel, _, _ in described]))).all())
-        inserts, updates = [], []
+        existing: dict[tuple[str, int | None], int] = {
+            (rel, frame): id_ for rel, frame, id_ in session.execute(
+                select(Image.rel_path, Image.frame, Image.id).where(Image.rel_path.in_(paths)))}
+        inserts, updates, dropped_frames = [], [], []
         for rel_path, fields, problem in described:
             if problem:
                 report.unreadable.append(problem)
-            if rel_path in existing:
-                updates.append({"id": existing[rel_path], **fields})
+            rows = _frame_rows(rel_path, fields)
+            had_file = any(key[0] == rel_path for key in existing)
+            for frame, row in rows.items():
+                id_ = existing.get((rel_path, frame))
+                if id_ is None:
+                    inserts.append(row)
+                else:
+                    updates.append({"id": id_, **{k: v for k, v in row.items() if k != "rel_path"}})
+            # frames the file no longer has (it was replaced by one with fewer): kept, with their reviews, as missing
+            dropped_frames += [id_ for (rel, frame), id_ in existing.items() if rel == rel_path and frame not in rows]
+            if had_file:
+                report.changed += 1
             else:
-                inserts.append({"rel_path": rel_path, **fields})
+                report.added += 1
         if inserts:
             session.execute(insert(Image), inserts)
         if updates:
             session.execute(update(Image), updates)
+        if dropped_frames:
+            session.execute(update(Image).where(Image.id.in_(dropped_frames)).values(missing=True))
         # New pixels may already have a review (a moved or copied file): show its state.
         reviewed = select(Review.status).where(Review.image_hash == Image.content_hash).scalar_subquery()
-        session.execute(update(Image).where(Image.rel_path.in_([rel for rel, _, _ in described]))
+        session.execute(update(Image).where(Image.rel_path.in_(paths), Image.missing.is_(False))
                         .values(review_status=func.coalesce(reviewed, UNREVIEWED)))
-    report.added += len(inserts)
-    report.changed += len(updates)
 
 
 def _set_missing(workspace: Workspace, ids: list[int], missing: bool) -> None:

@@ -175,7 +175,7 @@ def _run_identity(method: str, spec: BackboneSpec, config: dict, train: Sequence
     digest = hashlib.sha1()
     for part, samples in (("train", train), ("val", val)):
         for s in samples:
-            digest.update(f"{part}|{s.image_path}|{s.mask_path}|{s.label}|{s.category}\n".encode())
+            digest.update(f"{part}|{s.image_path}|{s.frame}|{s.mask_path}|{s.label}|{s.category}\n".encode())
     return {"method": method, "backbone": asdict(spec), "config": _plain(config), "samples": digest.hexdigest()}
 
 
@@ -215,11 +215,10 @@ def _plain(value: Any) -> Any:
 def _normalisation(model_dir: Path, device: str, samples: Sequence[TrainingSample]) -> NormalisationStats:
     """Display scale from the trained model's own heatmaps on data, never per image."""
     from zsad_desktop.detection.saved_model import load_saved_model
-    from zsad_desktop.imaging import read_rgb8
 
     detector = load_saved_model(model_dir, device=device)
     chosen = list(samples)[:: max(1, len(samples) // 16)][:16]
-    maps = [d.heatmap for d in detector.predict([read_rgb8(s.image_path) for s in chosen])]
+    maps = [d.heatmap for d in detector.predict([s.read_rgb8() for s in chosen])]
     return NormalisationStats.from_heatmaps(maps) if maps else NormalisationStats()
 
 

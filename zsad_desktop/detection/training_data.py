@@ -32,6 +32,11 @@ class TrainingSample:
     mask_path: Path | None  # None: normal, or anomalous without a pixel mask
     label: int  # 0 normal, 1 anomalous
     category: str | None = None  # the product or organ, e.g. a benchmark's category folder ("hazelnut")
+    frame: int | None = None  # the frame of a multi-frame DICOM file
+
+    def read_rgb8(self):
+        """The image as the detector sees it (8-bit RGB)."""
+        return read_rgb8(self.image_path, self.frame)
 
 
 def mean_fill(mean: Sequence[float] = OPENAI_DATASET_MEAN) -> tuple[int, int, int]:
@@ -95,7 +100,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         sample = self.samples[index]
-        rgb = read_rgb8(sample.image_path)
+        rgb = sample.read_rgb8()
         mask = read_mask(sample.mask_path) if sample.mask_path is not None else np.zeros(rgb.shape[:2], bool)
         image = tv_tensors.Image(torch.from_numpy(np.array(rgb)).permute(2, 0, 1))  # a writable copy
         target = tv_tensors.Mask(torch.from_numpy(mask.astype(np.uint8))[None])

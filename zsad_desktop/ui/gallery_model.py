@@ -53,13 +53,13 @@ class GalleryModel(QAbstractListModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return "/".join(Path(row.rel_path).parts[-2:])  # the parent folder tells apart 000.png of each defect
+            return "/".join(Path(row.title).parts[-2:])  # the parent folder tells apart 000.png of each defect
         if role == Qt.ItemDataRole.ToolTipRole:
             score = "not scored yet" if row.score is None else f"score {row.score:.3f}"
             unreadable = f"\nunreadable: {row.load_error}" if row.load_error else ""
-            return f"{row.rel_path}\n{score}, {row.status.value}{unreadable}"
+            return f"{row.title}\n{score}, {row.status.value}{unreadable}"
         if role == Qt.ItemDataRole.DecorationRole:
-            return None if row.load_error else self.thumbnails.get(row.id, row.rel_path)
+            return None if row.load_error else self.thumbnails.get(row.id, row.rel_path, row.frame)
         if role == RowRole:
             return row
         return None

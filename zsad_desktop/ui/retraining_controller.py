@@ -8,7 +8,6 @@ from PySide6.QtWidgets import QMessageBox
 from zsad_desktop.app import model_versions
 from zsad_desktop.app.retraining import detector_for, proposal_agreement, readiness
 from zsad_desktop.detection.training import TrainingCancelled
-from zsad_desktop.imaging import read_rgb8
 from zsad_desktop.ui.comparison_dialog import ComparisonDialog
 from zsad_desktop.ui.models_dialog import ModelsDialog
 from zsad_desktop.ui.retrain_panel import RetrainPanel
@@ -77,7 +76,7 @@ class RetrainingController(QObject):
         items = outcome.held_out[:EXAMPLES]
         if not items:
             return []
-        images = [read_rgb8(i.sample.image_path) for i in items]
+        images = [i.sample.read_rgb8() for i in items]
         device = self.window.session.settings.device
         new = detector_for(outcome.version, device)
         old = detector_for(active, device) if active else new

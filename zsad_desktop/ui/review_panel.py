@@ -59,7 +59,7 @@ class ReviewPanel(QWidget):
         layout.addWidget(self.history, 1)
 
     def show_image(self, row: ImageRow, model_version: str | None, history: list[HistoryEntry]) -> None:
-        self.path_label.setText(row.rel_path)
+        self.path_label.setText(row.title)
         self.show_row(row)
         self.model_label.setText(model_version or "none yet")
         self.note.setPlainText(next((e.note for e in reversed(history) if e.note), "") if history else "")

@@ -29,13 +29,13 @@ class _Signals(QObject):
 
 
 class _Read(QRunnable):
-    def __init__(self, folder: Path, image_id: int, path: Path, signals: _Signals):
+    def __init__(self, folder: Path, image_id: int, path: Path, signals: _Signals, frame: int | None = None):
         super().__init__()
-        self.folder, self.image_id, self.path, self.signals = folder, image_id, path, signals
+        self.folder, self.image_id, self.path, self.signals, self.frame = folder, image_id, path, signals, frame
 
     def run(self) -> None:
         try:
-            rgb = read_rgb8(self.path)
+            rgb = read_rgb8(self.path, self.frame)
         except (ImageLoadError, OSError, ValueError):
             self.signals.failed.emit(self.folder, self.image_id)
             return
@@ -72,7 +72,7 @@ class ThumbnailLoader(QObject):
             self._requested.clear()
             self._failed.clear()
 
-    def get(self, image_id: int, rel_path: str) -> QPixmap | None:
+    def get(self, image_id: int, rel_path: str, frame: int | None = None) -> QPixmap | None:
         pixmap = self._cache.get(image_id)
         if pixmap is not None:
             self._cache.move_to_end(image_id)
@@ -80,7 +80,7 @@ class ThumbnailLoader(QObject):
         if self.folder is not None and image_id not in self._requested and image_id not in self._failed:
             self._requested.add(image_id)
             # A higher priority runs first: the newest request, i.e. what is on screen now.
-            self._pool.start(_Read(self.folder, image_id, self.folder / rel_path, self._signals), next(self._order) % 2**30)
+            self._pool.start(_Read(self.folder, image_id, self.folder / rel_path, self._signals, frame), next(self._order) % 2**30)
         return None
 
     def pending(self) -> int:

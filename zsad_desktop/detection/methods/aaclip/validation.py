@@ -22,7 +22,6 @@ from zsad_desktop.detection.methods.aaclip.detector import adapted_outputs
 from zsad_desktop.detection.methods.aaclip.scoring import ScoreCalibration, upsample
 from zsad_desktop.detection.preprocess import to_model_input
 from zsad_desktop.detection.training_data import TrainingSample
-from zsad_desktop.imaging import read_rgb8
 from zsad_desktop.imaging.masks import read_mask
 
 EVALUATION_SIDE = 256
@@ -53,7 +52,7 @@ def collect_outputs(adapters, extractor, samples: Sequence[TrainingSample], anch
     for start in range(0, len(samples), batch_size):
         check_cancel()
         chunk = samples[start : start + batch_size]
-        pixels = to_model_input([read_rgb8(s.image_path) for s in chunk], size, backbone.mean, backbone.std, backbone.device)
+        pixels = to_model_input([s.read_rgb8() for s in chunk], size, backbone.mean, backbone.std, backbone.device)
         raw = adapted_outputs(adapters, extractor, pixels, anchors_for([s.category for s in chunk]), domain)
         out.map_low += raw["map_low"].cpu().tolist()
         out.map_high += raw["map_high"].cpu().tolist()
