@@ -29,7 +29,7 @@ def run_one(cfg: dict) -> dict:
     import torch
 
     from zsad_desktop.detection.backbone import BackboneSpec
-    from zsad_desktop.detection.methods.aaclip.trainer import AACLIPTraining
+    from zsad_desktop.detection.methods.aaclip.trainer import AACLIPTraining, train_step
     from zsad_desktop.detection.training import TrainingContext
     from zsad_desktop.detection.training_data import TrainingSample
 
@@ -54,13 +54,7 @@ def run_one(cfg: dict) -> dict:
         loss_of, (optimiser, scheduler) = training.image_loss, training.image_optimiser()
 
     def step() -> float:
-        loss = loss_of(pixels, masks, labels, info)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        if scheduler is not None:
-            scheduler.step()
-        return loss.item()  # waits for the device
+        return train_step(loss_of, (pixels, masks, labels, info), optimiser, scheduler)  # .item() waits for the device
 
     for _ in range(cfg["warmup"]):
         step()

@@ -55,6 +55,17 @@ def train_aaclip(context: TrainingContext) -> tuple[dict[str, Any], list[float]]
     return AACLIPTraining(context).run()
 
 
+
+def train_step(loss_of, batch: tuple, optimiser, scheduler=None) -> float:
+    """One optimiser step on one batch (pixels, masks, labels, info); the loss as a number."""
+    loss = loss_of(*batch)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    if scheduler is not None:
+        scheduler.step()
+    return loss.item()
+
 class AACLIPTraining:
     def __init__(self, context: TrainingContext):
         self.context = context
@@ -212,14 +223,9 @@ class AACLIPTraining:
         for step, (pixels, masks, labels, info) in enumerate(loader, start=1):
             context.check_cancel()
             pixels, masks, labels = pixels.to(self.device), masks.to(self.device), labels.to(self.device)
-            loss = loss_of(pixels, masks, labels, info)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += loss.item()
-            last = TrainingProgress(stage, epoch + 1, epochs, step, steps, loss.item(), self.timer.tick())
+            loss = train_step(loss_of, (pixels, masks, labels, info), optimiser, scheduler)
+            total += loss
+            last = TrainingProgress(stage, epoch + 1, epochs, step, steps, loss, self.timer.tick())
             if step < steps:
                 context.progress(last)
         save()
