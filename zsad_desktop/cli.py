@@ -123,10 +123,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     def progress(p) -> None:
         bar.set_postfix_str(f"{p.stage} epoch {p.epoch}/{p.epochs} loss {p.loss:.4f} eta {p.eta_s:.0f}s")
         bar.update(1)
+        if p.metrics:  # the epoch's last step: its mean loss and held-out metrics, one line per epoch
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in p.metrics.items() if isinstance(v, (int, float)))
+            bar.write(f"{p.stage} epoch {p.epoch}/{p.epochs}: {shown}")
 
     spec = BackboneSpec(args.model_name, args.pretrained, args.image_size)
     result = train_method(args.method, backbone_spec=spec, train_samples=train, out_dir=args.out, config=config,
-                          device=args.device, progress=progress, normalisation_samples=held_out or train)
+                          device=args.device, progress=progress, val_samples=held_out,
+                          normalisation_samples=held_out or train)
     bar.close()
     print(f"model written to {result.model_dir}; loss per epoch: " + ", ".join(f"{x:.4f}" for x in result.losses))
     if held_out:

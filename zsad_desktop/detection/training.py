@@ -231,6 +231,16 @@ def samples_from_dataset(root: Path, layout: str = "mvtec", split: str = "test",
 
 
 def split_samples(samples: Sequence[TrainingSample], held_out: float = 0.2, seed: int = 0) -> tuple[list, list]:
-    order = np.random.default_rng(seed).permutation(len(samples))
-    cut = int(round(len(samples) * (1 - held_out)))
-    return [samples[i] for i in order[:cut]], [samples[i] for i in order[cut:]]
+    """(train, held out), stratified by label: both normal and anomalous images are held out (where
+    there are at least two of a kind), so the held-out image AUROC is defined."""
+    rng = np.random.default_rng(seed)
+    train, kept = [], []
+    for label in sorted({int(s.label) for s in samples}):
+        group = [s for s in samples if int(s.label) == label]
+        order = rng.permutation(len(group))
+        count = int(round(len(group) * held_out))
+        if held_out > 0 and len(group) >= 2:
+            count = min(len(group) - 1, max(1, count))
+        kept += [group[i] for i in order[:count]]
+        train += [group[i] for i in order[count:]]
+    return train, kept

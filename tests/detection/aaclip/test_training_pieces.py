@@ -90,7 +90,8 @@ def test_samples_from_a_dataset_carry_their_category(shared_data):
     assert {s.category for s in samples} == {"hazelnut", "transistor"}
     assert all((s.mask_path is None) == (s.label == 0) for s in samples)
     train, held_out = split_samples(samples, 0.2)
-    assert len(held_out) == 4 and not set(train) & set(held_out)
+    assert len(held_out) == 4 and not set(train) & set(held_out) and len(train) + len(held_out) == len(samples)
+    assert {s.label for s in held_out} == {0, 1}  # stratified: the held-out image AUROC is defined
 
 
 def test_an_interrupted_run_folder_is_kept_only_for_the_same_run(tmp_path):

@@ -14,15 +14,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 import torch
 
 from zsad_desktop.detection.methods.aaclip.detector import adapted_outputs
 from zsad_desktop.detection.methods.aaclip.scoring import ScoreCalibration, upsample
+from zsad_desktop.detection.held_out import mask_at
 from zsad_desktop.detection.preprocess import to_model_input
 from zsad_desktop.detection.training_data import TrainingSample
-from zsad_desktop.imaging.masks import read_mask
 
 EVALUATION_SIDE = 256
 
@@ -60,14 +59,8 @@ def collect_outputs(adapters, extractor, samples: Sequence[TrainingSample], anch
         out.labels += [int(s.label) for s in chunk]
         if keep_maps:
             out.maps += list(upsample(raw["maps"].float(), (side, side)).cpu().numpy())
-            out.masks += [_mask(s, side) for s in chunk]
+            out.masks += [mask_at(s, side) for s in chunk]
     return out
-
-
-def _mask(sample: TrainingSample, side: int) -> np.ndarray | None:
-    if sample.mask_path is None:
-        return np.zeros((side, side), bool) if int(sample.label) == 0 else None  # unknown where anomalous
-    return cv2.resize(read_mask(sample.mask_path).astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def held_out_metrics(out: HeldOutOutputs, domain: str) -> dict[str, float]:

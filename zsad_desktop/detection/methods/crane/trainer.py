@@ -11,7 +11,7 @@ at test time. The checkpoint is saved after every epoch in the released format.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from zsad_desktop.detection.backbone import shared_backbone
 from zsad_desktop.detection.device import select_device
+from zsad_desktop.detection.held_out import detector_metrics
 from zsad_desktop.detection.losses import dice_loss, focal_loss
 from zsad_desktop.detection.methods.crane import scoring
 from zsad_desktop.detection.methods.crane.checkpoint import load_prompt_checkpoint, save_prompt_checkpoint
@@ -89,6 +90,7 @@ def train_crane(context: TrainingContext) -> tuple[dict[str, Any], list[float]]:
     losses: list[float] = list(state.get("losses", []))
     first = int(state.get("epoch", 0))
     timer = StepTimer((config.epochs - first) * len(loader))
+    last = TrainingProgress("prompts", first, config.epochs, 0, len(loader), float("nan"), 0.0)  # no step yet
     for epoch in range(first, config.epochs):
         total = 0.0
         for step, (pixels, masks, labels) in enumerate(loader, start=1):
@@ -98,10 +100,18 @@ def train_crane(context: TrainingContext) -> tuple[dict[str, Any], list[float]]:
             loss.backward()
             optimiser.step()
             total += loss.item()
-            context.progress(TrainingProgress("prompts", epoch + 1, config.epochs, step, len(loader), loss.item(), timer.tick()))
+            last = TrainingProgress("prompts", epoch + 1, config.epochs, step, len(loader), loss.item(), timer.tick())
+            if step < len(loader):
+                context.progress(last)
         losses.append(total / max(1, len(loader)))
         save_prompt_checkpoint(learner, checkpoint)
-        context.save_epoch_state({"epoch": epoch + 1, "losses": losses, "config": asdict(config)})
+        record = {"stage": "prompts", "epoch": epoch + 1, "loss": losses[-1]}
+        if context.val_samples:
+            learner.eval()
+            record.update(detector_metrics(detector, list(context.val_samples), config.batch_size, context.check_cancel))
+            learner.train()
+        context.record_epoch(record, epoch=epoch + 1, losses=losses, config=asdict(config))
+        context.progress(replace(last, metrics={k: v for k, v in record.items() if k not in ("stage", "epoch")}))
     settings = {"features": config.features, "image_token": config.image_token_at_test, "variant": variant,
                 "dinov2_checkpoint": config.dinov2_checkpoint, "layers": list(detector.layers)}
     return settings, losses
