@@ -27,7 +27,10 @@ def test_each_frame_is_an_image_with_its_own_review(tmp_path):
     assert [(r.rel_path, r.frame) for r in rows] == [
         ("cine.dcm", 0), ("cine.dcm", 1), ("cine.dcm", 2), ("single.dcm", None)]
     assert len({r.content_hash for r in rows}) == 4
-    assert rows[1].title == "cine.dcm [frame 2]" and PATIENT not in rows[1].title
+    assert rows[1].title == "cine.dcm [frame 2]"
+    # the gallery names a DICOM image by its series and instance, never by the patient
+    assert rows[1].gallery_name == "CT Head CT #7 frame 2" and rows[3].gallery_name == "CT Head CT #7"
+    assert not any(PATIENT in (r.label or "") + r.title for r in rows)
 
     mask = np.zeros((24, 32), bool)
     mask[2:6, 3:9] = True

@@ -17,7 +17,7 @@ def test_values_are_decoded_with_rescale(tmp_path, bits):
     assert image.pixels.dtype == np.float32
     np.testing.assert_array_equal(image.pixels, raw * 2.0 - 1024.0)
     assert image.modality == "dicom" and image.bit_depth == bits and image.frame is None
-    assert image_info(path) == type(image_info(path))(10, 12, bits, "dicom", 1)
+    assert image_info(path) == type(image_info(path))(10, 12, bits, "dicom", 1, "CT Head CT #7")
 
 
 def test_signed_pixels_keep_their_sign(tmp_path):

@@ -39,7 +39,7 @@ class _Session:
 
 
 def _rows(n, scored=()):
-    return [ImageRow(i, f"{i}.png", None, "h", 8, 8, 8, "photo", None, ReviewStatus.UNREVIEWED, 0.5 if i in scored else None,
+    return [ImageRow(i, f"{i}.png", None, None, "h", 8, 8, 8, "photo", None, ReviewStatus.UNREVIEWED, 0.5 if i in scored else None,
                      None, None) for i in range(n)]
 
 

@@ -15,7 +15,7 @@ from zsad_desktop.ui.gallery_view import GalleryView
 
 
 def _row(i, score=None, status=ReviewStatus.UNREVIEWED, rel_path="plate.png", error=None):
-    return ImageRow(i, rel_path, None, f"{i:040x}", 64, 64, 8, "photo", error, status, score, None, datetime(2026, 1, 1))
+    return ImageRow(i, rel_path, None, None, f"{i:040x}", 64, 64, 8, "photo", error, status, score, None, datetime(2026, 1, 1))
 
 
 def test_ten_thousand_images_open_without_reading_them(qtbot, tmp_path):

@@ -28,6 +28,7 @@ class ImageRow(NamedTuple):
     id: int
     rel_path: str
     frame: int | None  # which frame of a multi-frame DICOM file; None for single-frame files
+    label: str | None  # DICOM's patient-safe label ("CT Head #7 frame 2"); None for photos
     content_hash: str | None
     width: int | None
     height: int | None
@@ -44,10 +45,16 @@ class ImageRow(NamedTuple):
         """The path, and for a frame of a multi-frame file which one (counted from 1, as viewers do)."""
         return self.rel_path if self.frame is None else f"{self.rel_path} [frame {self.frame + 1}]"
 
+    @property
+    def gallery_name(self) -> str:
+        """Short name under a thumbnail: DICOM's patient-safe label (file names of DICOM exports may
+        carry the patient's name), else the file's folder and name (tells apart 000.png of each defect)."""
+        return self.label or "/".join(self.title.split("/")[-2:])
+
 
 _status = Image.review_status
 _COLUMNS = (
-    Image.id, Image.rel_path, Image.frame, Image.content_hash, Image.width, Image.height, Image.bit_depth, Image.modality,
+    Image.id, Image.rel_path, Image.frame, Image.label, Image.content_hash, Image.width, Image.height, Image.bit_depth, Image.modality,
     Image.load_error, _status, Prediction.score, Review.reviewer, Review.updated_at,
 )
 

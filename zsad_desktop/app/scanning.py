@@ -103,12 +103,13 @@ def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[s
     fields: dict[str, Any] = {
         "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "missing": False, "load_error": None,
         "content_hash": None, "width": None, "height": None, "bit_depth": None, "modality": None, "frames": 1,
+        "label": None,
     }
     try:
         fields["content_hash"] = content_hash(path)
         info = image_info(path)
         fields.update(width=info.width, height=info.height, bit_depth=info.bit_depth, modality=info.modality,
-                      frames=info.frames)
+                      frames=info.frames, label=info.label or None)
     except ImageLoadError as error:
         fields["load_error"] = error.reason
         return fields, str(error)
@@ -175,7 +176,8 @@ def _frame_rows(rel_path: str, fields: dict[str, Any]) -> dict[int | None, dict[
     frames = fields["frames"] or 1
     if frames == 1 or fields["content_hash"] is None:
         return {None: {"rel_path": rel_path, "frame": None, **fields}}
-    return {index: {"rel_path": rel_path, **fields, "frame": index, "content_hash": f"{fields['content_hash']}:{index}"}
+    return {index: {"rel_path": rel_path, **fields, "frame": index, "content_hash": f"{fields['content_hash']}:{index}",
+                    "label": f"{fields['label']} frame {index + 1}" if fields["label"] else None}
             for index in range(frames)}
 
 

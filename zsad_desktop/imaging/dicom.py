@@ -66,7 +66,8 @@ def dicom_info(path: Path) -> ImageInfo:
     ds = _header_without_pixels(path)
     if "Rows" not in ds or "Columns" not in ds:
         raise ImageLoadError(path, "DICOM file has no image (no Rows/Columns)")
-    return ImageInfo(int(ds.Columns), int(ds.Rows), int(ds.get("BitsStored", 8) or 8), "dicom", frame_total(ds))
+    return ImageInfo(int(ds.Columns), int(ds.Rows), int(ds.get("BitsStored", 8) or 8), "dicom", frame_total(ds),
+                     safe_label(ds))
 
 
 def dicom_entries(path: Path) -> list[ImageEntry]:

@@ -47,6 +47,7 @@ class ImageInfo:
     bit_depth: int
     modality: str
     frames: int = 1
+    label: str = ""  # DICOM: patient-safe (modality, series description, instance number); "" for photos
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class Image(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rel_path: Mapped[str] = mapped_column(String(1024))
     frame: Mapped[Optional[int]] = mapped_column(Integer)
+    label: Mapped[Optional[str]] = mapped_column(String(256))  # DICOM's patient-safe label; None for photos
     content_hash: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)

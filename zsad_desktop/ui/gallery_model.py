@@ -53,7 +53,7 @@ class GalleryModel(QAbstractListModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return "/".join(Path(row.title).parts[-2:])  # the parent folder tells apart 000.png of each defect
+            return row.gallery_name
         if role == Qt.ItemDataRole.ToolTipRole:
             score = "not scored yet" if row.score is None else f"score {row.score:.3f}"
             unreadable = f"\nunreadable: {row.load_error}" if row.load_error else ""

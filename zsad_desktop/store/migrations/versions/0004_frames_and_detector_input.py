@@ -6,7 +6,8 @@ Create Date: 2026-11-22 15:40:00
 
 images.frame (None for single-frame files) lets each frame of a multi-frame
 DICOM file be an image with its own review; the unique key becomes
-(rel_path, frame). predictions.detector_input records how wide-range pixels
+(rel_path, frame). images.label keeps DICOM's patient-safe label (series
+description, instance number) for the gallery. predictions.detector_input records how wide-range pixels
 were mapped to the detector's 8-bit input and joins the cache key.
 The old unique constraints were unnamed: SQLite's are found through a naming
 convention while the table is rebuilt, PostgreSQL's by their default names.
@@ -36,6 +37,7 @@ def upgrade() -> None:
     with _batch("images") as batch:
         batch.drop_constraint(_OLD_IMAGE_KEY[dialect], type_="unique")
         batch.add_column(sa.Column("frame", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("label", sa.String(256), nullable=True))
     op.create_index("uq_images_rel_path_frame", "images", ["rel_path", sa.text("coalesce(frame, -1)")], unique=True)
     with _batch("predictions") as batch:
         batch.drop_constraint(_OLD_PREDICTION_KEY[dialect], type_="unique")
@@ -53,5 +55,6 @@ def downgrade() -> None:
     op.drop_index("uq_images_rel_path_frame", table_name="images")
     op.execute("DELETE FROM images WHERE frame IS NOT NULL AND frame > 0")
     with _batch("images") as batch:
+        batch.drop_column("label")
         batch.drop_column("frame")
         batch.create_unique_constraint(_OLD_IMAGE_KEY[dialect], ["rel_path"])
