@@ -24,9 +24,8 @@ from zsad_desktop.detection.saved_model import load_saved_model
 from zsad_desktop.detection.training import TrainingCancelled, TrainingProgress, train_method
 from zsad_desktop.detection.training_data import TrainingSample
 from zsad_desktop.evaluation import dice, evaluate, load_mask
-from zsad_desktop.store import Image, Review, ReviewStatus, TrainingRun, TrainingStatus
+from zsad_desktop.store import Image, Review, ReviewStatus, TrainingStatus
 from zsad_desktop.store.errors import StoreError
-from zsad_desktop.store.schema import utcnow
 
 TRAINING_STATUSES = (ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, ReviewStatus.NORMAL)
 HELD_OUT_SHARE = 0.2
@@ -150,22 +149,18 @@ def retrain(
     method = method or (active.method if active.method != "baseline" else "crane")
     backbone = backbone or BackboneSpec(active.backbone["model_name"], active.backbone["pretrained"], active.backbone["image_size"])
     train, held_out = split(workspace, reviewed_images(workspace))
-    with workspace.database.session() as session:
-        run = TrainingRun(method=method, train_review_ids=[i.review_id for i in train],
-                          held_out_review_ids=[i.review_id for i in held_out], config=dict(config or {}))
-        session.add(run)
-        session.flush()
-        run_id = run.id
+    run_id = model_versions.start_training_run(workspace, method, [i.review_id for i in train],
+                                               [i.review_id for i in held_out], config)
     out_dir = workspace.files.root / "models" / f"run-{run_id}"
     try:
         result = train_method(method, backbone_spec=backbone, train_samples=[i.sample for i in train], out_dir=out_dir,
                               config=config, device=device, progress=progress, cancel=cancel,
-                              normalisation_samples=[i.sample for i in train])
+                              val_samples=[i.sample for i in held_out], normalisation_samples=[i.sample for i in train])
     except TrainingCancelled:
-        _finish(workspace, run_id, TrainingStatus.CANCELLED)
+        model_versions.finish_training_run(workspace, run_id, TrainingStatus.CANCELLED)
         raise
     except Exception as error:
-        _finish(workspace, run_id, TrainingStatus.FAILED, error=str(error))
+        model_versions.finish_training_run(workspace, run_id, TrainingStatus.FAILED, error=str(error))
         raise
     new_detector = load_saved_model(result.model_dir, device=device)
     new_metrics = compare_on(new_detector, held_out)
@@ -176,16 +171,8 @@ def retrain(
         checkpoint=str(result.model_dir), parent=active.name if active else None,
         metrics={"held_out": new_metrics, "parent_held_out": active_metrics, "losses": result.losses}, training_run_id=run_id,
     )
-    _finish(workspace, run_id, TrainingStatus.FINISHED, metrics={"new": new_metrics, "active": active_metrics})
+    model_versions.finish_training_run(workspace, run_id, TrainingStatus.FINISHED, metrics={"new": new_metrics, "active": active_metrics})
     return RetrainOutcome(version, new_metrics, active_metrics, held_out, run_id)
-
-
-def _finish(workspace: Workspace, run_id: int, status: TrainingStatus, metrics: dict | None = None, error: str | None = None) -> None:
-    with workspace.database.session() as session:
-        run = session.get(TrainingRun, run_id)
-        run.status, run.finished_at, run.error = status, utcnow(), error
-        if metrics:
-            run.metrics = metrics
 
 
 def proposal_agreement(workspace: Workspace) -> dict[str, list[tuple[str, float]]]:
