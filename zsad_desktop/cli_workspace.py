@@ -42,6 +42,9 @@ def add_workspace_commands(sub, add_detector_options, build_detector) -> None:
 
     demo = sub.add_parser("demo", help="write generated demo images", description="Write demo images with masks to DIR.")
     demo.add_argument("out", type=Path)
+    demo.add_argument("--kind", choices=("plates", "ct"), default="plates",
+                      help="plates: brushed metal with scratches and stains (PNG, MVTec layout); "
+                           "ct: a head phantom as a 16-bit DICOM series with bleeds, and a multi-frame copy")
     demo.set_defaults(run=cmd_demo)
 
 
@@ -138,7 +141,9 @@ def cmd_retrain(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from zsad_desktop.app.demo_ct import write_ct_demo
     from zsad_desktop.app.demo_data import write_demo_folder
 
-    print(json.dumps(str(write_demo_folder(args.out))))
+    write = write_ct_demo if args.kind == "ct" else write_demo_folder
+    print(json.dumps(str(write(args.out))))
     return 0
