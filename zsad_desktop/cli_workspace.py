@@ -42,9 +42,11 @@ def add_workspace_commands(sub, add_detector_options, build_detector) -> None:
 
     demo = sub.add_parser("demo", help="write generated demo images", description="Write demo images with masks to DIR.")
     demo.add_argument("out", type=Path)
-    demo.add_argument("--kind", choices=("plates", "ct"), default="plates",
+    demo.add_argument("--kind", choices=("plates", "ct", "wafer"), default="plates",
                       help="plates: brushed metal with scratches and stains (PNG, MVTec layout); "
-                           "ct: a head phantom as a 16-bit DICOM series with bleeds, and a multi-frame copy")
+                           "ct: a head phantom as a 16-bit DICOM series with bleeds, and a multi-frame copy; "
+                           "wafer: one large 16-bit TIFF (--side pixels square) of a die grid with defects")
+    demo.add_argument("--side", type=int, default=8192, help="wafer only: image side in pixels (default: 8192)")
     demo.set_defaults(run=cmd_demo)
 
 
@@ -144,6 +146,11 @@ def cmd_demo(args) -> int:
     from zsad_desktop.app.demo_ct import write_ct_demo
     from zsad_desktop.app.demo_data import write_demo_folder
 
-    write = write_ct_demo if args.kind == "ct" else write_demo_folder
-    print(json.dumps(str(write(args.out))))
+    from zsad_desktop.app.demo_wafer import write_wafer_demo
+
+    if args.kind == "wafer":
+        written = write_wafer_demo(args.out, side=args.side)
+    else:
+        written = (write_ct_demo if args.kind == "ct" else write_demo_folder)(args.out)
+    print(json.dumps(str(written)))
     return 0
