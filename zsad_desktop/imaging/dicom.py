@@ -62,6 +62,19 @@ def safe_label(ds: pydicom.Dataset, frame: int | None = None) -> str:
     return " ".join(parts)
 
 
+def sop_instance_uid(path: Path) -> str | None:
+    """The file's SOP Instance UID: a patient-safe name for exported files."""
+    uid = str(_header_without_pixels(path).get("SOPInstanceUID", "") or "").strip()
+    return uid or None
+
+
+def stored_values(path: Path, frame: int | None = None) -> np.ndarray:
+    """A frame's stored pixel values as the file holds them (no rescale, no window)."""
+    ds = read_header(path)
+    _check_complete(path, ds)
+    return _decode(path, ds, (frame or 0) if frame_total(ds) > 1 else None)
+
+
 def dicom_info(path: Path) -> ImageInfo:
     ds = _header_without_pixels(path)
     if "Rows" not in ds or "Columns" not in ds:

@@ -26,6 +26,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from zsad_desktop.app.exports.dicom_source import dicom_png_pixels, dicom_stem
 from zsad_desktop.app.exports.names import UniqueNames, inside, safe_name
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
 from zsad_desktop.app.workspace import Workspace
@@ -93,10 +94,16 @@ def _write(workspace: Workspace, root: Path, label: str, progress: Progress | No
             return report
         mask = final_mask(workspace, image)
         anomalous = mask is not None and bool(mask.any())
-        name = names(image.rel_path)
+        source = workspace.folder / image.rel_path
+        uid_stem = dicom_stem(source, image.frame, image.image_id)
+        name = names(f"{uid_stem}.dcm" if uid_stem else image.rel_path)  # the suffix keeps a UID's last part
         folder = f"test/{label}" if anomalous else "test/good"
         try:
-            _copy_as_png(workspace.folder / image.rel_path, inside(root, root / folder / f"{name}.png"))
+            png = inside(root, root / folder / f"{name}.png")
+            if uid_stem:
+                _write_png(png, _bgr(dicom_png_pixels(source, image.frame)))
+            else:
+                _copy_as_png(source, png)
         except ImageLoadError as error:
             report.skipped.append(str(error))
             continue
@@ -132,9 +139,11 @@ def _copy_as_png(source: Path, target: Path) -> None:
     pixels = loaded.pixels
     if pixels.dtype not in (np.uint8, np.uint16):
         pixels = to_rgb8(loaded)
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2BGR)
-    _write_png(target, pixels)
+    _write_png(target, _bgr(pixels))
+
+
+def _bgr(pixels: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2BGR) if pixels.ndim == 3 else pixels
 
 
 def _write_anomalib_config(root: Path, final: Path, category: str, label: str) -> None:

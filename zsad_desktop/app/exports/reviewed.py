@@ -29,6 +29,7 @@ class ReviewedImage:
     note: str | None
     updated_at: datetime | None
     score: float | None
+    frame: int | None = None  # of a multi-frame DICOM file; None for single-frame files
 
     @property
     def anomalous(self) -> bool:
@@ -40,12 +41,13 @@ def reviewed_images(workspace: Workspace, statuses=DECIDED) -> list[ReviewedImag
     active = select(ModelVersion.model_id).where(ModelVersion.active.is_(True)).scalar_subquery()
     query = (
         select(Image.id, Image.rel_path, Image.width, Image.height, Review.status, Review.mask_file, Review.mask_area,
-               Review.reviewer, Review.model_version, Review.note, Review.updated_at, Prediction.score)
+               Review.reviewer, Review.model_version, Review.note, Review.updated_at, Prediction.score,
+               Image.frame)
         .select_from(Image)
         .outerjoin(Review, Review.image_hash == Image.content_hash)
         .outerjoin(Prediction, and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == active))
         .where(Image.missing.is_(False))
-        .order_by(Image.rel_path)
+        .order_by(Image.rel_path, Image.frame)
     )
     if statuses is not None:
         query = query.where(Review.status.in_(list(statuses)), Image.load_error.is_(None))

@@ -1,0 +1,96 @@
+"""Exports of DICOM images: named by SOP Instance UID (never the patient), stored values kept, DICOM SEG."""
+
+import cv2
+import numpy as np
+import pydicom
+import pytest
+
+from zsad_desktop.app.exports import export_mvtec
+from zsad_desktop.app.reviews import record_review
+from zsad_desktop.app.scanning import scan
+from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.store import ReviewStatus
+
+from tests.imaging.dicom_files import write_dicom
+
+PATIENT_NAME = "Doe^Jane"
+
+
+def _mask(shape, top):
+    mask = np.zeros(shape, bool)
+    mask[top:top + 4, 2:9] = True
+    return mask
+
+
+@pytest.fixture
+def dicom_workspace(tmp_path):
+    """A 16-bit CT, an 8-bit image and a 3-frame file, named after the patient as careless exports are."""
+    folder = tmp_path / "Doe_Jane"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    ct = rng.integers(0, 4000, (24, 32)).astype(np.uint16)
+    small = rng.integers(0, 255, (20, 16)).astype(np.uint8)
+    cine = np.stack([np.full((24, 32), 1000 * (i + 1), np.uint16) for i in range(3)])
+    paths = {
+        "ct": write_dicom(folder / "Doe_Jane_ct.dcm", ct, slope=1.0, intercept=-1024.0, window=(40, 400),
+                          PatientName=PATIENT_NAME),
+        "small": write_dicom(folder / "Doe_Jane_small.dcm", small, bits=8, PatientName=PATIENT_NAME),
+        "cine": write_dicom(folder / "Doe_Jane_cine.dcm", cine, PatientName=PATIENT_NAME),
+    }
+    ws = Workspace.open(folder)
+    scan(ws)
+    yield ws, paths, {"ct": ct, "small": small, "cine": cine}
+    ws.close()
+
+
+def _uid(path):
+    return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
+
+
+def test_dicom_exports_are_named_by_uid_keep_stored_values_and_masks(dicom_workspace, tmp_path):
+    ws, paths, pixels = dicom_workspace
+    rows = {(r.rel_path, r.frame): r for r in ws.images()}
+    ct_mask, frame_mask = _mask((24, 32), 3), _mask((24, 32), 10)
+    record_review(ws, rows[("Doe_Jane_ct.dcm", None)].id, ReviewStatus.CORRECTED, mask=ct_mask)
+    record_review(ws, rows[("Doe_Jane_cine.dcm", 2)].id, ReviewStatus.ACCEPTED, mask=frame_mask)
+    record_review(ws, rows[("Doe_Jane_cine.dcm", 0)].id, ReviewStatus.NORMAL)
+    record_review(ws, rows[("Doe_Jane_small.dcm", None)].id, ReviewStatus.NORMAL)
+    report = export_mvtec(ws, tmp_path / "out")
+    assert (report.normal, report.anomalous, report.skipped) == (2, 2, [])
+
+    written = sorted(p.relative_to(report.folder).as_posix() for p in report.folder.rglob("*.png"))
+    ct_uid, cine_uid, small_uid = _uid(paths["ct"]), _uid(paths["cine"]), _uid(paths["small"])
+    assert written == sorted([
+        f"test/anomaly/{ct_uid}.png", f"ground_truth/anomaly/{ct_uid}_mask.png",
+        f"test/anomaly/{cine_uid}_f0002.png", f"ground_truth/anomaly/{cine_uid}_f0002_mask.png",
+        f"test/good/{cine_uid}_f0000.png", f"test/good/{small_uid}.png"])
+    every_name = " ".join(p.name for p in report.folder.rglob("*"))
+    assert "Doe" not in every_name and "Jane" not in every_name
+
+    def read(relative):
+        return cv2.imread(str(report.folder / relative), cv2.IMREAD_UNCHANGED)
+
+    np.testing.assert_array_equal(read(f"ground_truth/anomaly/{ct_uid}_mask.png") > 0, ct_mask)
+    np.testing.assert_array_equal(read(f"ground_truth/anomaly/{cine_uid}_f0002_mask.png") > 0, frame_mask)
+    ct_png = read(f"test/anomaly/{ct_uid}.png")
+    assert ct_png.dtype == np.uint16
+    np.testing.assert_array_equal(ct_png, pixels["ct"])  # stored values, not HU nor the window
+    np.testing.assert_array_equal(read(f"test/anomaly/{cine_uid}_f0002.png"), pixels["cine"][2])
+    small_png = read(f"test/good/{small_uid}.png")
+    assert small_png.dtype == np.uint8
+    np.testing.assert_array_equal(small_png, pixels["small"])
+
+
+def test_signed_dicom_values_become_the_windowed_8bit_image(tmp_path):
+    folder = tmp_path / "signed"
+    folder.mkdir()
+    values = np.full((16, 16), -500, np.int16)
+    values[:8] = 500
+    write_dicom(folder / "s.dcm", values, signed=True, window=(0, 1000))
+    with Workspace.open(folder) as ws:
+        scan(ws)
+        record_review(ws, ws.images()[0].id, ReviewStatus.NORMAL)
+        report = export_mvtec(ws, tmp_path / "out")
+    (png,) = (report.folder / "test" / "good").iterdir()
+    image = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+    assert image.dtype == np.uint8 and image[0, 0] > 200 and image[-1, -1] < 50
