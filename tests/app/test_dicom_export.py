@@ -4,6 +4,8 @@ import cv2
 import numpy as np
 import pydicom
 import pytest
+from pydicom.uid import generate_uid
+import highdicom as hd
 
 from zsad_desktop.app.exports import export_mvtec
 from zsad_desktop.app.reviews import record_review
@@ -14,6 +16,13 @@ from zsad_desktop.store import ReviewStatus
 from tests.imaging.dicom_files import write_dicom
 
 PATIENT_NAME = "Doe^Jane"
+
+
+def _study():
+    """What a DICOM SEG copies from its source (type 2 attributes may be empty but must be there)."""
+    return dict(StudyInstanceUID=generate_uid(), SeriesInstanceUID=generate_uid(), PatientName=PATIENT_NAME,
+                PatientBirthDate="19700101", PatientSex="F", StudyDate="20260101", StudyTime="120000",
+                ReferringPhysicianName="", StudyID="1", AccessionNumber="", SeriesNumber=3)
 
 
 def _mask(shape, top):
@@ -32,10 +41,9 @@ def dicom_workspace(tmp_path):
     small = rng.integers(0, 255, (20, 16)).astype(np.uint8)
     cine = np.stack([np.full((24, 32), 1000 * (i + 1), np.uint16) for i in range(3)])
     paths = {
-        "ct": write_dicom(folder / "Doe_Jane_ct.dcm", ct, slope=1.0, intercept=-1024.0, window=(40, 400),
-                          PatientName=PATIENT_NAME),
+        "ct": write_dicom(folder / "Doe_Jane_ct.dcm", ct, slope=1.0, intercept=-1024.0, window=(40, 400), **_study()),
         "small": write_dicom(folder / "Doe_Jane_small.dcm", small, bits=8, PatientName=PATIENT_NAME),
-        "cine": write_dicom(folder / "Doe_Jane_cine.dcm", cine, PatientName=PATIENT_NAME),
+        "cine": write_dicom(folder / "Doe_Jane_cine.dcm", cine, **_study()),
     }
     ws = Workspace.open(folder)
     scan(ws)
@@ -94,3 +102,51 @@ def test_signed_dicom_values_become_the_windowed_8bit_image(tmp_path):
     (png,) = (report.folder / "test" / "good").iterdir()
     image = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
     assert image.dtype == np.uint8 and image[0, 0] > 200 and image[-1, -1] < 50
+
+
+def _review_defects(ws):
+    rows = {(r.rel_path, r.frame): r for r in ws.images()}
+    masks = {("Doe_Jane_ct.dcm", None): _mask((24, 32), 3), ("Doe_Jane_cine.dcm", 1): _mask((24, 32), 12),
+             ("Doe_Jane_small.dcm", None): _mask((20, 16), 5)}
+    for key, mask in masks.items():
+        record_review(ws, rows[key].id, ReviewStatus.CORRECTED, mask=mask)
+    record_review(ws, rows[("Doe_Jane_cine.dcm", 0)].id, ReviewStatus.NORMAL)
+    return masks
+
+
+def test_dicom_seg_holds_the_reviewed_mask_and_references_its_source(dicom_workspace, tmp_path):
+    ws, paths, _ = dicom_workspace
+    masks = _review_defects(ws)
+    report = export_mvtec(ws, tmp_path / "out", dicom_seg=True)
+    # the 8-bit file lacks the patient/study attributes a SEG copies: said, by UID, and the rest goes on
+    small_uid = _uid(paths["small"])
+    assert len(report.seg_skipped) == 1 and report.seg_skipped[0].startswith(small_uid)
+    assert "Doe" not in report.seg_skipped[0]
+    assert report.segmentations == 2 and report.anomalous == 3
+    segs = sorted((report.folder / "dicom_seg").iterdir())
+    names = {p.name for p in segs}
+    ct_uid, cine_uid = _uid(paths["ct"]), _uid(paths["cine"])
+    assert names == {f"{ct_uid}_seg.dcm", f"{cine_uid}_f0001_seg.dcm"}  # none for the normal frame
+    for key, path, name, frame_number in ((("Doe_Jane_ct.dcm", None), paths["ct"], f"{ct_uid}_seg.dcm", None),
+                                          (("Doe_Jane_cine.dcm", 1), paths["cine"], f"{cine_uid}_f0001_seg.dcm", 2)):
+        source = pydicom.dcmread(path, stop_before_pixels=True)
+        seg = hd.seg.segread(report.folder / "dicom_seg" / name)
+        assert seg.SegmentSequence[0].SegmentLabel == "anomaly"
+        assert seg.SegmentSequence[0].SegmentAlgorithmType == "MANUAL"
+        assert seg.StudyInstanceUID == source.StudyInstanceUID
+        referenced = seg.ReferencedSeriesSequence[0]
+        assert referenced.SeriesInstanceUID == source.SeriesInstanceUID
+        assert referenced.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+        (frame_item,) = seg.PerFrameFunctionalGroupsSequence
+        source_ref = frame_item.DerivationImageSequence[0].SourceImageSequence[0]
+        assert source_ref.ReferencedSOPInstanceUID == source.SOPInstanceUID
+        assert source_ref.get("ReferencedFrameNumber") == frame_number
+        assert (seg.Rows, seg.Columns) == (source.Rows, source.Columns)
+        np.testing.assert_array_equal(seg.pixel_array.astype(bool), masks[key])
+
+
+def test_without_the_option_no_seg_is_written(dicom_workspace, tmp_path):
+    ws, _, _ = dicom_workspace
+    _review_defects(ws)
+    report = export_mvtec(ws, tmp_path / "out")
+    assert report.segmentations == 0 and not (report.folder / "dicom_seg").exists()

@@ -4,6 +4,10 @@
     <target>/<category>/test/<label>/<name>.png
     <target>/<category>/ground_truth/<label>/<name>_mask.png
     <target>/<category>/anomalib_folder.yaml (and .json)
+    <target>/<category>/dicom_seg/<name>_seg.dcm (on request, DICOM images with a defect)
+
+A DICOM image is named by its SOP Instance UID (and frame), never by its
+file name, which may carry the patient's; see dicom_source.py.
 
 The category folder is built under a hidden temporary name and swapped in
 at the end, so an export is there whole or not at all, and a re-export
@@ -27,6 +31,7 @@ import cv2
 import numpy as np
 
 from zsad_desktop.app.exports.dicom_source import dicom_png_pixels, dicom_stem
+from zsad_desktop.app.exports.dicom_seg import SegRefused, write_dicom_seg
 from zsad_desktop.app.exports.names import UniqueNames, inside, safe_name
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
 from zsad_desktop.app.workspace import Workspace
@@ -47,6 +52,8 @@ class ExportReport:
     anomalous: int = 0
     files: int = 0
     skipped: list[str] = field(default_factory=list)  # images that could not be read, with the reason
+    segmentations: int = 0  # DICOM SEG files written
+    seg_skipped: list[str] = field(default_factory=list)  # DICOM images whose SEG could not be made, and why
     cancelled: bool = False
 
 
@@ -57,8 +64,10 @@ def export_mvtec(
     label: str = ANOMALY_LABEL,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    dicom_seg: bool = False,
 ) -> ExportReport:
-    """Normal, accepted and corrected reviews as an MVTec AD category under `target`."""
+    """Normal, accepted and corrected reviews as an MVTec AD category under `target`; with
+    `dicom_seg`, a DICOM SEG beside each DICOM image's mask."""
     target = Path(target).expanduser()
     target.mkdir(parents=True, exist_ok=True)
     category, label = safe_name(category, "reviewed"), safe_name(label, ANOMALY_LABEL)
@@ -69,7 +78,7 @@ def export_mvtec(
         raise StoreError(f"{final} exists and is not an earlier export: choose another folder or category")
     staging = Path(tempfile.mkdtemp(dir=target, prefix=f".{category}.partial-"))
     try:
-        report = _write(workspace, staging, label, progress, cancel)
+        report = _write(workspace, staging, label, progress, cancel, dicom_seg)
         if report.cancelled:
             return ExportReport(final, cancelled=True)
         _write_anomalib_config(staging, final, category, label)
@@ -82,7 +91,7 @@ def export_mvtec(
 
 
 def _write(workspace: Workspace, root: Path, label: str, progress: Progress | None,
-           cancel: threading.Event | None) -> ExportReport:
+           cancel: threading.Event | None, dicom_seg: bool = False) -> ExportReport:
     report = ExportReport(root)
     for sub in ("test/good", f"test/{label}", f"ground_truth/{label}"):
         (root / sub).mkdir(parents=True)
@@ -104,19 +113,33 @@ def _write(workspace: Workspace, root: Path, label: str, progress: Progress | No
                 _write_png(png, _bgr(dicom_png_pixels(source, image.frame)))
             else:
                 _copy_as_png(source, png)
-        except ImageLoadError as error:
-            report.skipped.append(str(error))
+        except ImageLoadError as error:  # a DICOM path may name the patient: say the UID instead
+            report.skipped.append(f"{name}: {error.reason}" if uid_stem else str(error))
             continue
         report.files += 1
         if anomalous:
             _write_png(inside(root, root / f"ground_truth/{label}/{name}_mask.png"), mask.astype(np.uint8) * 255)
             report.anomalous += 1
             report.files += 1
+            if dicom_seg and uid_stem:
+                _write_seg(report, source, image.frame, mask, root / "dicom_seg", name)
         else:
             report.normal += 1
         if progress is not None:
             progress(done, len(images))
     return report
+
+
+def _write_seg(report: ExportReport, source: Path, frame: int | None, mask: np.ndarray, folder: Path,
+               name: str) -> None:
+    folder.mkdir(exist_ok=True)
+    try:
+        write_dicom_seg(source, frame, mask, inside(folder.parent, folder / f"{name}_seg.dcm"))
+    except SegRefused as error:  # one odd source does not stop the export
+        report.seg_skipped.append(f"{name}: {error}")
+        return
+    report.segmentations += 1
+    report.files += 1
 
 
 def _write_png(path: Path, pixels: np.ndarray) -> None:
