@@ -21,6 +21,8 @@ def add_workspace_commands(sub, add_detector_options, build_detector) -> None:
     export.add_argument("--format", choices=("mvtec", "coco", "report"), default="mvtec")
     export.add_argument("--out", type=Path, required=True, help="folder (mvtec) or file (coco .json, report .csv/.json)")
     export.add_argument("--category", default="reviewed", help="category folder name in the MVTec export")
+    export.add_argument("--dicom-seg", action="store_true",
+                        help="mvtec only: also a DICOM Segmentation per reviewed DICOM image with a defect")
     export.add_argument("--db", help="database URL")
     export.set_defaults(run=cmd_export)
 
@@ -83,10 +85,19 @@ def cmd_scan(args, build_detector) -> int:
 def cmd_export(args) -> int:
     from zsad_desktop.app.exports import export_coco, export_mvtec, export_report
 
+    if args.dicom_seg and args.format != "mvtec":
+        print("--dicom-seg goes with --format mvtec", file=sys.stderr)
+        return 2
     workspace = _open(args)
     if args.format == "mvtec":
-        report = export_mvtec(workspace, args.out, args.category)
+        report = export_mvtec(workspace, args.out, args.category, dicom_seg=args.dicom_seg)
         print(f"{report.normal} normal and {report.anomalous} anomalous images exported to {report.folder}")
+        if args.dicom_seg:
+            print(f"{report.segmentations} DICOM SEG files in {report.folder / 'dicom_seg'}")
+        for message in report.skipped:
+            print(f"skipped: {message}", file=sys.stderr)
+        for message in report.seg_skipped:
+            print(f"no DICOM SEG: {message}", file=sys.stderr)
     elif args.format == "coco":
         data = export_coco(workspace, args.out)
         print(f"{len(data['images'])} images, {len(data['annotations'])} defect regions written to {args.out}")

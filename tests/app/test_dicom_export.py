@@ -19,10 +19,9 @@ PATIENT_NAME = "Doe^Jane"
 
 
 def _study():
-    """What a DICOM SEG copies from its source (type 2 attributes may be empty but must be there)."""
+    """The UIDs a DICOM SEG must reference (absent type 2 attributes, e.g. birth date, it passes on empty)."""
     return dict(StudyInstanceUID=generate_uid(), SeriesInstanceUID=generate_uid(), PatientName=PATIENT_NAME,
-                PatientBirthDate="19700101", PatientSex="F", StudyDate="20260101", StudyTime="120000",
-                ReferringPhysicianName="", StudyID="1", AccessionNumber="", SeriesNumber=3)
+                PatientSex="F", SeriesNumber=3)
 
 
 def _mask(shape, top):
@@ -118,10 +117,10 @@ def test_dicom_seg_holds_the_reviewed_mask_and_references_its_source(dicom_works
     ws, paths, _ = dicom_workspace
     masks = _review_defects(ws)
     report = export_mvtec(ws, tmp_path / "out", dicom_seg=True)
-    # the 8-bit file lacks the patient/study attributes a SEG copies: said, by UID, and the rest goes on
+    # the 8-bit file has no study and series UIDs, which a SEG must reference: said, by UID, and the rest goes on
     small_uid = _uid(paths["small"])
     assert len(report.seg_skipped) == 1 and report.seg_skipped[0].startswith(small_uid)
-    assert "Doe" not in report.seg_skipped[0]
+    assert "Doe" not in report.seg_skipped[0] and "StudyInstanceUID" in report.seg_skipped[0]
     assert report.segmentations == 2 and report.anomalous == 3
     segs = sorted((report.folder / "dicom_seg").iterdir())
     names = {p.name for p in segs}

@@ -23,6 +23,10 @@ from zsad_desktop import __version__
 from zsad_desktop.imaging.dicom import frame_total
 
 SEGMENT_LABEL = "anomaly"
+#: type 2 patient and study attributes a SEG copies: required but may be empty, so an absent one is
+#: passed on empty (many exports drop them); missing UIDs (type 1) are a refusal
+EMPTY_ALLOWED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                 "ReferringPhysicianName", "StudyID", "AccessionNumber")
 
 
 class SegRefused(Exception):
@@ -35,6 +39,12 @@ def write_dicom_seg(source: Path, frame: int | None, mask: np.ndarray, target: P
         header = pydicom.dcmread(source, stop_before_pixels=True)  # highdicom needs the attributes, not pixels
     except (OSError, ValueError, EOFError, pydicom.errors.InvalidDicomError) as error:
         raise SegRefused(f"not a readable DICOM file ({error})") from None
+    for keyword in EMPTY_ALLOWED:
+        if keyword not in header:
+            setattr(header, keyword, "")
+    missing = [k for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID") if not header.get(k)]
+    if missing:
+        raise SegRefused(f"the source has no {', '.join(missing)}")
     frames = frame_total(header)
     mask = np.asarray(mask, bool)
     if mask.shape != (int(header.get("Rows", 0)), int(header.get("Columns", 0))):
