@@ -83,26 +83,17 @@ def cmd_scan(args, build_detector) -> int:
 
 
 def cmd_export(args) -> int:
-    from zsad_desktop.app.exports import export_coco, export_mvtec, export_report
+    from zsad_desktop.app.exports import ExportChoice, run_export
 
     if args.dicom_seg and args.format != "mvtec":
         print("--dicom-seg goes with --format mvtec", file=sys.stderr)
         return 2
     workspace = _open(args)
-    if args.format == "mvtec":
-        report = export_mvtec(workspace, args.out, args.category, dicom_seg=args.dicom_seg)
-        print(f"{report.normal} normal and {report.anomalous} anomalous images exported to {report.folder}")
-        if args.dicom_seg:
-            print(f"{report.segmentations} DICOM SEG files in {report.folder / 'dicom_seg'}")
-        for message in report.skipped:
-            print(f"skipped: {message}", file=sys.stderr)
-        for message in report.seg_skipped:
-            print(f"no DICOM SEG: {message}", file=sys.stderr)
-    elif args.format == "coco":
-        data = export_coco(workspace, args.out)
-        print(f"{len(data['images'])} images, {len(data['annotations'])} defect regions written to {args.out}")
-    else:
-        print(f"{export_report(workspace, args.out)} images listed in {args.out}")
+    summary = run_export(workspace, ExportChoice(args.format, args.out, args.category, args.dicom_seg))
+    for line in summary.lines:
+        print(line)
+    for line in summary.problems:
+        print(line, file=sys.stderr)
     return 0
 
 
