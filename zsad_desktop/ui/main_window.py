@@ -19,7 +19,8 @@ from zsad_desktop.ui.gallery_panel import GalleryPanel
 from zsad_desktop.ui.job_bridge import JobBridge
 from zsad_desktop.ui.job_progress import JobProgress
 from zsad_desktop.ui.mask_tools import Tool
-from zsad_desktop.ui.menus import apply_shortcuts, build_menus
+from zsad_desktop.ui.export_dialog import ExportDialog
+from zsad_desktop.ui.menus import add_action_before, apply_shortcuts, build_menus
 from zsad_desktop.ui.prediction_controller import PredictionController, describe_error
 from zsad_desktop.ui.retraining_controller import RetrainingController
 from zsad_desktop.ui.review_controller import ReviewController
@@ -57,6 +58,8 @@ class MainWindow(QMainWindow):
         self.scanning.progress.connect(lambda done, total: self.progress.show_progress("Scanning", done, total))
         self.retraining = RetrainingController(self)
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
+        self.export_action = add_action_before(self.menus["File"], self.actions.get("quit"),
+                                               "&Export reviewed masks…", self.open_export)
         self._fill_recent()
 
     # layout ----------------------------------------------------------------------------
@@ -236,6 +239,14 @@ class MainWindow(QMainWindow):
         self.review.settle()
         {"undo": self.model.undo, "redo": self.model.redo, "use_proposal": self.model.use_proposal,
          "fill": self.model.fill_holes, "clear": self.model.clear}[what]()
+
+    def open_export(self) -> None:
+        if self.session is None:
+            self.show_error("Open a folder first: an export writes its reviews.")
+            return
+        self.review.settle()  # the edit on screen is saved, so it is exported too
+        self.export_dialog = ExportDialog(self.session.workspace, self)
+        self.export_dialog.open()
 
     # errors, settings, closing -----------------------------------------------------------------------
     def show_error(self, message: str) -> None:
