@@ -149,3 +149,18 @@ def test_without_the_option_no_seg_is_written(dicom_workspace, tmp_path):
     _review_defects(ws)
     report = export_mvtec(ws, tmp_path / "out")
     assert report.segmentations == 0 and not (report.folder / "dicom_seg").exists()
+
+
+def test_zsad_export_dicom_seg_from_the_command_line(dicom_workspace, tmp_path, capsys):
+    from zsad_desktop import cli
+
+    ws, paths, _ = dicom_workspace
+    _review_defects(ws)
+    folder = str(ws.folder)
+    assert cli.main(["export", folder, "--out", str(tmp_path / "out"), "--dicom-seg"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 DICOM SEG files" in out and f"no DICOM SEG: {_uid(paths['small'])}" in err
+    assert "Doe" not in out + err.replace(folder, "")  # messages name images by UID
+    assert len(list((tmp_path / "out" / "reviewed" / "dicom_seg").iterdir())) == 2
+    assert cli.main(["export", folder, "--format", "coco", "--out", str(tmp_path / "c.json"), "--dicom-seg"]) == 2
+    assert not (tmp_path / "c.json").exists()
