@@ -164,3 +164,32 @@ def test_zsad_export_dicom_seg_from_the_command_line(dicom_workspace, tmp_path, 
     assert len(list((tmp_path / "out" / "reviewed" / "dicom_seg").iterdir())) == 2
     assert cli.main(["export", folder, "--format", "coco", "--out", str(tmp_path / "c.json"), "--dicom-seg"]) == 2
     assert not (tmp_path / "c.json").exists()
+
+
+def test_seg_of_a_frame_of_a_positioned_multiframe_source(tmp_path):
+    """A source with a frame of reference and plane positions: highdicom maps the frame itself."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from zsad_desktop.app.exports.dicom_seg import write_dicom_seg
+
+    shared, orientation, measures = Dataset(), Dataset(), Dataset()
+    orientation.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    measures.PixelSpacing, measures.SliceThickness = [0.5, 0.5], 1.0
+    shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = Sequence([orientation]), Sequence([measures])
+    per_frame = []
+    for index in range(3):
+        item, position = Dataset(), Dataset()
+        position.ImagePositionPatient = [0.0, 0.0, float(index)]
+        item.PlanePositionSequence = Sequence([position])
+        per_frame.append(item)
+    source = write_dicom(tmp_path / "volume.dcm", np.stack([np.full((24, 32), i, np.uint16) for i in range(3)]),
+                         SOPClassUID=pydicom.uid.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+                         FrameOfReferenceUID=generate_uid(), SharedFunctionalGroupsSequence=Sequence([shared]),
+                         PerFrameFunctionalGroupsSequence=Sequence(per_frame), **_study())
+    mask = _mask((24, 32), 7)
+    write_dicom_seg(source, 1, mask, tmp_path / "seg.dcm")
+    seg = hd.seg.segread(tmp_path / "seg.dcm")
+    (item,) = seg.PerFrameFunctionalGroupsSequence
+    assert int(item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber) == 2
+    np.testing.assert_array_equal(seg.pixel_array.astype(bool), mask)
