@@ -193,3 +193,17 @@ def test_seg_of_a_frame_of_a_positioned_multiframe_source(tmp_path):
     (item,) = seg.PerFrameFunctionalGroupsSequence
     assert int(item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber) == 2
     np.testing.assert_array_equal(seg.pixel_array.astype(bool), mask)
+
+
+def test_coco_entries_of_dicom_frames_carry_uid_and_frame(dicom_workspace, tmp_path):
+    from zsad_desktop.app.exports import export_coco
+
+    ws, paths, _ = dicom_workspace
+    masks = _review_defects(ws)
+    data = export_coco(ws, tmp_path / "coco.json")
+    cine = [e for e in data["images"] if e["file_name"] == "Doe_Jane_cine.dcm"]
+    assert sorted(e["frame"] for e in cine) == [0, 1]
+    assert {e["sop_instance_uid"] for e in cine} == {_uid(paths["cine"])}
+    ct = next(e for e in data["images"] if e["file_name"] == "Doe_Jane_ct.dcm")
+    assert "frame" not in ct and ct["sop_instance_uid"] == _uid(paths["ct"])
+    assert sum(a["area"] for a in data["annotations"]) == sum(int(m.sum()) for m in masks.values())

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from zsad_desktop.app.exports.dicom_source import dicom_stem
 from zsad_desktop.app.exports.mvtec import ANOMALY_LABEL
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
 from zsad_desktop.app.workspace import Workspace
@@ -39,7 +40,8 @@ def export_coco(
     cancel: threading.Event | None = None,
 ) -> dict[str, Any] | None:
     """Normal, accepted and corrected images (normal ones without annotations, as negatives);
-    `file_name` is the image's path relative to the workspace folder. Returns the data written,
+    `file_name` is the image's path relative to the workspace folder; a DICOM image also has its
+    `sop_instance_uid` and, for a frame of a multi-frame file, its `frame`. Returns the data written,
     or None when cancelled (then nothing is written)."""
     images, annotations = [], []
     reviewed = reviewed_images(workspace)
@@ -50,8 +52,13 @@ def export_coco(
             progress(done, len(reviewed))
         mask = final_mask(workspace, image)
         height, width = mask.shape if mask is not None else (image.height, image.width)
-        images.append({"id": image.image_id, "file_name": image.rel_path, "width": int(width or 0),
-                       "height": int(height or 0)})
+        entry = {"id": image.image_id, "file_name": image.rel_path, "width": int(width or 0), "height": int(height or 0)}
+        uid_stem = dicom_stem(workspace.folder / image.rel_path, None, image.image_id)
+        if uid_stem is not None:  # DICOM: the instance (and frame) that tools outside match on
+            entry["sop_instance_uid"] = uid_stem
+        if image.frame is not None:
+            entry["frame"] = image.frame
+        images.append(entry)
         if mask is not None:
             annotations += region_annotations(mask, image.image_id, len(annotations) + 1)
     data = {
