@@ -66,8 +66,8 @@ def write_dicom_seg(source: Path, frame: int | None, mask: np.ndarray, target: P
             manufacturer_model_name="zsad-desktop", software_versions=str(__version__), device_serial_number="0",
             series_description="zsad reviewed anomaly",
         )
-    except (AttributeError, ValueError, TypeError, KeyError) as error:
-        raise SegRefused(f"highdicom refused the source: {error}") from None
+    except (AttributeError, ValueError, TypeError, KeyError, IndexError, NotImplementedError) as error:
+        raise SegRefused(f"highdicom refused the source: {error or type(error).__name__}") from None
     if patch_frame:
         for item in seg.PerFrameFunctionalGroupsSequence:
             for derivation in item.get("DerivationImageSequence", []):
