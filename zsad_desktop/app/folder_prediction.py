@@ -1,7 +1,9 @@
 """Predict a whole folder to files: heatmap PNGs and a CSV of scores.
 
 The command-line counterpart of the window's background inference: images
-that cannot be read are reported and skipped, the batch goes on.
+that cannot be read are reported and skipped, the batch goes on. Wide-range
+images become the detector's input by the chosen rule (`detector_input`), and
+images larger than a tile are predicted tile by tile (`tiled_prediction`).
 """
 
 from __future__ import annotations
@@ -15,18 +17,33 @@ from typing import Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from zsad_desktop.app.detector_input import DetectorInput, InputChoice, TilingChoice, WorkspaceInput, detector_input_size
 from zsad_desktop.app.scanning import walk_images
+from zsad_desktop.app.tiled_prediction import predict_tiled
 from zsad_desktop.detection.interface import Detection, Detector
-from zsad_desktop.imaging import ImageLoadError, read_rgb8
+from zsad_desktop.detection.tiling import TilingConfig
+from zsad_desktop.imaging import ImageLoadError, image_info, list_image_entries, load_image
 from zsad_desktop.imaging.masks import atomic_write
 from zsad_desktop.imaging.overlay import colourise
 
 Progress = Callable[[int, int], None]
 
 
+@dataclass(frozen=True)
+class ImageSource:
+    """One image to predict: a file, or one frame of a multi-frame file, with how the detector sees it.
+    `tiling` is set for an image to be predicted by tiles; `key` goes with its prediction."""
+
+    path: Path
+    frame: int | None = None
+    detector_input: DetectorInput = DetectorInput()
+    tiling: TilingConfig | None = None
+    key: str = ""
+
+
 @dataclass
 class FolderPrediction:
-    scored: list[tuple[Path, Detection]] = field(default_factory=list)
+    scored: list[tuple[ImageSource, Detection]] = field(default_factory=list)
     failed: list[ImageLoadError] = field(default_factory=list)
     cancelled: bool = False
 
@@ -38,38 +55,63 @@ def image_files(folder: Path) -> list[Path]:
 
 def detect_files(
     detector: Detector,
-    paths: Sequence[Path],
+    paths: Sequence[Path | ImageSource],
     batch_size: int = 4,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[tuple[Path, Detection | ImageLoadError]]:
-    """Yield (path, detection) or (path, load error) for each file, in order."""
+) -> Iterator[tuple[Path | ImageSource, Detection | ImageLoadError]]:
+    """Yield (item, detection) or (item, load error) for each path or source, in order. Sources with
+    `tiling` are predicted by tiles (a `TiledImageDetection`, reduced when the image is very large)."""
     done = 0
     for start in range(0, len(paths), batch_size):
         if cancel is not None and cancel.is_set():
             return
-        readable: list[tuple[Path, np.ndarray]] = []
-        for path in paths[start : start + batch_size]:
+        readable: list[tuple[Path | ImageSource, np.ndarray]] = []
+        for item in paths[start : start + batch_size]:
+            source = item if isinstance(item, ImageSource) else ImageSource(Path(item))
             try:
-                readable.append((path, read_rgb8(path)))
+                if source.tiling is not None:
+                    yield item, predict_tiled(detector, source.path, source.frame, source.detector_input,
+                                              source.tiling, cancel)
+                else:
+                    readable.append((item, source.detector_input.to_rgb8(load_image(source.path, source.frame))))
             except ImageLoadError as error:
-                yield path, error
+                yield item, error
+            except InterruptedError:  # cancelled between the tiles of a large image
+                return
         if readable:
-            for (path, _), detection in zip(readable, detector.predict([img for _, img in readable])):
-                yield path, detection
+            for (item, _), detection in zip(readable, detector.predict([img for _, img in readable])):
+                yield item, detection
         done = min(len(paths), start + batch_size)
         if progress is not None:
             progress(done, len(paths))
 
 
-def write_heatmaps(out_dir: Path, relative: Path, detection: Detection, detector: Detector) -> None:
-    """A colour-mapped PNG for people and a raw 16-bit PNG (score x 65535) for programs."""
+def folder_sources(folder: Path, resolved: WorkspaceInput) -> Iterator[ImageSource | ImageLoadError]:
+    """Each image below `folder` (each frame of a multi-frame file) as a source, from its header."""
+    for path in image_files(folder):
+        try:
+            info = image_info(path)
+            entries = list_image_entries(path) if info.frames > 1 else [None]
+        except ImageLoadError as error:
+            yield error
+            continue
+        for entry in entries:
+            detector_input, tiling, key = resolved.for_image(info.bit_depth, info.modality, info.height, info.width)
+            yield ImageSource(path, entry.frame if entry else None, detector_input, tiling, key)
+
+
+def write_heatmaps(out_dir: Path, source: ImageSource, folder: Path, detection: Detection, detector: Detector) -> None:
+    """A colour-mapped PNG for people and a raw 16-bit PNG (score x 65535) for programs; a very large
+    tiled image's heatmaps are its reduced map."""
+    relative = source.path.relative_to(folder)
     target = out_dir / relative.parent
     target.mkdir(parents=True, exist_ok=True)
+    stem = relative.stem if source.frame is None else f"{relative.stem}_frame{source.frame + 1}"
     heat = np.clip(detection.heatmap, 0.0, 1.0)
     shown = detector.normalisation.normalise(detection.heatmap)
     colour = cv2.cvtColor(colourise(shown), cv2.COLOR_RGB2BGR)
-    for name, pixels in ((f"{relative.stem}_heatmap.png", colour), (f"{relative.stem}_raw16.png", (heat * 65535).astype(np.uint16))):
+    for name, pixels in ((f"{stem}_heatmap.png", colour), (f"{stem}_raw16.png", (heat * 65535).astype(np.uint16))):
         ok, encoded = cv2.imencode(".png", pixels)
         with atomic_write(target / name) as handle:
             handle.write(encoded.tobytes())
@@ -82,27 +124,41 @@ def predict_folder(
     batch_size: int = 4,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    choice: InputChoice = InputChoice(),
+    tiling: TilingChoice = TilingChoice(),
 ) -> FolderPrediction:
+    """Score every image below `folder`; `FileNotFoundError`/`NotADirectoryError` when it is no folder."""
     folder, out_dir = Path(folder), Path(out_dir)
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = FolderPrediction()
-    paths = image_files(folder)
-    for path, outcome in detect_files(detector, paths, batch_size, progress, cancel):
+    resolved = WorkspaceInput(choice, None, tiling.config(detector_input_size(detector), batch_size))
+    sources = []
+    for source in folder_sources(folder, resolved):
+        (result.failed if isinstance(source, ImageLoadError) else sources).append(source)
+    for source, outcome in detect_files(detector, sources, batch_size, progress, cancel):
         if isinstance(outcome, ImageLoadError):
             result.failed.append(outcome)
             continue
-        write_heatmaps(out_dir, path.relative_to(folder), outcome, detector)
-        result.scored.append((path, outcome))
+        write_heatmaps(out_dir, source, folder, outcome, detector)
+        result.scored.append((source, outcome))
     result.cancelled = cancel is not None and cancel.is_set()
     write_scores_csv(out_dir / "scores.csv", folder, result)
     return result
 
 
 def write_scores_csv(path: Path, folder: Path, result: FolderPrediction) -> None:
+    """One row per image: path, frame (1-based, empty for single-frame files), score, model, detector input, error."""
+    def frame(source: ImageSource) -> str:
+        return "" if source.frame is None else str(source.frame + 1)
+
     rows: Iterable[list[str]] = [
-        [str(p.relative_to(folder)), f"{d.score:.6f}", d.model_id, ""] for p, d in result.scored
-    ] + [[str(Path(e.path).relative_to(folder)), "", "", e.reason] for e in result.failed]
+        [str(s.path.relative_to(folder)), frame(s), f"{d.score:.6f}", d.model_id, s.key, ""] for s, d in result.scored
+    ] + [[str(Path(e.path).relative_to(folder)), "", "", "", "", e.reason] for e in result.failed]
     with atomic_write(path, mode="w") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["path", "score", "model", "error"])
+        writer.writerow(["path", "frame", "score", "model", "detector_input", "error"])
         writer.writerows(rows)

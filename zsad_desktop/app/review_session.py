@@ -24,6 +24,7 @@ from zsad_desktop.imaging import load_image, to_rgb8
 from zsad_desktop.store import ReviewStatus
 
 NORMALISATION_SAMPLE = 24  # predictions used to fix a model's display scale in a workspace
+NORMALISATION_MAX_SIDE = 1024  # heatmaps are sampled for the scale: no full-size map of a very large image
 
 
 @dataclass
@@ -178,7 +179,10 @@ class ReviewSession:
         maps = []
         for row in rows[::step][:NORMALISATION_SAMPLE]:
             cached = predictions.cached_prediction(self.workspace, row.id, model_id)
-            maps.append(predictions.heatmap(self.workspace, cached))
+            if cached is not None:  # scored with an earlier detector input only: not on this scale
+                maps.append(predictions.heatmap(self.workspace, cached, max_side=NORMALISATION_MAX_SIDE))
+        if not maps:
+            return NormalisationStats(0.0, 1.0)
         stats = NormalisationStats.from_heatmaps(maps)
         self._provisional[model_id] = stats
         if len(rows) >= NORMALISATION_SAMPLE:  # enough seen: fix it so colours stay comparable

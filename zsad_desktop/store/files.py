@@ -47,26 +47,39 @@ class PixelFiles:
         except ImageLoadError as error:
             raise StoreError(f"the mask {error.path} of a review cannot be read: {error.reason}") from None
 
-    def write_heatmap(self, image_hash: str, model_version: str, heatmap: np.ndarray) -> str:
+    def write_heatmap(self, image_hash: str, model_version: str, heatmap: np.ndarray,
+                      image_shape: tuple[int, int] | None = None) -> str:
         """Compressed float16 (half the size; ample for display and thresholds). Values beyond float16's
-        range would turn into infinities, so such a heatmap is kept as float32 instead."""
+        range would turn into infinities, so such a heatmap is kept as float32 instead. `image_shape`
+        (height, width) is recorded when the map is smaller than the image it covers (a very large image's
+        reduced map): readers stretch it over the image."""
         heatmap = np.asarray(heatmap, dtype=np.float32)
         finite = heatmap[np.isfinite(heatmap)]
         fits = finite.size == 0 or float(np.abs(finite).max()) <= FLOAT16_MAX
         tag = uuid.uuid5(uuid.NAMESPACE_URL, model_version).hex[:12]
         relative = f"heatmaps/{image_hash[:2]}/{image_hash}_{tag}_{uuid.uuid4().hex[:8]}.npz"
+        arrays = {"heatmap": heatmap.astype(np.float16) if fits else heatmap}
+        if image_shape is not None and tuple(image_shape) != heatmap.shape:
+            arrays["image_shape"] = np.asarray(image_shape, np.int64)
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, heatmap=heatmap.astype(np.float16) if fits else heatmap)
+        np.savez_compressed(buffer, **arrays)
         with atomic_write(self.root / relative) as handle:
             handle.write(buffer.getvalue())
         return relative
 
     def read_heatmap(self, relative: str) -> np.ndarray:
+        """The stored map as float32 (a reduced map of a very large image stays reduced)."""
+        return self.read_heatmap_and_shape(relative)[0]
+
+    def read_heatmap_and_shape(self, relative: str) -> tuple[np.ndarray, tuple[int, int]]:
+        """The stored map and the (height, width) of the image it covers (its own shape unless reduced)."""
         try:
             with np.load(self.root / relative) as data:
-                return data["heatmap"].astype(np.float32)
+                heatmap = data["heatmap"].astype(np.float32)
+                shape = tuple(int(v) for v in data["image_shape"]) if "image_shape" in data else heatmap.shape
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
             raise StoreError(f"the heatmap {self.root / relative} cannot be read: {error}") from None
+        return heatmap, shape
 
     def sweep_temporary(self, older_than_s: float = STALE_TEMPORARY_S) -> int:
         """Delete temporary files left by killed writers; returns how many."""
