@@ -75,12 +75,12 @@ def test_middle_button_pans(qtbot, viewer):
 def test_layers_follow_the_display_settings(viewer):
     model = viewer.model
     assert viewer.heatmap_item.isVisible() and viewer.heatmap_item.opacity() == pytest.approx(0.45)
-    jet = viewer.heatmap_item.pixmap().toImage()
+    jet = viewer.heatmap_item.render_level(0)
     model.set_display(show_heatmap=False, heatmap_opacity=0.8, mask_opacity=0.2, show_proposal=False)
     assert not viewer.heatmap_item.isVisible() and viewer.heatmap_item.opacity() == pytest.approx(0.8)
     assert viewer.mask_item.opacity() == pytest.approx(0.2) and not viewer.proposal_item.isVisible()
     model.set_display(colour_map="viridis")
-    assert viewer.heatmap_item.pixmap().toImage() != jet
+    assert viewer.heatmap_item.render_level(0) != jet
 
 
 def test_brush_with_size_preview_then_eraser(qtbot, viewer):
@@ -120,18 +120,25 @@ def test_region_tool_removes_the_region_clicked(qtbot, viewer):
     assert model.undo() and model.editor.mask[30, 40]
 
 
-def _pixels(item) -> np.ndarray:
-    image = item.pixmap().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+def _pixels(item, level=0) -> np.ndarray:
+    image = item.render_level(level).convertToFormat(QImage.Format.Format_RGBA8888)
     return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4).copy()
 
 
-def test_repainting_the_changed_box_matches_a_full_repaint(qtbot):
+@pytest.mark.parametrize("box", [(30, 40, 20, 40), (0, 60, 5, 5), (60, 0, 30, 31)])
+def test_repainting_the_changed_box_matches_a_full_repaint(qtbot, box):
     rng = np.random.default_rng(1)
     mask = rng.random((90, 110)) > 0.6
+    # Tiles of 32 px, so the edit crosses tile edges and the outline must match across them.
     partial, full = MaskItem((255, 0, 220), 120), MaskItem((255, 0, 220), 120)
+    partial.tile = full.tile = 32
     partial.set_mask(mask)
-    mask[30:50, 40:80] = True
-    mask[45, 60] = False
-    partial.update_box(mask, (30, 40, 20, 40))
+    before = [_pixels(partial, level) for level in range(partial.level_count)]  # every tile now cached
+    top, left, height, width = box
+    mask[top : top + height, left : left + width] = True
+    mask[top + height // 2, left + width // 2] = False
+    partial.update_box(mask, box)
     full.set_mask(mask)
-    np.testing.assert_array_equal(_pixels(partial), _pixels(full))
+    for level in range(partial.level_count):
+        np.testing.assert_array_equal(_pixels(partial, level), _pixels(full, level))
+    assert not np.array_equal(before[0], _pixels(full, 0))  # the edit shows

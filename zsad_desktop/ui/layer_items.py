@@ -1,21 +1,21 @@
-"""Scene items that draw the viewer model's layers.
+"""Scene items that draw the viewer model's heatmap and masks, tile by tile like the image.
 
 Opacity and visibility are item properties, so moving the opacity slider
-repaints without recolouring. The reviewer's mask repaints only the
-rectangle an edit changed (plus a pixel for the outline), so a brush dab on
-a large radiograph costs what the dab covers.
+repaints without recolouring. The reviewer's mask redoes only the tiles an
+edit changed (plus a pixel for the outline), so a brush dab on a large
+radiograph costs what the dab covers. Zoomed out, heat and masks are reduced
+by their maximum: a small hot spot or a thin region stays visible.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPoint, QRect
-from PySide6.QtGui import QImage, QPainter, QPixmap, qRgba
-from PySide6.QtWidgets import QGraphicsPixmapItem
+from PySide6.QtGui import QImage, qRgba
 
 from zsad_desktop.imaging.overlay import colourise
 from zsad_desktop.ui.qimages import rgb_to_qimage
+from zsad_desktop.ui.tiled_image_item import TileContent, TiledLayerItem
 
 OUTLINE = np.ones((3, 3), np.uint8)
 
@@ -35,51 +35,51 @@ def mask_qimage(mask: np.ndarray, rgb: tuple[int, int, int], fill_alpha: int) ->
     return image.copy()  # own the pixels: `index` is freed after this
 
 
-class HeatmapItem(QGraphicsPixmapItem):
+class HeatmapTiles(TileContent):
+    how = "max"
+
+    def __init__(self, colour_map: str) -> None:
+        self.colour_map = colour_map
+
+    def image(self, level: np.ndarray, x: int, y: int, w: int, h: int) -> QImage:
+        return rgb_to_qimage(colourise(level[y : y + h, x : x + w], self.colour_map))
+
+
+class MaskTiles(TileContent):
+    how = "max"
+    context = 1  # the outline looks at each pixel's neighbours
+
+    def __init__(self, rgb: tuple[int, int, int], fill_alpha: int) -> None:
+        self.rgb, self.fill_alpha = rgb, fill_alpha
+
+    def image(self, level: np.ndarray, x: int, y: int, w: int, h: int) -> QImage:
+        x0, y0 = max(0, x - 1), max(0, y - 1)  # one pixel of the neighbours, so the outline is right at tile edges
+        block = level[y0 : y + h + 1, x0 : x + w + 1]
+        return mask_qimage(block, self.rgb, self.fill_alpha).copy(x - x0, y - y0, w, h)
+
+
+class HeatmapItem(TiledLayerItem):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(HeatmapTiles("jet"))
         self._heatmap: np.ndarray | None = None
-        self._colour_map = ""
 
     def set_heatmap(self, display01: np.ndarray | None, colour_map: str) -> None:
-        if display01 is self._heatmap and colour_map == self._colour_map:
+        if display01 is self._heatmap and colour_map == self.content.colour_map:
             return  # nothing to recolour (an opacity or visibility change)
-        self._heatmap, self._colour_map = display01, colour_map
-        if display01 is None:
-            self.setPixmap(QPixmap())
-        else:
-            self.setPixmap(QPixmap.fromImage(rgb_to_qimage(colourise(display01, colour_map))))
+        if colour_map != self.content.colour_map:
+            self.set_content(HeatmapTiles(colour_map))  # the reduced levels stay: only tiles are recoloured
+        if display01 is not self._heatmap:
+            self._heatmap = display01
+            self.set_array(display01)
 
 
-class MaskItem(QGraphicsPixmapItem):
+class MaskItem(TiledLayerItem):
     """A bool mask drawn in one colour; `fill_alpha` 0 draws only the outline."""
 
     def __init__(self, rgb: tuple[int, int, int], fill_alpha: int = 255) -> None:
-        super().__init__()
+        super().__init__(MaskTiles(rgb, fill_alpha))
         self.rgb = rgb
         self.fill_alpha = fill_alpha
 
     def set_mask(self, mask: np.ndarray | None) -> None:
-        if mask is None:
-            self.setPixmap(QPixmap())
-        else:
-            self.setPixmap(QPixmap.fromImage(mask_qimage(mask, self.rgb, self.fill_alpha)))
-
-    def update_box(self, mask: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
-        """Repaint the rectangle (top, left, height, width) that changed; all of it when None."""
-        pixmap = self.pixmap()
-        if box is None or pixmap.isNull() or (pixmap.height(), pixmap.width()) != mask.shape:
-            self.set_mask(mask)
-            return
-        top, left, height, width = box
-        # Two pixels more on each side: the outline next to the edit may change too.
-        t0, l0 = max(0, top - 2), max(0, left - 2)
-        b0, r0 = min(mask.shape[0], top + height + 2), min(mask.shape[1], left + width + 2)
-        # The outline needs the neighbours of the patch: colour it with one more pixel around, keep the inside.
-        ct, cl = max(0, t0 - 1), max(0, l0 - 1)
-        context = mask_qimage(mask[ct : b0 + 1, cl : r0 + 1], self.rgb, self.fill_alpha)
-        painter = QPainter(pixmap)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(QPoint(l0, t0), context, QRect(l0 - cl, t0 - ct, r0 - l0, b0 - t0))
-        painter.end()
-        self.setPixmap(pixmap)
+        self.set_array(mask)

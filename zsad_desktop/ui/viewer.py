@@ -1,8 +1,11 @@
 """The viewer: the model's layers in a zoomable, pannable scene.
 
 Zoom with the wheel (around the cursor), fit, 1:1; pan with the middle
-button, or the left one in the pan tool. Mouse edits go to `MaskTools`;
-what the layers hold comes from the `ViewerModel`'s events.
+button, or the left one in the pan tool, or in the navigator (the corner
+thumbnail shown while the image does not fit). Mouse edits go to
+`MaskTools`; what the layers hold comes from the `ViewerModel`'s events.
+Every layer is drawn tile by tile at the detail the zoom needs
+(`TiledLayerItem`), so a 20,000 px line-scan pans as smoothly as a photo.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView
 
 from zsad_desktop.app.viewer_model import ViewerModel
 from zsad_desktop.ui.layer_items import HeatmapItem, MaskItem
 from zsad_desktop.ui.mask_tools import MaskTools, Tool
-from zsad_desktop.ui.qimages import rgb_to_qimage
+from zsad_desktop.ui.navigator import Navigator
+from zsad_desktop.ui.tiled_image_item import TiledLayerItem
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 
@@ -33,7 +37,7 @@ class ImageViewer(QGraphicsView):
         self.setBackgroundBrush(QColor(30, 30, 30))
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.image_item = QGraphicsPixmapItem()
+        self.image_item = TiledLayerItem()
         self.heatmap_item = HeatmapItem()
         self.proposal_item = MaskItem(model.proposal.colour, fill_alpha=0)
         self.mask_item = MaskItem(model.mask.colour, fill_alpha=255)
@@ -50,6 +54,8 @@ class ImageViewer(QGraphicsView):
         #: called before a mouse edit, so it lands on the image the reviewer sees (set by the review loop)
         self.before_edit: Callable[[], None] | None = None
         self._keep_view = False
+        self.navigator = Navigator(self, self.image_item)
+        self.zoomChanged.connect(lambda _scale: self.navigator.follow())
         for name, slot in (("image", self._image_changed), ("heatmap", self._heatmap_changed),
                            ("proposal", self._proposal_changed), ("mask", self._mask_changed),
                            ("display", self._display_changed)):
@@ -71,7 +77,7 @@ class ImageViewer(QGraphicsView):
     def _image_changed(self) -> None:
         rgb = self.model.image.rgb
         self.message_item.setText("")
-        self.image_item.setPixmap(QPixmap() if rgb is None else QPixmap.fromImage(rgb_to_qimage(rgb)))
+        self.image_item.set_array(rgb)
         self.scene().setSceneRect(self.image_item.boundingRect())
         self.tools.cancel_polygon()
         if not self._keep_view:
@@ -104,8 +110,15 @@ class ImageViewer(QGraphicsView):
     def scale_factor(self) -> float:
         return self.transform().m11()
 
+    def toggle_navigator(self) -> None:
+        self.navigator.switch(not self.navigator.switched_on)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.navigator.follow()
+
     def fit(self) -> None:
-        if not self.image_item.pixmap().isNull():
+        if self.image_item.has_content:
             self.fitInView(self.image_item, Qt.AspectRatioMode.KeepAspectRatio)
             self.zoomChanged.emit(self.scale_factor)
 
