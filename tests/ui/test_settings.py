@@ -151,6 +151,7 @@ def test_another_detector_in_the_settings_predicts_the_folder_again(qtbot, tiny_
 
     class _Dialog:
         chosen_version = None
+        input_changed = False
 
         def __init__(self, *args):
             pass

@@ -126,8 +126,10 @@ def predict_folder(
     cancel: threading.Event | None = None,
     choice: InputChoice = InputChoice(),
     tiling: TilingChoice = TilingChoice(),
+    window: tuple[float, float] | None = None,
 ) -> FolderPrediction:
-    """Score every image below `folder`; `FileNotFoundError`/`NotADirectoryError` when it is no folder."""
+    """Score every image below `folder`, wide-range ones seen by `choice` ("current-window" uses `window`);
+    `FileNotFoundError`/`NotADirectoryError` when it is no folder."""
     folder, out_dir = Path(folder), Path(out_dir)
     if not folder.exists():
         raise FileNotFoundError(f"{folder}: no such folder")
@@ -135,7 +137,7 @@ def predict_folder(
         raise NotADirectoryError(f"{folder}: not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = FolderPrediction()
-    resolved = WorkspaceInput(choice, None, tiling.config(detector_input_size(detector), batch_size))
+    resolved = WorkspaceInput(choice, window, tiling.config(detector_input_size(detector), batch_size))
     sources = []
     for source in folder_sources(folder, resolved):
         (result.failed if isinstance(source, ImageLoadError) else sources).append(source)

@@ -1,11 +1,16 @@
-"""The reviewer's application settings as plain data (the window keeps them with QSettings)."""
+"""The reviewer's application settings as plain data (the window keeps them with QSettings), and the
+open folder's own detector-input and tiling choices (kept in its workspace)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from zsad_desktop.app.detector_input import (
+    InputChoice, TilingChoice, input_choice, set_input_choice, set_tiling_choice, tiling_choice,
+)
 from zsad_desktop.app.review_session import DetectorSettings
 from zsad_desktop.app.viewer_model import DisplaySettings
+from zsad_desktop.app.workspace import Workspace
 
 MAX_RECENT = 10
 #: methods that read a prompt list file (the others learn their prompts)
@@ -31,3 +36,25 @@ class AppSettings:
         if self.prompts_file and self.detector.method in PROMPT_LIST_METHODS:
             extra["prompts_file"] = self.prompts_file
         return replace(self.detector, extra=extra)
+
+
+@dataclass(frozen=True)
+class WorkspaceInputSettings:
+    """What the detector sees in the open folder: kept in the workspace, not with the reviewer's settings,
+    so that everyone reviewing the folder gets the same predictions."""
+
+    choice: InputChoice = field(default_factory=InputChoice)
+    tiling: TilingChoice = field(default_factory=TilingChoice)
+
+    @classmethod
+    def of(cls, workspace: Workspace) -> "WorkspaceInputSettings":
+        return cls(input_choice(workspace), tiling_choice(workspace))
+
+    def apply(self, workspace: Workspace) -> bool:
+        """Store the choices; True when they changed (predictions get a new key: the folder is predicted
+        again, the earlier predictions stay)."""
+        if self == WorkspaceInputSettings.of(workspace):
+            return False
+        set_input_choice(workspace, self.choice)
+        set_tiling_choice(workspace, self.tiling)
+        return True

@@ -47,9 +47,11 @@ def predict_tiled(
     detector_input: DetectorInput,
     tiling: TilingConfig,
     cancel: threading.Event | None = None,
-    full_max_pixels: int = FULL_HEATMAP_MAX_PIXELS,
+    full_max_pixels: int | None = None,
 ) -> TiledImageDetection:
-    """Score the image at `path` by tiles; `InterruptedError` when `cancel` is set between tiles."""
+    """Score the image at `path` by tiles; `InterruptedError` when `cancel` is set between tiles.
+    The heatmap is kept at full resolution up to `full_max_pixels` (default `FULL_HEATMAP_MAX_PIXELS`)."""
+    full_max_pixels = FULL_HEATMAP_MAX_PIXELS if full_max_pixels is None else full_max_pixels
     with open_regions(path, frame) as regions:
         height, width = regions.shape[:2]
         window = detector_input.window_for(regions.pixels, regions.default_window)

@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         self.session.reviewer = self.settings.reviewer
         if dialog.chosen_version:
             self.retraining.restore(dialog.chosen_version)
-        elif self.settings.detector_settings() != before:
+        elif self.settings.detector_settings() != before or dialog.input_changed:  # new predictions either way
             self.banner.dismiss()
             self.session.change_settings(self.settings.detector_settings())
             self.reload_gallery()
