@@ -169,3 +169,23 @@ def test_a_small_hot_spot_and_a_thin_mask_stay_visible_when_a_large_heatmap_is_f
     assert red_near(2_001, 1_501) > 150 and red_near(500, 500) == 0  # the mask's magenta over the black image
     # A few tiles a layer (the coarse stand-in, then the real level), not the 48 of full resolution.
     assert all(item.pixmaps_made <= 4 for item in items)
+
+
+def test_v_in_the_window_switches_the_navigator(qtbot, large_rgb):
+    from zsad_desktop.app.settings import AppSettings
+    from zsad_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(AppSettings(), persist=False)
+    qtbot.addWidget(window)
+    window.resize(1300, 850)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    window.model.show(large_rgb)
+    _one_to_one(window.viewer)
+    assert window.viewer.navigator.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_V)
+    assert not window.viewer.navigator.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_V)
+    assert window.viewer.navigator.isVisible()
+    window.close()

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
             "zoom_in": lambda: self.viewer.zoom(1.25), "zoom_out": lambda: self.viewer.zoom(0.8),
             "heatmap": lambda: self.model.set_display(show_heatmap=not self.model.display.show_heatmap),
             "proposal": lambda: self.model.set_display(show_proposal=not self.model.display.show_proposal),
+            "navigator": self.viewer.toggle_navigator,
             "retrain": self.retraining.start, "retrain_progress": self.retraining.panel.show,
             "versions": self.retraining.show_versions,
         }

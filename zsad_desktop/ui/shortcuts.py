@@ -48,6 +48,7 @@ SHORTCUTS = (
     Shortcut("zoom_out", "View", "Zoom &out", ("Ctrl+-",)),
     Shortcut("heatmap", "View", "&Heatmap on/off", ("H",)),
     Shortcut("proposal", "View", "&Proposal on/off", ("O",)),
+    Shortcut("navigator", "View", "Na&vigator on/off", ("V",)),
     Shortcut("retrain", "Model", "&Retrain on reviews…", ("Ctrl+T",)),
     Shortcut("retrain_progress", "Model", "Retraining &progress", ("Ctrl+Shift+T",)),
     Shortcut("versions", "Model", "Model &versions…", ("Ctrl+M",)),
