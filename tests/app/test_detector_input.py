@@ -1,0 +1,135 @@
+"""What the detector sees: the workspace's rule turns wide-range pixels into its input, and the rule's key is
+stored with each prediction, so a changed choice makes a new prediction while the old one stays."""
+
+import cv2
+import numpy as np
+import pytest
+
+from zsad_desktop.app.demo_ct import write_ct_demo
+from zsad_desktop.app.detector_input import (
+    CURRENT_WINDOW, DISPLAY_WINDOW_SETTING, FILE_WINDOW, INPUT_SETTING, PERCENTILE, DetectorInput, InputChoice,
+    TilingChoice, input_choice, input_for, prediction_key, set_input_choice,
+)
+from zsad_desktop.app.predictions import cached_prediction, heatmap, predict_images
+from zsad_desktop.app.scanning import scan
+from zsad_desktop.app.settings import WorkspaceInputSettings
+from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.detection.tiling import TilingConfig
+from zsad_desktop.imaging import apply_window, load_image, percentile_window
+from zsad_desktop.store import Prediction
+
+from tests.app.fakes import BrightnessDetector
+
+
+def test_keys_name_the_rule_and_the_tiles():
+    wide = ("photo", 16)
+    assert input_for(InputChoice(PERCENTILE), 8, "photo").key == ""  # 8-bit photos as stored, whatever the rule
+    assert input_for(InputChoice(), 16, "photo").key == "file-window"
+    assert input_for(InputChoice(PERCENTILE, 1, 99), wide[1], wide[0]).key == "percentile:1:99"
+    assert input_for(InputChoice(CURRENT_WINDOW), 16, "dicom", (40, 80)).key == "window:40:80"
+    assert input_for(InputChoice(CURRENT_WINDOW), 16, "dicom", None).key == "file-window"  # no window set yet
+    assert input_for(InputChoice(PERCENTILE), 8, "dicom").key.startswith("percentile")  # DICOM is never "as stored"
+    tiles = TilingChoice().config(518)
+    assert (tiles.tile_size, tiles.overlap) == (1036, 129) == (TilingConfig.for_input_size(518).tile_size,
+                                                               TilingConfig.for_input_size(518).overlap)
+    assert prediction_key(DetectorInput(""), tiles) == "tile:1036:129"
+    assert prediction_key(DetectorInput("window", (-600, 1500)), tiles) == "window:-600:1500|tile:1036:129"
+    assert TilingChoice(tile_size=800).config(None).tile_size == 800 and TilingChoice().config(None) is None
+    assert TilingChoice(enabled=False).config(518) is None
+    with pytest.raises(ValueError, match="half"):
+        TilingChoice(tile_size=100, overlap=60)
+    with pytest.raises(ValueError, match="detector input"):
+        InputChoice("brightest")
+
+
+def test_the_rules_window_16_bit_pixels_as_documented():
+    pixels = (np.arange(100 * 120, dtype=np.uint32).reshape(100, 120) * 5).astype(np.uint16)
+    assert DetectorInput(FILE_WINDOW).window_for(pixels, (40.0, 80.0)) == (40.0, 80.0)
+    assert DetectorInput(FILE_WINDOW).window_for(pixels, None) == percentile_window(pixels)
+    assert DetectorInput(PERCENTILE, lo=2, hi=98).window_for(pixels, (40.0, 80.0)) == percentile_window(pixels, 2, 98)
+    assert DetectorInput("window", (1000.0, 500.0)).window_for(pixels, (40.0, 80.0)) == (1000.0, 500.0)
+    assert DetectorInput("").window_for(pixels.astype(np.uint8), None) is None
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """Two 16-bit grey PNGs (a ramp and its mirror) and an 8-bit colour one."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    ramp = np.tile(np.linspace(1000, 60000, 96).astype(np.uint16), (64, 1))
+    cv2.imwrite(str(folder / "a16.png"), ramp)
+    cv2.imwrite(str(folder / "b16.png"), ramp[:, ::-1].copy())
+    cv2.imwrite(str(folder / "c8.png"), np.full((64, 96, 3), 90, np.uint8))
+    ws = Workspace.open(folder)
+    scan(ws)
+    yield ws
+    ws.close()
+
+
+def _keys(workspace):
+    with workspace.database.read() as session:
+        return sorted((p.image_hash[:6], p.detector_input) for p in session.query(Prediction))
+
+
+def test_a_changed_choice_makes_a_new_prediction_and_the_old_one_stays(mixed_folder):
+    ws = mixed_folder
+    rows = {r.rel_path: r for r in ws.images(order="name")}
+    detector = BrightnessDetector()
+    first = {p.image_id: p for p in predict_images(ws, detector, [r.id for r in rows.values()])}
+    assert {first[r.id].detector_input for r in rows.values()} == {"file-window", ""}
+    assert first[rows["c8.png"].id].detector_input == ""
+
+    set_input_choice(ws, InputChoice(PERCENTILE, 20.0, 80.0))
+    second = {p.image_id: p for p in predict_images(ws, detector, [r.id for r in rows.values()])}
+    assert detector.calls == 3 + 2  # the 8-bit image is used as stored: its prediction still holds
+    assert second[rows["a16.png"].id].detector_input == "percentile:20:80"
+    assert second[rows["c8.png"].id] == first[rows["c8.png"].id]
+    assert len(_keys(ws)) == 5  # both predictions of each 16-bit image are kept
+
+    a16 = rows["a16.png"]
+    new = cached_prediction(ws, a16.id, detector.model_id)  # the workspace's current choice by default
+    old = cached_prediction(ws, a16.id, detector.model_id, "file-window")
+    assert new.detector_input == "percentile:20:80" and old.detector_input == "file-window"
+    pixels = load_image(ws.absolute_path(a16)).pixels
+    np.testing.assert_allclose(heatmap(ws, new), apply_window(pixels, *percentile_window(pixels, 20, 80)) / 255, atol=2e-3)
+    np.testing.assert_allclose(heatmap(ws, old), apply_window(pixels, *percentile_window(pixels)) / 255, atol=2e-3)
+    assert not np.allclose(heatmap(ws, new), heatmap(ws, old), atol=0.05)  # 20-80 saturates the ends
+
+    set_input_choice(ws, InputChoice(FILE_WINDOW))  # back to the first choice: nothing computed again
+    list(predict_images(ws, detector, [r.id for r in rows.values()]))
+    assert detector.calls == 5
+
+
+def test_the_reviewers_window_is_what_the_detector_sees(mixed_folder):
+    ws = mixed_folder
+    set_input_choice(ws, InputChoice(CURRENT_WINDOW))
+    ws.set_setting(DISPLAY_WINDOW_SETTING, {"centre": 30000, "width": 10000})
+    row = next(r for r in ws.images(order="name") if r.rel_path == "a16.png")
+    (stored,) = predict_images(ws, BrightnessDetector(), [row.id])
+    assert stored.detector_input == "window:30000:10000"
+    pixels = load_image(ws.absolute_path(row)).pixels
+    np.testing.assert_allclose(heatmap(ws, stored), apply_window(pixels, 30000, 10000) / 255, atol=2e-3)
+
+
+def test_dicom_slices_and_frames_are_seen_through_their_own_window(tmp_path):
+    root = write_ct_demo(tmp_path / "ct", slices=3, size=96)
+    with Workspace.open(root) as ws:
+        scan(ws)
+        rows = ws.images(order="name")
+        outcomes = list(predict_images(ws, BrightnessDetector(), [r.id for r in rows]))
+        assert len(outcomes) == len(rows) == 6 and all(o.detector_input == "file-window" for o in outcomes)
+        for row, outcome in zip(rows, outcomes):
+            image = load_image(ws.absolute_path(row), row.frame)
+            assert image.default_window == (40.0, 80.0)
+            np.testing.assert_allclose(heatmap(ws, outcome), apply_window(image.pixels, 40, 80) / 255, atol=2e-3)
+        frames = [o for r, o in zip(rows, outcomes) if r.frame is not None]
+        assert len({round(o.score, 6) for o in frames}) == 3  # each frame predicted from its own pixels
+
+
+def test_damaged_settings_fall_back_and_unchanged_ones_are_no_change(mixed_folder):
+    ws = mixed_folder
+    ws.set_setting(INPUT_SETTING, {"mode": "no-such-rule"})
+    assert input_choice(ws) == InputChoice()
+    chosen = WorkspaceInputSettings(InputChoice(PERCENTILE, 1, 99), TilingChoice(tile_size=512, overlap=64))
+    assert chosen.apply(ws) is True and WorkspaceInputSettings.of(ws) == chosen
+    assert chosen.apply(ws) is False
