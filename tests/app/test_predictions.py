@@ -76,3 +76,14 @@ def test_cancel_stops_between_batches(workspace):
         outcomes.append(outcome)
         cancel.set()
     assert len(outcomes) == 2 and detector.calls == 2
+
+
+def test_each_detector_input_has_its_own_prediction_of_the_same_pixels(workspace):
+    row = workspace.images(order="name")[0]
+    plain = store_prediction(workspace, row.id, Detection(0.25, np.zeros((4, 4), np.float32), "m"))
+    tiled = store_prediction(workspace, row.id, Detection(0.5, np.ones((4, 4), np.float32), "m"), "tile:224:28")
+    assert (plain.detector_input, tiled.detector_input) == ("", "tile:224:28")
+    assert cached_prediction(workspace, row.id, "m", "").score == 0.25
+    assert cached_prediction(workspace, row.id, "m", "tile:224:28").score == 0.5
+    assert cached_prediction(workspace, row.id, "m", "percentile:1:99") is None
+    assert cached_prediction(workspace, row.id, "m") == plain  # 8-bit and not tiled under the defaults: ""

@@ -169,3 +169,74 @@ def test_another_detector_in_the_settings_predicts_the_folder_again(qtbot, tiny_
     rows = window.session.workspace.images(order="name")
     assert all(r.score is not None for r in rows)  # scores of the new version, all of them
     assert len(list((hazelnut_folder / ".zsad" / "heatmaps").rglob("*.npz"))) == 30
+
+
+def test_detector_input_tab_stores_the_folders_choice_and_says_it_changed(qtbot, tmp_path):
+    from zsad_desktop.app.detector_input import PERCENTILE, InputChoice, TilingChoice
+    from zsad_desktop.app.review_session import ReviewSession
+    from zsad_desktop.app.settings import WorkspaceInputSettings
+
+    alone = SettingsDialog(AppSettings())
+    qtbot.addWidget(alone)
+    assert not alone.input_mode.parentWidget().isEnabled()  # no folder open: nothing to set
+    session = ReviewSession.open(tmp_path, DetectorSettings())
+    try:
+        dialog = SettingsDialog(AppSettings(), session)
+        qtbot.addWidget(dialog)
+        assert dialog.input_settings() == WorkspaceInputSettings()  # the defaults of a new folder
+        assert not dialog.percentile_low.isEnabled()
+        dialog.input_mode.setCurrentIndex(dialog.input_mode.findData(PERCENTILE))
+        assert dialog.percentile_low.isEnabled()
+        dialog.percentile_low.setValue(2.0)
+        dialog.tile_size.setValue(600)
+        dialog.tile_overlap.setValue(400)  # more than half a tile: held at 300
+        dialog.accept()
+        assert dialog.input_changed
+        stored = WorkspaceInputSettings.of(session.workspace)
+        assert stored == WorkspaceInputSettings(InputChoice(PERCENTILE, 2.0, 99.5), TilingChoice(True, 600, 300))
+        again = SettingsDialog(AppSettings(), session)
+        qtbot.addWidget(again)
+        assert again.input_settings() == stored  # shown as stored
+        again.accept()
+        assert not again.input_changed  # OK without a change predicts nothing again
+    finally:
+        session.close()
+
+
+def test_another_detector_input_predicts_the_folder_again_and_keeps_the_old(qtbot, tiny_prefs, hazelnut_folder,
+                                                                             open_window, monkeypatch):
+    from zsad_desktop.app.detector_input import TilingChoice, set_tiling_choice
+    from zsad_desktop.ui import main_window
+
+    window = open_window(tiny_prefs, hazelnut_folder, predicted=True)
+    heatmaps = hazelnut_folder / ".zsad" / "heatmaps"
+    before = len(list(heatmaps.rglob("*.npz")))  # 256 px images, tiled by 224 px tiles for a 112 px input
+    keys = {p.detector_input for p in _predictions(window)}
+    assert before > 0 and keys == {"tile:224:28"}
+
+    class _Dialog:
+        chosen_version = None
+        input_changed = True
+
+        def __init__(self, *args):
+            set_tiling_choice(window.session.workspace, TilingChoice(enabled=False))  # as the dialog's OK does
+
+        def exec(self):
+            return 1
+
+        def result_settings(self):
+            return window.settings
+
+    monkeypatch.setattr(main_window, "SettingsDialog", _Dialog)
+    window.open_settings()
+    qtbot.waitUntil(lambda: len(list(heatmaps.rglob("*.npz"))) == 2 * before, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.predictions.busy, timeout=120_000)
+    assert {p.detector_input for p in _predictions(window)} == {"tile:224:28", ""}  # the old ones stay
+    assert window.review.image_id is not None and window.model.heatmap.raw is not None
+
+
+def _predictions(window):
+    from zsad_desktop.store import Prediction
+
+    with window.session.workspace.database.read() as session:
+        return list(session.query(Prediction))
