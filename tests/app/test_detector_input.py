@@ -133,3 +133,24 @@ def test_damaged_settings_fall_back_and_unchanged_ones_are_no_change(mixed_folde
     chosen = WorkspaceInputSettings(InputChoice(PERCENTILE, 1, 99), TilingChoice(tile_size=512, overlap=64))
     assert chosen.apply(ws) is True and WorkspaceInputSettings.of(ws) == chosen
     assert chosen.apply(ws) is False
+
+
+@pytest.mark.parametrize("tiling", [TilingChoice(tile_size=80, overlap=16), TilingChoice(enabled=False)])
+def test_the_sql_key_column_gives_each_image_the_key_its_prediction_gets(mixed_folder, tiling):
+    from sqlalchemy import select
+
+    from zsad_desktop.app.detector_input import WorkspaceInput, set_tiling_choice
+    from zsad_desktop.store import Image
+
+    ws = mixed_folder
+    cv2.imwrite(str(ws.folder / "d8.png"), np.full((40, 50), 10, np.uint8))  # small: never tiled
+    cv2.imwrite(str(ws.folder / "e16.png"), np.full((40, 50), 9000, np.uint16))
+    scan(ws)
+    set_input_choice(ws, InputChoice(CURRENT_WINDOW))
+    ws.set_setting(DISPLAY_WINDOW_SETTING, [100, 50])
+    set_tiling_choice(ws, tiling)
+    resolved = WorkspaceInput.of(ws, None)
+    outcomes = {o.image_id: o.detector_input for o in predict_images(ws, BrightnessDetector(), [r.id for r in ws.images()])}
+    with ws.database.read() as session:
+        in_sql = dict(session.execute(select(Image.id, resolved.key_column())).all())
+    assert in_sql == outcomes and len(set(outcomes.values())) == (4 if tiling.enabled else 2)

@@ -21,12 +21,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import and_, case, literal, or_, select
 
 from zsad_desktop.app.workspace import Workspace
 from zsad_desktop.detection.tiling import TilingConfig
 from zsad_desktop.imaging import LoadedImage, percentile_window, to_rgb8
-from zsad_desktop.store import ModelVersion
+from zsad_desktop.store import Image, ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,18 @@ class WorkspaceInput:
         detector_input = input_for(self.choice, bit_depth, modality, self.window)
         tiled = self.tiling if self.tiling and height and width and self.tiling.needs_tiling(height, width) else None
         return detector_input, tiled, prediction_key(detector_input, tiled)
+
+
+    def key_column(self):
+        """SQL: the key `for_image` gives each image, from its columns, for joining predictions to images
+        (`Prediction.detector_input == key_column()`): one prediction per image and model in a gallery."""
+        stored = and_(Image.modality == "photo", Image.bit_depth == 8)
+        wide = input_for(self.choice, None, None, self.window)
+        if self.tiling is None:
+            return case((stored, literal("")), else_=literal(wide.key))
+        tiled = or_(Image.height > self.tiling.tile_size, Image.width > self.tiling.tile_size)
+        return case((and_(stored, tiled), literal(prediction_key(DetectorInput(""), self.tiling))),
+                    (stored, literal("")), (tiled, literal(prediction_key(wide, self.tiling))), else_=literal(wide.key))
 
 
 def detector_input_size(detector) -> int | None:
