@@ -38,6 +38,8 @@ def test_keys_name_the_rule_and_the_tiles():
     assert TilingChoice(enabled=False).config(518) is None
     with pytest.raises(ValueError, match="half"):
         TilingChoice(tile_size=100, overlap=60)
+    with pytest.raises(ValueError, match="at least 64"):
+        TilingChoice(tile_size=10)
     with pytest.raises(ValueError, match="detector input"):
         InputChoice("brightest")
 
@@ -154,3 +156,20 @@ def test_the_sql_key_column_gives_each_image_the_key_its_prediction_gets(mixed_f
     with ws.database.read() as session:
         in_sql = dict(session.execute(select(Image.id, resolved.key_column())).all())
     assert in_sql == outcomes and len(set(outcomes.values())) == (4 if tiling.enabled else 2)
+
+
+def test_the_viewers_window_module_is_asked_first_where_it_exists(mixed_folder, monkeypatch):
+    import sys
+    import types
+
+    from zsad_desktop.app.detector_input import current_window
+
+    ws = mixed_folder
+    ws.set_setting(DISPLAY_WINDOW_SETTING, [100, 50])
+    assert current_window(ws) == (100.0, 50.0)
+    viewer_window = types.SimpleNamespace(current_window=lambda workspace: types.SimpleNamespace(centre=40, width=80))
+    monkeypatch.setitem(sys.modules, "zsad_desktop.app.window_level", viewer_window)
+    assert current_window(ws) == (40.0, 80.0)
+    ws.set_setting(DISPLAY_WINDOW_SETTING, [100, -5])  # a damaged setting is no window
+    monkeypatch.delitem(sys.modules, "zsad_desktop.app.window_level")
+    assert current_window(ws) is None

@@ -36,6 +36,7 @@ INPUT_SETTING = "detector_input"
 TILING_SETTING = "tiling"
 DISPLAY_WINDOW_SETTING = "display_window"  # the viewer's window of the workspace, (centre, width)
 KEY_LENGTH = 64  # Prediction.detector_input's column width
+MIN_TILE = 64  # smaller tiles only multiply the passes (each is resized to the input anyway)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class TilingChoice:
     def __post_init__(self) -> None:
         if self.tile_size < 0 or self.overlap < 0:
             raise ValueError("tile size and overlap must not be negative")
+        if 0 < self.tile_size < MIN_TILE:
+            raise ValueError(f"a tile must be at least {MIN_TILE} pixels, not {self.tile_size}")
         if self.tile_size and self.overlap and self.overlap * 2 > self.tile_size:
             raise ValueError(f"the overlap ({self.overlap}) must be at most half the tile size ({self.tile_size})")
 
@@ -169,8 +172,11 @@ def current_window(workspace: Workspace) -> tuple[float, float] | None:
     except ImportError:
         window_level = None
     getter = getattr(window_level, "current_window", None)
-    value = getter(workspace) if callable(getter) else workspace.setting(DISPLAY_WINDOW_SETTING, None)
-    return _as_window(value)
+    try:
+        value = getter(workspace) if callable(getter) else None
+    except TypeError:  # another signature than (workspace): read the setting it keeps
+        value = None
+    return _as_window(value if value is not None else workspace.setting(DISPLAY_WINDOW_SETTING, None))
 
 
 def _as_window(value: Any) -> tuple[float, float] | None:

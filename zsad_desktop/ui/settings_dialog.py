@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 
 from zsad_desktop.app import model_versions
 from zsad_desktop.app.review_session import ReviewSession
-from zsad_desktop.app.detector_input import CURRENT_WINDOW, FILE_WINDOW, PERCENTILE, InputChoice, TilingChoice
+from zsad_desktop.app.detector_input import (
+    CURRENT_WINDOW, FILE_WINDOW, MIN_TILE, PERCENTILE, InputChoice, TilingChoice,
+)
 from zsad_desktop.app.settings import AppSettings, WorkspaceInputSettings
 from zsad_desktop.detection.interface import available_methods
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
@@ -137,6 +139,7 @@ class SettingsDialog(QDialog):
         self.tiling.setChecked(tiling.enabled)
         self.tile_size = QSpinBox()
         self.tile_size.setRange(0, 16384)
+        self.tile_size.setSingleStep(64)
         self.tile_size.setSpecialValueText("twice the input size")
         self.tile_size.setSuffix(" px")
         self.tile_size.setValue(tiling.tile_size)
@@ -176,7 +179,8 @@ class SettingsDialog(QDialog):
     def input_settings(self) -> WorkspaceInputSettings:
         """The folder's choices as set in the dialog."""
         choice = InputChoice(self.input_mode.currentData(), self.percentile_low.value(), self.percentile_high.value())
-        tiling = TilingChoice(self.tiling.isChecked(), self.tile_size.value(), self.tile_overlap.value())
+        size = self.tile_size.value()
+        tiling = TilingChoice(self.tiling.isChecked(), max(size, MIN_TILE) if size else 0, self.tile_overlap.value())
         return WorkspaceInputSettings(choice, tiling)
 
     def accept(self) -> None:
