@@ -60,8 +60,9 @@ def detect_files(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Iterator[tuple[Path | ImageSource, Detection | ImageLoadError]]:
-    """Yield (item, detection) or (item, load error) for each path or source, in order. Sources with
-    `tiling` are predicted by tiles (a `TiledImageDetection`, reduced when the image is very large)."""
+    """Yield (item, detection) or (item, load error) for each path or source, batch by batch. Sources with
+    `tiling` are predicted by tiles, one at a time, and reported as soon as done (a `TiledImageDetection`,
+    its map reduced when the image is very large); a cancel between tiles ends the run."""
     done = 0
     for start in range(0, len(paths), batch_size):
         if cancel is not None and cancel.is_set():
