@@ -22,10 +22,9 @@ from tests.app.fakes import BrightnessDetector
 
 
 def test_keys_name_the_rule_and_the_tiles():
-    wide = ("photo", 16)
     assert input_for(InputChoice(PERCENTILE), 8, "photo").key == ""  # 8-bit photos as stored, whatever the rule
     assert input_for(InputChoice(), 16, "photo").key == "file-window"
-    assert input_for(InputChoice(PERCENTILE, 1, 99), wide[1], wide[0]).key == "percentile:1:99"
+    assert input_for(InputChoice(PERCENTILE, 1, 99), 16, "photo").key == "percentile:1:99"
     assert input_for(InputChoice(CURRENT_WINDOW), 16, "dicom", (40, 80)).key == "window:40:80"
     assert input_for(InputChoice(CURRENT_WINDOW), 16, "dicom", None).key == "file-window"  # no window set yet
     assert input_for(InputChoice(PERCENTILE), 8, "dicom").key.startswith("percentile")  # DICOM is never "as stored"
