@@ -16,11 +16,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from zsad_desktop.app import model_versions, predictions, reviews, scanning
+from zsad_desktop.app import model_versions, predictions, reviews, scanning, window_level
 from zsad_desktop.app.jobs import JobQueue, Priority
 from zsad_desktop.app.workspace import ImageRow, Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
-from zsad_desktop.imaging import load_image, to_rgb8
+from zsad_desktop.imaging import load_image
 from zsad_desktop.store import ReviewStatus
 
 NORMALISATION_SAMPLE = 24  # predictions used to fix a model's display scale in a workspace
@@ -59,6 +59,32 @@ class ImageView:
     final_mask: np.ndarray | None
     proposal: np.ndarray | None
     history: list[reviews.HistoryEntry]
+    levels: window_level.WindowLevel | None = None  # full-range pixels and the window `rgb` shows
+
+    # what window/level needs, from the image as read
+    @property
+    def pixels(self) -> np.ndarray | None:
+        return None if self.levels is None else self.levels.pixels
+
+    @property
+    def bit_depth(self) -> int:
+        return 8 if self.levels is None else self.levels.bit_depth
+
+    @property
+    def modality(self) -> str:
+        """"photo" or "dicom", as the loader read it."""
+        return "photo" if self.levels is None else self.levels.modality
+
+    @property
+    def kind(self) -> str:
+        """What the window presets offer: "8-bit", "wide" or "hounsfield" (CT)."""
+        return window_level.PHOTO_8BIT if self.levels is None else self.levels.kind
+
+    @property
+    def default_window(self) -> tuple[float, float] | None:
+        """The file's own window (centre, width), if it has one."""
+        file_window = None if self.levels is None else self.levels.file_window
+        return None if file_window is None else file_window.as_tuple()
 
 
 class ReviewSession:
@@ -191,9 +217,13 @@ class ReviewSession:
         return stats
 
     def view(self, image_id: int, window: tuple[float, float] | None = None) -> ImageView:
+        """The image through `window`, else through the workspace's window where it suits the image, else its own."""
         row = self.workspace.image(image_id)
         loaded = load_image(self.workspace.absolute_path(row), row.frame)
-        rgb = to_rgb8(loaded, window)
+        levels = window_level.WindowLevel.of(loaded)
+        levels.follow(window_level.chosen_window(self.workspace) if window is None
+                      else window_level.WindowChoice(window_level.Window(*window)))
+        rgb = levels.render()
         model_id = self.model_id()
         raw = shown = None
         if model_id:
@@ -202,7 +232,7 @@ class ReviewSession:
                 raw = predictions.heatmap(self.workspace, cached)
                 shown = self.normalisation(model_id).normalise(raw)
         return ImageView(row, rgb, shown, raw, reviews.final_mask(self.workspace, image_id),
-                         reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id))
+                         reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id), levels)
 
     # decisions ------------------------------------------------------------------
     def decide(self, image_id: int, status: ReviewStatus, mask: np.ndarray | None = None,

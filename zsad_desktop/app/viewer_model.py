@@ -8,6 +8,10 @@ in `mask_editing`, so it is tested without a window.
 The heatmap is shown on its model's scale in this workspace
 (`NormalisationStats`), never stretched to its own minimum and maximum: a
 normal image must look calm next to a defective one.
+
+The image layer keeps the full-range pixels (`WindowLevel`) and the window
+they are shown through; `window` (a `WindowControl`) changes it and
+re-renders the 8-bit view.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from zsad_desktop.app.mask_editing import MaskEditor, Region, mask_regions, threshold_mask
+from zsad_desktop.app.window_control import WindowControl
+from zsad_desktop.app.window_level import PHOTO_8BIT, WindowLevel
 from zsad_desktop.detection.interface import NormalisationStats
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 
@@ -66,7 +72,8 @@ class DisplaySettings:
 @dataclass
 class ImageLayer:
     name = "image"
-    rgb: np.ndarray | None = None
+    rgb: np.ndarray | None = None  # what is shown, 8 bit
+    levels: WindowLevel | None = None  # the full-range pixels and the window `rgb` shows them through
 
     @property
     def shape(self) -> tuple[int, int] | None:
@@ -105,7 +112,9 @@ class ViewerModel:
     """Layers of the image on screen, the reviewer's mask editor and the proposal's regions.
 
     Events (arguments): "image" (), "heatmap" (), "proposal" (), "regions" (),
-    "display" (), "mask" (changed box (top, left, height, width) or None for all).
+    "display" (), "mask" (changed box (top, left, height, width) or None for all),
+    "window" () when the window changes, "image_refresh" () just before an "image"
+    that only re-windows the image on screen (the view keeps its zoom and position).
     """
 
     def __init__(self, display: DisplaySettings | None = None):
@@ -118,6 +127,7 @@ class ViewerModel:
         self.editor: MaskEditor | None = None
         self.regions: list[Region] = []
         self._saved_mask = False
+        self.window = WindowControl(self)
 
     @property
     def layers(self) -> list[ImageLayer | HeatmapLayer | MaskLayer]:
@@ -126,21 +136,27 @@ class ViewerModel:
 
     # what is shown ----------------------------------------------------------------
     def show(self, rgb: np.ndarray, raw_heatmap: np.ndarray | None = None, stats: NormalisationStats | None = None,
-             saved_mask: np.ndarray | None = None) -> None:
-        """A new image. The reviewer's mask starts from their saved mask, else from the proposal."""
+             saved_mask: np.ndarray | None = None, levels: WindowLevel | None = None) -> None:
+        """A new image. The reviewer's mask starts from their saved mask, else from the proposal.
+        `levels` holds its full-range pixels; without, an 8-bit `rgb` is windowed as stored."""
         rgb = np.asarray(rgb)
-        self.image = ImageLayer(rgb)
+        if levels is None and rgb.dtype == np.uint8:
+            levels = WindowLevel(rgb, 8, PHOTO_8BIT, data_range=(0.0, 255.0))
+        self.window.forget()  # a re-render or drag of the previous image is moot
+        self.image = ImageLayer(rgb, levels)
         self._saved_mask = saved_mask is not None
         self.editor = MaskEditor(rgb.shape[:2], saved_mask)
         self.events.emit("image")
+        self.events.emit("window")
         self._set_heatmap(raw_heatmap, stats)
 
     def show_nothing(self) -> None:
         """Nothing to show (an unreadable image, no folder open)."""
+        self.window.forget()
         self.image, self.heatmap = ImageLayer(), HeatmapLayer()
         self.proposal.data = self.mask.data = None
         self.editor, self.regions, self._saved_mask = None, [], False
-        for name in ("image", "heatmap", "proposal", "regions"):
+        for name in ("image", "heatmap", "proposal", "regions", "window"):
             self.events.emit(name)
         self.events.emit("mask", None)
 
