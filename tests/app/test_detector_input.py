@@ -168,7 +168,8 @@ def test_the_viewers_window_module_is_asked_first_where_it_exists(mixed_folder, 
     assert current_window(ws) == (100.0, 50.0)
     viewer_window = types.SimpleNamespace(current_window=lambda workspace: types.SimpleNamespace(centre=40, width=80))
     monkeypatch.setitem(sys.modules, "zsad_desktop.app.window_level", viewer_window)
+    monkeypatch.setattr("zsad_desktop.app.window_level", viewer_window, raising=False)  # the module exists now
     assert current_window(ws) == (40.0, 80.0)
     ws.set_setting(DISPLAY_WINDOW_SETTING, [100, -5])  # a damaged setting is no window
-    monkeypatch.delitem(sys.modules, "zsad_desktop.app.window_level")
+    monkeypatch.undo()
     assert current_window(ws) is None
