@@ -1,12 +1,13 @@
-"""Layer display: heatmap on/off, colour map, opacities, proposal and mask on/off, colour bar."""
+"""Layer display: heatmap on/off, colour map, opacities, proposal and mask on/off, colour bar, window/level."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QSlider
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider
 
-from zsad_desktop.app.viewer_model import MASK_RGB, PROPOSAL_RGB, DisplaySettings
+from zsad_desktop.app.viewer_model import MASK_RGB, PROPOSAL_RGB, DisplaySettings, ViewerModel
+from zsad_desktop.app.window_level import WindowLevel
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 from zsad_desktop.ui.colour_bar import ColourBar
 
@@ -31,8 +32,15 @@ def _swatch(rgb: tuple[int, int, int], filled: bool) -> QIcon:
     return QIcon(pixmap)
 
 
+WINDOW_HELP = ("Window/level: drag with the right mouse button on the image (left-right: width, up-down: level).\n"
+               "W: auto (percentiles), Shift+W: the image's own window, L: next preset.")
+
+
 class DisplayPanel(QGroupBox):
     changed = Signal(dict)  # DisplaySettings fields that changed
+    windowPreset = Signal(str)
+    windowAuto = Signal()
+    windowReset = Signal()
 
     def __init__(self, parent=None):
         super().__init__("Display", parent)
@@ -64,7 +72,54 @@ class DisplayPanel(QGroupBox):
         grid.addWidget(self.show_mask, 4, 0)
         grid.addWidget(self.mask_opacity, 4, 1)
         grid.addWidget(self.colour_bar, 0, 2, 5, 1)
+        grid.addLayout(self._window_row(), 5, 0, 1, 3)
         grid.setColumnStretch(1, 1)
+
+    def _window_row(self) -> QHBoxLayout:
+        self.window_readout = QLabel()
+        self.window_readout.setMinimumWidth(self.window_readout.fontMetrics().horizontalAdvance("W 00000 L -00000"))
+        self.window_preset = QComboBox()
+        self.window_preset.setPlaceholderText("Custom")  # shown while the window is dragged, not a preset
+        self.window_auto = QPushButton("Auto")
+        self.window_reset = QPushButton("Reset")
+        for widget in (self.window_readout, self.window_preset, self.window_auto, self.window_reset):
+            widget.setToolTip(WINDOW_HELP)
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the viewer's shortcuts
+        self.window_preset.textActivated.connect(self.windowPreset.emit)
+        self.window_auto.clicked.connect(lambda: self.windowAuto.emit())
+        self.window_reset.clicked.connect(lambda: self.windowReset.emit())
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Window"))
+        row.addWidget(self.window_readout)
+        row.addWidget(self.window_preset, 1)
+        row.addWidget(self.window_auto)
+        row.addWidget(self.window_reset)
+        self.show_window(None)
+        return row
+
+    def follow(self, model: ViewerModel) -> None:
+        """Keep the window controls in step with `model`'s image, and send their choices to it."""
+        model.events.connect("window", lambda: self.show_window(model.image.levels))
+        self.windowPreset.connect(model.window.preset)
+        self.windowAuto.connect(model.window.auto)
+        self.windowReset.connect(model.window.reset)
+
+    def show_window(self, levels: WindowLevel | None) -> None:
+        """The readout "W 80 L 40" and the presets the image on screen offers."""
+        for widget in (self.window_preset, self.window_auto, self.window_reset):
+            widget.setEnabled(levels is not None)
+        blocker = QSignalBlocker(self.window_preset)
+        if levels is None:
+            self.window_readout.setText("W – L –")
+            self.window_preset.clear()
+            return
+        self.window_readout.setText(levels.shown.readout())
+        names = levels.presets()
+        if [self.window_preset.itemText(i) for i in range(self.window_preset.count())] != names:
+            self.window_preset.clear()
+            self.window_preset.addItems(names)
+        self.window_preset.setCurrentIndex(names.index(levels.preset) if levels.preset in names else -1)
+        del blocker
 
     def show_settings(self, display: DisplaySettings) -> None:
         """Reflect settings without echoing them back as changes."""

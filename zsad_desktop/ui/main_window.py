@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
             "heatmap": lambda: self.model.set_display(show_heatmap=not self.model.display.show_heatmap),
             "proposal": lambda: self.model.set_display(show_proposal=not self.model.display.show_proposal),
             "navigator": self.viewer.toggle_navigator,
+            "window_auto": self.model.window.auto, "window_reset": self.model.window.reset,
+            "window_next": self.model.window.next_preset,
             "retrain": self.retraining.start, "retrain_progress": self.retraining.panel.show,
             "versions": self.retraining.show_versions,
         }

@@ -10,6 +10,7 @@ for that read first (`settle`), so a key pressed early is never lost.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -18,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from zsad_desktop.app import predictions
 from zsad_desktop.app.review_session import ImageView, ReviewSession
 from zsad_desktop.app.viewer_model import ViewerModel
+from zsad_desktop.app.window_level import remember_window
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.review_panel import ReviewPanel
 from zsad_desktop.ui.viewer import ImageViewer
@@ -52,6 +54,7 @@ class ReviewController(QObject):
         self.session = session
         self.current = None
         self._requested = None
+        self.model.window.chosen = None if session is None else partial(remember_window, session.workspace)
         self.model.show_nothing()
 
     @property
@@ -98,7 +101,7 @@ class ReviewController(QObject):
             return
         view, model_id, stats = future.result()
         self.current = view
-        self.model.show(view.rgb, view.raw_heatmap, stats, saved_mask=view.final_mask)
+        self.model.show(view.rgb, view.raw_heatmap, stats, saved_mask=view.final_mask, levels=view.levels)
         self.panel.show_image(view.row, model_id, view.history)
         if view.raw_heatmap is None:
             self.prediction_arrived(view.row.id)  # it may have been stored while the image was read

@@ -20,6 +20,7 @@ class SidePanel(QWidget):
         self.masks.thresholdChanged.connect(lambda value: model.set_display(threshold=value))
         self.masks.regionToggled.connect(model.keep_region)
         self.display.changed.connect(lambda changes: model.set_display(**changes))
+        self.display.follow(model)  # window/level controls and readout
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self.review, 1)

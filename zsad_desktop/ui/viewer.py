@@ -3,7 +3,8 @@
 Zoom with the wheel (around the cursor), fit, 1:1; pan with the middle
 button, or the left one in the pan tool, or in the navigator (the corner
 thumbnail shown while the image does not fit). Mouse edits go to
-`MaskTools`; what the layers hold comes from the `ViewerModel`'s events.
+`MaskTools`; the right button drags the window/level (horizontal: width,
+vertical: level); what the layers hold comes from the `ViewerModel`'s events.
 Every layer is drawn tile by tile at the detail the zoom needs
 (`TiledLayerItem`), so a 20,000 px line-scan pans as smoothly as a photo.
 """
@@ -27,6 +28,7 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 
 class ImageViewer(QGraphicsView):
     zoomChanged = Signal(float)
+    _posted = Signal(object)  # a call from the window/level render thread, run on the GUI thread
 
     def __init__(self, model: ViewerModel, parent=None):
         super().__init__(parent)
@@ -61,6 +63,13 @@ class ImageViewer(QGraphicsView):
                            ("display", self._display_changed)):
             model.events.connect(name, slot)
         self._display_changed()
+        self._window_from: QPointF | None = None
+        self._posted.connect(self._run_posted, Qt.ConnectionType.QueuedConnection)
+        model.window.post = self._posted.emit
+        model.events.connect("image_refresh", self.keep_view_once)  # a re-windowed image keeps zoom and position
+
+    def _run_posted(self, call) -> None:
+        call()
 
     # model events -------------------------------------------------------------------
     def keep_view_once(self) -> None:
@@ -142,6 +151,10 @@ class ImageViewer(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         button = event.button()
+        if button == Qt.MouseButton.RightButton and self.model.window.begin_drag():
+            self._window_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.SizeAllCursor)
+            return
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self.tools.tool is Tool.PAN):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -153,6 +166,10 @@ class ImageViewer(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._window_from is not None:
+            delta = event.position() - self._window_from  # from the press: the drag's window follows the mouse
+            self.model.window.drag(delta.x(), delta.y())
+            return
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -162,6 +179,11 @@ class ImageViewer(QGraphicsView):
         self.tools.move(self._scene_point(event))
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._window_from is not None and event.button() == Qt.MouseButton.RightButton:
+            self._window_from = None
+            self.viewport().unsetCursor()
+            self.model.window.end_drag()
+            return
         if self._pan_from is not None:
             self._pan_from = None
             self.viewport().unsetCursor()
