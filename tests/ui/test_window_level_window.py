@@ -47,7 +47,7 @@ def test_a_right_drag_rewindows_a_16bit_image_keeps_the_view_and_the_workspace_k
     qtbot.waitUntil(lambda: model.image.levels is not None and model.image.levels.pixels.dtype == np.uint16, timeout=30_000)
     levels = model.image.levels
     start = model.window.current
-    assert levels.kind == WIDE and levels.preset == FILE_DEFAULT and panel.window_readout.text() == start.readout()
+    assert levels.kind == WIDE and levels.preset == FILE_DEFAULT and panel.window_readout.text() == levels.readout()
     viewer.zoom(2.0)
     scale, scroll = viewer.scale_factor, viewer.horizontalScrollBar().value()
 
@@ -56,7 +56,7 @@ def test_a_right_drag_rewindows_a_16bit_image_keeps_the_view_and_the_workspace_k
     assert model.window.current == expected and expected.width > start.width and expected.centre < start.centre
     np.testing.assert_array_equal(_shown(viewer), apply_window(pixels, expected.centre, expected.width))
     assert viewer.scale_factor == scale and viewer.horizontalScrollBar().value() == scroll  # zoom and place kept
-    assert panel.window_readout.text() == expected.readout() and panel.window_preset.currentIndex() == -1  # "Custom"
+    assert panel.window_readout.text() == levels.readout() == expected.readout() and panel.window_preset.currentIndex() == -1  # "Custom"
     assert current_window(window.session.workspace) == expected
 
     window.step(1)  # the next plate opens in the reviewer's window

@@ -120,6 +120,13 @@ class WindowLevel:
         """The window in effect, also when the image is shown as stored (0..255)."""
         return self.window or Window(127.5, 255.0)
 
+    def readout(self) -> str:
+        """"W 80 L 40": whole numbers, unless the values span less than 50 (float data from 0 to 1)."""
+        low, high = self.data_range
+        if high - low >= 50 or self.kind != WIDE:
+            return f"W {self.shown.width:.0f} L {self.shown.centre:.0f}"
+        return self.shown.readout()
+
     # changing it -------------------------------------------------------------------------------
     def use(self, name: str) -> Window | None:
         self.window, self.preset = self.window_of(name), name

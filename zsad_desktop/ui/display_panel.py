@@ -72,12 +72,11 @@ class DisplayPanel(QGroupBox):
         grid.addWidget(self.show_mask, 4, 0)
         grid.addWidget(self.mask_opacity, 4, 1)
         grid.addWidget(self.colour_bar, 0, 2, 5, 1)
-        grid.addLayout(self._window_row(), 5, 0, 1, 3)
+        self._add_window_rows(grid, 5)
         grid.setColumnStretch(1, 1)
 
-    def _window_row(self) -> QHBoxLayout:
+    def _add_window_rows(self, grid: QGridLayout, row: int) -> None:
         self.window_readout = QLabel()
-        self.window_readout.setMinimumWidth(self.window_readout.fontMetrics().horizontalAdvance("W 00000 L -00000"))
         self.window_preset = QComboBox()
         self.window_preset.setPlaceholderText("Custom")  # shown while the window is dragged, not a preset
         self.window_auto = QPushButton("Auto")
@@ -88,14 +87,14 @@ class DisplayPanel(QGroupBox):
         self.window_preset.textActivated.connect(self.windowPreset.emit)
         self.window_auto.clicked.connect(lambda: self.windowAuto.emit())
         self.window_reset.clicked.connect(lambda: self.windowReset.emit())
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Window"))
-        row.addWidget(self.window_readout)
-        row.addWidget(self.window_preset, 1)
-        row.addWidget(self.window_auto)
-        row.addWidget(self.window_reset)
+        grid.addWidget(QLabel("Window"), row, 0)
+        grid.addWidget(self.window_preset, row, 1, 1, 2)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.window_readout, 1)
+        buttons.addWidget(self.window_auto)
+        buttons.addWidget(self.window_reset)
+        grid.addLayout(buttons, row + 1, 0, 1, 3)
         self.show_window(None)
-        return row
 
     def follow(self, model: ViewerModel) -> None:
         """Keep the window controls in step with `model`'s image, and send their choices to it."""
@@ -113,7 +112,7 @@ class DisplayPanel(QGroupBox):
             self.window_readout.setText("W – L –")
             self.window_preset.clear()
             return
-        self.window_readout.setText(levels.shown.readout())
+        self.window_readout.setText(levels.readout())
         names = levels.presets()
         if [self.window_preset.itemText(i) for i in range(self.window_preset.count())] != names:
             self.window_preset.clear()
