@@ -178,6 +178,10 @@ def test_a_remembered_window_applies_to_images_of_its_kind_only(tmp_path):
     other, auto = WindowLevel(_wide(seed=2), 16, WIDE), WindowChoice(Window(1, 1), AUTO, WIDE)
     other.follow(auto)  # Auto is worked out again for each image, not copied
     assert other.window == other.window_of(AUTO) != Window(1, 1)
+    anywhere = WindowChoice(Window(1000, 500))  # set without an image (a script): every image of more than 8 bits
+    for levels in (ct, other, photo):
+        levels.follow(anywhere)
+    assert ct.window == other.window == Window(1000, 500) and photo.window is None
 
 
 def test_the_review_session_shows_an_image_through_the_workspaces_window(tmp_path):

@@ -57,7 +57,7 @@ class Window:
 @dataclass(frozen=True)
 class WindowChoice:
     """What the reviewer picked: a window, the preset it came from ("" when dragged), the image kind
-    it was made on ("" applies to every kind)."""
+    it was made on ("": set without an image, e.g. by a script; applies to every image of more than 8 bits)."""
 
     window: Window
     preset: str = ""
@@ -157,7 +157,7 @@ class WindowLevel:
 
     def follow(self, choice: WindowChoice | None) -> None:
         """Show this image through the workspace's window, if it was chosen on this kind of image."""
-        if choice is None or choice.kind not in ("", self.kind):
+        if choice is None or choice.kind != self.kind and (choice.kind or self.kind == PHOTO_8BIT):
             return
         if choice.preset in PER_IMAGE and choice.preset in self.presets():
             self.use(choice.preset)
