@@ -122,7 +122,7 @@ class WindowLevel:
         return self.window or Window(127.5, 255.0)
 
     def readout(self) -> str:
-        """"W 80 L 40": whole numbers, unless the values span less than 50 (float data from 0 to 1)."""
+        """The readout, e.g. "W 80 L 40": whole numbers, unless the values span less than 50 (floats in 0..1)."""
         low, high = self.data_range
         if high - low >= 50 or self.kind != WIDE:
             return f"W {self.shown.width:.0f} L {self.shown.centre:.0f}"
