@@ -27,7 +27,7 @@ class Navigator(QWidget):
         self.visible_part = QRectF()  # what the view shows, in image pixels
         self._thumbnail = QPixmap()
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Navigator: click or drag to move the view (View menu to hide)")
+        self.setToolTip("Navigator: click or drag to move the view (V or the View menu hides it)")
         for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
             bar.valueChanged.connect(self.follow)
             bar.rangeChanged.connect(self.follow)
