@@ -1,13 +1,18 @@
 import numpy as np
+import pytest
 
 from zsad_desktop.app import model_versions
 from zsad_desktop.app.predictions import predict_images
 from zsad_desktop.app.reviews import record_review
-
+from zsad_desktop.app.workspace import SORT_ORDERS, Workspace
 from zsad_desktop.store import ReviewStatus
 
+from tests.app import fake_images
 from tests.app.conftest import HAZELNUT_SIZE
 from tests.app.fakes import FAKE_METHOD, BrightnessDetector
+
+# SQLAlchemy 2.1 deprecates parts of its result API (Result.tuples()): the queries must not lean on them.
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
 
 def _scored(workspace):
@@ -111,3 +116,83 @@ def test_next_unreviewed_looks_past_the_quick_looks(workspace, monkeypatch):
     for row in by_score[5:]:
         record_review(workspace, row.id, ReviewStatus.NORMAL)
     assert workspace.next_unreviewed() is None
+
+
+# The gallery's pages -------------------------------------------------------------------------------
+FILTERS = [
+    {},
+    {"statuses": [ReviewStatus.UNREVIEWED]},
+    {"statuses": [ReviewStatus.CORRECTED, ReviewStatus.NORMAL]},
+    {"min_score": 0.5},
+    {"statuses": [ReviewStatus.UNREVIEWED], "min_score": 0.2, "max_score": 0.6},
+    {"include_errors": False},
+]
+
+
+@pytest.fixture
+def big(tmp_path):
+    """600 image rows with tied scores, frames, unscored, reviewed, unreadable and vanished images."""
+    with Workspace.open(tmp_path) as ws:
+        fake_images.fill(ws, 600)
+        yield ws
+
+
+@pytest.mark.parametrize("order", SORT_ORDERS)
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all")
+def test_pages_read_by_key_or_offset_follow_the_whole_list(big, order, filters):
+    whole = big.images(order=order, **filters)
+    listing = big.listing(order=order, **filters)
+    assert listing.count() == len(whole) > 0
+    forward, key = [], None
+    while page := listing.after(key, 37):
+        forward += page
+        key = listing.key(page[-1])
+        assert len(forward) <= len(whole), "a page repeats rows"
+    assert forward == whole
+    backward, key = [], listing.key(whole[-1])
+    while page := listing.before(key, 37):
+        backward = page + backward
+        key = listing.key(page[0])
+        assert len(backward) <= len(whole), "a page repeats rows"
+    assert backward == whole[:-1]
+    assert [row for offset in range(0, len(whole), 53) for row in listing.rows(offset, 53)] == whole
+    assert listing.first(5) == whole[:5]
+    for position in (0, len(whole) // 3, len(whole) - 1):
+        assert listing.position(whole[position].id) == position
+
+
+def test_the_whole_list_is_in_score_then_name_order_and_pages_keep_ties_apart(big):
+    whole = big.images()
+    scored = [r for r in whole if r.score is not None]
+    assert whole[len(scored):] == [r for r in whole if r.score is None]  # unscored last
+    assert [(-r.score, r.rel_path, r.frame or -1) for r in scored] == sorted((-r.score, r.rel_path, r.frame or -1) for r in scored)
+    tie = max({r.score for r in scored}, key=lambda s: sum(r.score == s for r in scored))
+    assert sum(r.score == tie for r in scored) > 40  # a tie spans pages of 20
+    listing = big.listing()
+    pages = [listing.rows(offset, 20) for offset in range(0, len(whole), 20)]
+    ids = [r.id for page in pages for r in page]
+    assert len(ids) == len(set(ids)) == len(whole)
+    by_name = [(r.rel_path, r.frame) for r in big.images(order="name")]
+    assert by_name == sorted(by_name, key=lambda name: (name[0], -1 if name[1] is None else name[1]))
+    assert sum(frame is not None for _, frame in by_name) > 20
+
+
+def test_counts_follow_the_filters(big):
+    everything = big.images()
+    assert big.listing(min_score=0.5).count() == sum(r.score is not None and r.score >= 0.5 for r in everything)
+    assert big.listing(order="status", statuses=[ReviewStatus.SKIPPED]).count() == \
+        sum(r.status is ReviewStatus.SKIPPED for r in everything) > 0
+    assert big.listing(include_errors=False).count() == sum(not r.load_error for r in everything) < len(everything)
+    assert big.listing(statuses=[]).count() == 0 and big.listing(statuses=[]).first(10) == []
+    assert big.listing(max_score=-1).position(everything[0].id) is None  # filtered out
+    with pytest.raises(ValueError, match="order must be one of"):
+        big.listing(order="size")
+
+
+def test_a_review_or_a_vanished_image_after_a_page_leaves_the_next_page_in_step(big):
+    listing = big.listing(statuses=[ReviewStatus.UNREVIEWED])
+    first = listing.first(30)
+    record_review(big, first[29].id, ReviewStatus.NORMAL)  # the last row read leaves the filter
+    record_review(big, first[0].id, ReviewStatus.NORMAL)
+    following = listing.after(listing.key(first[-1]), 30)
+    assert following == big.images(statuses=[ReviewStatus.UNREVIEWED])[28:58]

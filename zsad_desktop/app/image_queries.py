@@ -67,18 +67,59 @@ def _unreviewed():
     return Image.review_status == UNREVIEWED
 
 
-def _status_condition(wanted: set[ReviewStatus]):
-    return Image.review_status.in_(sorted(wanted))
+#: a frame's place among its file's frames: the unique index's own expression, so the name order walks that index
+FRAME_ORDER = func.coalesce(Image.frame, -1)
 
 
-def _joined(model_id: str, scored: bool = False) -> Select:
-    """Images present, with the score of `model_id` and who reviewed them when. An inner join with
-    predictions when a score range needs a score anyway, so the planner may start from the score
-    index; the outer joins fix the order."""
-    on_prediction = and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == model_id)
-    query = select(*_COLUMNS).select_from(Image)
+def _joined(model_id: str, scored: bool = False, columns: tuple | None = None, images_first: bool = False) -> Select:
+    """Images present, with the score of `model_id` and who reviewed them when (or only `columns`,
+    without the reviews). An inner join with predictions when a score range needs a score anyway,
+    so the planner may start from the score index; the outer joins fix the order. `images_first`
+    hides the images' hash index from the join, so SQLite walks images (by name or state) and looks
+    their predictions up, rather than the other way round."""
+    content_hash = Image.content_hash.concat("") if images_first else Image.content_hash
+    on_prediction = and_(Prediction.image_hash == content_hash, Prediction.model_version == model_id)
+    query = select(*(columns or _COLUMNS)).select_from(Image)
     query = query.join(Prediction, on_prediction) if scored else query.outerjoin(Prediction, on_prediction)
-    return query.outerjoin(Review, Review.image_hash == Image.content_hash).where(Image.missing.is_(False))
+    if columns is None:
+        query = query.outerjoin(Review, Review.image_hash == Image.content_hash)
+    return query.where(Image.missing.is_(False))
+
+
+def filtered(
+    model_id: str,
+    statuses: Iterable[ReviewStatus] | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    include_errors: bool = True,
+    scored: bool | None = None,
+    columns: tuple | None = None,
+    walk: str | None = None,
+) -> tuple[Select, Any]:
+    """The gallery's rows for a filter (`scored`: only scored images, only unscored ones, or both when
+    None), with the score expression to sort them by. `walk` ("score" or "name") is the index a page
+    in that order should walk; None leaves the planner free (whole lists, counts)."""
+    wanted = None if statuses is None else {ReviewStatus(s) for s in statuses}
+    reviewed = wanted is not None and UNREVIEWED not in wanted
+    ranged = min_score is not None or max_score is not None
+    query = _joined(model_id, bool(scored) or ranged, columns, images_first=walk == "name" or (reviewed and walk is not None))
+    if wanted is not None:
+        # Reviewed states are few images each: start from the state index. The unreviewed state is
+        # most of the folder: a page walks the score or name index and skips the few others.
+        status = _status.concat("") if walk is not None and not reviewed else _status
+        query = query.where(status.in_(sorted(wanted)))
+    # Reviewed states are the narrower filter (a few images each, while scores cover the folder):
+    # `score + 0` keeps SQLite's planner from walking the whole score index to filter or sort.
+    score = Prediction.score + 0 if reviewed or walk == "name" else Prediction.score
+    if min_score is not None:
+        query = query.where(score >= min_score)
+    if max_score is not None:
+        query = query.where(score <= max_score)
+    if scored is False:
+        query = query.where(Prediction.id.is_(None))
+    if not include_errors:
+        query = query.where(Image.load_error.is_(None))
+    return query, score
 
 
 def rows_query(
@@ -90,29 +131,17 @@ def rows_query(
     limit: int | None = None,
     include_errors: bool = True,
 ) -> Select:
+    """Every row of a filter in one query: the gallery reads pages instead (see `gallery_listing`)."""
     if order not in SORT_ORDERS:
         raise ValueError(f"order must be one of {SORT_ORDERS}, not {order!r}")
+    query, score = filtered(model_id, statuses, min_score, max_score, include_errors)
     scored = min_score is not None or max_score is not None
-    wanted = None if statuses is None else {ReviewStatus(s) for s in statuses}
-    reviewed = wanted is not None and UNREVIEWED not in wanted
-    query = _joined(model_id, scored)
-    if wanted is not None:
-        query = query.where(_status_condition(wanted))
-    # Reviewed states are the narrower filter (a few images each, while scores cover the folder):
-    # `score + 0` keeps SQLite's planner from walking the whole score index to filter or sort.
-    score = Prediction.score + 0 if reviewed else Prediction.score
-    if min_score is not None:
-        query = query.where(score >= min_score)
-    if max_score is not None:
-        query = query.where(score <= max_score)
-    if not include_errors:
-        query = query.where(Image.load_error.is_(None))
     if order == "score":
-        query = query.order_by(score.desc() if scored else score.desc().nulls_last(), Image.rel_path)
+        query = query.order_by(score.desc() if scored else score.desc().nulls_last(), Image.rel_path, FRAME_ORDER)
     elif order == "status":
-        query = query.order_by(_status, Image.rel_path)
+        query = query.order_by(_status, Image.rel_path, FRAME_ORDER)
     else:
-        query = query.order_by(Image.rel_path)
+        query = query.order_by(Image.rel_path, FRAME_ORDER)
     return query.limit(limit) if limit else query
 
 

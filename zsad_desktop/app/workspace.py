@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from sqlalchemy import select
 
 from zsad_desktop.app import image_queries
+from zsad_desktop.app.gallery_listing import GalleryListing
 from zsad_desktop.app.image_queries import SORT_ORDERS, ImageRow
 from zsad_desktop.store import Database, ModelVersion, PixelFiles, ReviewStatus, Setting, open_database, sqlite_url
 from zsad_desktop.store.errors import StoreError
@@ -95,6 +96,19 @@ class Workspace:
                 session, model_id or self._active_model_id(session), statuses, min_score, max_score, order, limit,
                 include_errors,
             )
+
+    def listing(
+        self,
+        statuses: Iterable[ReviewStatus] | None = None,
+        min_score: float | None = None,
+        max_score: float | None = None,
+        order: str = "score",
+        model_id: str | None = None,
+        include_errors: bool = True,
+    ) -> GalleryListing:
+        """The same rows as `images(...)`, read a page at a time (the gallery of a 100,000-image folder)."""
+        model_id = model_id or self.active_model_id() or ""
+        return GalleryListing(self.database, model_id, order, statuses, min_score, max_score, include_errors)
 
     def image(self, image_id: int, model_id: str | None = None) -> ImageRow:
         with self.database.read() as session:
