@@ -173,3 +173,33 @@ def test_the_viewers_window_module_is_asked_first_where_it_exists(mixed_folder, 
     ws.set_setting(DISPLAY_WINDOW_SETTING, [100, -5])  # a damaged setting is no window
     monkeypatch.undo()
     assert current_window(ws) is None
+
+
+def test_the_gallery_shows_each_image_once_with_the_score_of_the_current_choice(mixed_folder):
+    from zsad_desktop.app.exports.reviewed import reviewed_images
+    from zsad_desktop.app.model_versions import register_version
+    from zsad_desktop.app.reviews import record_review
+    from zsad_desktop.store import ReviewStatus
+
+    ws = mixed_folder
+    detector = BrightnessDetector()
+    ids = [r.id for r in ws.images()]
+    list(predict_images(ws, detector, ids))
+    set_input_choice(ws, InputChoice(PERCENTILE, 10.0, 60.0))  # a window off the centre: other scores
+    current = {p.image_id: p.score for p in predict_images(ws, detector, ids)}
+    assert len(_keys(ws)) == 5  # the 16-bit images have two predictions each
+
+    rows = ws.images(model_id=detector.model_id)
+    assert sorted(r.id for r in rows) == sorted(ids)
+    assert {r.id: r.score for r in rows} == pytest.approx(current)
+    listing = ws.listing(model_id=detector.model_id)
+    assert listing.count() == 3 and [r.id for r in listing.first(10)] == [r.id for r in rows]
+    a16 = next(r for r in rows if r.rel_path == "a16.png")
+    assert ws.image(a16.id, detector.model_id).score == pytest.approx(current[a16.id])
+    assert ws.next_unreviewed(detector.model_id).score == pytest.approx(max(current.values()))
+
+    set_input_choice(ws, InputChoice(FILE_WINDOW))  # back: the first predictions' scores again
+    assert ws.image(a16.id, detector.model_id).score != pytest.approx(current[a16.id])
+    register_version(ws, detector.model_id, "fake", {}, activate=True)
+    record_review(ws, a16.id, ReviewStatus.NORMAL)
+    assert [(r.rel_path, r.score) for r in reviewed_images(ws)] == [("a16.png", ws.image(a16.id).score)]

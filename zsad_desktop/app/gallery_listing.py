@@ -73,10 +73,12 @@ class GalleryListing:
         min_score: float | None = None,
         max_score: float | None = None,
         include_errors: bool = True,
+        input_key: Any = None,
     ):
         if order not in SORT_ORDERS:
             raise ValueError(f"order must be one of {SORT_ORDERS}, not {order!r}")
         self.database, self.model_id, self.order = database, model_id, order
+        self.input_key = input_key  # SQL: the prediction made with the workspace's detector input
         statuses = None if statuses is None else [ReviewStatus(s) for s in statuses]
         self._filter = (statuses, min_score, max_score, include_errors)
         ranged = min_score is not None or max_score is not None
@@ -101,9 +103,10 @@ class GalleryListing:
 
     def _segment(self, order, values, holds, scored: bool | None = None, walk: str = "name", statuses=None) -> _Segment:
         statuses, *rest = self._filter if statuses is None else (statuses, *self._filter[1:])
-        rows, score = image_queries.filtered(self.model_id, statuses, *rest, scored=scored)
-        count, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, columns=(func.count(),))
-        paged, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, walk=walk)
+        key = self.input_key
+        rows, score = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, input_key=key)
+        count, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, columns=(func.count(),), input_key=key)
+        paged, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, walk=walk, input_key=key)
         return _Segment(rows, count, paged, order(score), values, holds)
 
     # where rows stand ---------------------------------------------------------------------------

@@ -71,14 +71,19 @@ def _unreviewed():
 FRAME_ORDER = func.coalesce(Image.frame, -1)
 
 
-def _joined(model_id: str, scored: bool = False, columns: tuple | None = None, images_first: bool = False) -> Select:
+def _joined(model_id: str, scored: bool = False, columns: tuple | None = None, images_first: bool = False,
+            input_key: Any = None) -> Select:
     """Images present, with the score of `model_id` and who reviewed them when (or only `columns`,
     without the reviews). An inner join with predictions when a score range needs a score anyway,
     so the planner may start from the score index; the outer joins fix the order. `images_first`
     hides the images' hash index from the join, so SQLite walks images (by name or state) and looks
-    their predictions up, rather than the other way round."""
+    their predictions up, rather than the other way round. `input_key` (SQL over the image's columns,
+    `WorkspaceInput.key_column()`) picks the prediction made with the workspace's current detector
+    input: without it an image predicted under two choices would be two rows."""
     content_hash = Image.content_hash.concat("") if images_first else Image.content_hash
     on_prediction = and_(Prediction.image_hash == content_hash, Prediction.model_version == model_id)
+    if input_key is not None:
+        on_prediction = and_(on_prediction, Prediction.detector_input == input_key)
     query = select(*(columns or _COLUMNS)).select_from(Image)
     query = query.join(Prediction, on_prediction) if scored else query.outerjoin(Prediction, on_prediction)
     if columns is None:
@@ -95,6 +100,7 @@ def filtered(
     scored: bool | None = None,
     columns: tuple | None = None,
     walk: str | None = None,
+    input_key: Any = None,
 ) -> tuple[Select, Any]:
     """The gallery's rows for a filter (`scored`: only scored images, only unscored ones, or both when
     None), with the score expression to sort them by. `walk` ("score" or "name") is the index a page
@@ -102,7 +108,8 @@ def filtered(
     wanted = None if statuses is None else {ReviewStatus(s) for s in statuses}
     reviewed = wanted is not None and UNREVIEWED not in wanted
     ranged = min_score is not None or max_score is not None
-    query = _joined(model_id, bool(scored) or ranged, columns, images_first=walk == "name" or (reviewed and walk is not None))
+    query = _joined(model_id, bool(scored) or ranged, columns, images_first=walk == "name" or (reviewed and walk is not None),
+                    input_key=input_key)
     if wanted is not None:
         # Reviewed states are few images each: start from the state index. The unreviewed state is
         # most of the folder: a page walks the score or name index and skips the few others.
@@ -130,11 +137,12 @@ def rows_query(
     order: str = "score",
     limit: int | None = None,
     include_errors: bool = True,
+    input_key: Any = None,
 ) -> Select:
     """Every row of a filter in one query: the gallery reads pages instead (see `gallery_listing`)."""
     if order not in SORT_ORDERS:
         raise ValueError(f"order must be one of {SORT_ORDERS}, not {order!r}")
-    query, score = filtered(model_id, statuses, min_score, max_score, include_errors)
+    query, score = filtered(model_id, statuses, min_score, max_score, include_errors, input_key=input_key)
     scored = min_score is not None or max_score is not None
     if order == "score":
         query = query.order_by(score.desc() if scored else score.desc().nulls_last(), Image.rel_path, FRAME_ORDER)
@@ -151,16 +159,16 @@ def image_rows(session: Session, model_id: str, *filters: Any, **named: Any) -> 
     return list(map(ImageRow._make, session.connection().execute(rows_query(model_id, *filters, **named))))
 
 
-def one_row(session: Session, image_id: int, model_id: str) -> ImageRow | None:
-    values = session.execute(_joined(model_id).where(Image.id == image_id)).first()
+def one_row(session: Session, image_id: int, model_id: str, input_key: Any = None) -> ImageRow | None:
+    values = session.execute(_joined(model_id, input_key=input_key).where(Image.id == image_id)).first()
     return _row(values) if values else None
 
 
-def next_unreviewed_query(model_id: str, among_top: int | None = None) -> Select:
+def next_unreviewed_query(model_id: str, among_top: int | None = None, input_key: Any = None) -> Select:
     """The unreviewed readable image with the highest score from `model_id`; with `among_top`, only
     among that many best-scored images: a short walk down the score index, whatever the planner
     thinks of the state index (which it prefers, not knowing that LIMIT 1 stops early)."""
-    query = _joined(model_id, scored=True)
+    query = _joined(model_id, scored=True, input_key=input_key)
     if among_top:
         top = (
             select(Prediction.id).where(Prediction.model_version == model_id)
@@ -170,10 +178,10 @@ def next_unreviewed_query(model_id: str, among_top: int | None = None) -> Select
     return query.where(_unreviewed(), Image.load_error.is_(None)).order_by(Prediction.score.desc(), Image.rel_path).limit(1)
 
 
-def first_unscored_query(model_id: str, among_first: int | None = None) -> Select:
+def first_unscored_query(model_id: str, among_first: int | None = None, input_key: Any = None) -> Select:
     """The first unreviewed readable image by path that `model_id` has not scored yet; with
     `among_first`, only among that many first paths."""
-    query = _joined(model_id)
+    query = _joined(model_id, input_key=input_key)
     if among_first:
         first = (
             select(Image.id).where(Image.missing.is_(False))
@@ -187,13 +195,13 @@ def first_unscored_query(model_id: str, among_first: int | None = None) -> Selec
 QUICK_LOOKS = (100, 3000, None)
 
 
-def next_unreviewed(session: Session, model_id: str) -> ImageRow | None:
+def next_unreviewed(session: Session, model_id: str, input_key: Any = None) -> ImageRow | None:
     """The unreviewed image to show next: highest score first, then the unscored ones by path."""
     scored = select(Prediction.id).where(Prediction.model_version == model_id)
     present = select(Image.id).where(Image.missing.is_(False))
     for query, candidates in ((next_unreviewed_query, scored), (first_unscored_query, present)):
         for among in QUICK_LOOKS:
-            values = session.execute(query(model_id, among)).first()
+            values = session.execute(query(model_id, among, input_key)).first()
             if values is not None:
                 return _row(values)
             if among and _fewer_than(session, candidates, among):

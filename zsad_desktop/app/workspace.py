@@ -91,10 +91,11 @@ class Workspace:
     ) -> list[ImageRow]:
         """Images present in the folder with their review state and the score of `model_id`
         (default: the active model), filtered by review state and score range (inclusive)."""
+        model_id = model_id or self.active_model_id() or ""
+        input_key = self.input_key(model_id)
         with self.database.read() as session:
             return image_queries.image_rows(
-                session, model_id or self._active_model_id(session), statuses, min_score, max_score, order, limit,
-                include_errors,
+                session, model_id, statuses, min_score, max_score, order, limit, include_errors, input_key=input_key,
             )
 
     def listing(
@@ -108,19 +109,31 @@ class Workspace:
     ) -> GalleryListing:
         """The same rows as `images(...)`, read a page at a time (the gallery of a 100,000-image folder)."""
         model_id = model_id or self.active_model_id() or ""
-        return GalleryListing(self.database, model_id, order, statuses, min_score, max_score, include_errors)
+        return GalleryListing(self.database, model_id, order, statuses, min_score, max_score, include_errors,
+                              self.input_key(model_id))
 
     def image(self, image_id: int, model_id: str | None = None) -> ImageRow:
+        model_id = model_id or self.active_model_id() or ""
+        input_key = self.input_key(model_id)
         with self.database.read() as session:
-            row = image_queries.one_row(session, image_id, model_id or self._active_model_id(session))
+            row = image_queries.one_row(session, image_id, model_id, input_key)
         if row is None:
             raise StoreError(f"no image with id {image_id} in this workspace")
         return row
 
     def next_unreviewed(self, model_id: str | None = None) -> ImageRow | None:
         """The unreviewed image the reviewer should see next: highest score first."""
+        model_id = model_id or self.active_model_id() or ""
+        input_key = self.input_key(model_id)
         with self.database.read() as session:
-            return image_queries.next_unreviewed(session, model_id or self._active_model_id(session))
+            return image_queries.next_unreviewed(session, model_id, input_key)
+
+    def input_key(self, model_id: str):
+        """SQL: the detector-input key each image's prediction by `model_id` has under this workspace's
+        choices (`app.detector_input`), so that a query sees one prediction per image."""
+        from zsad_desktop.app.predictions import workspace_input  # it builds on Workspace
+
+        return workspace_input(self, model_id).key_column()
 
     def counts(self) -> dict[ReviewStatus, int]:
         with self.database.read() as session:
@@ -129,9 +142,6 @@ class Workspace:
     def absolute_path(self, row: ImageRow) -> Path:
         return self.folder / row.rel_path
 
-    @staticmethod
-    def _active_model_id(session) -> str:
-        return session.scalar(select(ModelVersion.model_id).where(ModelVersion.active.is_(True))) or ""
 
 
 def default_data_dir(folder: Path) -> Path:

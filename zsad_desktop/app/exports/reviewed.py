@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import and_, select
 
 from zsad_desktop.app.workspace import Workspace
-from zsad_desktop.store import Image, ModelVersion, Prediction, Review, ReviewStatus
+from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
 #: decisions that say what the pixels are: exported. Rejected, skipped and unreviewed images are not.
 DECIDED = (ReviewStatus.NORMAL, ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED)
@@ -38,14 +38,15 @@ class ReviewedImage:
 
 def reviewed_images(workspace: Workspace, statuses=DECIDED) -> list[ReviewedImage]:
     """Images present and readable with one of `statuses` (all images if None), by path; score from the active model."""
-    active = select(ModelVersion.model_id).where(ModelVersion.active.is_(True)).scalar_subquery()
+    active = workspace.active_model_id() or ""
     query = (
         select(Image.id, Image.rel_path, Image.width, Image.height, Review.status, Review.mask_file, Review.mask_area,
                Review.reviewer, Review.model_version, Review.note, Review.updated_at, Prediction.score,
                Image.frame)
         .select_from(Image)
         .outerjoin(Review, Review.image_hash == Image.content_hash)
-        .outerjoin(Prediction, and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == active))
+        .outerjoin(Prediction, and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == active,
+                                          Prediction.detector_input == workspace.input_key(active)))
         .where(Image.missing.is_(False))
         .order_by(Image.rel_path, Image.frame)
     )
