@@ -10,13 +10,15 @@ import numpy as np
 import tifffile
 
 from zsad_desktop import cli
-from zsad_desktop.app import tiled_prediction
+from zsad_desktop.app import review_session, tiled_prediction
 from zsad_desktop.app.detector_input import TilingChoice, set_tiling_choice
 from zsad_desktop.app.predictions import cached_prediction, heatmap, predict_images
 from zsad_desktop.app.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.model_versions import register_version
 from zsad_desktop.app.scanning import scan
+from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.app.workspace import Workspace
-from zsad_desktop.detection.interface import create_detector
+from zsad_desktop.detection.interface import NormalisationStats, create_detector
 from zsad_desktop.imaging import load_image, to_rgb8
 
 from tests.app.fakes import BrightnessDetector
@@ -85,13 +87,27 @@ def test_a_very_large_image_keeps_its_reduced_map_stretched_over_the_image(tmp_p
         small = heatmap(ws, stored, max_side=500)
         assert max(small.shape) == 500 and small[250, 201] > 0.5  # the bright square, at 500 / 2600 scale
 
+        # the review window holds the reduced map; its proposal is at the image's size
+        monkeypatch.setattr(review_session, "VIEW_HEATMAP_MAX_SIDE", 500)
+        register_version(ws, BrightnessDetector().model_id, "fake", {}, activate=True)
+        view = ReviewSession(ws, DetectorSettings()).view(ws.images()[0].id)
+        assert view.raw_heatmap.shape == small.shape
+        model = ViewerModel(DisplaySettings(threshold=0.5))
+        model.show(view.rgb, view.raw_heatmap, NormalisationStats(0.0, 1.0), levels=view.levels)
+        (square,) = model.regions
+        left, top, width, height = square.box
+        assert model.proposal.data.shape == (2600, 2300) and abs(left - 1000) < 12 and abs(top - 1300) < 12
+        assert abs(width - 100) < 16 and abs(square.area - 100 * 100) < 2000
+
 
 MEMORY_SCRIPT = r"""
 import sys, tracemalloc
 import numpy as np, tifffile
 from zsad_desktop.app.detector_input import CURRENT_WINDOW, InputChoice, TilingChoice, set_input_choice, set_tiling_choice
 from zsad_desktop.app.predictions import heatmap, predict_images
+from zsad_desktop.app.model_versions import register_version
 from zsad_desktop.app.scanning import scan
+from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.app.workspace import Workspace
 from tests.app.fakes import BrightnessDetector
 

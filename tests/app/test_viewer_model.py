@@ -169,3 +169,20 @@ def test_an_8bit_image_shown_without_its_levels_is_windowed_as_stored():
     model.show_nothing()
     assert model.window.current is None and not model.window.auto() and not model.window.begin_drag()
     assert ("window",) in events
+
+
+def test_a_reduced_heatmap_of_a_large_image_proposes_at_the_image_size():
+    """The viewer holds a very large image's map reduced; the proposal and its regions are the image's size."""
+    model = _model(threshold=0.5)
+    reduced = _heat()  # 40 x 50 over an image five times larger
+    model.show(_image(200, 250), reduced, SCALE)
+    assert model.heatmap.display.shape == (40, 50)
+    proposal = model.proposal.data
+    assert proposal.shape == (200, 250) and model.editor.mask.shape == (200, 250)
+    assert proposal[25:50, 25:50].all() and proposal.sum() == 25 * 25 + 50 * 75  # both spots, grown five times
+    strong, weak = model.regions
+    assert strong.box == (25, 25, 25, 25) and strong.area == 25 * 25 and strong.peak == pytest.approx(0.95)
+    assert weak.box == (150, 125, 75, 50) and weak.area == 50 * 75
+    assert (strong.pixels | weak.pixels).sum() == proposal.sum()
+    with pytest.raises(ValueError, match="does not fit"):
+        model.show(_image(200, 250), np.zeros((40, 60), np.float32))  # another shape than the image's

@@ -25,6 +25,8 @@ from zsad_desktop.store import ReviewStatus
 
 NORMALISATION_SAMPLE = 24  # predictions used to fix a model's display scale in a workspace
 NORMALISATION_MAX_SIDE = 1024  # heatmaps are sampled for the scale: no full-size map of a very large image
+#: the longest side of the heatmap the viewer holds: a 20,000 px image's map is stretched by the view, not in memory
+VIEW_HEATMAP_MAX_SIDE = 4096
 
 
 @dataclass
@@ -229,7 +231,7 @@ class ReviewSession:
         if model_id:
             cached = predictions.cached_prediction(self.workspace, image_id, model_id)
             if cached is not None:
-                raw = predictions.heatmap(self.workspace, cached)
+                raw = predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
                 shown = self.normalisation(model_id).normalise(raw)
         return ImageView(row, rgb, shown, raw, reviews.final_mask(self.workspace, image_id),
                          reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id), levels)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from zsad_desktop.app.mask_editing import MaskEditor, Region, mask_regions, threshold_mask
+from zsad_desktop.app.mask_editing import MaskEditor, Region, fits, grown_mask, mask_regions, threshold_mask
 from zsad_desktop.app.window_control import WindowControl
 from zsad_desktop.app.window_level import PHOTO_8BIT, WindowLevel
 from zsad_desktop.detection.interface import NormalisationStats
@@ -167,7 +167,7 @@ class ViewerModel:
         self._set_heatmap(raw_heatmap, stats)
 
     def _set_heatmap(self, raw: np.ndarray | None, stats: NormalisationStats | None) -> None:
-        if raw is not None and raw.shape != self.image.shape:
+        if raw is not None and not fits(raw.shape, self.image.shape):
             raise ValueError(f"heatmap of shape {raw.shape} does not fit the image of shape {self.image.shape}")
         self.heatmap = HeatmapLayer(None if raw is None else np.asarray(raw, np.float32), stats or NormalisationStats())
         self.events.emit("heatmap")
@@ -183,9 +183,13 @@ class ViewerModel:
         if shown is None:
             self.proposal.data = None
             self.regions = []
-        else:
+        elif shown.shape == self.image.shape:
             self.proposal.data = threshold_mask(shown, self.display.threshold, self.display.min_region_area)
             self.regions = mask_regions(self.proposal.data, shown, MAX_REGIONS)
+        else:  # a reduced map of a very large image: thresholded there, the mask grown to the image
+            reduced = threshold_mask(shown, self.display.threshold, self.display.min_region_area)
+            self.proposal.data = grown_mask(reduced, self.image.shape)
+            self.regions = mask_regions(self.proposal.data, shown, MAX_REGIONS, reduced=reduced)
         self.events.emit("proposal")
         self.events.emit("regions")
         if self.follows_proposal and self.proposal.data is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtGui import QImage, qRgba
+from PySide6.QtGui import QImage, QTransform, qRgba
 
 from zsad_desktop.imaging.overlay import colourise
 from zsad_desktop.ui.qimages import rgb_to_qimage
@@ -63,7 +63,12 @@ class HeatmapItem(TiledLayerItem):
         super().__init__(HeatmapTiles("jet"))
         self._heatmap: np.ndarray | None = None
 
-    def set_heatmap(self, display01: np.ndarray | None, colour_map: str) -> None:
+    def set_heatmap(self, display01: np.ndarray | None, colour_map: str, covers: tuple[int, int] | None = None) -> None:
+        """`covers`: the (height, width) of the image under it, where the map is a reduced one (a very large image)."""
+        if display01 is not None:
+            h, w = display01.shape[:2]
+            height, width = covers or (h, w)
+            self.setTransform(QTransform.fromScale(width / w, height / h))
         if display01 is self._heatmap and colour_map == self.content.colour_map:
             return  # nothing to recolour (an opacity or visibility change)
         if colour_map != self.content.colour_map:

@@ -17,7 +17,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 
 from zsad_desktop.app import predictions
-from zsad_desktop.app.review_session import ImageView, ReviewSession
+from zsad_desktop.app.review_session import VIEW_HEATMAP_MAX_SIDE, ImageView, ReviewSession
 from zsad_desktop.app.viewer_model import ViewerModel
 from zsad_desktop.app.window_level import remember_window
 from zsad_desktop.store import ReviewStatus
@@ -205,4 +205,5 @@ def _read_prediction(session: ReviewSession, image_id: int):
     cached = predictions.cached_prediction(session.workspace, image_id, model_id) if model_id else None
     if cached is None:
         return row, model_id, None, None
-    return row, model_id, predictions.heatmap(session.workspace, cached), session.normalisation(model_id)
+    heatmap = predictions.heatmap(session.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
+    return row, model_id, heatmap, session.normalisation(model_id)

@@ -94,7 +94,7 @@ class ImageViewer(QGraphicsView):
         self._keep_view = False
 
     def _heatmap_changed(self) -> None:
-        self.heatmap_item.set_heatmap(self.model.heatmap.display, self.model.display.colour_map)
+        self.heatmap_item.set_heatmap(self.model.heatmap.display, self.model.display.colour_map, self.model.image.shape)
 
     def _proposal_changed(self) -> None:
         self.proposal_item.set_mask(self.model.proposal.data)
@@ -107,7 +107,7 @@ class ImageViewer(QGraphicsView):
 
     def _display_changed(self) -> None:
         d = self.model.display
-        self.heatmap_item.set_heatmap(self.model.heatmap.display, d.colour_map)
+        self.heatmap_item.set_heatmap(self.model.heatmap.display, d.colour_map, self.model.image.shape)
         self.heatmap_item.setOpacity(d.heatmap_opacity)
         self.heatmap_item.setVisible(d.show_heatmap)
         self.proposal_item.setVisible(d.show_proposal)
