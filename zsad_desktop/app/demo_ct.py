@@ -52,7 +52,8 @@ def add_bleed(hu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return mask > 0
 
 
-def _dataset(path: Path, study: str, series: str, instance: int, slices: np.ndarray, description: str) -> FileDataset:
+def _dataset(path: Path, study: str, series: str, instance: int, slices: np.ndarray, description: str,
+             frame_of_reference: str) -> FileDataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -70,6 +71,11 @@ def _dataset(path: Path, study: str, series: str, instance: int, slices: np.ndar
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = INTERCEPT, 1.0, "HU"
     ds.WindowCenter, ds.WindowWidth = 40, 80
     ds.PixelSpacing, ds.SliceThickness = [0.5, 0.5], 5.0
+    # where the slice lies: a DICOM SEG of a reviewed mask copies these from its source
+    ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = frame_of_reference, ""
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    if slices.ndim == 2:
+        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * (instance - 1)]
     ds.PixelData = np.round(slices - INTERCEPT).astype(np.int16).tobytes()
     return ds
 
@@ -85,14 +91,14 @@ def write_ct_demo(target: Path, slices: int = 12, size: int = 256, bleeding: int
         hu = head_slice(size, index / max(1, slices - 1), rng)
         masks.append(add_bleed(hu, rng) if index in with_bleed else np.zeros(hu.shape, bool))
         volume.append(hu)
-    study, series = generate_uid(), generate_uid()
+    study, series, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
     for folder in ("series", "ground_truth", "multiframe"):
         (target / folder).mkdir(parents=True, exist_ok=True)
     for index, (hu, mask) in enumerate(zip(volume, masks), start=1):
         path = target / "series" / f"IM{index:04d}"
-        _dataset(path, study, series, index, hu, "Head phantom").save_as(path, enforce_file_format=True)
+        _dataset(path, study, series, index, hu, "Head phantom", frame_of_reference).save_as(path, enforce_file_format=True)
         if mask.any():
             cv2.imwrite(str(target / "ground_truth" / f"IM{index:04d}_mask.png"), mask.astype(np.uint8) * 255)
     path = target / "multiframe" / "volume.dcm"
-    _dataset(path, study, generate_uid(), 1, np.stack(volume), "Head phantom volume").save_as(path, enforce_file_format=True)
+    _dataset(path, study, generate_uid(), 1, np.stack(volume), "Head phantom volume", frame_of_reference).save_as(path, enforce_file_format=True)
     return target
