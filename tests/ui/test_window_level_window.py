@@ -109,3 +109,31 @@ def test_a_large_image_is_rewindowed_while_the_event_loop_keeps_running(qtbot):
     timer.stop()
     assert sum(ticks_while_rendering) >= 2  # the GUI thread ran its timer while the worker rendered
     assert model.image.rgb[123, 4567, 0] == apply_window(pixels[123:124, 4567:4568], 30000, 8000)[0, 0]
+
+
+def test_with_the_current_window_as_detector_input_a_new_window_predicts_the_folder_again(
+        qtbot, tiny_prefs, plates, tmp_path, open_window):
+    from zsad_desktop.app.detector_input import CURRENT_WINDOW, InputChoice, set_input_choice
+    from zsad_desktop.app.workspace import Workspace
+    from sqlalchemy import select
+
+    from zsad_desktop.store import Prediction
+
+    folder, _ = plates
+    with Workspace.open(folder) as ws:
+        set_input_choice(ws, InputChoice(CURRENT_WINDOW))
+    window = open_window(tiny_prefs, folder, predicted=True)
+    model = window.model
+    qtbot.waitUntil(lambda: model.heatmap.raw is not None and model.image.levels is not None, timeout=60_000)
+
+    def keys():
+        with window.session.workspace.database.read() as session:
+            return sorted(session.scalars(select(Prediction.detector_input)))
+
+    first = keys()
+    assert len(first) == 2 and first[0] == first[1] == "file-window"  # no window chosen yet: each file's own
+    model.window.set(Window(30000.0, 8000.0))  # a preset or the end of a drag: the reviewer's choice
+    qtbot.waitUntil(lambda: keys().count("window:30000:8000") == 2 and not window.predictions.busy, timeout=120_000)
+    qtbot.waitUntil(lambda: model.heatmap.raw is not None, timeout=60_000)  # the on-screen image's new map
+    rows = window.gallery_model.rows
+    assert len(rows) == 2 and all(r.score is not None for r in rows) and len(keys()) == 4  # the old ones stay

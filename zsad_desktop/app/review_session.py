@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from zsad_desktop.app import model_versions, predictions, reviews, scanning, window_level
+from zsad_desktop.app import detector_input, model_versions, predictions, reviews, scanning, window_level
 from zsad_desktop.app.jobs import JobQueue, Priority
 from zsad_desktop.app.workspace import ImageRow, Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
@@ -154,6 +154,15 @@ class ReviewSession:
 
     def model_id(self) -> str | None:
         return self.workspace.active_model_id()
+
+    def choose_window(self, choice: window_level.WindowChoice | None) -> bool:
+        """Keep the reviewer's window for the workspace. True when the detector sees it (the "current
+        window" input): the predictions made through the old window no longer apply, and the caller
+        predicts again; those made before through this window are found again, not recomputed."""
+        before = detector_input.current_window(self.workspace)
+        window_level.remember_window(self.workspace, choice)
+        feeds_detector = detector_input.input_choice(self.workspace).mode == detector_input.CURRENT_WINDOW
+        return feeds_detector and detector_input.current_window(self.workspace) != before
 
     # background work ---------------------------------------------------------
     def scan(self, on_done: Callable[[scanning.ScanReport], None], on_error: Callable[[BaseException], None], on_progress=None):

@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.review.imageShown.connect(self.predictions.focus)
         self.predictions.scaleMayHaveChanged.connect(self.review.refresh_scale)
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.review.detectorInputChanged.connect(self._window_fed_to_detector)
         self.scanning = JobBridge(self)
         self.scanning.scanned.connect(self._scanned)
         self.scanning.error.connect(lambda error: self.show_error(describe_error(error)))
@@ -202,6 +203,14 @@ class MainWindow(QMainWindow):
             gallery = [order[i] for i in self.gallery_model.ids() if i in order]
             gallery += [row for row in rows if self.gallery_model.position(row.id) is None]  # filtered out: last
             self.predictions.predict(gallery, self.review.image_id)
+
+    def _window_fed_to_detector(self) -> None:
+        """The detector sees the reviewer's window (Settings, Detector input) and it changed: predict again."""
+        if self.session is not None:
+            self.session.queue.cancel_all(keep=("retrain", "scan"))
+            self.reload_gallery()
+            self.predict_all(new_detector=True)
+            self.statusBar().showMessage("The detector sees the new window: predicting the folder through it", 6000)
 
     def cancel_predictions(self) -> None:
         self.predictions.cancel()

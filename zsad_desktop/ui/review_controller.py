@@ -10,7 +10,6 @@ for that read first (`settle`), so a key pressed early is never lost.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +18,6 @@ from PySide6.QtCore import QObject, Signal
 from zsad_desktop.app import predictions
 from zsad_desktop.app.review_session import VIEW_HEATMAP_MAX_SIDE, ImageView, ReviewSession
 from zsad_desktop.app.viewer_model import ViewerModel
-from zsad_desktop.app.window_level import remember_window
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.review_panel import ReviewPanel
 from zsad_desktop.ui.viewer import ImageViewer
@@ -33,6 +31,7 @@ class ReviewController(QObject):
     rowChanged = Signal(object)  # ImageRow after a decision
     imageShown = Signal(int)
     message = Signal(str)  # for the status bar
+    detectorInputChanged = Signal()  # the reviewer's window is what the detector sees, and it changed
     _viewRead = Signal(int, object)  # image id, Future of the read (from the loader thread)
     _predictionRead = Signal(int, object)
 
@@ -54,8 +53,13 @@ class ReviewController(QObject):
         self.session = session
         self.current = None
         self._requested = None
-        self.model.window.chosen = None if session is None else partial(remember_window, session.workspace)
+        self.model.window.chosen = None if session is None else self._window_chosen
         self.model.show_nothing()
+
+    def _window_chosen(self, choice) -> None:
+        if self.session is not None and self.session.choose_window(choice):
+            self.model.set_heatmap(None)  # made through the old window: the new one's is on its way
+            self.detectorInputChanged.emit()
 
     @property
     def image_id(self) -> int | None:
