@@ -7,7 +7,6 @@ import torch
 
 from zsad_desktop.app.jobs import Priority
 from zsad_desktop.app.review_session import ReviewSession
-from zsad_desktop.app.workspace import ImageRow
 from zsad_desktop.detection.interface import Detection
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.prediction_controller import PredictionController, describe_error
@@ -38,16 +37,12 @@ class _Session:
         self.asked.append((Priority.FOLDER, list(ids), "folder"))
 
 
-def _rows(n, scored=()):
-    return [ImageRow(i, f"{i}.png", None, None, "h", 8, 8, 8, "photo", None, ReviewStatus.UNREVIEWED, 0.5 if i in scored else None,
-                     None, None) for i in range(n)]
-
-
 def test_the_image_on_screen_first_then_the_next_then_the_rest(qtbot):
     controller = PredictionController()
     session = _Session()
     controller.attach(session)
-    controller.predict(_rows(20, scored={5, 6}), on_screen=4)
+    gallery = list(range(12))  # the gallery's loaded rows; 12..19 are further down, not loaded yet
+    controller.predict(gallery, [i for i in range(20) if i not in {5, 6}], on_screen=4)
     assert session.asked == [
         (Priority.ON_SCREEN, [4], "image:4"),
         (Priority.NEXT_IN_GALLERY, [7, 8, 9, 10, 11, 12], "next"),  # cached 5 and 6 are not asked again

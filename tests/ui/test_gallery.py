@@ -1,25 +1,46 @@
 """The gallery: lazy thumbnails for a big folder, badges and colours, sorting and filtering through the workspace."""
 
-from datetime import datetime
-
 import cv2
 import numpy as np
 import pytest
 from PySide6.QtGui import QPixmap
 
-from zsad_desktop.app.workspace import ImageRow
+from zsad_desktop.app.workspace import Workspace
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.gallery_filter_bar import FLAGGED, GalleryFilterBar
-from zsad_desktop.ui.gallery_model import GalleryModel, RowRole
+from zsad_desktop.ui.gallery_model import PAGE, GalleryModel, RowRole
 from zsad_desktop.ui.gallery_view import GalleryView
 
 
-def _row(i, score=None, status=ReviewStatus.UNREVIEWED, rel_path="plate.png", error=None):
-    return ImageRow(i, rel_path, None, None, f"{i:040x}", 64, 64, 8, "photo", error, status, score, None, datetime(2026, 1, 1))
+def _workspace(folder, count, error_every=0):
+    """`count` copies of one plate (links, so 10,000 cost nothing), scored i / count by the active model."""
+    from sqlalchemy import insert
+
+    from zsad_desktop.app.model_versions import register_version
+    from zsad_desktop.store import Image, Prediction
+
+    folder.mkdir(exist_ok=True)
+    cv2.imwrite(str(folder / "plate.png"), np.full((300, 200, 3), 120, np.uint8))
+    images, predictions = [], []
+    for i in range(count):
+        (folder / f"img{i:05d}.png").symlink_to(folder / "plate.png")
+        unreadable = error_every and i % error_every == error_every - 1
+        images.append(dict(rel_path=f"img{i:05d}.png", content_hash=f"{i:040x}", size_bytes=1, mtime_ns=1, width=200,
+                           height=300, bit_depth=8, modality="photo", load_error="not an image" if unreadable else None))
+        predictions.append(dict(image_hash=f"{i:040x}", model_version=MODEL, score=i / count, heatmap_file="-"))
+    workspace = Workspace.open(folder)
+    with workspace.database.session() as session:
+        session.execute(insert(Image), images)
+        session.execute(insert(Prediction), predictions)
+    register_version(workspace, MODEL, "fake", {}, activate=True)
+    return workspace
 
 
-def test_ten_thousand_images_open_without_reading_them(qtbot, tmp_path):
-    cv2.imwrite(str(tmp_path / "plate.png"), np.full((300, 200, 3), 120, np.uint8))
+MODEL = "fake:v1"
+
+
+def test_ten_thousand_images_open_a_page_at_a_time_without_reading_them(qtbot, tmp_path):
+    workspace = _workspace(tmp_path / "plates", 10_000)
     model = GalleryModel()
     view = GalleryView()
     qtbot.addWidget(view)
@@ -27,27 +48,52 @@ def test_ten_thousand_images_open_without_reading_them(qtbot, tmp_path):
     view.resize(320, 400)
     view.show()
     qtbot.waitExposed(view)
-    model.set_rows([_row(i, score=i / 10_000) for i in range(10_000)], tmp_path)
-    assert model.rowCount() == 10_000
+    model.set_listing(workspace.listing(), workspace.folder)
+    assert model.total() == 10_000 and model.rowCount() == PAGE  # one page read, not the table
     qtbot.waitUntil(lambda: model.thumbnails.pending() == 0 and len(model.thumbnails._cache) > 0, timeout=20_000)
-    loaded = len(model.thumbnails._cache)
-    assert loaded < 100  # only the rows painted so far
+    assert len(model.thumbnails._cache) < 100  # only the rows painted so far
     first = model.data(model.index(0), 1)  # DecorationRole
     assert isinstance(first, QPixmap) and max(first.width(), first.height()) == 96
-    view.scrollToBottom()
+    for _ in range(60):  # scrolling to the end asks for the next page, as a reviewer scrolling down does
+        if model.rowCount() == 10_000:
+            break
+        view.scrollToBottom()
+        qtbot.wait(20)
+    assert model.rowCount() == 10_000 and not model.canFetchMore()
+    scores = [row.score for row in model.rows]
+    assert scores == sorted(scores, reverse=True) and len(set(model.ids())) == 10_000  # in order, none twice
     qtbot.waitUntil(lambda: model.thumbnails.pending() == 0 and model.data(model.index(9_999), 1) is not None, timeout=20_000)
     assert len(model.thumbnails._cache) < 200
+    workspace.close()
+
+
+def test_pages_follow_the_order_as_read_while_scores_change(qtbot, tmp_path):
+    """Rows scored after a page was read are neither repeated nor skipped by the next page."""
+    workspace = _workspace(tmp_path / "plates", 3 * PAGE)
+    model = GalleryModel()
+    model.set_listing(workspace.listing(order="name"), workspace.folder)
+    for row in model.rows[-5:]:
+        model.update_row(row._replace(score=0.99))  # predictions arriving for the last loaded rows
+    model.load_through(2 * PAGE)
+    assert model.rowCount() == 3 * PAGE and model.ids() == sorted(model.ids())
+    assert [r.rel_path for r in model.rows] == [f"img{i:05d}.png" for i in range(3 * PAGE)]
+    workspace.close()
 
 
 def test_rows_update_in_place_and_unreadable_ones_have_no_thumbnail(qtbot, tmp_path):
+    workspace = _workspace(tmp_path / "plates", 2, error_every=2)
     model = GalleryModel()
-    model.set_rows([_row(1), _row(2, error="not an image")], tmp_path)
+    model.set_listing(workspace.listing(order="name"), workspace.folder)
+    (good, bad) = model.ids()
     assert model.data(model.index(1), 1) is None and "unreadable: not an image" in model.data(model.index(1), 3)
     changed = []
     model.dataChanged.connect(lambda a, b, roles=(): changed.append(a.row()))
-    model.update_row(model.row(1)._replace(score=0.7, status=ReviewStatus.NORMAL))
+    model.update_row(model.row(good)._replace(score=0.7, status=ReviewStatus.NORMAL))
     assert changed == [0] and model.index(0).data(RowRole).score == 0.7
-    assert model.position(2) == 1 and model.row(3) is None and model.ids() == [1, 2]
+    assert model.position(bad) == 1 and model.row(bad + 10) is None
+    model.set_listing(None, None)
+    assert model.rowCount() == 0 and not model.canFetchMore()
+    workspace.close()
 
 
 def test_filter_bar_queries(qtbot):

@@ -135,6 +135,13 @@ class Workspace:
 
         return workspace_input(self, model_id).key_column()
 
+    def ids_to_predict(self, model_id: str | None = None) -> list[int]:
+        """Readable images, by name, that `model_id` has not scored under the current detector input
+        (all readable images when None: a new detector finds its own cached ones)."""
+        input_key = self.input_key(model_id) if model_id is not None else None
+        with self.database.read() as session:
+            return image_queries.ids_to_predict(session, model_id, input_key)
+
     def counts(self) -> dict[ReviewStatus, int]:
         with self.database.read() as session:
             return image_queries.status_counts(session)

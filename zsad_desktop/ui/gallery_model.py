@@ -1,4 +1,10 @@
-"""The gallery's rows: one per image, in the order and filter the reviewer chose."""
+"""The gallery's rows: one per image, in the order and filter the reviewer chose.
+
+Rows come from a `GalleryListing` a page at a time (Qt's fetchMore: the view
+asks for the next page as it scrolls to the end), so a 100,000-image folder
+opens with one page read, not the whole table. The loaded rows are always the
+listing's first ones; a prediction or decision repaints its row in place.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +12,39 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
+from zsad_desktop.app.gallery_listing import GalleryListing
 from zsad_desktop.app.workspace import ImageRow
 from zsad_desktop.ui.thumbnails import ThumbnailLoader
 
 RowRole = Qt.ItemDataRole.UserRole + 1
+PAGE = 400  # rows read at a time: a few screens of thumbnails, a few milliseconds of SQL
 
 
 class GalleryModel(QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list[ImageRow] = []
+        self.rows: list[ImageRow] = []  # the loaded rows: the first ones of the listing
+        self.listing: GalleryListing | None = None
+        self._total = 0
+        self._last_key = None
         self._position: dict[int, int] = {}
         self.thumbnails = ThumbnailLoader(self)
         self.thumbnails.ready.connect(self._thumbnail_ready)
 
-    def set_rows(self, rows: list[ImageRow], folder: Path | None) -> None:
+    def set_listing(self, listing: GalleryListing | None, folder: Path | None, load: int = 0) -> None:
+        """Show `listing` (None: nothing), its first page, or its first `load` rows if more."""
         self.beginResetModel()
         self.thumbnails.set_folder(folder)
-        self.rows = list(rows)
+        self.listing = listing
+        self.rows = listing.first(max(PAGE, load)) if listing is not None else []
+        self._last_key = listing.key(self.rows[-1]) if self.rows else None  # as read: scores change later
+        self._total = listing.count() if listing is not None else 0
         self._position = {row.id: i for i, row in enumerate(self.rows)}
         self.endResetModel()
+
+    def total(self) -> int:
+        """Rows in the listing, loaded or not."""
+        return self._total
 
     def update_row(self, row: ImageRow) -> None:
         """A prediction or decision changed a row: repaint it where it is (no re-sorting under the reviewer)."""
@@ -40,13 +59,46 @@ class GalleryModel(QAbstractListModel):
         return None if position is None else self.rows[position]
 
     def position(self, image_id: int) -> int | None:
+        """Where `image_id` is among the loaded rows (None if not loaded or filtered out)."""
         return self._position.get(image_id)
+
+    def load_through(self, position: int) -> None:
+        """Load rows up to `position` (keys that step past the loaded rows; an image to select further down)."""
+        if position >= len(self.rows) and self.canFetchMore():
+            self._fetch(position + 1 - len(self.rows) + PAGE)
 
     def ids(self) -> list[int]:
         return [row.id for row in self.rows]
 
+    # Qt -------------------------------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt's name
         return 0 if parent.isValid() else len(self.rows)
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: N802 - Qt's name
+        return not parent.isValid() and self.listing is not None and len(self.rows) < self._total
+
+    def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: N802 - Qt's name
+        if self.canFetchMore(parent):
+            self._fetch(PAGE)
+
+    def _fetch(self, count: int) -> None:
+        # The page after the last row loaded, at the place it had when read (keyset paging): a row that
+        # moved since is not repeated, and rows scored since keep the pages in step.
+        more: list[ImageRow] = []
+        while len(more) < count:
+            page = self.listing.after(self._last_key, count - len(more))
+            if not page:
+                break
+            self._last_key = self.listing.key(page[-1])
+            more += [row for row in page if row.id not in self._position]
+        if not more:
+            self._total = len(self.rows)  # the listing shrank (images moved out of the filter)
+            return
+        start = len(self.rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(more) - 1)
+        self.rows += more
+        self._position.update((row.id, start + i) for i, row in enumerate(more))
+        self.endInsertRows()
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.rows):

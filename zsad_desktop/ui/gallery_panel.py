@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from zsad_desktop.app.workspace import ImageRow
+from zsad_desktop.app.gallery_listing import GalleryListing
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.gallery_filter_bar import GalleryFilterBar
 from zsad_desktop.ui.gallery_model import GalleryModel, RowRole
@@ -31,10 +31,11 @@ class GalleryPanel(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.counts_label)
 
-    def set_rows(self, rows: list[ImageRow], folder: Path | None, keep: int | None = None) -> None:
-        """New rows; `keep` stays selected (without being shown again) if it is among them."""
-        self.model.set_rows(rows, folder)
-        if keep is not None and self.model.position(keep) is not None:
+    def set_listing(self, listing: GalleryListing | None, folder: Path | None, keep: int | None = None) -> None:
+        """New rows; `keep` stays selected (without being shown again) if the listing has it."""
+        place = listing.position(keep) if listing is not None and keep is not None else None
+        self.model.set_listing(listing, folder, load=0 if place is None else place + 1)
+        if place is not None and self.model.position(keep) is not None:
             self.select(self.model.position(keep), show=False)
 
     def show_counts(self, counts: dict[ReviewStatus, int]) -> None:
@@ -63,6 +64,7 @@ class GalleryPanel(QWidget):
         if position is None:
             index = self.view.currentIndex()
             position = index.row() if index.isValid() else -delta
+        self.model.load_through(position + delta)
         target = min(max(position + delta, 0), self.model.rowCount() - 1)
         if target != position or current is None:
             self.select(target)

@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
         self.review.attach(None)
         self.session.close()
         self.session = None
-        self.gallery_model.set_rows([], None)
+        self.left.set_listing(None, None)
 
     def _scanned(self, report) -> None:
         if self.session is None:
@@ -183,8 +183,8 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         query = self.filter_bar.query(self.settings.flag_score)
-        rows = self.session.workspace.images(**query.as_arguments())
-        self.left.set_rows(rows, self.session.workspace.folder, keep=self.review.image_id)
+        listing = self.session.workspace.listing(**query.as_arguments())
+        self.left.set_listing(listing, self.session.workspace.folder, keep=self.review.image_id)
         self._show_counts()
 
     def _show_counts(self) -> None:
@@ -193,16 +193,12 @@ class MainWindow(QMainWindow):
 
     def predict_all(self, new_detector: bool = False) -> None:
         """Predict every image of the folder without a prediction of the active model (the retraining
-        controller calls this too). After a detector change the rows still show the old model's scores:
-        then every image is asked for, and the session skips those the new model has already scored."""
+        controller calls this too). After a detector change every readable image is asked for, and the
+        session skips those the new model has already scored."""
         if self.session is not None:
-            rows = self.session.workspace.images(order="name")
-            if new_detector:
-                rows = [row._replace(score=None) for row in rows]
-            order = {row.id: row for row in rows}
-            gallery = [order[i] for i in self.gallery_model.ids() if i in order]
-            gallery += [row for row in rows if self.gallery_model.position(row.id) is None]  # filtered out: last
-            self.predictions.predict(gallery, self.review.image_id)
+            workspace = self.session.workspace
+            needed = workspace.ids_to_predict(None if new_detector else workspace.active_model_id() or None)
+            self.predictions.predict(self.gallery_model.ids(), needed, self.review.image_id)
 
     def _window_fed_to_detector(self) -> None:
         """The detector sees the reviewer's window (Settings, Detector input) and it changed: predict again."""

@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, Signal
 from zsad_desktop.app.jobs import Priority, prediction_order
 from zsad_desktop.app.predictions import PredictionFailure
 from zsad_desktop.app.review_session import ReviewSession
-from zsad_desktop.app.workspace import ImageRow
 from zsad_desktop.ui.job_bridge import JobBridge
 from zsad_desktop.user_errors import USER_ERRORS
 
@@ -59,14 +58,16 @@ class PredictionController(QObject):
         self._total = 0
         self._scale_pending = False
 
-    def predict(self, gallery: list[ImageRow], on_screen: int | None) -> None:
-        """Queue every image of `gallery` without a prediction, the one on screen first."""
+    def predict(self, gallery: list[int], needed: list[int], on_screen: int | None) -> None:
+        """Queue the images of `needed`: the one on screen first, then the next ones in `gallery` order
+        (the gallery's loaded rows), then the rest in their own order."""
         if self.session is None:
             return
         self._cancel_queued()  # a new plan replaces the old one
         self._halted.clear()
-        self._gallery = [row.id for row in gallery]
-        needed = {row.id for row in gallery if row.score is None and not row.load_error}
+        shown = set(gallery)
+        self._gallery = list(gallery) + [i for i in needed if i not in shown]
+        needed = set(needed)
         self._waiting = set(needed)
         self._total = len(needed)
         for priority, ids in prediction_order(self._gallery, on_screen, needed, LOOKAHEAD):
