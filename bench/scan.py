@@ -117,7 +117,12 @@ def main() -> None:
         ("filter corrected, all", lambda: workspace.images([ReviewStatus.CORRECTED])),
         ("filter corrected or accepted, score >= 0.5, all", lambda: workspace.images([ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED], 0.5)),
         ("one image's row", lambda: workspace.image(some.id)),
-        ("whole gallery sorted by score", lambda: workspace.images(order="score")),
+        ("whole gallery sorted by score (before paging)", lambda: workspace.images(order="score")),
+        # what the window does: a listing's first page and count, the page after it, a jump, an id's place
+        ("gallery opens: first page + count", lambda: _first_page(workspace)),
+        ("gallery scrolls: the page after row 50,000", lambda: _page_after(workspace, 50_000)),
+        ("gallery by name: first page + count", lambda: _first_page(workspace, "name")),
+        ("ids to predict (new detector: all readable)", lambda: workspace.ids_to_predict(None)),
     ]
     for label, fn in queries:
         rows = fn()
@@ -133,6 +138,21 @@ def main() -> None:
     workspace.close()
     if not args.keep:
         shutil.rmtree(args.folder, ignore_errors=True)
+
+
+PAGE = 400  # ui.gallery_model.PAGE, without importing Qt here
+
+
+def _first_page(workspace, order="score"):
+    listing = workspace.listing(order=order)
+    listing.count()
+    return listing.first(PAGE)
+
+
+def _page_after(workspace, row_number):
+    listing = workspace.listing()
+    anchor = listing.rows(min(row_number, listing.count() - 1), 1)[0]
+    return listing.after(listing.key(anchor), PAGE)
 
 
 if __name__ == "__main__":

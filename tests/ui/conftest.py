@@ -51,3 +51,20 @@ def open_window(qtbot):
     yield open_
     for window in windows:
         window.close()
+
+
+@pytest.fixture
+def shown_viewer(qtbot):
+    """An ImageViewer on a new ViewerModel with `display` settings, `size` pixels, shown and exposed."""
+    from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
+    from zsad_desktop.ui.viewer import ImageViewer
+
+    def make(size=(400, 300), **display):
+        view = ImageViewer(ViewerModel(DisplaySettings(**display)))
+        qtbot.addWidget(view)
+        view.resize(*size)
+        view.show()
+        qtbot.waitExposed(view)
+        return view
+
+    return make

@@ -7,9 +7,7 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from zsad_desktop.app.image_tiles import TileGrid, level_for_scale, level_shape
-from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.detection.interface import NormalisationStats
-from zsad_desktop.ui.viewer import ImageViewer
 
 H, W = 9_000, 12_000
 
@@ -30,13 +28,9 @@ def large_rgb():
 
 
 @pytest.fixture
-def viewer(qtbot, large_rgb):
-    model = ViewerModel(DisplaySettings())
-    view = ImageViewer(model)
-    qtbot.addWidget(view)
-    view.resize(800, 600)
-    view.show()
-    qtbot.waitExposed(view)
+def viewer(qtbot, shown_viewer, large_rgb):
+    view = shown_viewer((800, 600))
+    model = view.model
     model.show(large_rgb)
     qtbot.waitUntil(lambda: view.image_item.levels_ready, timeout=30_000)
     return view
@@ -143,14 +137,10 @@ def test_the_navigator_can_be_switched_off_and_hides_when_the_image_fits(viewer)
     assert not viewer.navigator.isVisible()
 
 
-def test_a_small_hot_spot_and_a_thin_mask_stay_visible_when_a_large_heatmap_is_fitted(qtbot):
+def test_a_small_hot_spot_and_a_thin_mask_stay_visible_when_a_large_heatmap_is_fitted(qtbot, shown_viewer):
     h, w = 3_000, 4_000  # above the size whose levels are built at once
-    model = ViewerModel(DisplaySettings(heatmap_opacity=1.0, show_proposal=False, show_mask=False, mask_opacity=1.0))
-    view = ImageViewer(model)
-    qtbot.addWidget(view)
-    view.resize(500, 400)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown_viewer((500, 400), heatmap_opacity=1.0, show_proposal=False, show_mask=False, mask_opacity=1.0)
+    model = view.model
     heat = np.zeros((h, w), np.float32)
     heat[1_500:1_503, 2_000:2_003] = 1.0  # 3 x 3 pixels: a ninth of a screen pixel when fitted
     model.show(np.zeros((h, w, 3), np.uint8), heat, NormalisationStats(0.0, 1.0))  # the mask follows the proposal

@@ -5,21 +5,15 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 
-from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.detection.interface import NormalisationStats
 from zsad_desktop.ui.layer_items import MaskItem
 from zsad_desktop.ui.mask_tools import Tool
-from zsad_desktop.ui.viewer import ImageViewer
 
 
 @pytest.fixture
-def viewer(qtbot):
-    model = ViewerModel(DisplaySettings(threshold=0.5))
-    view = ImageViewer(model)
-    qtbot.addWidget(view)
-    view.resize(400, 300)
-    view.show()
-    qtbot.waitExposed(view)
+def viewer(shown_viewer):
+    view = shown_viewer((400, 300), threshold=0.5)
+    model = view.model
     heat = np.zeros((120, 160), np.float32)
     heat[20:40, 20:60] = 1.0
     model.show(np.full((120, 160, 3), 90, np.uint8), heat, NormalisationStats(0.0, 1.0))

@@ -6,10 +6,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QImage
 
-from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.app.window_level import AUTO, FILE_DEFAULT, WIDE, Window, WindowLevel, current_window
 from zsad_desktop.imaging.window import PRESETS, apply_window
-from zsad_desktop.ui.viewer import ImageViewer
 
 from tests.imaging.dicom_files import write_dicom
 
@@ -89,14 +87,10 @@ def test_a_ct_slice_offers_the_ct_presets_and_shows_the_chosen_one(qtbot, tiny_p
     assert model.image.levels.preset == names[names.index("CT bone") + 1]
 
 
-def test_a_large_image_is_rewindowed_while_the_event_loop_keeps_running(qtbot):
+def test_a_large_image_is_rewindowed_while_the_event_loop_keeps_running(qtbot, shown_viewer):
     pixels = np.random.default_rng(0).integers(0, 65536, (8000, 8000), dtype=np.uint16)
-    model = ViewerModel(DisplaySettings())
-    viewer = ImageViewer(model)
-    qtbot.addWidget(viewer)
-    viewer.resize(600, 400)
-    viewer.show()
-    qtbot.waitExposed(viewer)
+    viewer = shown_viewer((600, 400))
+    model = viewer.model
     levels = WindowLevel(pixels, 16, WIDE, data_range=(0.0, 65535.0))
     model.show(levels.render(), levels=levels)
     ticks_while_rendering = []

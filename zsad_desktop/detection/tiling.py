@@ -109,7 +109,7 @@ def tiled_predict(
     done, total = 0, len(ys) * len(xs)
 
     def flush(until: int) -> None:
-        nonlocal band_top, band_sum, band_weight
+        nonlocal band_top
         rows = until - band_top
         if rows <= 0:
             return

@@ -1,7 +1,7 @@
 """Photographs and scans (PNG, JPEG, BMP, TIFF) decoded at their full bit depth.
 
 Pillow reads 8-bit files and 16-bit grey PNGs; 16-bit colour PNGs go
-through OpenCV (Pillow would cut them to 8 bit) and TIFFs through tifffile
+through OpenCV (Pillow would cut them to 8 bit) and TIFFs through tifffile (imaging.tiff)
 (Pillow again where tifffile lacks the codec, e.g. LZW without imagecodecs).
 Transparent pixels are composited on white, as image viewers show them; the
 orientation tag is applied. Decoders raise their own exceptions: `loader`
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import tifffile
 from PIL import Image, ImageFile, ImageOps
 
 from zsad_desktop.imaging.alpha import on_white
