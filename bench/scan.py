@@ -32,6 +32,9 @@ MODEL = "bench:v1"
 REVIEWED_SHARE = 0.10
 
 
+PAGE = 400  # ui.gallery_model.PAGE, without importing Qt here
+
+
 def write_folder(folder: Path, count: int) -> None:
     base = np.zeros((8, 8), np.uint8)
     for index in range(count):
@@ -109,6 +112,8 @@ def main() -> None:
     _, seconds = once(workspace.database.analyze)
     print(f"refresh planner statistics: {seconds * 1000:.0f} ms at {n} images")
     some = workspace.images(order="name", limit=2000)[1000]
+    listing = workspace.listing()
+    middle = listing.rows(n // 2, 1)[0]
     queries = [
         ("next unreviewed by score", lambda: workspace.next_unreviewed()),
         ("counts per status", lambda: workspace.counts()),
@@ -119,9 +124,11 @@ def main() -> None:
         ("one image's row", lambda: workspace.image(some.id)),
         ("whole gallery sorted by score (before paging)", lambda: workspace.images(order="score")),
         # what the window does: a listing's first page and count, the page after it, a jump, an id's place
-        ("gallery opens: first page + count", lambda: _first_page(workspace)),
-        ("gallery scrolls: the page after row 50,000", lambda: _page_after(workspace, 50_000)),
-        ("gallery by name: first page + count", lambda: _first_page(workspace, "name")),
+        ("gallery opens: first page", lambda: workspace.listing().first(PAGE)),
+        ("gallery scrolls: the page after row 50,000", lambda: listing.after(listing.key(middle), PAGE)),
+        ("gallery by name: first page", lambda: workspace.listing(order="name").first(PAGE)),
+        ("gallery reopened on image 50,000: its place", lambda: listing.position(middle.id)),
+        ("gallery count (not read by the window)", lambda: workspace.listing().count()),
         ("ids to predict (new detector: all readable)", lambda: workspace.ids_to_predict(None)),
     ]
     for label, fn in queries:
@@ -139,20 +146,6 @@ def main() -> None:
     if not args.keep:
         shutil.rmtree(args.folder, ignore_errors=True)
 
-
-PAGE = 400  # ui.gallery_model.PAGE, without importing Qt here
-
-
-def _first_page(workspace, order="score"):
-    listing = workspace.listing(order=order)
-    listing.count()
-    return listing.first(PAGE)
-
-
-def _page_after(workspace, row_number):
-    listing = workspace.listing()
-    anchor = listing.rows(min(row_number, listing.count() - 1), 1)[0]
-    return listing.after(listing.key(anchor), PAGE)
 
 
 if __name__ == "__main__":

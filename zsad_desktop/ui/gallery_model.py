@@ -25,7 +25,7 @@ class GalleryModel(QAbstractListModel):
         super().__init__(parent)
         self.rows: list[ImageRow] = []  # the loaded rows: the first ones of the listing
         self.listing: GalleryListing | None = None
-        self._total = 0
+        self._more = False
         self._last_key = None
         self._position: dict[int, int] = {}
         self.thumbnails = ThumbnailLoader(self)
@@ -36,15 +36,12 @@ class GalleryModel(QAbstractListModel):
         self.beginResetModel()
         self.thumbnails.set_folder(folder)
         self.listing = listing
-        self.rows = listing.first(max(PAGE, load)) if listing is not None else []
+        wanted = max(PAGE, load)
+        self.rows = listing.first(wanted) if listing is not None else []
         self._last_key = listing.key(self.rows[-1]) if self.rows else None  # as read: scores change later
-        self._total = listing.count() if listing is not None else 0
+        self._more = len(self.rows) == wanted  # no count: it would cost more than the page (a join over the folder)
         self._position = {row.id: i for i, row in enumerate(self.rows)}
         self.endResetModel()
-
-    def total(self) -> int:
-        """Rows in the listing, loaded or not."""
-        return self._total
 
     def update_row(self, row: ImageRow) -> None:
         """A prediction or decision changed a row: repaint it where it is (no re-sorting under the reviewer)."""
@@ -75,7 +72,7 @@ class GalleryModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self.rows)
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: N802 - Qt's name
-        return not parent.isValid() and self.listing is not None and len(self.rows) < self._total
+        return not parent.isValid() and self.listing is not None and self._more
 
     def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: N802 - Qt's name
         if self.canFetchMore(parent):
@@ -87,12 +84,13 @@ class GalleryModel(QAbstractListModel):
         more: list[ImageRow] = []
         while len(more) < count:
             page = self.listing.after(self._last_key, count - len(more))
-            if not page:
+            self._more = len(page) == count - len(more)
+            if page:
+                self._last_key = self.listing.key(page[-1])
+                more += [row for row in page if row.id not in self._position]
+            if not self._more:
                 break
-            self._last_key = self.listing.key(page[-1])
-            more += [row for row in page if row.id not in self._position]
         if not more:
-            self._total = len(self.rows)  # the listing shrank (images moved out of the filter)
             return
         start = len(self.rows)
         self.beginInsertRows(QModelIndex(), start, start + len(more) - 1)
