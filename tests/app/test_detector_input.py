@@ -203,3 +203,21 @@ def test_the_gallery_shows_each_image_once_with_the_score_of_the_current_choice(
     register_version(ws, detector.model_id, "fake", {}, activate=True)
     record_review(ws, a16.id, ReviewStatus.NORMAL)
     assert [(r.rel_path, r.score) for r in reviewed_images(ws)] == [("a16.png", ws.image(a16.id).score)]
+
+
+def test_a_detector_that_does_not_say_its_input_size_is_looked_up_as_it_was_stored(tmp_path):
+    """Predicting and looking up resolve the tiles alike: from the registered version's input size."""
+    from zsad_desktop.app.model_versions import register_version
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "big.png"), np.full((300, 200), 40000, np.uint16))
+    with Workspace.open(folder) as ws:
+        scan(ws)
+        detector = BrightnessDetector()  # no input_size, no backbone
+        register_version(ws, detector.model_id, "fake", {"image_size": 64}, activate=True)
+        (row,) = ws.images()
+        (stored,) = predict_images(ws, detector, [row.id])
+        assert stored.detector_input == "file-window|tile:128:16"  # twice the registered input
+        assert cached_prediction(ws, row.id, detector.model_id) == stored
+        assert ws.image(row.id).score == pytest.approx(stored.score)

@@ -60,9 +60,10 @@ _FACTS = (Image.rel_path, Image.frame, Image.content_hash, Image.load_error, Ima
 
 def workspace_input(workspace: Workspace, model_version: str, detector: Detector | None = None) -> WorkspaceInput:
     """The workspace's detector-input and tiling choices, resolved for the model (its input size)."""
-    if detector is not None:
-        return WorkspaceInput.of(workspace, detector_input_size(detector), getattr(detector, "batch_size", 4))
-    return WorkspaceInput.of(workspace, model_input_size(workspace, model_version))
+    # The same input size whether asked with the detector (predicting) or without (looking up): a
+    # detector that does not say its own falls back to its registered version's, as lookups do.
+    size = (detector_input_size(detector) if detector is not None else None) or model_input_size(workspace, model_version)
+    return WorkspaceInput.of(workspace, size, getattr(detector, "batch_size", 4))
 
 
 def prediction_key(workspace: Workspace, image_id: int, model_version: str) -> str | None:
