@@ -133,3 +133,16 @@ def test_threshold_and_regions_ranked_by_peak():
     assert [r.area for r in regions] == [9, 1, 100]
     assert regions[0].peak == pytest.approx(0.95) and regions[0].box == (30, 30, 3, 3)
     assert regions[2].pixels.sum() == 100 and regions[2].centre == (10.0, 10.0)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 1.0])
+def test_a_sparse_copy_equals_the_mask_and_is_its_own(share):
+    from zsad_desktop.app.mask_editing import sparse_copy
+
+    mask = np.random.default_rng(1).random((120, 90)) < share
+    mask[40:43] = share > 0  # a run of full rows beside scattered ones
+    original = mask.copy()
+    copied = sparse_copy(mask)
+    np.testing.assert_array_equal(copied, mask)
+    copied[:] = ~copied  # editing the copy leaves the mask alone
+    np.testing.assert_array_equal(mask, original)
