@@ -112,6 +112,8 @@ def test_a_large_image_is_rewindowed_off_the_callers_thread_and_only_the_newest_
     started, gate, rendered, threads = threading.Event(), threading.Event(), [], []
 
     def slow_first_render(pixels, window):
+        if threading.current_thread() is threading.main_thread():
+            return render_rgb8(pixels, window)  # the reduced preview, on the spot
         rendered.append(window)
         threads.append(threading.current_thread())
         if len(rendered) == 1:
@@ -131,6 +133,11 @@ def test_a_large_image_is_rewindowed_off_the_callers_thread_and_only_the_newest_
     assert started.wait(10)
     model.window.preset(AUTO)
     model.window.set(Window(25000, 2000))
+    # meanwhile the reduced preview shows the newest window at once (here every 2nd pixel: 60 x 80 > 40)
+    monkeypatch.setattr(window_control, "PREVIEW_SIDE", 40)
+    model.window.set(Window(25000, 2000))
+    assert model.image.preview.shape == (30, 40, 3)
+    np.testing.assert_array_equal(model.image.preview[..., 0], apply_window(pixels[::2, ::2], 25000, 2000))
     gate.set()
     assert model.window.wait_rendered(10)
     # the first render finished stale and was never delivered; the Auto one was skipped before it started
@@ -142,7 +149,7 @@ def test_a_large_image_is_rewindowed_off_the_callers_thread_and_only_the_newest_
     posted[0]()  # arrives after a newer request: dropped
     assert model.image.rgb is first_rgb
     posted[1]()
-    assert not model.window.rendering
+    assert not model.window.rendering and model.image.preview is None  # the full view replaces the preview
     np.testing.assert_array_equal(model.image.rgb[..., 0], apply_window(pixels, 21000, 500))
 
 

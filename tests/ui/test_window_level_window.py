@@ -99,18 +99,22 @@ def test_a_large_image_is_rewindowed_while_the_event_loop_keeps_running(qtbot, s
     timer.start(5)
     model.window.set(Window(30000, 8000))
     assert model.window.rendering  # the call returned before the render was done
+    preview = viewer.preview_item  # meanwhile a reduced preview through the new window covers the image
+    assert preview.isVisible() and preview.pixmap().width() == 1000
+    assert preview.mapRectToScene(preview.boundingRect()).width() == pytest.approx(8000)
     qtbot.waitUntil(lambda: not model.window.rendering, timeout=60_000)
     timer.stop()
+    assert not preview.isVisible()
     assert sum(ticks_while_rendering) >= 2  # the GUI thread ran its timer while the worker rendered
     assert model.image.rgb[123, 4567, 0] == apply_window(pixels[123:124, 4567:4568], 30000, 8000)[0, 0]
 
 
 def test_with_the_current_window_as_detector_input_a_new_window_predicts_the_folder_again(
         qtbot, tiny_prefs, plates, tmp_path, open_window):
-    from zsad_desktop.app.detector_input import CURRENT_WINDOW, InputChoice, set_input_choice
-    from zsad_desktop.app.workspace import Workspace
     from sqlalchemy import select
 
+    from zsad_desktop.app.detector_input import CURRENT_WINDOW, InputChoice, set_input_choice
+    from zsad_desktop.app.workspace import Workspace
     from zsad_desktop.store import Prediction
 
     folder, _ = plates

@@ -74,6 +74,7 @@ class ImageLayer:
     name = "image"
     rgb: np.ndarray | None = None  # what is shown, 8 bit
     levels: WindowLevel | None = None  # the full-range pixels and the window `rgb` shows them through
+    preview: np.ndarray | None = None  # reduced, through a newer window, while `rgb` is re-rendered
 
     @property
     def shape(self) -> tuple[int, int] | None:
@@ -113,7 +114,7 @@ class ViewerModel:
 
     Events (arguments): "image" (), "heatmap" (), "proposal" (), "regions" (),
     "display" (), "mask" (changed box (top, left, height, width) or None for all),
-    "window" () when the window changes, "image_refresh" () just before an "image"
+    "window" () when the window changes, "image_preview" () when a reduced preview of a re-window is ready, "image_refresh" () just before an "image"
     that only re-windows the image on screen (the view keeps its zoom and position).
     """
 

@@ -5,7 +5,9 @@ for an image up to 2048 x 2048 (a 512 x 512 CT slice takes about a
 millisecond, so a drag follows the mouse), on a worker thread above that,
 where the newest request wins and stale results are dropped. The result
 goes back to the view's thread through `post` and comes out as the model's
-"image_refresh" and "image" events.
+"image_refresh" and "image" events. Meanwhile a large image shows a reduced
+preview through the new window at once (`ImageLayer.preview`, the
+"image_preview" event), so a drag follows the mouse at any size.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ if TYPE_CHECKING:
     from zsad_desktop.app.viewer_model import ViewerModel
 
 SYNC_RENDER_PIXELS = 2048 * 2048
+PREVIEW_SIDE = 1024  # the preview's longer side at most: a few milliseconds to window
+
+
+def reduced(pixels: np.ndarray, side: int | None = None) -> np.ndarray:
+    """Every n-th pixel of each n-th row, at most `side` (PREVIEW_SIDE) on the longer side: a view, nothing copied."""
+    step = max(1, -(-max(pixels.shape[:2]) // (side or PREVIEW_SIDE)))
+    return pixels[::step, ::step]
 
 
 class WindowControl:
@@ -56,6 +65,7 @@ class WindowControl:
         """Another image: renders and a drag of the one before are moot."""
         self._renders.done(self._renders.ticket())
         self._drag_start = None
+        self._model.image.preview = None
 
     # changing the window -------------------------------------------------------------------
     def set(self, window: Window, preset: str = "", chosen: bool = True) -> bool:
@@ -120,6 +130,8 @@ class WindowControl:
         if levels.pixels.shape[0] * levels.pixels.shape[1] <= SYNC_RENDER_PIXELS:
             self._show(self._renders.ticket(), levels, render_rgb8(levels.pixels, window))
             return
+        self._model.image.preview = render_rgb8(reduced(levels.pixels), window)  # first: the render may be quick
+        self._model.events.emit("image_preview")
         self._renders.submit(lambda: render_rgb8(levels.pixels, window),
                              lambda ticket, rgb: self.post(lambda: self._show(ticket, levels, rgb)))
 
@@ -127,6 +139,7 @@ class WindowControl:
         if not self._renders.is_latest(ticket) or self.levels is not levels:
             return  # a newer window, or another image, is on its way
         self._model.image.rgb = rgb
+        self._model.image.preview = None
         self._renders.done(ticket)
         self._model.events.emit("image_refresh")
         self._model.events.emit("image")

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView
+from PySide6.QtGui import QColor, QPainter, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView
 
 from zsad_desktop.app.viewer_model import ViewerModel
 from zsad_desktop.ui.layer_items import HeatmapItem, MaskItem
 from zsad_desktop.ui.mask_tools import MaskTools, Tool
 from zsad_desktop.ui.navigator import Navigator
+from zsad_desktop.ui.qimages import rgb_to_qimage
 from zsad_desktop.ui.tiled_image_item import TiledLayerItem
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
@@ -47,6 +48,12 @@ class ImageViewer(QGraphicsView):
         for z, item in enumerate((self.image_item, self.heatmap_item, self.mask_item, self.proposal_item)):
             item.setZValue(z)
             self.scene().addItem(item)
+        # A large image re-windowed: its reduced preview over the old view until the new one is rendered.
+        self.preview_item = QGraphicsPixmapItem()
+        self.preview_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.preview_item.setZValue(0.5)
+        self.preview_item.hide()
+        self.scene().addItem(self.preview_item)
         self.tools = MaskTools(self.scene(), model, z=10)
         self.message_item = QGraphicsSimpleTextItem()
         self.message_item.setBrush(QColor(255, 200, 200))
@@ -67,6 +74,7 @@ class ImageViewer(QGraphicsView):
         self._posted.connect(self._run_posted, Qt.ConnectionType.QueuedConnection)
         model.window.post = self._posted.emit
         model.events.connect("image_refresh", self.keep_view_once)  # a re-windowed image keeps zoom and position
+        model.events.connect("image_preview", self._preview_changed)
 
     def _run_posted(self, call) -> None:
         call()
@@ -83,7 +91,17 @@ class ImageViewer(QGraphicsView):
         self.resetTransform()
         self.centerOn(self.message_item)
 
+    def _preview_changed(self) -> None:
+        preview, shape = self.model.image.preview, self.model.image.shape
+        if preview is None or shape is None:
+            self.preview_item.hide()
+            return
+        self.preview_item.setPixmap(QPixmap.fromImage(rgb_to_qimage(preview)))
+        self.preview_item.setTransform(QTransform.fromScale(shape[1] / preview.shape[1], shape[0] / preview.shape[0]))
+        self.preview_item.show()
+
     def _image_changed(self) -> None:
+        self._preview_changed()  # gone with the new view (or another image)
         rgb = self.model.image.rgb
         self.message_item.setText("")
         self.image_item.set_array(rgb)
