@@ -132,7 +132,8 @@ class SettingsDialog(QDialog):
             self.input_mode.addItem(label, mode)
         self.input_mode.setCurrentIndex(list(INPUT_MODES).index(choice.mode))
         self.input_mode.setToolTip("How 16-bit and DICOM images become the detector's 8-bit input; 8-bit photos "
-                                   "are used as stored. Stored with each prediction; a change predicts again.")
+                                   "are used as stored. Stored with each prediction; a change predicts again. "
+                                   "With the viewer's window, each window you choose predicts the folder again.")
         self.percentile_low = _spin(0.0, 49.0, choice.lo, 0.5)
         self.percentile_high = _spin(51.0, 100.0, choice.hi, 0.5)
         self.tiling = QCheckBox("Predict large images by overlapping tiles")
