@@ -24,6 +24,7 @@ def test_the_export_dialog_writes_pngs_and_dicom_seg_in_the_background(qtbot, op
     folder = _dicom_folder(tmp_path)
     window = open_window(tiny_prefs, folder)
     assert window.export_action in window.menus["File"].actions()
+    assert window.export_action.shortcut().toString() == "Ctrl+E"
     workspace = window.session.workspace
     first, second = sorted(workspace.images(), key=lambda r: r.rel_path)
     mask = np.zeros((24, 32), bool)

@@ -20,7 +20,7 @@ from zsad_desktop.ui.job_bridge import JobBridge
 from zsad_desktop.ui.job_progress import JobProgress
 from zsad_desktop.ui.mask_tools import Tool
 from zsad_desktop.ui.export_dialog import ExportDialog
-from zsad_desktop.ui.menus import add_action_before, apply_shortcuts, build_menus
+from zsad_desktop.ui.menus import apply_shortcuts, build_menus
 from zsad_desktop.ui.prediction_controller import PredictionController, describe_error
 from zsad_desktop.ui.retraining_controller import RetrainingController
 from zsad_desktop.ui.review_controller import ReviewController
@@ -59,8 +59,7 @@ class MainWindow(QMainWindow):
         self.scanning.progress.connect(lambda done, total: self.progress.show_progress("Scanning", done, total))
         self.retraining = RetrainingController(self)
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
-        self.export_action = add_action_before(self.menus["File"], self.actions.get("quit"),
-                                               "&Export reviewed masks…", self.open_export)
+        self.export_action = self.actions["export"]
         self._fill_recent()
 
     # layout ----------------------------------------------------------------------------
@@ -98,7 +97,7 @@ class MainWindow(QMainWindow):
             return lambda: self.review.decide(name)
 
         return {
-            "open": self.choose_folder, "settings": self.open_settings, "quit": self.close,
+            "open": self.choose_folder, "export": self.open_export, "settings": self.open_settings, "quit": self.close,
             **{name: decide(name) for name in ("accept", "correct", "normal", "reject", "skip")},
             "next": lambda: self.step(1), "previous": lambda: self.step(-1),
             **{name: (lambda n=name: self.edit(n)) for name in ("undo", "redo", "use_proposal", "fill", "clear")},

@@ -31,14 +31,6 @@ def build_menus(window: QMainWindow, handlers: dict[str, Callable[[], None]],
     return actions, menus
 
 
-def add_action_before(menu: QMenu, before: QAction | None, text: str, handler: Callable[[], None]) -> QAction:
-    """A menu entry without a key of its own (not in the shortcut table), placed before `before`."""
-    action = QAction(text, menu)
-    action.triggered.connect(lambda _checked=False: handler())
-    menu.insertAction(before, action) if before is not None else menu.addAction(action)
-    return action
-
-
 def apply_shortcuts(actions: dict[str, QAction], overrides: dict[str, str]) -> None:
     for name, action in actions.items():
         action.setShortcuts(key_sequences(name, overrides))

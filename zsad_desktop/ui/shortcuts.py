@@ -21,6 +21,7 @@ class Shortcut:
 
 SHORTCUTS = (
     Shortcut("open", "File", "&Open folder…", ("Ctrl+O",)),
+    Shortcut("export", "File", "&Export reviewed masks…", ("Ctrl+E",)),
     Shortcut("settings", "File", "&Settings…", ("Ctrl+,",)),
     Shortcut("quit", "File", "&Quit", ("Ctrl+Q",)),
     Shortcut("accept", "Review", "&Accept", ("A",)),
