@@ -105,6 +105,22 @@ def test_polygon_closes_on_finish_and_needs_three_points(qtbot, viewer):
     assert model.editor.mask[70, 140] and not model.editor.mask[95, 105]
 
 
+def test_a_window_change_keeps_the_polygon_being_drawn_and_another_image_drops_it(qtbot, viewer):
+    from zsad_desktop.app.window_level import Window
+
+    tools, model = viewer.tools, viewer.model
+    tools.set_tool(Tool.POLYGON)
+    for x, y in [(20, 20), (60, 20)]:
+        qtbot.mouseClick(viewer.viewport(), Qt.MouseButton.LeftButton, pos=viewer.mapFromScene(QPointF(x, y)))
+    model.window.set(Window(60.0, 40.0))  # a brighter window mid-polygon, to see the edge better
+    assert tools.polygon_in_progress
+    qtbot.mouseClick(viewer.viewport(), Qt.MouseButton.LeftButton, pos=viewer.mapFromScene(QPointF(60, 50)))
+    assert viewer.finish_polygon() and model.editor.mask[25, 50]
+    qtbot.mouseClick(viewer.viewport(), Qt.MouseButton.LeftButton, pos=viewer.mapFromScene(QPointF(100, 100)))
+    model.show(np.full((120, 160, 3), 30, np.uint8))
+    assert not tools.polygon_in_progress
+
+
 def test_region_tool_removes_the_region_clicked(qtbot, viewer):
     model = viewer.model
     assert model.editor.mask[30, 40]  # the proposal

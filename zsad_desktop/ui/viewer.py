@@ -106,8 +106,8 @@ class ImageViewer(QGraphicsView):
         self.message_item.setText("")
         self.image_item.set_array(rgb)
         self.scene().setSceneRect(self.image_item.boundingRect())
-        self.tools.cancel_polygon()
-        if not self._keep_view:
+        if not self._keep_view:  # another image; a re-windowed one keeps the view and a polygon being drawn
+            self.tools.cancel_polygon()
             self.fit()
         self._keep_view = False
 
