@@ -39,7 +39,7 @@ def test_each_frame_is_an_image_with_its_own_review(tmp_path):
     assert states == {0: ReviewStatus.UNREVIEWED, 1: ReviewStatus.CORRECTED, 2: ReviewStatus.UNREVIEWED}
 
     session = ReviewSession(ws, DetectorSettings())
-    shown = [session.view(r.id).rgb[0, 0, 0] for r in rows[:3]]
+    shown = [session.view(r.id).pixels8[0, 0] for r in rows[:3]]
     # window (2000, 4000) maps 1000, 2000, 3000 to 64, 128, 191 (rounded half up)
     assert shown == [64, 128, 191]
     assert session.view(rows[1].id).final_mask.sum() == mask.sum()

@@ -93,7 +93,7 @@ def test_a_very_large_image_keeps_its_reduced_map_stretched_over_the_image(tmp_p
         view = ReviewSession(ws, DetectorSettings()).view(ws.images()[0].id)
         assert view.raw_heatmap.shape == small.shape
         model = ViewerModel(DisplaySettings(threshold=0.5))
-        model.show(view.rgb, view.raw_heatmap, NormalisationStats(0.0, 1.0), levels=view.levels)
+        model.show(view.pixels8, view.raw_heatmap, NormalisationStats(0.0, 1.0), levels=view.levels)
         (square,) = model.regions
         left, top, width, height = square.box
         assert model.proposal.data.shape == (2600, 2300) and abs(left - 1000) < 12 and abs(top - 1300) < 12
@@ -157,7 +157,7 @@ def test_head_ct_slices_scan_predict_and_view(tmp_path, shared_data):
         assert len(outcomes) == 4 and all(0.0 <= o.score <= 1.0 for o in outcomes)
         for row in rows:
             view = session.view(row.id)
-            assert view.rgb.shape[:2] == (row.height, row.width) and view.heatmap is not None
+            assert view.pixels8.shape[:2] == (row.height, row.width) and view.heatmap is not None
             assert view.heatmap.shape == (row.height, row.width)
     finally:
         session.close()

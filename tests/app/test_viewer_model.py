@@ -150,7 +150,7 @@ def test_showing_nothing_leaves_nothing_to_edit():
     model.show(_image(), _heat(), SCALE)
     events.clear()
     model.show_nothing()
-    assert model.image.rgb is None and model.heatmap.display is None and model.editor is None
+    assert model.image.pixels8 is None and model.heatmap.display is None and model.editor is None
     assert not model.paint([(1, 1)], 3) and not model.undo() and not model.has_unsaved_edit
     assert ("mask", None) in events and ("image",) in events
 
@@ -164,7 +164,7 @@ def test_an_8bit_image_shown_without_its_levels_is_windowed_as_stored():
     editor = model.editor
     assert model.window.current.as_tuple() == (127.5, 255.0) and model.image.levels.preset == "As stored"
     assert model.window.auto()
-    assert model.image.rgb.min() < 10 and model.image.rgb.max() > 245  # the dark range stretched over 0..255
+    assert model.image.pixels8.min() < 10 and model.image.pixels8.max() > 245  # the dark range stretched over 0..255
     assert model.editor is editor  # re-windowing is no new image: the reviewer's edits stay
     model.show_nothing()
     assert model.window.current is None and not model.window.auto() and not model.window.begin_drag()

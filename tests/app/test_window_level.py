@@ -12,7 +12,7 @@ from zsad_desktop.app.scanning import scan
 from zsad_desktop.app.viewer_model import ViewerModel
 from zsad_desktop.app.window_level import (AS_STORED, AUTO, DRAG_PIXELS, FILE_DEFAULT, FULL_RANGE, HOUNSFIELD, PHOTO_8BIT,
                                            WIDE, Window, WindowChoice, WindowLevel, chosen_window, current_window,
-                                           remember_window, render_rgb8, set_current_window)
+                                           remember_window, render8, set_current_window)
 from zsad_desktop.app.workspace import Workspace
 from zsad_desktop.imaging import load_image
 from zsad_desktop.imaging.window import PRESETS, apply_window
@@ -97,7 +97,7 @@ def test_the_viewer_models_drag_shows_the_image_through_the_dragged_window():
     assert model.window.begin_drag() and model.window.drag(200, -100) and model.window.drag(400, -50)
     expected = levels.dragged(start, 400, -50)
     assert model.window.current == expected and expected.width > start.width and expected.centre < start.centre
-    np.testing.assert_array_equal(model.image.rgb[..., 0], apply_window(pixels, expected.centre, expected.width))
+    np.testing.assert_array_equal(model.image.pixels8, apply_window(pixels, expected.centre, expected.width))
     assert events == ["image_refresh", "image", "window"] * 2 and chosen == []  # kept only when the drag ends
     model.window.end_drag()
     assert chosen == [WindowChoice(expected, "", WIDE)]
@@ -113,22 +113,22 @@ def test_a_large_image_is_rewindowed_off_the_callers_thread_and_only_the_newest_
 
     def slow_first_render(pixels, window):
         if threading.current_thread() is threading.main_thread():
-            return render_rgb8(pixels, window)  # the reduced preview, on the spot
+            return render8(pixels, window)  # the reduced preview, on the spot
         rendered.append(window)
         threads.append(threading.current_thread())
         if len(rendered) == 1:
             started.set()
             gate.wait(10)  # the reviewer keeps dragging meanwhile
-        return render_rgb8(pixels, window)
+        return render8(pixels, window)
 
-    monkeypatch.setattr(window_control, "render_rgb8", slow_first_render)
+    monkeypatch.setattr(window_control, "render8", slow_first_render)
     pixels = _wide()
     model = ViewerModel()
     levels = WindowLevel(pixels, 16, WIDE)
     model.show(levels.render(), levels=levels)
     posted = []
     model.window.post = posted.append  # the view's thread would run these; here the test does
-    first_rgb = model.image.rgb
+    first_view = model.image.pixels8
     model.window.preset(FULL_RANGE)
     assert started.wait(10)
     model.window.preset(AUTO)
@@ -136,21 +136,21 @@ def test_a_large_image_is_rewindowed_off_the_callers_thread_and_only_the_newest_
     # meanwhile the reduced preview shows the newest window at once (here every 2nd pixel: 60 x 80 > 40)
     monkeypatch.setattr(window_control, "PREVIEW_SIDE", 40)
     model.window.set(Window(25000, 2000))
-    assert model.image.preview.shape == (30, 40, 3)
-    np.testing.assert_array_equal(model.image.preview[..., 0], apply_window(pixels[::2, ::2], 25000, 2000))
+    assert model.image.preview.shape == (30, 40)  # grey stays one byte a pixel
+    np.testing.assert_array_equal(model.image.preview, apply_window(pixels[::2, ::2], 25000, 2000))
     gate.set()
     assert model.window.wait_rendered(10)
     # the first render finished stale and was never delivered; the Auto one was skipped before it started
     assert rendered == [levels.window_of(FULL_RANGE), Window(25000, 2000)] and len(posted) == 1
     assert all(t is not threading.current_thread() for t in threads)
-    assert model.image.rgb is first_rgb and model.window.rendering  # nothing shown until the view's thread runs it
+    assert model.image.pixels8 is first_view and model.window.rendering  # nothing shown until the view's thread runs it
     model.window.set(Window(21000, 500))
     assert model.window.wait_rendered(10) and len(posted) == 2
     posted[0]()  # arrives after a newer request: dropped
-    assert model.image.rgb is first_rgb
+    assert model.image.pixels8 is first_view
     posted[1]()
     assert not model.window.rendering and model.image.preview is None  # the full view replaces the preview
-    np.testing.assert_array_equal(model.image.rgb[..., 0], apply_window(pixels, 21000, 500))
+    np.testing.assert_array_equal(model.image.pixels8, apply_window(pixels, 21000, 500))
 
 
 def test_the_workspace_keeps_the_window_and_the_detector_input_reads_it(tmp_path):
@@ -205,9 +205,18 @@ def test_the_review_session_shows_an_image_through_the_workspaces_window(tmp_pat
         assert view.kind == WIDE and view.default_window is None
         remember_window(ws, WindowChoice(Window(25000, 4000), "", WIDE))
         view = session.view(plate.id)
-        np.testing.assert_array_equal(view.rgb[..., 1], apply_window(pixels, 25000, 4000))
+        np.testing.assert_array_equal(view.pixels8, apply_window(pixels, 25000, 4000))
         assert view.levels.window == Window(25000, 4000)
-        assert session.view(photo.id).rgb.max() == 90  # the 16-bit window is not forced on the 8-bit photo
+        assert session.view(photo.id).pixels8.max() == 90  # the 16-bit window is not forced on the 8-bit photo
         assert session.view(plate.id, window=(20000, 100)).levels.window == Window(20000, 100)
     finally:
         session.close()
+
+
+def test_grey_images_are_shown_one_byte_a_pixel_and_colour_ones_as_rgb():
+    grey = _wide()
+    shown = render8(grey, Window(30000, 20000))
+    assert shown.shape == grey.shape and shown.dtype == np.uint8
+    np.testing.assert_array_equal(shown, apply_window(grey, 30000, 20000))
+    colour = np.random.default_rng(2).integers(0, 255, (20, 30, 4), dtype=np.uint8)  # alpha is not shown
+    np.testing.assert_array_equal(render8(colour, None), colour[..., :3])

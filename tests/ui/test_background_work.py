@@ -86,7 +86,7 @@ def test_out_of_memory_shows_a_banner_and_stops_the_queue_once(qtbot, tiny_prefs
     qtbot.waitUntil(lambda: window.session.queue.pending() == 0, timeout=10_000)
     assert detector.calls == 1  # not once per image
     window.review.settle()
-    assert window.model.image.rgb is not None  # the images can still be reviewed
+    assert window.model.image.pixels8 is not None  # the images can still be reviewed
 
 
 def test_cancel_keeps_what_was_predicted(qtbot, tiny_prefs, hazelnut_folder, open_window, monkeypatch):
@@ -113,7 +113,7 @@ def test_an_unreadable_image_is_shown_as_such_and_the_rest_goes_on(qtbot, tiny_p
     assert broken.load_error and sum(r.score is not None for r in rows) == 15
     window.select_row(window.gallery_model.position(broken.id))
     window.review.settle()
-    assert window.model.image.rgb is None and "cannot be read" in window.viewer.message_item.text()
+    assert window.model.image.pixels8 is None and "cannot be read" in window.viewer.message_item.text()
     assert "unreadable" in window.review_panel.score_label.text()
     assert not window.review_panel.decision_buttons["accept"].isEnabled()
     window.review.decide("normal")  # nothing to decide on: ignored, no crash
@@ -121,4 +121,4 @@ def test_an_unreadable_image_is_shown_as_such_and_the_rest_goes_on(qtbot, tiny_p
     assert window.gallery_model.position(broken.id) == 15  # unscored: last in score order
     window.step(-1)
     window.review.settle()
-    assert window.model.image.rgb is not None
+    assert window.model.image.pixels8 is not None

@@ -124,4 +124,4 @@ def test_missing_weights_show_a_banner_not_a_traceback(qtbot, tiny_prefs, hazeln
     qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=10_000)  # the queue stopped, once
     window.select_row(3)
     window.review.settle()
-    assert window.model.image.rgb is not None and window.model.heatmap.raw is None
+    assert window.model.image.pixels8 is not None and window.model.heatmap.raw is None

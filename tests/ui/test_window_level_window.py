@@ -106,7 +106,7 @@ def test_a_large_image_is_rewindowed_while_the_event_loop_keeps_running(qtbot, s
     timer.stop()
     assert not preview.isVisible()
     assert sum(ticks_while_rendering) >= 2  # the GUI thread ran its timer while the worker rendered
-    assert model.image.rgb[123, 4567, 0] == apply_window(pixels[123:124, 4567:4568], 30000, 8000)[0, 0]
+    assert model.image.pixels8[123, 4567] == apply_window(pixels[123:124, 4567:4568], 30000, 8000)[0, 0]
 
 
 def test_with_the_current_window_as_detector_input_a_new_window_predicts_the_folder_again(

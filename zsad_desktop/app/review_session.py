@@ -55,7 +55,7 @@ class ImageView:
     """Everything the viewer shows for one image."""
 
     row: ImageRow
-    rgb: np.ndarray
+    pixels8: np.ndarray  # as shown: 8 bit, (H, W) grey or (H, W, 3) colour
     heatmap: np.ndarray | None  # normalised 0..1 for display
     raw_heatmap: np.ndarray | None
     final_mask: np.ndarray | None
@@ -234,7 +234,7 @@ class ReviewSession:
         levels = window_level.WindowLevel.of(loaded)
         levels.follow(window_level.chosen_window(self.workspace) if window is None
                       else window_level.WindowChoice(window_level.Window(*window)))
-        rgb = levels.render()
+        pixels8 = levels.render()
         model_id = self.model_id()
         raw = shown = None
         if model_id:
@@ -242,7 +242,7 @@ class ReviewSession:
             if cached is not None:
                 raw = predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
                 shown = self.normalisation(model_id).normalise(raw)
-        return ImageView(row, rgb, shown, raw, reviews.final_mask(self.workspace, image_id),
+        return ImageView(row, pixels8, shown, raw, reviews.final_mask(self.workspace, image_id),
                          reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id), levels)
 
     # decisions ------------------------------------------------------------------

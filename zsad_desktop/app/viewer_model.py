@@ -72,13 +72,13 @@ class DisplaySettings:
 @dataclass
 class ImageLayer:
     name = "image"
-    rgb: np.ndarray | None = None  # what is shown, 8 bit
+    pixels8: np.ndarray | None = None  # what is shown: 8 bit, (H, W) grey or (H, W, 3) colour
     levels: WindowLevel | None = None  # the full-range pixels and the window `rgb` shows them through
     preview: np.ndarray | None = None  # reduced, through a newer window, while `rgb` is re-rendered
 
     @property
     def shape(self) -> tuple[int, int] | None:
-        return None if self.rgb is None else self.rgb.shape[:2]
+        return None if self.pixels8 is None else self.pixels8.shape[:2]
 
 
 @dataclass
@@ -136,17 +136,17 @@ class ViewerModel:
         return [self.image, self.heatmap, self.proposal, self.mask]
 
     # what is shown ----------------------------------------------------------------
-    def show(self, rgb: np.ndarray, raw_heatmap: np.ndarray | None = None, stats: NormalisationStats | None = None,
+    def show(self, pixels8: np.ndarray, raw_heatmap: np.ndarray | None = None, stats: NormalisationStats | None = None,
              saved_mask: np.ndarray | None = None, levels: WindowLevel | None = None) -> None:
         """A new image. The reviewer's mask starts from their saved mask, else from the proposal.
-        `levels` holds its full-range pixels; without, an 8-bit `rgb` is windowed as stored."""
-        rgb = np.asarray(rgb)
-        if levels is None and rgb.dtype == np.uint8:
-            levels = WindowLevel(rgb, 8, PHOTO_8BIT, data_range=(0.0, 255.0))
+        `levels` holds its full-range pixels; without, 8-bit `pixels8` are windowed as stored."""
+        pixels8 = np.asarray(pixels8)
+        if levels is None and pixels8.dtype == np.uint8:
+            levels = WindowLevel(pixels8, 8, PHOTO_8BIT, data_range=(0.0, 255.0))
         self.window.forget()  # a re-render or drag of the previous image is moot
-        self.image = ImageLayer(rgb, levels)
+        self.image = ImageLayer(pixels8, levels)
         self._saved_mask = saved_mask is not None
-        self.editor = MaskEditor(rgb.shape[:2], saved_mask)
+        self.editor = MaskEditor(pixels8.shape[:2], saved_mask)
         self.events.emit("image")
         self.events.emit("window")
         self._set_heatmap(raw_heatmap, stats)

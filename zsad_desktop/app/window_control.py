@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from zsad_desktop.app.latest_render import LatestRender
-from zsad_desktop.app.window_level import AUTO, Window, WindowChoice, WindowLevel, render_rgb8
+from zsad_desktop.app.window_level import AUTO, Window, WindowChoice, WindowLevel, render8
 
 if TYPE_CHECKING:
     from zsad_desktop.app.viewer_model import ViewerModel
@@ -128,17 +128,17 @@ class WindowControl:
     def _render(self, levels: WindowLevel) -> None:
         window = levels.window  # as it is now: the worker must not see later changes
         if levels.pixels.shape[0] * levels.pixels.shape[1] <= SYNC_RENDER_PIXELS:
-            self._show(self._renders.ticket(), levels, render_rgb8(levels.pixels, window))
+            self._show(self._renders.ticket(), levels, render8(levels.pixels, window))
             return
-        self._model.image.preview = render_rgb8(reduced(levels.pixels), window)  # first: the render may be quick
+        self._model.image.preview = render8(reduced(levels.pixels), window)  # first: the render may be quick
         self._model.events.emit("image_preview")
-        self._renders.submit(lambda: render_rgb8(levels.pixels, window),
-                             lambda ticket, rgb: self.post(lambda: self._show(ticket, levels, rgb)))
+        self._renders.submit(lambda: render8(levels.pixels, window),
+                             lambda ticket, pixels8: self.post(lambda: self._show(ticket, levels, pixels8)))
 
-    def _show(self, ticket: int, levels: WindowLevel, rgb: np.ndarray) -> None:
+    def _show(self, ticket: int, levels: WindowLevel, pixels8: np.ndarray) -> None:
         if not self._renders.is_latest(ticket) or self.levels is not levels:
             return  # a newer window, or another image, is on its way
-        self._model.image.rgb = rgb
+        self._model.image.pixels8 = pixels8
         self._model.image.preview = None
         self._renders.done(ticket)
         self._model.events.emit("image_refresh")

@@ -19,7 +19,6 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
 from zsad_desktop.imaging.loaded import LoadedImage
@@ -167,8 +166,8 @@ class WindowLevel:
 
     # drawing -----------------------------------------------------------------------------------
     def render(self) -> np.ndarray:
-        """The (H, W, 3) uint8 view through the current window."""
-        return render_rgb8(self.pixels, self.window)
+        """The 8-bit view through the current window: (H, W) grey or (H, W, 3) colour (`render8`)."""
+        return render8(self.pixels, self.window)
 
     def _percentiles(self) -> Window:
         if self._auto is None:
@@ -182,14 +181,13 @@ class WindowLevel:
         return Window((low + high) / 2, max(high - low, 1e-6))
 
 
-def render_rgb8(pixels: np.ndarray, window: Window | None) -> np.ndarray:
-    """Full-range pixels as (H, W, 3) uint8 through `window`; None leaves uint8 as stored."""
+def render8(pixels: np.ndarray, window: Window | None) -> np.ndarray:
+    """Full-range pixels as uint8 through `window` (None leaves uint8 as stored): (H, W) for grey
+    images, one byte a pixel (a 20,000 px grey scan shows in 400 MB, not 1.2 GB), (H, W, 3) for colour."""
     if window is not None or pixels.dtype != np.uint8:
         window = window or Window(*percentile_window(pixels))
         pixels = apply_window(pixels, window.centre, window.width)
-    if pixels.ndim == 2:
-        return cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_GRAY2RGB)  # a third faster than np.repeat
-    return np.ascontiguousarray(pixels[..., :3])
+    return np.ascontiguousarray(pixels if pixels.ndim == 2 else pixels[..., :3])
 
 
 # the workspace's window ----------------------------------------------------------------------------

@@ -105,7 +105,7 @@ class ReviewController(QObject):
             return
         view, model_id, stats = future.result()
         self.current = view
-        self.model.show(view.rgb, view.raw_heatmap, stats, saved_mask=view.final_mask, levels=view.levels)
+        self.model.show(view.pixels8, view.raw_heatmap, stats, saved_mask=view.final_mask, levels=view.levels)
         self.panel.show_image(view.row, model_id, view.history)
         if view.raw_heatmap is None:
             self.prediction_arrived(view.row.id)  # it may have been stored while the image was read

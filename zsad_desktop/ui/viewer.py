@@ -21,7 +21,7 @@ from zsad_desktop.app.viewer_model import ViewerModel
 from zsad_desktop.ui.layer_items import HeatmapItem, MaskItem
 from zsad_desktop.ui.mask_tools import MaskTools, Tool
 from zsad_desktop.ui.navigator import Navigator
-from zsad_desktop.ui.qimages import rgb_to_qimage
+from zsad_desktop.ui.qimages import pixels_to_qimage
 from zsad_desktop.ui.tiled_image_item import TiledLayerItem
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
@@ -96,15 +96,15 @@ class ImageViewer(QGraphicsView):
         if preview is None or shape is None:
             self.preview_item.hide()
             return
-        self.preview_item.setPixmap(QPixmap.fromImage(rgb_to_qimage(preview)))
+        self.preview_item.setPixmap(QPixmap.fromImage(pixels_to_qimage(preview)))
         self.preview_item.setTransform(QTransform.fromScale(shape[1] / preview.shape[1], shape[0] / preview.shape[0]))
         self.preview_item.show()
 
     def _image_changed(self) -> None:
         self._preview_changed()  # gone with the new view (or another image)
-        rgb = self.model.image.rgb
+        pixels8 = self.model.image.pixels8
         self.message_item.setText("")
-        self.image_item.set_array(rgb)
+        self.image_item.set_array(pixels8)
         self.scene().setSceneRect(self.image_item.boundingRect())
         if not self._keep_view:  # another image; a re-windowed one keeps the view and a polygon being drawn
             self.tools.cancel_polygon()
