@@ -95,9 +95,14 @@ def frame_count(path: Path | str) -> int:
 def to_rgb8(image: LoadedImage, window: tuple[float, float] | None = None) -> np.ndarray:
     """The (H, W, 3) uint8 view. 8-bit data as stored unless a `window` is given; wider data
     through `window`, else the file's own window (DICOM), else the 0.5-99.5 percentile window."""
-    pixels = image.pixels
-    if pixels.dtype != np.uint8 or window is not None:
-        window = window or image.default_window or percentile_window(pixels)
+    return pixels_to_rgb8(image.pixels, window or image.default_window, forced=window is not None)
+
+
+def pixels_to_rgb8(pixels: np.ndarray, window: tuple[float, float] | None = None, forced: bool = False) -> np.ndarray:
+    """`to_rgb8` of bare pixels: wider than 8 bit through `window` (else the percentile window);
+    8-bit data as stored unless `forced`."""
+    if pixels.dtype != np.uint8 or forced:
+        window = window or percentile_window(pixels)
         pixels = apply_window(pixels, *window)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., None], 3, axis=2)

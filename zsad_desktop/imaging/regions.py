@@ -55,9 +55,13 @@ def _plain_tiff(path: Path) -> tifffile.TiffFile | None:
             if handle.read(4) not in TIFF_SIGNATURES:
                 return None
         tif = tifffile.TiffFile(path)
-    except (OSError, ValueError, tifffile.TiffFileError):
-        return None  # the loader says what is wrong
-    page = tif.pages[0]
+    except Exception:  # noqa: BLE001 - a damaged file fails in many ways here: the loader says what is wrong
+        return None
+    try:
+        page = tif.pages[0]
+    except Exception:  # noqa: BLE001 - as above (no first page, a broken directory)
+        tif.close()
+        return None
     orientation = page.tags.get(ORIENTATION_TAG)
     plain = (
         page.photometric in (PHOTOMETRIC.MINISBLACK, PHOTOMETRIC.RGB)

@@ -16,10 +16,12 @@ import cv2
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from zsad_desktop.imaging import ImageLoadError, read_rgb8
+from zsad_desktop.imaging import ImageLoadError
+from zsad_desktop.imaging.overview import read_overview_rgb8
 from zsad_desktop.ui.qimages import rgb_to_qimage
 
 THUMB = 96
+OVERVIEW_SIDE = 1024  # images up to twice this are read whole and area-averaged; larger ones sampled (never decoded whole)
 KEEP = 3000  # about 110 MB of 96 px thumbnails
 
 
@@ -35,7 +37,7 @@ class _Read(QRunnable):
 
     def run(self) -> None:
         try:
-            rgb = read_rgb8(self.path, self.frame)
+            rgb = read_overview_rgb8(self.path, self.frame, side=OVERVIEW_SIDE)
         except (ImageLoadError, OSError, ValueError):
             self.signals.failed.emit(self.folder, self.image_id)
             return
