@@ -267,38 +267,16 @@ def threshold_mask(heatmap01: np.ndarray, threshold: float, min_area: int = 0) -
     return mask
 
 
-def fits(heatmap_shape: tuple[int, ...], image_shape: tuple[int, ...]) -> bool:
-    """Whether a heatmap covers the image: its size, or the image reduced (a map kept small for display)."""
-    (h, w), (ih, iw) = heatmap_shape[:2], image_shape[:2]
-    if (h, w) == (ih, iw):
-        return True
-    scale = max(h, w) / max(ih, iw)
-    return scale < 1 and abs(h - ih * scale) <= 1 and abs(w - iw * scale) <= 1
-
-
-def grown_mask(reduced: np.ndarray, shape: tuple[int, ...], block: int = 256) -> np.ndarray:
-    """A mask found on a reduced map, at the image's size (nearest pixel). Only blocks of the reduced
-    mask with something in them are grown: a proposal covers a few spots of a 20,000 px image."""
-    (height, width), (h, w) = shape[:2], reduced.shape
-    full = np.zeros((height, width), bool)
-    rows, cols = np.arange(height) * h // height, np.arange(width) * w // width  # the reduced pixel of each
-    for top in range(0, h, block):
-        for left in range(0, w, block):
-            if reduced[top : top + block, left : left + block].any():
-                y0, y1 = np.searchsorted(rows, [top, top + block])
-                x0, x1 = np.searchsorted(cols, [left, left + block])
-                full[y0:y1, x0:x1] = reduced[rows[y0:y1, None], cols[None, x0:x1]]
-    return full
-
-
 def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: int | None = None,
                  reduced: np.ndarray | None = None) -> list[Region]:
     """The connected regions of `mask`, the strongest (highest heatmap peak, then largest) first.
     `reduced` is the same mask at the size of a reduced `heatmap01` (a very large image): regions are
-    found there and cut out of `mask`, never labelling the full image (4 bytes a pixel)."""
-    mask = np.asarray(mask, bool)
+    found there (`reduced_proposal`), never labelling the full image (4 bytes a pixel)."""
     if reduced is not None:
-        return _regions_from_reduced(mask, np.asarray(reduced, bool), heatmap01, limit)
+        from zsad_desktop.app.reduced_proposal import reduced_regions  # it builds on Region
+
+        return _strongest(reduced_regions(np.asarray(reduced, bool), np.shape(mask), heatmap01), limit)
+    mask = np.asarray(mask, bool)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     regions = []
     for label in range(1, count):
@@ -306,24 +284,6 @@ def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: i
         crop = labels[top : top + height, left : left + width] == label
         peak = float(heatmap01[top : top + height, left : left + width][crop].max()) if heatmap01 is not None else 1.0
         regions.append(Region(label, area, peak, (left, top, width, height), crop, mask.shape))
-    return _strongest(regions, limit)
-
-
-def _regions_from_reduced(mask: np.ndarray, reduced: np.ndarray, heatmap01: np.ndarray | None,
-                          limit: int | None) -> list[Region]:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(reduced.astype(np.uint8), connectivity=8)
-    sy, sx = mask.shape[0] / reduced.shape[0], mask.shape[1] / reduced.shape[1]
-    regions = []
-    for label in range(1, count):
-        left, top, width, height, _ = (int(v) for v in stats[label])
-        piece = labels[top : top + height, left : left + width] == label
-        peak = float(heatmap01[top : top + height, left : left + width][piece].max()) if heatmap01 is not None else 1.0
-        x0, y0 = int(left * sx), int(top * sy)
-        x1, y1 = min(mask.shape[1], int(np.ceil((left + width) * sx))), min(mask.shape[0], int(np.ceil((top + height) * sy)))
-        grown = cv2.resize(piece.astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST).astype(bool)
-        crop = grown & mask[y0:y1, x0:x1]
-        if crop.any():
-            regions.append(Region(label, int(crop.sum()), peak, (x0, y0, x1 - x0, y1 - y0), crop, mask.shape))
     return _strongest(regions, limit)
 
 

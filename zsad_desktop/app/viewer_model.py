@@ -22,7 +22,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from zsad_desktop.app.mask_editing import MaskEditor, Region, fits, grown_mask, mask_regions, threshold_mask
+from zsad_desktop.app.mask_editing import MaskEditor, Region, mask_regions, threshold_mask
+from zsad_desktop.app.reduced_proposal import fits, grown_mask
 from zsad_desktop.app.window_control import WindowControl
 from zsad_desktop.app.window_level import PHOTO_8BIT, WindowLevel
 from zsad_desktop.detection.interface import NormalisationStats
