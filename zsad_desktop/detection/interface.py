@@ -36,7 +36,9 @@ class NormalisationStats:
 
     def normalise(self, heatmap: np.ndarray) -> np.ndarray:
         span = max(self.high - self.low, 1e-12)
-        return np.clip((heatmap - self.low) / span, 0.0, 1.0).astype(np.float32)
+        out = np.subtract(heatmap, self.low, dtype=np.float32)  # one new array, then in place (a 4096 px map: 64 MB)
+        out /= span
+        return np.clip(out, 0.0, 1.0, out=out)
 
     def to_dict(self) -> dict[str, float]:
         return {"low": float(self.low), "high": float(self.high)}
