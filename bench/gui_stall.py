@@ -4,18 +4,21 @@ A 5 ms timer runs in the GUI thread; any gap between its ticks beyond that
 is time the window could not repaint or react to a key. Meanwhile the
 window scans the folder, predicts every image in the background and a
 simulated reviewer steps to the next image every half second. Prints the
-longest gap, the 99th percentile, how many gaps passed 100 ms, and how long
-until the gallery appeared and until everything was scored.
+longest gap, the 99th percentile, how many gaps passed 100 ms, how long
+until the gallery appeared, the first heatmap showed and everything was
+scored, and the process's peak resident memory.
 
     python bench/gui_stall.py [--images 60] [--size 1024]
     python bench/gui_stall.py --folder ../shared/data/mvtec_ad/hazelnut          (copied first)
     python bench/gui_stall.py --model-name ViT-L-14-336 --pretrained openai --image-size 518 --device cuda
+    python bench/gui_stall.py --wafer 20000        (one 20,000 x 20,000 16-bit wafer: tiles, reduced map, memory)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from zsad_desktop.app.demo_data import write_demo_folder  # noqa: E402
+from zsad_desktop.app.demo_wafer import write_wafer_demo  # noqa: E402
 from zsad_desktop.app.jobs import leave_a_core_for_the_window  # noqa: E402
 from zsad_desktop.app.review_session import DetectorSettings  # noqa: E402
 from zsad_desktop.app.settings import AppSettings  # noqa: E402
@@ -43,6 +47,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="an image folder to copy and open (default: generated plates)")
     parser.add_argument("--images", type=int, default=60, help="generated plates")
     parser.add_argument("--size", type=int, default=512, help="side of the generated plates in pixels")
+    parser.add_argument("--wafer", type=int, metavar="SIDE", help="instead: one generated 16-bit wafer of SIDE x SIDE pixels")
     parser.add_argument("--model-name", default="ZSAD-Tiny-ViT-14")
     parser.add_argument("--pretrained", default="random")
     parser.add_argument("--image-size", type=int, default=224)
@@ -50,7 +55,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zsad-stall-"))
-    if args.folder:
+    if args.wafer:
+        folder = write_wafer_demo(work / "wafer", side=args.wafer)
+    elif args.folder:
         folder = work / args.folder.name
         shutil.copytree(args.folder, folder)
     else:
@@ -73,14 +80,17 @@ def main() -> None:
     reviewer.start(500)
 
     start = time.perf_counter()
-    gallery_at = None
+    gallery_at = heatmap_at = None
     window.open_folder(str(folder))
     rows = window.gallery_model
     while time.perf_counter() - start < args.timeout:
         app.processEvents()
         if gallery_at is None and rows.rowCount():
             gallery_at = time.perf_counter() - start
-        if rows.rowCount() and all(r.score is not None or r.load_error for r in rows.rows) and not window.predictions.busy:
+        if heatmap_at is None and window.model.heatmap.raw is not None:
+            heatmap_at = time.perf_counter() - start
+        done = rows.rowCount() and all(r.score is not None or r.load_error for r in rows.rows) and not window.predictions.busy
+        if done and heatmap_at is not None:
             break
         time.sleep(0.001)
     elapsed = time.perf_counter() - start
@@ -89,10 +99,12 @@ def main() -> None:
     gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([0.0])
     scored = sum(r.score is not None for r in rows.rows)
     print(f"{scored} of {rows.rowCount()} images scored in {elapsed:.1f} s with {args.model_name}@{args.image_size} "
-          f"on {args.device}; gallery after {gallery_at or float('nan'):.2f} s")
+          f"on {args.device}; gallery after {gallery_at or float('nan'):.2f} s, first heatmap on screen after "
+          f"{heatmap_at or float('nan'):.1f} s")
     print(f"event loop ({TICK_MS} ms timer): longest stall {gaps.max():.0f} ms, 99th percentile "
           f"{np.percentile(gaps, 99):.0f} ms, median tick {np.median(gaps):.1f} ms, "
           f"{int((gaps > 100).sum())} stalls over 100 ms")
+    print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB")
     window.close()
     shutil.rmtree(work, ignore_errors=True)
 
