@@ -186,3 +186,22 @@ def test_a_reduced_heatmap_of_a_large_image_proposes_at_the_image_size():
     assert (strong.pixels | weak.pixels).sum() == proposal.sum()
     with pytest.raises(ValueError, match="does not fit"):
         model.show(_image(200, 250), np.zeros((40, 60), np.float32))  # another shape than the image's
+
+
+def test_a_proposal_made_ahead_is_used_when_it_fits_the_threshold_and_made_again_when_not():
+    from zsad_desktop.app.proposal import proposal_ahead
+
+    reduced = _heat()
+    ahead = proposal_ahead(reduced, SCALE, (200, 250), 0.5, 0)
+    model = _model(threshold=0.5)
+    model.show(_image(200, 250), reduced, SCALE, ahead=ahead)
+    assert model.heatmap.display is ahead.display and model.proposal.data is ahead.mask
+    assert model.editor.mask is ahead.editable and model.editor.mask is not model.proposal.data  # its own copy
+    model.paint([(100, 10)], 3)
+    assert not model.proposal.data[10, 100]  # editing the reviewer's mask leaves the proposal alone
+
+    stale = proposal_ahead(reduced, SCALE, (200, 250), 0.9, 0)  # the reviewer moved the threshold meanwhile
+    model = _model(threshold=0.5)
+    model.show(_image(200, 250), reduced, SCALE, ahead=stale)
+    assert model.proposal.data is not stale.mask
+    np.testing.assert_array_equal(model.proposal.data, ahead.mask)

@@ -92,13 +92,14 @@ class MaskEditor:
         self.changed_box: tuple[int, int, int, int] | None = None
         self.reset(mask)
 
-    def reset(self, mask: np.ndarray | None = None) -> None:
-        """Start again from `mask` (or empty): no history, nothing unsaved."""
+    def reset(self, mask: np.ndarray | None = None, copy: bool = True) -> None:
+        """Start again from `mask` (or empty): no history, nothing unsaved. `copy=False` takes the
+        array itself (one made for this editor alone)."""
         if mask is not None:
             mask = np.asarray(mask, bool)
             if mask.shape != self.mask.shape:
                 raise ValueError(f"mask of shape {mask.shape} does not fit an image of shape {self.mask.shape}")
-            self.mask = sparse_copy(mask)
+            self.mask = sparse_copy(mask) if copy else mask
         else:
             self.mask = np.zeros(self.mask.shape, bool)  # not zeros_like: untouched pages cost nothing
         self._undo.clear()

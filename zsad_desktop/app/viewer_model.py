@@ -22,8 +22,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from zsad_desktop.app.mask_editing import MaskEditor, Region, mask_regions, threshold_mask
-from zsad_desktop.app.reduced_proposal import fits, grown_mask
+from zsad_desktop.app.mask_editing import MaskEditor, Region
+from zsad_desktop.app.proposal import Proposal, make_proposal
+from zsad_desktop.app.reduced_proposal import fits
 from zsad_desktop.app.window_control import WindowControl
 from zsad_desktop.app.window_level import PHOTO_8BIT, WindowLevel
 from zsad_desktop.detection.interface import NormalisationStats
@@ -32,7 +33,6 @@ from zsad_desktop.imaging.overlay import COLOUR_MAPS
 # Colours that no heatmap colour map uses, so both masks stay visible over any heatmap.
 PROPOSAL_RGB = (255, 255, 255)  # outline only
 MASK_RGB = (255, 0, 220)
-MAX_REGIONS = 50  # the strongest; a noisy low threshold can make thousands
 
 
 class Events:
@@ -138,9 +138,10 @@ class ViewerModel:
 
     # what is shown ----------------------------------------------------------------
     def show(self, pixels8: np.ndarray, raw_heatmap: np.ndarray | None = None, stats: NormalisationStats | None = None,
-             saved_mask: np.ndarray | None = None, levels: WindowLevel | None = None) -> None:
+             saved_mask: np.ndarray | None = None, levels: WindowLevel | None = None, ahead: Proposal | None = None) -> None:
         """A new image. The reviewer's mask starts from their saved mask, else from the proposal.
-        `levels` holds its full-range pixels; without, 8-bit `pixels8` are windowed as stored."""
+        `levels` holds its full-range pixels; without, 8-bit `pixels8` are windowed as stored.
+        `ahead`: the proposal made on a loader thread (`proposal.proposal_ahead`), used if it still fits."""
         pixels8 = np.asarray(pixels8)
         if levels is None and pixels8.dtype == np.uint8:
             levels = WindowLevel(pixels8, 8, PHOTO_8BIT, data_range=(0.0, 255.0))
@@ -150,7 +151,7 @@ class ViewerModel:
         self.editor = MaskEditor(pixels8.shape[:2], saved_mask)
         self.events.emit("image")
         self.events.emit("window")
-        self._set_heatmap(raw_heatmap, stats)
+        self._set_heatmap(raw_heatmap, stats, ahead)
 
     def show_nothing(self) -> None:
         """Nothing to show (an unreadable image, no folder open)."""
@@ -162,40 +163,44 @@ class ViewerModel:
             self.events.emit(name)
         self.events.emit("mask", None)
 
-    def set_heatmap(self, raw_heatmap: np.ndarray | None, stats: NormalisationStats | None = None) -> None:
+    def set_heatmap(self, raw_heatmap: np.ndarray | None, stats: NormalisationStats | None = None,
+                    ahead: Proposal | None = None) -> None:
         """The prediction for the image on screen arrived (or the scale changed)."""
         if self.editor is None:
             return
-        self._set_heatmap(raw_heatmap, stats)
+        self._set_heatmap(raw_heatmap, stats, ahead)
 
-    def _set_heatmap(self, raw: np.ndarray | None, stats: NormalisationStats | None) -> None:
+    def _set_heatmap(self, raw: np.ndarray | None, stats: NormalisationStats | None, ahead: Proposal | None = None) -> None:
         if raw is not None and not fits(raw.shape, self.image.shape):
             raise ValueError(f"heatmap of shape {raw.shape} does not fit the image of shape {self.image.shape}")
         self.heatmap = HeatmapLayer(None if raw is None else np.asarray(raw, np.float32), stats or NormalisationStats())
+        usable = ahead is not None and raw is not None and ahead.display.shape == raw.shape[:2]
+        if usable and ahead.matches(self.display.threshold, self.display.min_region_area):
+            self.heatmap._display = ahead.display  # normalised on the loader thread with the same scale
+        else:
+            ahead = None
         self.events.emit("heatmap")
-        self._propose()
+        self._propose(ahead)
 
     @property
     def follows_proposal(self) -> bool:
         """True while the reviewer's mask is still the proposal: the threshold moves it along."""
         return self.editor is not None and not self._saved_mask and not self.editor.can_undo
 
-    def _propose(self) -> None:
+    def _propose(self, ahead: Proposal | None = None) -> None:
         shown = self.heatmap.display
-        if shown is None:
-            self.proposal.data = None
-            self.regions = []
-        elif shown.shape == self.image.shape:
-            self.proposal.data = threshold_mask(shown, self.display.threshold, self.display.min_region_area)
-            self.regions = mask_regions(self.proposal.data, shown, MAX_REGIONS)
-        else:  # a reduced map of a very large image: thresholded there, the mask grown to the image
-            reduced = threshold_mask(shown, self.display.threshold, self.display.min_region_area)
-            self.proposal.data = grown_mask(reduced, self.image.shape)
-            self.regions = mask_regions(self.proposal.data, shown, MAX_REGIONS, reduced=reduced)
+        made = None
+        if shown is not None:
+            made = ahead or make_proposal(shown, self.image.shape, self.display.threshold, self.display.min_region_area)
+        self.proposal.data = None if made is None else made.mask
+        self.regions = [] if made is None else made.regions
         self.events.emit("proposal")
         self.events.emit("regions")
-        if self.follows_proposal and self.proposal.data is not None:
-            self.editor.reset(self.proposal.data)
+        if self.follows_proposal and made is not None:
+            if made.editable is not None:
+                self.editor.reset(made.editable, copy=False)  # the loader's copy: this editor's alone
+            else:
+                self.editor.reset(made.mask)
             self._mask_changed()
 
     def set_display(self, **changes: Any) -> None:

@@ -17,7 +17,8 @@ from PySide6.QtCore import QObject, Signal
 
 from zsad_desktop.app import predictions
 from zsad_desktop.app.review_session import VIEW_HEATMAP_MAX_SIDE, ImageView, ReviewSession
-from zsad_desktop.app.viewer_model import ViewerModel
+from zsad_desktop.app.proposal import proposal_ahead
+from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.review_panel import ReviewPanel
 from zsad_desktop.ui.viewer import ImageViewer
@@ -74,7 +75,7 @@ class ReviewController(QObject):
         self.save_current()
         self._requested = image_id
         session = self.session
-        future = self._loader.submit(_read_view, session, image_id)
+        future = self._loader.submit(_read_view, session, image_id, self.model.display)
         self._reading = future
         future.add_done_callback(lambda done, i=image_id: self._viewRead.emit(i, done))
 
@@ -103,9 +104,10 @@ class ReviewController(QObject):
                 self.model.show_nothing()
                 self.message.emit(f"Could not show the image ({type(error).__name__}: {error})")
             return
-        view, model_id, stats = future.result()
+        view, model_id, stats, ahead = future.result()
         self.current = view
-        self.model.show(view.pixels8, view.raw_heatmap, stats, saved_mask=view.final_mask, levels=view.levels)
+        self.model.show(view.pixels8, view.raw_heatmap, stats, saved_mask=view.final_mask, levels=view.levels,
+                        ahead=ahead)
         self.panel.show_image(view.row, model_id, view.history)
         if view.raw_heatmap is None:
             self.prediction_arrived(view.row.id)  # it may have been stored while the image was read
@@ -128,17 +130,18 @@ class ReviewController(QObject):
         appear (read on the loader thread; edits made meanwhile are kept)."""
         if self.current is None or image_id != self.current.row.id or self.session is None or self._reading is not None:
             return
-        future = self._loader.submit(_read_prediction, self.session, image_id)
+        future = self._loader.submit(_read_prediction, self.session, image_id, self.model.display,
+                                     self.current.pixels8.shape)
         future.add_done_callback(lambda done, i=image_id: self._predictionRead.emit(i, done))
 
     def _prediction_read(self, image_id: int, future: Future) -> None:
         if self.current is None or image_id != self.current.row.id or self._reading is not None or future.exception():
             return
-        row, model_id, raw, stats = future.result()
+        row, model_id, raw, stats, ahead = future.result()
         self.current.row = row
         self.panel.show_row(row)
         if raw is not None and self.model.heatmap.raw is None:
-            self.model.set_heatmap(raw, stats)
+            self.model.set_heatmap(raw, stats, ahead)
             self.panel.model_label.setText(model_id)
 
     def refresh_scale(self) -> None:
@@ -194,20 +197,24 @@ class ReviewController(QObject):
         return True
 
 
-def _read_view(session: ReviewSession, image_id: int) -> tuple[ImageView, str | None, object]:
-    """On the loader thread: the image, its heatmap and review, and the display scale to show it on."""
+def _read_view(session: ReviewSession, image_id: int, display: DisplaySettings):
+    """On the loader thread: the image, its heatmap and review, the display scale to show it on, and
+    the proposal at the threshold on screen (a large image's grown mask is not made on the GUI thread)."""
     view = session.view(image_id)
     model_id = session.model_id()
     stats = session.normalisation(model_id) if model_id and view.raw_heatmap is not None else None
-    return view, model_id, stats
+    ahead = proposal_ahead(view.raw_heatmap, stats, view.pixels8.shape, display.threshold, display.min_region_area)
+    return view, model_id, stats, ahead
 
 
-def _read_prediction(session: ReviewSession, image_id: int):
-    """On the loader thread: the image's row, and its heatmap and display scale if the active model has one."""
+def _read_prediction(session: ReviewSession, image_id: int, display: DisplaySettings, shape: tuple[int, ...]):
+    """On the loader thread: the image's row, and its heatmap, display scale and proposal if the active
+    model has one."""
     row = session.workspace.image(image_id)
     model_id = session.model_id()
     cached = predictions.cached_prediction(session.workspace, image_id, model_id) if model_id else None
     if cached is None:
-        return row, model_id, None, None
+        return row, model_id, None, None, None
     heatmap = predictions.heatmap(session.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
-    return row, model_id, heatmap, session.normalisation(model_id)
+    stats = session.normalisation(model_id)
+    return row, model_id, heatmap, stats, proposal_ahead(heatmap, stats, shape, display.threshold, display.min_region_area)
