@@ -268,6 +268,24 @@ def threshold_mask(heatmap01: np.ndarray, threshold: float, min_area: int = 0) -
     return mask
 
 
+def label_regions(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, tuple[int, int]]:
+    """OpenCV's connected components (8-connected) of `mask`, labelled on its bounding box only (a
+    proposal of a few spots is a few pixels to label, not the image): (count, labels of the box,
+    stats in `mask`'s coordinates, (top, left) of the box)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return 1, np.zeros((0, 0), np.int32), np.zeros((1, 5), np.int32), (0, 0)
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[top:bottom].any(axis=0))
+    left, right = int(cols[0]), int(cols[-1]) + 1
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:bottom, left:right].astype(np.uint8),
+                                                                connectivity=8)
+    stats = stats.copy()
+    stats[:, 0] += left
+    stats[:, 1] += top
+    return count, labels, stats, (top, left)
+
+
 def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: int | None = None,
                  reduced: np.ndarray | None = None) -> list[Region]:
     """The connected regions of `mask`, the strongest (highest heatmap peak, then largest) first.
@@ -278,11 +296,11 @@ def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: i
 
         return _strongest(reduced_regions(np.asarray(reduced, bool), np.shape(mask), heatmap01), limit)
     mask = np.asarray(mask, bool)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats, (y0, x0) = label_regions(mask)
     regions = []
     for label in range(1, count):
         left, top, width, height, area = (int(v) for v in stats[label])
-        crop = labels[top : top + height, left : left + width] == label
+        crop = labels[top - y0 : top - y0 + height, left - x0 : left - x0 + width] == label
         peak = float(heatmap01[top : top + height, left : left + width][crop].max()) if heatmap01 is not None else 1.0
         regions.append(Region(label, area, peak, (left, top, width, height), crop, mask.shape))
     return _strongest(regions, limit)

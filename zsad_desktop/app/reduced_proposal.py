@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from functools import cached_property
 
-import cv2
 import numpy as np
 
-from zsad_desktop.app.mask_editing import Region
+from zsad_desktop.app.mask_editing import Region, label_regions
 
 
 def fits(heatmap_shape: tuple[int, ...], image_shape: tuple[int, ...]) -> bool:
@@ -89,13 +88,13 @@ class GrownRegion(Region):
 
 def reduced_regions(reduced: np.ndarray, shape: tuple[int, ...], heatmap01: np.ndarray | None) -> list[GrownRegion]:
     """The regions of the reduced mask `reduced`, in image pixels (`shape`), unsorted."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(reduced.astype(np.uint8), connectivity=8)
+    count, labels, stats, (box_top, box_left) = label_regions(reduced)
     (height, width), (h, w) = shape[:2], reduced.shape
     rows_all, cols_all = source_pixels(height, h), source_pixels(width, w)
     regions = []
     for label in range(1, count):
         left, top, box_w, box_h, _ = (int(v) for v in stats[label])
-        piece = labels[top : top + box_h, left : left + box_w] == label
+        piece = labels[top - box_top : top - box_top + box_h, left - box_left : left - box_left + box_w] == label
         peak = float(heatmap01[top : top + box_h, left : left + box_w][piece].max()) if heatmap01 is not None else 1.0
         y0, y1 = np.searchsorted(rows_all, [top, top + box_h])
         x0, x1 = np.searchsorted(cols_all, [left, left + box_w])
