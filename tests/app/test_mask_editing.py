@@ -146,3 +146,19 @@ def test_a_sparse_copy_equals_the_mask_and_is_its_own(share):
     np.testing.assert_array_equal(copied, mask)
     copied[:] = ~copied  # editing the copy leaves the mask alone
     np.testing.assert_array_equal(mask, original)
+
+
+def test_regions_labelled_on_the_bounding_box_match_labelling_the_whole_mask():
+    import cv2
+
+    from zsad_desktop.app.mask_editing import label_regions
+
+    mask = np.zeros((300, 400), bool)
+    mask[100:120, 250:260] = True
+    mask[200:230, 150:155] = True
+    mask[210, 300] = True
+    count, labels, stats, (top, left) = label_regions(mask)
+    whole = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    assert (top, left) == (100, 150) and count == whole[0] == 4
+    assert sorted(map(tuple, stats[1:].tolist())) == sorted(map(tuple, whole[2][1:].tolist()))
+    assert label_regions(np.zeros((5, 5), bool))[0] == 1 and mask_regions(np.zeros((5, 5), bool)) == []
