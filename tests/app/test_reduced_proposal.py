@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from zsad_desktop.app.mask_editing import mask_regions
-from zsad_desktop.app.reduced_proposal import fits, grown_mask
+from zsad_desktop.app.mask_editing import strongest
+from zsad_desktop.app.reduced_proposal import fits, grown_mask, reduced_regions
 
 
 @pytest.mark.parametrize("reduced_shape, shape", [((40, 50), (200, 250)), ((37, 53), (100, 150)), ((64, 64), (1000, 1000))])
@@ -15,7 +15,7 @@ def test_regions_of_a_grown_proposal_are_exact_disjoint_and_cover_it(reduced_sha
     heat = rng.random(reduced_shape).astype(np.float32)
     full = grown_mask(reduced, shape)
     np.testing.assert_array_equal(full, cv2.resize(reduced.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0)
-    regions = mask_regions(full, heat, reduced=reduced)
+    regions = strongest(reduced_regions(reduced, shape, heat), None)
     assert len(regions) == cv2.connectedComponents(reduced.astype(np.uint8), connectivity=8)[0] - 1
     union = np.zeros(shape, bool)
     for region in regions:
@@ -35,7 +35,7 @@ def test_a_region_erased_from_the_mask_is_not_inside_it_and_its_pixels_are_made_
     reduced = np.zeros((20, 20), bool)
     reduced[5:10, 5:10] = True
     full = grown_mask(reduced, (2000, 2000))
-    (region,) = mask_regions(full, None, reduced=reduced)
+    (region,) = reduced_regions(reduced, full.shape, None)
     assert region.area == 500 * 500 and region.box == (500, 500, 500, 500)
     assert "crop" not in region.__dict__  # nothing image-sized made for the list
     mask = full.copy()

@@ -192,7 +192,7 @@ def test_a_proposal_made_ahead_is_used_when_it_fits_the_threshold_and_made_again
     from zsad_desktop.app.proposal import proposal_ahead
 
     reduced = _heat()
-    ahead = proposal_ahead(reduced, SCALE, (200, 250), 0.5, 0)
+    ahead = proposal_ahead(SCALE.normalise(reduced), (200, 250), 0.5, 0)
     model = _model(threshold=0.5)
     model.show(_image(200, 250), reduced, SCALE, ahead=ahead)
     assert model.heatmap.display is ahead.display and model.proposal.data is ahead.mask
@@ -200,7 +200,7 @@ def test_a_proposal_made_ahead_is_used_when_it_fits_the_threshold_and_made_again
     model.paint([(100, 10)], 3)
     assert not model.proposal.data[10, 100]  # editing the reviewer's mask leaves the proposal alone
 
-    stale = proposal_ahead(reduced, SCALE, (200, 250), 0.9, 0)  # the reviewer moved the threshold meanwhile
+    stale = proposal_ahead(SCALE.normalise(reduced), (200, 250), 0.9, 0)  # the reviewer moved the threshold meanwhile
     model = _model(threshold=0.5)
     model.show(_image(200, 250), reduced, SCALE, ahead=stale)
     assert model.proposal.data is not stale.mask

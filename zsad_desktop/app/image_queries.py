@@ -71,6 +71,12 @@ def _unreviewed():
 FRAME_ORDER = func.coalesce(Image.frame, -1)
 
 
+def _prediction_of(model_id: str, input_key: Any = None, content_hash: Any = Image.content_hash):
+    """The join condition of an image's prediction by `model_id`, made with `input_key` when given."""
+    condition = and_(Prediction.image_hash == content_hash, Prediction.model_version == model_id)
+    return condition if input_key is None else and_(condition, Prediction.detector_input == input_key)
+
+
 def _joined(model_id: str, scored: bool = False, columns: tuple | None = None, images_first: bool = False,
             input_key: Any = None) -> Select:
     """Images present, with the score of `model_id` and who reviewed them when (or only `columns`,
@@ -81,9 +87,7 @@ def _joined(model_id: str, scored: bool = False, columns: tuple | None = None, i
     `WorkspaceInput.key_column()`) picks the prediction made with the workspace's current detector
     input: without it an image predicted under two choices would be two rows."""
     content_hash = Image.content_hash.concat("") if images_first else Image.content_hash
-    on_prediction = and_(Prediction.image_hash == content_hash, Prediction.model_version == model_id)
-    if input_key is not None:
-        on_prediction = and_(on_prediction, Prediction.detector_input == input_key)
+    on_prediction = _prediction_of(model_id, input_key, content_hash)
     query = select(*(columns or _COLUMNS)).select_from(Image)
     query = query.join(Prediction, on_prediction) if scored else query.outerjoin(Prediction, on_prediction)
     if columns is None:
@@ -196,10 +200,7 @@ def ids_to_predict(session: Session, model_id: str | None, input_key: Any = None
     (every readable image when `model_id` is None): one column, so cheap at 100,000 images."""
     query = select(Image.id).where(Image.missing.is_(False), Image.load_error.is_(None))
     if model_id is not None:
-        on_prediction = and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == model_id)
-        if input_key is not None:
-            on_prediction = and_(on_prediction, Prediction.detector_input == input_key)
-        query = query.outerjoin(Prediction, on_prediction).where(Prediction.id.is_(None))
+        query = query.outerjoin(Prediction, _prediction_of(model_id, input_key)).where(Prediction.id.is_(None))
     return list(session.scalars(query.order_by(Image.rel_path, FRAME_ORDER)))
 
 

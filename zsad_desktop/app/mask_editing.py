@@ -286,15 +286,9 @@ def label_regions(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, tuple[
     return count, labels, stats, (top, left)
 
 
-def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: int | None = None,
-                 reduced: np.ndarray | None = None) -> list[Region]:
-    """The connected regions of `mask`, the strongest (highest heatmap peak, then largest) first.
-    `reduced` is the same mask at the size of a reduced `heatmap01` (a very large image): regions are
-    found there (`reduced_proposal`), never labelling the full image (4 bytes a pixel)."""
-    if reduced is not None:
-        from zsad_desktop.app.reduced_proposal import reduced_regions  # it builds on Region
-
-        return _strongest(reduced_regions(np.asarray(reduced, bool), np.shape(mask), heatmap01), limit)
+def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: int | None = None) -> list[Region]:
+    """The connected regions of `mask`, the strongest (highest heatmap peak, then largest) first
+    (a very large image's reduced map: `reduced_proposal.reduced_regions`)."""
     mask = np.asarray(mask, bool)
     count, labels, stats, (y0, x0) = label_regions(mask)
     regions = []
@@ -303,9 +297,10 @@ def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: i
         crop = labels[top - y0 : top - y0 + height, left - x0 : left - x0 + width] == label
         peak = float(heatmap01[top : top + height, left : left + width][crop].max()) if heatmap01 is not None else 1.0
         regions.append(Region(label, area, peak, (left, top, width, height), crop, mask.shape))
-    return _strongest(regions, limit)
+    return strongest(regions, limit)
 
 
-def _strongest(regions: list[Region], limit: int | None) -> list[Region]:
+def strongest(regions: list[Region], limit: int | None) -> list[Region]:
+    """The regions sorted strongest first (highest heatmap peak, then largest), at most `limit`."""
     regions.sort(key=lambda r: (-r.peak, -r.area))
     return regions[:limit] if limit is not None else regions

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zsad_desktop.app.mask_editing import Region, mask_regions, sparse_copy, threshold_mask
-from zsad_desktop.app.reduced_proposal import grown_mask
-from zsad_desktop.detection.interface import NormalisationStats
+from zsad_desktop.app.mask_editing import Region, mask_regions, sparse_copy, strongest, threshold_mask
+from zsad_desktop.app.reduced_proposal import grown_mask, reduced_regions
 
 MAX_REGIONS = 50  # the strongest; a noisy low threshold can make thousands
 
@@ -42,13 +41,14 @@ def make_proposal(display01: np.ndarray, shape: tuple[int, ...], threshold: floa
     else:  # a reduced map of a very large image: thresholded there, the mask grown to the image
         reduced = threshold_mask(display01, threshold, min_area)
         mask = grown_mask(reduced, shape)
-        regions = mask_regions(mask, display01, MAX_REGIONS, reduced=reduced)
+        regions = strongest(reduced_regions(reduced, shape, display01), MAX_REGIONS)
     return Proposal(threshold, min_area, display01, mask, regions, sparse_copy(mask) if editable else None)
 
 
-def proposal_ahead(raw: np.ndarray | None, stats: NormalisationStats | None, shape: tuple[int, ...],
-                   threshold: float, min_area: int) -> Proposal | None:
-    """On a loader thread: the proposal a viewer showing `raw` on `stats` at `threshold` will need."""
-    if raw is None or stats is None:
+def proposal_ahead(display01: np.ndarray | None, shape: tuple[int, ...], threshold: float,
+                   min_area: int) -> Proposal | None:
+    """On a loader thread: the proposal a viewer showing `display01` (the heatmap on its display scale)
+    at `threshold` will need."""
+    if display01 is None:
         return None
-    return make_proposal(stats.normalise(raw), shape, threshold, min_area, editable=True)
+    return make_proposal(display01, shape, threshold, min_area, editable=True)

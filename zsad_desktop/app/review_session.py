@@ -61,7 +61,8 @@ class ImageView:
     final_mask: np.ndarray | None
     proposal: np.ndarray | None
     history: list[reviews.HistoryEntry]
-    levels: window_level.WindowLevel | None = None  # full-range pixels and the window `rgb` shows
+    levels: window_level.WindowLevel | None = None  # full-range pixels and the window `pixels8` shows
+    scale: NormalisationStats | None = None  # the display scale `heatmap` was normalised with
 
     # what window/level needs, from the image as read
     @property
@@ -236,14 +237,16 @@ class ReviewSession:
                       else window_level.WindowChoice(window_level.Window(*window)))
         pixels8 = levels.render()
         model_id = self.model_id()
-        raw = shown = None
+        raw = shown = scale = None
         if model_id:
             cached = predictions.cached_prediction(self.workspace, image_id, model_id)
             if cached is not None:
                 raw = predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
-                shown = self.normalisation(model_id).normalise(raw)
+                scale = self.normalisation(model_id)
+                shown = scale.normalise(raw)
         return ImageView(row, pixels8, shown, raw, reviews.final_mask(self.workspace, image_id),
-                         reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id), levels)
+                         reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id),
+                         levels, scale)
 
     # decisions ------------------------------------------------------------------
     def decide(self, image_id: int, status: ReviewStatus, mask: np.ndarray | None = None,

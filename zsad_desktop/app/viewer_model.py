@@ -74,8 +74,8 @@ class DisplaySettings:
 class ImageLayer:
     name = "image"
     pixels8: np.ndarray | None = None  # what is shown: 8 bit, (H, W) grey or (H, W, 3) colour
-    levels: WindowLevel | None = None  # the full-range pixels and the window `rgb` shows them through
-    preview: np.ndarray | None = None  # reduced, through a newer window, while `rgb` is re-rendered
+    levels: WindowLevel | None = None  # the full-range pixels and the window `pixels8` shows them through
+    preview: np.ndarray | None = None  # reduced, through a newer window, while `pixels8` is re-rendered
 
     @property
     def shape(self) -> tuple[int, int] | None:

@@ -91,8 +91,7 @@ class Workspace:
     ) -> list[ImageRow]:
         """Images present in the folder with their review state and the score of `model_id`
         (default: the active model), filtered by review state and score range (inclusive)."""
-        model_id = model_id or self.active_model_id() or ""
-        input_key = self.input_key(model_id)
+        model_id, input_key = self._scores_of(model_id)
         with self.database.read() as session:
             return image_queries.image_rows(
                 session, model_id, statuses, min_score, max_score, order, limit, include_errors, input_key=input_key,
@@ -108,13 +107,11 @@ class Workspace:
         include_errors: bool = True,
     ) -> GalleryListing:
         """The same rows as `images(...)`, read a page at a time (the gallery of a 100,000-image folder)."""
-        model_id = model_id or self.active_model_id() or ""
-        return GalleryListing(self.database, model_id, order, statuses, min_score, max_score, include_errors,
-                              self.input_key(model_id))
+        model_id, input_key = self._scores_of(model_id)
+        return GalleryListing(self.database, model_id, order, statuses, min_score, max_score, include_errors, input_key)
 
     def image(self, image_id: int, model_id: str | None = None) -> ImageRow:
-        model_id = model_id or self.active_model_id() or ""
-        input_key = self.input_key(model_id)
+        model_id, input_key = self._scores_of(model_id)
         with self.database.read() as session:
             row = image_queries.one_row(session, image_id, model_id, input_key)
         if row is None:
@@ -123,8 +120,7 @@ class Workspace:
 
     def next_unreviewed(self, model_id: str | None = None) -> ImageRow | None:
         """The unreviewed image the reviewer should see next: highest score first."""
-        model_id = model_id or self.active_model_id() or ""
-        input_key = self.input_key(model_id)
+        model_id, input_key = self._scores_of(model_id)
         with self.database.read() as session:
             return image_queries.next_unreviewed(session, model_id, input_key)
 
@@ -134,6 +130,11 @@ class Workspace:
         from zsad_desktop.app.predictions import workspace_input  # it builds on Workspace
 
         return workspace_input(self, model_id).key_column()
+
+    def _scores_of(self, model_id: str | None) -> tuple[str, Any]:
+        """`model_id` (default: the active model's) and the input key its predictions are joined on."""
+        model_id = model_id or self.active_model_id() or ""
+        return model_id, self.input_key(model_id)
 
     def ids_to_predict(self, model_id: str | None = None) -> list[int]:
         """Readable images, by name, that `model_id` has not scored under the current detector input
@@ -148,7 +149,6 @@ class Workspace:
 
     def absolute_path(self, row: ImageRow) -> Path:
         return self.folder / row.rel_path
-
 
 
 def default_data_dir(folder: Path) -> Path:

@@ -201,10 +201,8 @@ def _read_view(session: ReviewSession, image_id: int, display: DisplaySettings):
     """On the loader thread: the image, its heatmap and review, the display scale to show it on, and
     the proposal at the threshold on screen (a large image's grown mask is not made on the GUI thread)."""
     view = session.view(image_id)
-    model_id = session.model_id()
-    stats = session.normalisation(model_id) if model_id and view.raw_heatmap is not None else None
-    ahead = proposal_ahead(view.raw_heatmap, stats, view.pixels8.shape, display.threshold, display.min_region_area)
-    return view, model_id, stats, ahead
+    ahead = proposal_ahead(view.heatmap, view.pixels8.shape, display.threshold, display.min_region_area)
+    return view, session.model_id(), view.scale, ahead  # the scale `view.heatmap` was normalised with
 
 
 def _read_prediction(session: ReviewSession, image_id: int, display: DisplaySettings, shape: tuple[int, ...]):
@@ -217,4 +215,5 @@ def _read_prediction(session: ReviewSession, image_id: int, display: DisplaySett
         return row, model_id, None, None, None
     heatmap = predictions.heatmap(session.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
     stats = session.normalisation(model_id)
-    return row, model_id, heatmap, stats, proposal_ahead(heatmap, stats, shape, display.threshold, display.min_region_area)
+    ahead = proposal_ahead(stats.normalise(heatmap), shape, display.threshold, display.min_region_area)
+    return row, model_id, heatmap, stats, ahead

@@ -46,7 +46,7 @@ def reviewed_images(workspace: Workspace, statuses=DECIDED) -> list[ReviewedImag
         .select_from(Image)
         .outerjoin(Review, Review.image_hash == Image.content_hash)
         .outerjoin(Prediction, and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == active,
-                                          Prediction.detector_input == workspace.input_key(active)))
+                                    Prediction.detector_input == workspace.input_key(active)))
         .where(Image.missing.is_(False))
         .order_by(Image.rel_path, Image.frame)
     )
