@@ -23,7 +23,7 @@ DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "dat
 def run_one(cfg: dict) -> dict:
     import torch
 
-    from zsad_desktop.app.folder_prediction import detect_files, image_files
+    from zsad_desktop.app.prediction.folder_prediction import detect_files, image_files
     from zsad_desktop.detection.interface import create_detector
 
     torch.set_num_threads(cfg["threads"]) if cfg["threads"] else None

@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from zsad_desktop.app import model_versions
-from zsad_desktop.app.demo_data import write_demo_folder
-from zsad_desktop.app.retraining import retrain
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.training.retraining import retrain
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.demo.plates import write_demo_folder
 from zsad_desktop.detection.backbone import BackboneSpec
 from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import ReviewStatus

@@ -22,10 +22,10 @@ import cv2
 import numpy as np
 from sqlalchemy import insert, select, text
 
-from zsad_desktop.app import model_versions
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
 MODEL = "bench:v1"

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from zsad_desktop.app.viewer_model import ViewerModel  # noqa: E402
+from zsad_desktop.app.viewer.viewer_model import ViewerModel  # noqa: E402
 from zsad_desktop.ui.qimages import rgb_to_qimage  # noqa: E402
 from zsad_desktop.ui.viewer import ImageViewer  # noqa: E402
 

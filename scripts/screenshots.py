@@ -2,7 +2,7 @@
 a CT slice under a window/level preset, and a large wafer image zoomed in with the navigator.
 
 Renders offscreen (no display needed, QWidget.grab) on generated demo data
-(`zsad_desktop.app.demo_data`, `demo_ct`, `demo_wafer`), each shot in its own
+(`zsad_desktop.demo.plates`, `demo_ct`, `demo_wafer`), each shot in its own
 window. No CLIP weights ship with the repository, and a random backbone draws
 noise, so by default the heatmaps come from stand-in detectors
 (scripts/screenshot_detectors.py), each tuned to its demo and named in the
@@ -29,15 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+import screenshot_detectors  # noqa: E402,F401 - registers the stand-in detectors
 from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import screenshot_detectors  # noqa: E402,F401 - registers the stand-in detectors
-from zsad_desktop.app.demo_ct import write_ct_demo  # noqa: E402
-from zsad_desktop.app.demo_data import write_demo_folder  # noqa: E402
-from zsad_desktop.app.demo_wafer import write_wafer_demo  # noqa: E402
-from zsad_desktop.app.review_session import DetectorSettings  # noqa: E402
-from zsad_desktop.app.settings import AppSettings  # noqa: E402
+from zsad_desktop.app.review.review_session import DetectorSettings  # noqa: E402
+from zsad_desktop.app.review.settings import AppSettings  # noqa: E402
+from zsad_desktop.demo.ct import write_ct_demo  # noqa: E402
+from zsad_desktop.demo.plates import write_demo_folder  # noqa: E402
+from zsad_desktop.demo.wafer import write_wafer_demo  # noqa: E402
 from zsad_desktop.ui.main_window import MainWindow  # noqa: E402
 from zsad_desktop.ui.mask_tools import Tool  # noqa: E402
 

@@ -2,8 +2,8 @@ import shutil
 
 import pytest
 
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
 
 HAZELNUT_SIZE = (256, 256)  # the sample images are downscaled
 

@@ -7,7 +7,7 @@ gallery's order and filters have to get right.
 
 from sqlalchemy import insert
 
-from zsad_desktop.app import model_versions
+from zsad_desktop.app.training import model_versions
 from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
 MODEL = "fake:v1"

@@ -3,8 +3,8 @@
 import numpy as np
 
 from zsad_desktop import cli
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.imaging import load_image, read_mask
 
 
@@ -37,11 +37,11 @@ def test_reviewed_ct_demo_slices_and_frames_export_as_dicom_seg(tmp_path):
     import highdicom as hd
 
     from zsad_desktop.app.exports import export_mvtec
-    from zsad_desktop.app.reviews import record_review
+    from zsad_desktop.app.review.decisions import record_review
     from zsad_desktop.store import ReviewStatus
 
     root = tmp_path / "ct"
-    from zsad_desktop.app.demo_ct import write_ct_demo
+    from zsad_desktop.demo.ct import write_ct_demo
 
     write_ct_demo(root, slices=6, size=96, bleeding=2)
     with Workspace.open(root) as workspace:

@@ -5,20 +5,29 @@ import cv2
 import numpy as np
 import pytest
 
-from zsad_desktop.app.demo_ct import write_ct_demo
-from zsad_desktop.app.detector_input import (
-    CURRENT_WINDOW, DISPLAY_WINDOW_SETTING, FILE_WINDOW, INPUT_SETTING, PERCENTILE, DetectorInput, InputChoice,
-    TilingChoice, input_choice, input_for, prediction_key, set_input_choice,
+from tests.app.fakes import BrightnessDetector
+from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, predict_images
+from zsad_desktop.app.review.settings import WorkspaceInputSettings
+from zsad_desktop.app.workspace.detector_input import (
+    CURRENT_WINDOW,
+    DISPLAY_WINDOW_SETTING,
+    FILE_WINDOW,
+    INPUT_SETTING,
+    PERCENTILE,
+    DetectorInput,
+    InputChoice,
+    TilingChoice,
+    input_choice,
+    input_for,
+    prediction_key,
+    set_input_choice,
 )
-from zsad_desktop.app.predictions import cached_prediction, heatmap, predict_images
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.settings import WorkspaceInputSettings
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.demo.ct import write_ct_demo
 from zsad_desktop.detection.tiling import TilingConfig
 from zsad_desktop.imaging import apply_window, load_image, percentile_window
 from zsad_desktop.store import Prediction
-
-from tests.app.fakes import BrightnessDetector
 
 
 def test_keys_name_the_rule_and_the_tiles():
@@ -140,7 +149,7 @@ def test_damaged_settings_fall_back_and_unchanged_ones_are_no_change(mixed_folde
 def test_the_sql_key_column_gives_each_image_the_key_its_prediction_gets(mixed_folder, tiling):
     from sqlalchemy import select
 
-    from zsad_desktop.app.detector_input import WorkspaceInput, set_tiling_choice
+    from zsad_desktop.app.workspace.detector_input import WorkspaceInput, set_tiling_choice
     from zsad_desktop.store import Image
 
     ws = mixed_folder
@@ -157,28 +166,23 @@ def test_the_sql_key_column_gives_each_image_the_key_its_prediction_gets(mixed_f
     assert in_sql == outcomes and len(set(outcomes.values())) == (4 if tiling.enabled else 2)
 
 
-def test_the_viewers_window_module_is_asked_first_where_it_exists(mixed_folder, monkeypatch):
-    import sys
-    import types
-
-    from zsad_desktop.app.detector_input import current_window
+def test_the_window_the_viewer_keeps_is_the_current_window(mixed_folder):
+    from zsad_desktop.app.viewer.window_level import Window, WindowChoice, remember_window
+    from zsad_desktop.app.workspace.detector_input import current_window
 
     ws = mixed_folder
-    ws.set_setting(DISPLAY_WINDOW_SETTING, [100, 50])
+    ws.set_setting(DISPLAY_WINDOW_SETTING, [100, 50])  # as older versions and scripts store it
     assert current_window(ws) == (100.0, 50.0)
-    viewer_window = types.SimpleNamespace(current_window=lambda workspace: types.SimpleNamespace(centre=40, width=80))
-    monkeypatch.setitem(sys.modules, "zsad_desktop.app.window_level", viewer_window)
-    monkeypatch.setattr("zsad_desktop.app.window_level", viewer_window, raising=False)  # the module exists now
+    remember_window(ws, WindowChoice(Window(40, 80), preset="CT brain", kind="hounsfield"))
     assert current_window(ws) == (40.0, 80.0)
     ws.set_setting(DISPLAY_WINDOW_SETTING, [100, -5])  # a damaged setting is no window
-    monkeypatch.undo()
     assert current_window(ws) is None
 
 
 def test_the_gallery_shows_each_image_once_with_the_score_of_the_current_choice(mixed_folder):
     from zsad_desktop.app.exports.reviewed import reviewed_images
-    from zsad_desktop.app.model_versions import register_version
-    from zsad_desktop.app.reviews import record_review
+    from zsad_desktop.app.review.decisions import record_review
+    from zsad_desktop.app.training.model_versions import register_version
     from zsad_desktop.store import ReviewStatus
 
     ws = mixed_folder
@@ -207,7 +211,7 @@ def test_the_gallery_shows_each_image_once_with_the_score_of_the_current_choice(
 
 def test_a_detector_that_does_not_say_its_input_size_is_looked_up_as_it_was_stored(tmp_path):
     """Predicting and looking up resolve the tiles alike: from the registered version's input size."""
-    from zsad_desktop.app.model_versions import register_version
+    from zsad_desktop.app.training.model_versions import register_version
 
     folder = tmp_path / "big"
     folder.mkdir()

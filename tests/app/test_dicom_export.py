@@ -1,19 +1,18 @@
 """Exports of DICOM images: named by SOP Instance UID (never the patient), stored values kept, DICOM SEG."""
 
 import cv2
+import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
 from pydicom.uid import generate_uid
-import highdicom as hd
-
-from zsad_desktop.app.exports import export_mvtec
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
-from zsad_desktop.store import ReviewStatus
 
 from tests.imaging.dicom_files import write_dicom
+from zsad_desktop.app.exports import export_mvtec
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.store import ReviewStatus
 
 PATIENT_NAME = "Doe^Jane"
 

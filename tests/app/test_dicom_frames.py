@@ -3,13 +3,12 @@
 import numpy as np
 from sqlalchemy import select
 
-from zsad_desktop.app.review_session import DetectorSettings, ReviewSession
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
-from zsad_desktop.store import Review, ReviewStatus
-
 from tests.imaging.dicom_files import PATIENT, write_dicom
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.store import Review, ReviewStatus
 
 
 def _frames(count: int) -> np.ndarray:

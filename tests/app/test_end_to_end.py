@@ -5,15 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from zsad_desktop.app import model_versions
+from tests.app.fakes import BrightnessDetector
 from zsad_desktop.app.exports import export_coco, export_mvtec, export_report
-from zsad_desktop.app.predictions import cached_prediction, heatmap, predict_images
-from zsad_desktop.app.reviews import history, proposal_mask, record_review
+from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, predict_images
+from zsad_desktop.app.review.decisions import history, proposal_mask, record_review
+from zsad_desktop.app.training import model_versions
 from zsad_desktop.evaluation import load_mask, read_dataset
 from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import ReviewStatus
-
-from tests.app.fakes import BrightnessDetector
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 

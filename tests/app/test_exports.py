@@ -17,9 +17,9 @@ from zsad_desktop.app.exports import (
     region_annotations,
     safe_name,
 )
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Image, ReviewStatus
 from zsad_desktop.store.errors import StoreError
 

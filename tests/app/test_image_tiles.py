@@ -3,8 +3,17 @@
 import numpy as np
 import pytest
 
-from zsad_desktop.app.image_tiles import (TileGrid, build_levels, choose_level, halve, level_count, level_for_scale,
-                                          level_shape, patch_levels, preview)
+from zsad_desktop.app.viewer.image_tiles import (
+    TileGrid,
+    build_levels,
+    choose_level,
+    halve,
+    level_count,
+    level_for_scale,
+    level_shape,
+    patch_levels,
+    preview,
+)
 
 
 def test_tile_grid_covers_the_image_with_smaller_last_tiles():

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from zsad_desktop.app.jobs import JobQueue, JobState, Priority, prediction_order
+from zsad_desktop.app.prediction.jobs import JobQueue, JobState, Priority, prediction_order
 
 WAIT = 10.0
 
@@ -173,8 +173,8 @@ def test_prediction_order_leaves_out_what_needs_no_prediction():
 
 
 def test_a_settings_change_cancels_predictions_but_not_training_or_the_scan(tmp_path):
-    from zsad_desktop.app.review_session import DetectorSettings, ReviewSession
-    from zsad_desktop.app.workspace import Workspace
+    from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+    from zsad_desktop.app.workspace.workspace import Workspace
 
     queue = JobQueue("settings")
     session = ReviewSession(Workspace.open(tmp_path), DetectorSettings(), queue)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from zsad_desktop.app.mask_editing import MaskEditor, mask_regions, threshold_mask
+from zsad_desktop.app.viewer.mask_editing import MaskEditor, mask_regions, threshold_mask
 
 
 def test_brush_paints_a_disc_and_eraser_takes_it_back():
@@ -137,7 +137,7 @@ def test_threshold_and_regions_ranked_by_peak():
 
 @pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 1.0])
 def test_a_sparse_copy_equals_the_mask_and_is_its_own(share):
-    from zsad_desktop.app.mask_editing import sparse_copy
+    from zsad_desktop.app.viewer.mask_editing import sparse_copy
 
     mask = np.random.default_rng(1).random((120, 90)) < share
     mask[40:43] = share > 0  # a run of full rows beside scattered ones
@@ -151,7 +151,7 @@ def test_a_sparse_copy_equals_the_mask_and_is_its_own(share):
 def test_regions_labelled_on_the_bounding_box_match_labelling_the_whole_mask():
     import cv2
 
-    from zsad_desktop.app.mask_editing import label_regions
+    from zsad_desktop.app.viewer.mask_editing import label_regions
 
     mask = np.zeros((300, 400), bool)
     mask[100:120, 250:260] = True

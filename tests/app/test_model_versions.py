@@ -1,6 +1,6 @@
 import pytest
 
-from zsad_desktop.app import model_versions as mv
+from zsad_desktop.app.training import model_versions as mv
 from zsad_desktop.store import TrainingStatus
 from zsad_desktop.store.errors import StoreError
 

@@ -3,7 +3,8 @@ import threading
 import numpy as np
 import pytest
 
-from zsad_desktop.app.predictions import (
+from tests.app.fakes import FAKE_METHOD, BrightnessDetector
+from zsad_desktop.app.prediction.workspace_predictions import (
     PredictionFailure,
     cached_prediction,
     heatmap,
@@ -13,8 +14,6 @@ from zsad_desktop.app.predictions import (
 from zsad_desktop.detection.interface import Detection
 from zsad_desktop.imaging import read_rgb8
 from zsad_desktop.store.errors import StoreError
-
-from tests.app.fakes import FAKE_METHOD, BrightnessDetector
 
 
 def test_predictions_are_cached_per_image_hash_and_model_version(workspace):
@@ -52,8 +51,8 @@ def test_second_store_of_the_same_prediction_keeps_the_first(workspace):
 
 
 def test_unreadable_images_fail_alone(hazelnut_copy):
-    from zsad_desktop.app.scanning import scan
-    from zsad_desktop.app.workspace import Workspace
+    from zsad_desktop.app.workspace.scanning import scan
+    from zsad_desktop.app.workspace.workspace import Workspace
 
     (hazelnut_copy / "broken.png").write_bytes(b"garbage")
     with Workspace.open(hazelnut_copy) as ws:

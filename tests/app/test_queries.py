@@ -1,15 +1,14 @@
 import numpy as np
 import pytest
 
-from zsad_desktop.app import model_versions
-from zsad_desktop.app.predictions import predict_images
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.workspace import SORT_ORDERS, Workspace
-from zsad_desktop.store import ReviewStatus
-
 from tests.app import fake_images
 from tests.app.conftest import HAZELNUT_SIZE
 from tests.app.fakes import FAKE_METHOD, BrightnessDetector
+from zsad_desktop.app.prediction.workspace_predictions import predict_images
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.workspace.workspace import SORT_ORDERS, Workspace
+from zsad_desktop.store import ReviewStatus
 
 # SQLAlchemy 2.1 deprecates parts of its result API (Result.tuples()): the queries must not lean on them.
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
@@ -75,7 +74,7 @@ def test_counts_per_status_add_up(workspace):
     assert counts[ReviewStatus.NORMAL] == 1 and counts[ReviewStatus.REJECTED] == 2
     assert counts[ReviewStatus.UNREVIEWED] == len(rows) - 3 and sum(counts.values()) == len(rows)
     (workspace.folder / rows[1].rel_path).unlink()
-    from zsad_desktop.app.scanning import scan
+    from zsad_desktop.app.workspace.scanning import scan
 
     scan(workspace)
     assert workspace.counts()[ReviewStatus.REJECTED] == 1  # a vanished image is not counted
@@ -85,7 +84,7 @@ def test_queries_use_indexes(workspace):
     """The planner answers the gallery's questions from indexes, not by sorting whole tables."""
     from sqlalchemy import func, select, text
 
-    from zsad_desktop.app import image_queries
+    from zsad_desktop.app.workspace import image_queries
     from zsad_desktop.store import Image
 
     _scored(workspace)
@@ -105,7 +104,7 @@ def test_queries_use_indexes(workspace):
 
 
 def test_next_unreviewed_looks_past_the_quick_looks(workspace, monkeypatch):
-    from zsad_desktop.app import image_queries
+    from zsad_desktop.app.workspace import image_queries
 
     monkeypatch.setattr(image_queries, "QUICK_LOOKS", (2, 3, None))
     assert workspace.next_unreviewed().rel_path == workspace.images(order="name")[0].rel_path  # nothing scored yet

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from zsad_desktop.app.mask_editing import strongest
-from zsad_desktop.app.reduced_proposal import fits, grown_mask, reduced_regions
+from zsad_desktop.app.viewer.mask_editing import strongest
+from zsad_desktop.app.viewer.reduced_proposal import fits, grown_mask, reduced_regions
 
 
 @pytest.mark.parametrize("reduced_shape, shape", [((40, 50), (200, 250)), ((37, 53), (100, 150)), ((64, 64), (1000, 1000))])

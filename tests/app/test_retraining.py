@@ -4,18 +4,17 @@ import shutil
 
 import pytest
 
-from zsad_desktop.app import model_versions
-from zsad_desktop.app.predictions import predict_images
-from zsad_desktop.app.retraining import proposal_agreement, readiness, retrain, split, reviewed_images
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.workspace import Workspace
+from tests.conftest import TINY_TEXT768
+from zsad_desktop.app.prediction.workspace_predictions import predict_images
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.training.retraining import proposal_agreement, readiness, retrain, reviewed_images, split
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.store.errors import StoreError
-
-from tests.conftest import TINY_TEXT768
 
 BACKBONE = {"model_name": TINY_TEXT768, "pretrained": "random", "image_size": 112}
 

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 
-from zsad_desktop.app.reviews import current_review, final_mask, history, proposal_mask, record_review
+from tests.app.conftest import HAZELNUT_SIZE
+from zsad_desktop.app.review.decisions import current_review, final_mask, history, proposal_mask, record_review
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.store.errors import StoreError
-
-from tests.app.conftest import HAZELNUT_SIZE
 
 
 def _square(top, size=10):
@@ -58,8 +57,8 @@ def test_bad_reviews_are_refused_with_the_reason(workspace):
 
 
 def test_unreadable_image_cannot_be_reviewed(hazelnut_copy):
-    from zsad_desktop.app.scanning import scan
-    from zsad_desktop.app.workspace import Workspace
+    from zsad_desktop.app.workspace.scanning import scan
+    from zsad_desktop.app.workspace.workspace import Workspace
 
     (hazelnut_copy / "gone.png").write_bytes(b"\x89PNG broken")
     with Workspace.open(hazelnut_copy) as ws:
@@ -74,7 +73,7 @@ def test_unreadable_image_cannot_be_reviewed(hazelnut_copy):
 def test_identical_pixels_at_two_paths_share_one_review(workspace):
     import shutil
 
-    from zsad_desktop.app.scanning import scan
+    from zsad_desktop.app.workspace.scanning import scan
 
     row = workspace.images(order="name")[0]
     shutil.copy(workspace.folder / row.rel_path, workspace.folder / "copy.png")

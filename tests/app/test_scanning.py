@@ -4,12 +4,11 @@ import threading
 
 import pytest
 
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.scanning import scan, walk_images
-from zsad_desktop.app.workspace import Workspace
-from zsad_desktop.store import ReviewStatus
-
 from tests.app.conftest import HAZELNUT_SIZE
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.workspace.scanning import scan, walk_images
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.store import ReviewStatus
 
 
 def test_scan_finds_every_image_and_records_unreadable_ones(hazelnut_copy):
@@ -40,7 +39,7 @@ def test_hidden_workspace_and_ground_truth_folders_are_not_images(tmp_path, shar
 
 
 def test_rescan_hashes_nothing_when_nothing_changed(workspace, monkeypatch):
-    import zsad_desktop.app.scanning as scanning
+    import zsad_desktop.app.workspace.scanning as scanning
 
     hashed = []
     original = scanning.content_hash
@@ -89,7 +88,7 @@ def test_moved_file_keeps_its_review_and_a_returning_file_reappears(workspace):
 
 
 def test_cancelled_scan_keeps_what_it_wrote_and_the_next_scan_finishes(hazelnut_copy, monkeypatch):
-    import zsad_desktop.app.scanning as scanning
+    import zsad_desktop.app.workspace.scanning as scanning
 
     monkeypatch.setattr(scanning, "COMMIT_EVERY", 3)
     ws = Workspace.open(hazelnut_copy)

@@ -9,20 +9,20 @@ import cv2
 import numpy as np
 import tifffile
 
-from zsad_desktop import cli
-from zsad_desktop.app import review_session, tiled_prediction
-from zsad_desktop.app.detector_input import TilingChoice, set_tiling_choice
-from zsad_desktop.app.predictions import cached_prediction, heatmap, predict_images
-from zsad_desktop.app.review_session import DetectorSettings, ReviewSession
-from zsad_desktop.app.model_versions import register_version
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
-from zsad_desktop.app.workspace import Workspace
-from zsad_desktop.detection.interface import NormalisationStats, create_detector
-from zsad_desktop.imaging import load_image, to_rgb8
-
 from tests.app.fakes import BrightnessDetector
 from tests.conftest import REPO_ROOT, TINY
+from zsad_desktop import cli
+from zsad_desktop.app.prediction import tiled_prediction
+from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, predict_images
+from zsad_desktop.app.review import review_session
+from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.training.model_versions import register_version
+from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
+from zsad_desktop.app.workspace.detector_input import TilingChoice, set_tiling_choice
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.detection.interface import NormalisationStats, create_detector
+from zsad_desktop.imaging import load_image, to_rgb8
 
 TINY_SETTINGS = dict(model_name=TINY, pretrained="random", image_size=112, device="cpu")
 
@@ -103,12 +103,12 @@ def test_a_very_large_image_keeps_its_reduced_map_stretched_over_the_image(tmp_p
 MEMORY_SCRIPT = r"""
 import sys, tracemalloc
 import numpy as np, tifffile
-from zsad_desktop.app.detector_input import CURRENT_WINDOW, InputChoice, TilingChoice, set_input_choice, set_tiling_choice
-from zsad_desktop.app.predictions import heatmap, predict_images
-from zsad_desktop.app.model_versions import register_version
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.detector_input import CURRENT_WINDOW, InputChoice, TilingChoice, set_input_choice, set_tiling_choice
+from zsad_desktop.app.prediction.workspace_predictions import heatmap, predict_images
+from zsad_desktop.app.training.model_versions import register_version
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
+from zsad_desktop.app.workspace.workspace import Workspace
 from tests.app.fakes import BrightnessDetector
 
 folder, side = sys.argv[1], 20000

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
+from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.detection.interface import NormalisationStats
 
 SCALE = NormalisationStats(low=0.2, high=0.6)
@@ -189,7 +189,7 @@ def test_a_reduced_heatmap_of_a_large_image_proposes_at_the_image_size():
 
 
 def test_a_proposal_made_ahead_is_used_when_it_fits_the_threshold_and_made_again_when_not():
-    from zsad_desktop.app.proposal import proposal_ahead
+    from zsad_desktop.app.viewer.proposal import proposal_ahead
 
     reduced = _heat()
     ahead = proposal_ahead(SCALE.normalise(reduced), (200, 250), 0.5, 0)

@@ -6,18 +6,32 @@ import cv2
 import numpy as np
 import pytest
 
-from zsad_desktop.app import detector_input
-from zsad_desktop.app.review_session import DetectorSettings, ReviewSession
-from zsad_desktop.app.scanning import scan
-from zsad_desktop.app.viewer_model import ViewerModel
-from zsad_desktop.app.window_level import (AS_STORED, AUTO, DRAG_PIXELS, FILE_DEFAULT, FULL_RANGE, HOUNSFIELD, PHOTO_8BIT,
-                                           WIDE, Window, WindowChoice, WindowLevel, chosen_window, current_window,
-                                           remember_window, render8, set_current_window)
-from zsad_desktop.app.workspace import Workspace
+from tests.imaging.dicom_files import write_dicom
+from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.viewer.viewer_model import ViewerModel
+from zsad_desktop.app.viewer.window_level import (
+    AS_STORED,
+    AUTO,
+    DRAG_PIXELS,
+    FILE_DEFAULT,
+    FULL_RANGE,
+    HOUNSFIELD,
+    PHOTO_8BIT,
+    WIDE,
+    Window,
+    WindowChoice,
+    WindowLevel,
+    chosen_window,
+    current_window,
+    remember_window,
+    render8,
+    set_current_window,
+)
+from zsad_desktop.app.workspace import detector_input
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.imaging import load_image
 from zsad_desktop.imaging.window import PRESETS, apply_window
-
-from tests.imaging.dicom_files import write_dicom
 
 
 def _ct(tmp_path, window=(40, 80)):
@@ -106,7 +120,7 @@ def test_the_viewer_models_drag_shows_the_image_through_the_dragged_window():
 
 
 def test_a_large_image_is_rewindowed_off_the_callers_thread_and_only_the_newest_result_shows(monkeypatch):
-    from zsad_desktop.app import window_control
+    from zsad_desktop.app.viewer import window_control
 
     monkeypatch.setattr(window_control, "SYNC_RENDER_PIXELS", 100)  # this 60 x 80 image counts as large
     started, gate, rendered, threads = threading.Event(), threading.Event(), [], []

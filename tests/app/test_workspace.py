@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from zsad_desktop.app.workspace import DATA_DIR, DEFAULT_SETTINGS, Workspace
+from zsad_desktop.app.workspace.workspace import DATA_DIR, DEFAULT_SETTINGS, Workspace
 from zsad_desktop.store import NewerSchemaError, open_database, sqlite_url
 from zsad_desktop.store.errors import StoreError
 

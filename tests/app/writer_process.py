@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zsad_desktop.app.predictions import store_prediction
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.prediction.workspace_predictions import store_prediction
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import Detection
 from zsad_desktop.store import ReviewStatus
 

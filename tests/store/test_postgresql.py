@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from zsad_desktop.store import NewerSchemaError, open_database
-
 from tests.store.concurrent_writers import count_with_concurrent_writers
+from zsad_desktop.store import NewerSchemaError, open_database
 
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name.split(".")[0]))
 _names = itertools.count(1)
@@ -77,14 +76,14 @@ def _folder(tmp_path, count=6):
 
 
 def test_workspace_on_postgresql(tmp_path, postgres_url):
-    from zsad_desktop.app import model_versions
-    from zsad_desktop.app.exports import export_report
-    from zsad_desktop.app.predictions import predict_images
-    from zsad_desktop.app.reviews import final_mask, history, record_review
-    from zsad_desktop.app.scanning import scan
-    from zsad_desktop.app.workspace import Workspace
-    from zsad_desktop.store import ReviewStatus
     from tests.app.fakes import BrightnessDetector
+    from zsad_desktop.app.exports import export_report
+    from zsad_desktop.app.prediction.workspace_predictions import predict_images
+    from zsad_desktop.app.review.decisions import final_mask, history, record_review
+    from zsad_desktop.app.training import model_versions
+    from zsad_desktop.app.workspace.scanning import scan
+    from zsad_desktop.app.workspace.workspace import Workspace
+    from zsad_desktop.store import ReviewStatus
 
     folder = _folder(tmp_path)
     ws = Workspace.open(folder, db_url=postgres_url)

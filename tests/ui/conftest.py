@@ -4,10 +4,9 @@ import shutil
 
 import pytest
 
-from zsad_desktop.app.review_session import DetectorSettings
-from zsad_desktop.app.settings import AppSettings
-
 from tests.conftest import TINY
+from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.settings import AppSettings
 
 
 @pytest.fixture
@@ -56,7 +55,7 @@ def open_window(qtbot):
 @pytest.fixture
 def shown_viewer(qtbot):
     """An ImageViewer on a new ViewerModel with `display` settings, `size` pixels, shown and exposed."""
-    from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
+    from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
     from zsad_desktop.ui.viewer import ImageViewer
 
     def make(size=(400, 300), **display):

@@ -5,8 +5,8 @@ import time
 import numpy as np
 import torch
 
-from zsad_desktop.app.jobs import Priority
-from zsad_desktop.app.review_session import ReviewSession
+from zsad_desktop.app.prediction.jobs import Priority
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.detection.interface import Detection
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.prediction_controller import PredictionController, describe_error

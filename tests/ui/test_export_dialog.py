@@ -4,10 +4,9 @@ import numpy as np
 import pydicom
 from pydicom.uid import generate_uid
 
-from zsad_desktop.app.reviews import record_review
-from zsad_desktop.store import ReviewStatus
-
 from tests.imaging.dicom_files import write_dicom
+from zsad_desktop.app.review.decisions import record_review
+from zsad_desktop.store import ReviewStatus
 
 
 def _dicom_folder(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QPixmap
 
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.gallery_filter_bar import FLAGGED, GalleryFilterBar
 from zsad_desktop.ui.gallery_model import PAGE, GalleryModel, RowRole
@@ -16,7 +16,7 @@ def _workspace(folder, count, error_every=0):
     """`count` copies of one plate (links, so 10,000 cost nothing), scored i / count by the active model."""
     from sqlalchemy import insert
 
-    from zsad_desktop.app.model_versions import register_version
+    from zsad_desktop.app.training.model_versions import register_version
     from zsad_desktop.store import Image, Prediction
 
     folder.mkdir(exist_ok=True)

@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from zsad_desktop.app.image_tiles import TileGrid, level_for_scale, level_shape
+from zsad_desktop.app.viewer.image_tiles import TileGrid, level_for_scale, level_shape
 from zsad_desktop.detection.interface import NormalisationStats
 
 H, W = 9_000, 12_000
@@ -162,7 +162,7 @@ def test_a_small_hot_spot_and_a_thin_mask_stay_visible_when_a_large_heatmap_is_f
 
 
 def test_v_in_the_window_switches_the_navigator(qtbot, large_rgb):
-    from zsad_desktop.app.settings import AppSettings
+    from zsad_desktop.app.review.settings import AppSettings
     from zsad_desktop.ui.main_window import MainWindow
 
     window = MainWindow(AppSettings(), persist=False)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from zsad_desktop.app.reviews import final_mask
+from zsad_desktop.app.review.decisions import final_mask
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.mask_tools import Tool
 

@@ -7,8 +7,8 @@ step with the keyboard, paint, undo, accept, mark normal, close, reopen.
 import numpy as np
 from PySide6.QtCore import Qt
 
-from zsad_desktop.app.reviews import current_review, final_mask, history, proposal_mask
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.review.decisions import current_review, final_mask, history, proposal_mask
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.mask_tools import Tool
 

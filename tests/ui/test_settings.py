@@ -4,9 +4,9 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QKeySequence
 
-from zsad_desktop.app.review_session import DetectorSettings
-from zsad_desktop.app.settings import AppSettings
-from zsad_desktop.app.viewer_model import DisplaySettings
+from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.settings import AppSettings
+from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 from zsad_desktop.ui.launch import apply_options
 from zsad_desktop.ui.main_window import MainWindow
 from zsad_desktop.ui.settings_dialog import SettingsDialog
@@ -172,9 +172,9 @@ def test_another_detector_in_the_settings_predicts_the_folder_again(qtbot, tiny_
 
 
 def test_detector_input_tab_stores_the_folders_choice_and_says_it_changed(qtbot, tmp_path):
-    from zsad_desktop.app.detector_input import PERCENTILE, InputChoice, TilingChoice
-    from zsad_desktop.app.review_session import ReviewSession
-    from zsad_desktop.app.settings import WorkspaceInputSettings
+    from zsad_desktop.app.review.review_session import ReviewSession
+    from zsad_desktop.app.review.settings import WorkspaceInputSettings
+    from zsad_desktop.app.workspace.detector_input import PERCENTILE, InputChoice, TilingChoice
 
     alone = SettingsDialog(AppSettings())
     qtbot.addWidget(alone)
@@ -205,7 +205,7 @@ def test_detector_input_tab_stores_the_folders_choice_and_says_it_changed(qtbot,
 
 def test_another_detector_input_predicts_the_folder_again_and_keeps_the_old(qtbot, tiny_prefs, hazelnut_folder,
                                                                              open_window, monkeypatch):
-    from zsad_desktop.app.detector_input import TilingChoice, set_tiling_choice
+    from zsad_desktop.app.workspace.detector_input import TilingChoice, set_tiling_choice
     from zsad_desktop.ui import main_window
 
     window = open_window(tiny_prefs, hazelnut_folder, predicted=True)

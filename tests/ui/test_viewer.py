@@ -106,7 +106,7 @@ def test_polygon_closes_on_finish_and_needs_three_points(qtbot, viewer):
 
 
 def test_a_window_change_keeps_the_polygon_being_drawn_and_another_image_drops_it(qtbot, viewer):
-    from zsad_desktop.app.window_level import Window
+    from zsad_desktop.app.viewer.window_level import Window
 
     tools, model = viewer.tools, viewer.model
     tools.set_tool(Tool.POLYGON)

@@ -6,10 +6,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QImage
 
-from zsad_desktop.app.window_level import AUTO, FILE_DEFAULT, WIDE, Window, WindowLevel, current_window
-from zsad_desktop.imaging.window import PRESETS, apply_window
-
 from tests.imaging.dicom_files import write_dicom
+from zsad_desktop.app.viewer.window_level import AUTO, FILE_DEFAULT, WIDE, Window, WindowLevel, current_window
+from zsad_desktop.imaging.window import PRESETS, apply_window
 
 
 def _shown(viewer) -> np.ndarray:
@@ -113,8 +112,8 @@ def test_with_the_current_window_as_detector_input_a_new_window_predicts_the_fol
         qtbot, tiny_prefs, plates, tmp_path, open_window):
     from sqlalchemy import select
 
-    from zsad_desktop.app.detector_input import CURRENT_WINDOW, InputChoice, set_input_choice
-    from zsad_desktop.app.workspace import Workspace
+    from zsad_desktop.app.workspace.detector_input import CURRENT_WINDOW, InputChoice, set_input_choice
+    from zsad_desktop.app.workspace.workspace import Workspace
     from zsad_desktop.store import Prediction
 
     folder, _ = plates

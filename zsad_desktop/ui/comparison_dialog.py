@@ -7,9 +7,18 @@ import math
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
-from zsad_desktop.app.retraining import RetrainOutcome
+from zsad_desktop.app.training.retraining import RetrainOutcome
 from zsad_desktop.imaging.overlay import blend, colourise
 from zsad_desktop.ui.qimages import rgb_to_qimage
 

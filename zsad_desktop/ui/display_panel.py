@@ -6,8 +6,8 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider
 
-from zsad_desktop.app.viewer_model import MASK_RGB, PROPOSAL_RGB, DisplaySettings, ViewerModel
-from zsad_desktop.app.window_level import WindowLevel
+from zsad_desktop.app.viewer.viewer_model import MASK_RGB, PROPOSAL_RGB, DisplaySettings, ViewerModel
+from zsad_desktop.app.viewer.window_level import WindowLevel
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 from zsad_desktop.ui.colour_bar import ColourBar
 

@@ -6,13 +6,24 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from zsad_desktop.app.exports import LAYOUTS, ExportChoice, run_export
-from zsad_desktop.app.jobs import JobQueue
-from zsad_desktop.user_errors import USER_ERRORS
+from zsad_desktop.app.prediction.jobs import JobQueue
+from zsad_desktop.app.user_errors import USER_ERRORS
 
 LAYOUT_TEXT = {"mvtec": "MVTec AD folders (+ anomalib config)", "coco": "COCO instances (.json)",
                "report": "Review report (.csv / .json)"}

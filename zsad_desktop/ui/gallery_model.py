@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
-from zsad_desktop.app.gallery_listing import GalleryListing
-from zsad_desktop.app.workspace import ImageRow
+from zsad_desktop.app.workspace.gallery_listing import GalleryListing
+from zsad_desktop.app.workspace.workspace import ImageRow
 from zsad_desktop.ui.thumbnails import ThumbnailLoader
 
 RowRole = Qt.ItemDataRole.UserRole + 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from zsad_desktop.app.gallery_listing import GalleryListing
+from zsad_desktop.app.workspace.gallery_listing import GalleryListing
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.gallery_filter_bar import GalleryFilterBar
 from zsad_desktop.ui.gallery_model import GalleryModel, RowRole

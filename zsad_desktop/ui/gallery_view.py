@@ -6,7 +6,7 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
 
-from zsad_desktop.app.workspace import ImageRow
+from zsad_desktop.app.workspace.workspace import ImageRow
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.gallery_model import RowRole
 from zsad_desktop.ui.thumbnails import THUMB

@@ -8,8 +8,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
-from zsad_desktop.app.review_session import DetectorSettings
-from zsad_desktop.app.settings import AppSettings
+from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.ui.settings_store import APPLICATION, ORGANISATION, load_settings
 
 DETECTOR_OPTIONS = {f.name for f in fields(DetectorSettings)} - {"extra"}
@@ -34,7 +34,7 @@ def run_gui(folder: str | None = None, **options: Any) -> int:
     Options: device, method, model_name, pretrained, image_size, object_name,
     checkpoint, reviewer, prompts_file, flag_score (None leaves the saved value).
     """
-    from zsad_desktop.app.jobs import leave_a_core_for_the_window
+    from zsad_desktop.app.prediction.jobs import leave_a_core_for_the_window
     from zsad_desktop.ui.main_window import MainWindow
 
     leave_a_core_for_the_window()

@@ -11,15 +11,16 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
-from zsad_desktop.app.review_session import ReviewSession
-from zsad_desktop.app.settings import AppSettings
-from zsad_desktop.app.viewer_model import ViewerModel
+from zsad_desktop.app.review.review_session import ReviewSession
+from zsad_desktop.app.review.settings import AppSettings
+from zsad_desktop.app.user_errors import USER_ERRORS
+from zsad_desktop.app.viewer.viewer_model import ViewerModel
 from zsad_desktop.ui.error_banner import ErrorBanner
+from zsad_desktop.ui.export_dialog import ExportDialog
 from zsad_desktop.ui.gallery_panel import GalleryPanel
 from zsad_desktop.ui.job_bridge import JobBridge
 from zsad_desktop.ui.job_progress import JobProgress
 from zsad_desktop.ui.mask_tools import Tool
-from zsad_desktop.ui.export_dialog import ExportDialog
 from zsad_desktop.ui.menus import apply_shortcuts, build_menus
 from zsad_desktop.ui.prediction_controller import PredictionController, describe_error
 from zsad_desktop.ui.retraining_controller import RetrainingController
@@ -28,7 +29,6 @@ from zsad_desktop.ui.settings_dialog import SettingsDialog
 from zsad_desktop.ui.settings_store import save_settings
 from zsad_desktop.ui.side_panel import SidePanel
 from zsad_desktop.ui.viewer import ImageViewer
-from zsad_desktop.user_errors import USER_ERRORS
 
 
 class MainWindow(QMainWindow):

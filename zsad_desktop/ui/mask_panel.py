@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSlider,
+    QButtonGroup,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
 )
 
-from zsad_desktop.app.mask_editing import Region
+from zsad_desktop.app.viewer.mask_editing import Region
 from zsad_desktop.ui.mask_tools import Tool
 
 TOOL_LABELS = {Tool.BRUSH: "Brush (B)", Tool.ERASER: "Eraser (E)", Tool.POLYGON: "Polygon (P)",

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene
 
-from zsad_desktop.app.viewer_model import MASK_RGB, ViewerModel
+from zsad_desktop.app.viewer.viewer_model import MASK_RGB, ViewerModel
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 300.0
 

@@ -12,11 +12,11 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-from zsad_desktop.app.jobs import Priority, prediction_order
-from zsad_desktop.app.predictions import PredictionFailure
-from zsad_desktop.app.review_session import ReviewSession
+from zsad_desktop.app.prediction.jobs import Priority, prediction_order
+from zsad_desktop.app.prediction.workspace_predictions import PredictionFailure
+from zsad_desktop.app.review.review_session import ReviewSession
+from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.ui.job_bridge import JobBridge
-from zsad_desktop.user_errors import USER_ERRORS
 
 LOOKAHEAD = 6
 PREDICTION_KEYS = ("image:", "next", "folder:")

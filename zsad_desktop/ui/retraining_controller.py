@@ -5,13 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
-from zsad_desktop.app import model_versions
-from zsad_desktop.app.retraining import detector_for, proposal_agreement, readiness
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.training.retraining import detector_for, proposal_agreement, readiness
+from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.detection.training import TrainingCancelled
 from zsad_desktop.ui.comparison_dialog import ComparisonDialog
 from zsad_desktop.ui.models_dialog import ModelsDialog
 from zsad_desktop.ui.retrain_panel import RetrainPanel
-from zsad_desktop.user_errors import USER_ERRORS
 
 EXAMPLES = 3
 

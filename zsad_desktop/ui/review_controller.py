@@ -15,14 +15,14 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from zsad_desktop.app import predictions
-from zsad_desktop.app.review_session import VIEW_HEATMAP_MAX_SIDE, ImageView, ReviewSession
-from zsad_desktop.app.proposal import proposal_ahead
-from zsad_desktop.app.viewer_model import DisplaySettings, ViewerModel
+from zsad_desktop.app.prediction import workspace_predictions
+from zsad_desktop.app.review.review_session import VIEW_HEATMAP_MAX_SIDE, ImageView, ReviewSession
+from zsad_desktop.app.user_errors import USER_ERRORS
+from zsad_desktop.app.viewer.proposal import proposal_ahead
+from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.ui.review_panel import ReviewPanel
 from zsad_desktop.ui.viewer import ImageViewer
-from zsad_desktop.user_errors import USER_ERRORS
 
 STATUSES = {"correct": ReviewStatus.CORRECTED, "normal": ReviewStatus.NORMAL,
             "reject": ReviewStatus.REJECTED, "skip": ReviewStatus.SKIPPED}
@@ -210,10 +210,10 @@ def _read_prediction(session: ReviewSession, image_id: int, display: DisplaySett
     model has one."""
     row = session.workspace.image(image_id)
     model_id = session.model_id()
-    cached = predictions.cached_prediction(session.workspace, image_id, model_id) if model_id else None
+    cached = workspace_predictions.cached_prediction(session.workspace, image_id, model_id) if model_id else None
     if cached is None:
         return row, model_id, None, None, None
-    heatmap = predictions.heatmap(session.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
+    heatmap = workspace_predictions.heatmap(session.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
     stats = session.normalisation(model_id)
     ahead = proposal_ahead(stats.normalise(heatmap), shape, display.threshold, display.min_region_area)
     return row, model_id, heatmap, stats, ahead

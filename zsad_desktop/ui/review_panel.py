@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFormLayout, QGridLayout, QGroupBox, QLabel, QListWidget, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from zsad_desktop.app.reviews import HistoryEntry
-from zsad_desktop.app.workspace import ImageRow
+from zsad_desktop.app.review.decisions import HistoryEntry
+from zsad_desktop.app.workspace.workspace import ImageRow
 
 DECISIONS = (("Accept (A)", "accept"), ("Correct (Enter)", "correct"), ("Normal (N)", "normal"),
              ("Reject (R)", "reject"), ("Skip (S)", "skip"))

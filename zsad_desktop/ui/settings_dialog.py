@@ -13,16 +13,33 @@ import copy
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-    QLineEdit, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from zsad_desktop.app import model_versions
-from zsad_desktop.app.review_session import ReviewSession
-from zsad_desktop.app.detector_input import (
-    CURRENT_WINDOW, FILE_WINDOW, MIN_TILE, PERCENTILE, InputChoice, TilingChoice,
+from zsad_desktop.app.review.review_session import ReviewSession
+from zsad_desktop.app.review.settings import AppSettings, WorkspaceInputSettings
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.workspace.detector_input import (
+    CURRENT_WINDOW,
+    FILE_WINDOW,
+    MIN_TILE,
+    PERCENTILE,
+    InputChoice,
+    TilingChoice,
 )
-from zsad_desktop.app.settings import AppSettings, WorkspaceInputSettings
 from zsad_desktop.detection.interface import available_methods
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 from zsad_desktop.ui.shortcuts_editor import ShortcutsEditor

@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from zsad_desktop.app.review_session import DetectorSettings
-from zsad_desktop.app.settings import AppSettings
-from zsad_desktop.app.viewer_model import DisplaySettings
+from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.settings import AppSettings
+from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 
 ORGANISATION = APPLICATION = "zsad-desktop"
 

@@ -1,7 +1,7 @@
 """A scene item that draws a large array tile by tile, at the level of detail the zoom needs.
 
 A tile becomes a pixmap when it is first drawn; a bounded cache keeps the
-recent ones. Zoomed out, a reduced level is drawn (`app.image_tiles`), so a
+recent ones. Zoomed out, a reduced level is drawn (`app.viewer.image_tiles`), so a
 20,000 px image fitted into the window costs a few tiles, not 1,600. Reduced
 levels of a large array are built on a worker thread, the finest first;
 meanwhile the coarsest level stands in (every n-th pixel, made in a few
@@ -24,8 +24,17 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
-from zsad_desktop.app.image_tiles import (TILE, Box, TileGrid, build_levels, choose_level, level_count, level_for_scale,
-                                          patch_levels, preview)
+from zsad_desktop.app.viewer.image_tiles import (
+    TILE,
+    Box,
+    TileGrid,
+    build_levels,
+    choose_level,
+    level_count,
+    level_for_scale,
+    patch_levels,
+    preview,
+)
 from zsad_desktop.ui.qimages import pixels_to_qimage
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView
 
-from zsad_desktop.app.viewer_model import ViewerModel
+from zsad_desktop.app.viewer.viewer_model import ViewerModel
 from zsad_desktop.ui.layer_items import HeatmapItem, MaskItem
 from zsad_desktop.ui.mask_tools import MaskTools, Tool
 from zsad_desktop.ui.navigator import Navigator

@@ -1,8 +1,7 @@
-"""Export reviewed masks: MVTec AD layout (+ anomalib config), COCO, reports.
+"""Export reviewed masks: MVTec AD layout (+ anomalib config), COCO, reports, DICOM SEG."""
 
-Only reviewer decisions are exported, never unreviewed proposals. File names
-come from image paths made safe: no export writes outside its target folder.
-"""
+# Only reviewer decisions are exported, never unreviewed proposals. File names
+# come from image paths made safe: no export writes outside its target folder.
 
 from zsad_desktop.app.exports.chosen import LAYOUTS, ExportChoice, ExportSummary, run_export
 from zsad_desktop.app.exports.coco import export_coco, region_annotations

@@ -14,7 +14,7 @@ from typing import Callable
 from zsad_desktop.app.exports.coco import export_coco
 from zsad_desktop.app.exports.mvtec import export_mvtec
 from zsad_desktop.app.exports.report import export_report
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store.errors import StoreError
 
 #: layout name -> what the target is

@@ -13,7 +13,7 @@ from pycocotools import mask as coco_mask
 from zsad_desktop.app.exports.dicom_source import dicom_stem
 from zsad_desktop.app.exports.mvtec import ANOMALY_LABEL
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.imaging.masks import atomic_write, connected_regions
 
 Progress = Callable[[int, int], None]

@@ -30,11 +30,11 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from zsad_desktop.app.exports.dicom_source import dicom_png_pixels, dicom_stem
 from zsad_desktop.app.exports.dicom_seg import SegRefused, write_dicom_seg
+from zsad_desktop.app.exports.dicom_source import dicom_png_pixels, dicom_stem
 from zsad_desktop.app.exports.names import UniqueNames, inside, safe_name
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.imaging import ImageLoadError, load_image, to_rgb8
 from zsad_desktop.store.errors import StoreError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zsad_desktop.app.exports.reviewed import reviewed_images
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.imaging.masks import atomic_write
 
 REPORT_FIELDS = ("path", "score", "status", "reviewer", "model_version", "defect_area", "note", "updated_at")

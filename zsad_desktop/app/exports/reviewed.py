@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import and_, select
 
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
 #: decisions that say what the pixels are: exported. Rejected, skipped and unreviewed images are not.

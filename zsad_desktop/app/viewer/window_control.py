@@ -12,15 +12,19 @@ preview through the new window at once (`ImageLayer.preview`, the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from zsad_desktop.app.latest_render import LatestRender
-from zsad_desktop.app.window_level import AUTO, Window, WindowChoice, WindowLevel, render8
+from zsad_desktop.app.viewer.latest_render import LatestRender
+from zsad_desktop.app.viewer.window_level import AUTO, Window, WindowChoice, WindowLevel, render8
 
-if TYPE_CHECKING:
-    from zsad_desktop.app.viewer_model import ViewerModel
+
+class ShowsImage(Protocol):
+    """What the control needs of the viewer model (which owns the control, so it is not imported here)."""
+
+    image: Any  # the ImageLayer: levels, pixels8, preview
+    events: Any  # emit(name)
 
 SYNC_RENDER_PIXELS = 2048 * 2048
 PREVIEW_SIDE = 1024  # the preview's longer side at most: a few milliseconds to window
@@ -33,7 +37,7 @@ def reduced(pixels: np.ndarray, side: int | None = None) -> np.ndarray:
 
 
 class WindowControl:
-    def __init__(self, model: ViewerModel):
+    def __init__(self, model: ShowsImage):
         self._model = model
         #: runs a call on the thread that owns the view; a Qt view sets it (by default: right here)
         self.post: Callable[[Callable[[], None]], None] = lambda call: call()

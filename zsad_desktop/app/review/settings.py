@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from zsad_desktop.app.detector_input import (
-    InputChoice, TilingChoice, input_choice, set_input_choice, set_tiling_choice, tiling_choice,
+from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.viewer.viewer_model import DisplaySettings
+from zsad_desktop.app.workspace.detector_input import (
+    InputChoice,
+    TilingChoice,
+    input_choice,
+    set_input_choice,
+    set_tiling_choice,
+    tiling_choice,
 )
-from zsad_desktop.app.review_session import DetectorSettings
-from zsad_desktop.app.viewer_model import DisplaySettings
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 
 MAX_RECENT = 10
 #: methods that read a prompt list file (the others learn their prompts)

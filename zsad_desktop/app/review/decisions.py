@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select, update
 
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Image, Review, ReviewEvent, ReviewStatus
 from zsad_desktop.store.errors import StoreError
 from zsad_desktop.store.schema import utcnow

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from zsad_desktop.app.mask_editing import Region, label_regions
+from zsad_desktop.app.viewer.mask_editing import Region, label_regions
 
 
 def fits(heatmap_shape: tuple[int, ...], image_shape: tuple[int, ...]) -> bool:

@@ -22,8 +22,8 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Select, and_, func, or_, tuple_
 from sqlalchemy.orm import Session
 
-from zsad_desktop.app import image_queries
-from zsad_desktop.app.image_queries import FRAME_ORDER, SORT_ORDERS, ImageRow
+from zsad_desktop.app.workspace import image_queries
+from zsad_desktop.app.workspace.image_queries import FRAME_ORDER, SORT_ORDERS, ImageRow
 from zsad_desktop.store import Database, Image, ReviewStatus
 
 #: where a row stands: (segment, its values of the segment's order columns)

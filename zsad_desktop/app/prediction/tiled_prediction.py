@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from zsad_desktop.app.detector_input import DetectorInput
+from zsad_desktop.app.workspace.detector_input import DetectorInput
 from zsad_desktop.detection.interface import Detection, Detector
 from zsad_desktop.detection.tiling import TilingConfig, tiled_predict
 from zsad_desktop.imaging.regions import open_regions

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 from sqlalchemy import func, insert, literal, select, update
 
-from zsad_desktop.app.workspace import DATA_DIR, Workspace
+from zsad_desktop.app.workspace.workspace import DATA_DIR, Workspace
 from zsad_desktop.imaging import IMAGE_SUFFIXES, ImageLoadError, image_info, is_image_file
 from zsad_desktop.store import Image, Review, ReviewStatus
 

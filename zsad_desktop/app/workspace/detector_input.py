@@ -18,15 +18,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import and_, case, literal, or_, select
 
-from zsad_desktop.app.workspace import Workspace
 from zsad_desktop.detection.tiling import TilingConfig
 from zsad_desktop.imaging import LoadedImage, percentile_window, to_rgb8
-from zsad_desktop.store import Image, ModelVersion
+from zsad_desktop.store import Database, Image, ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +36,16 @@ TILING_SETTING = "tiling"
 DISPLAY_WINDOW_SETTING = "display_window"  # the viewer's window of the workspace, (centre, width)
 KEY_LENGTH = 64  # Prediction.detector_input's column width
 MIN_TILE = 64  # smaller tiles only multiply the passes (each is resized to the input anyway)
+
+
+class Workspace(Protocol):
+    """What these choices need of a workspace (the Workspace class builds on this module, so not it)."""
+
+    database: Database
+
+    def setting(self, key: str, default: Any = None) -> Any: ...
+
+    def set_setting(self, key: str, value: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -166,17 +175,9 @@ def _stored(workspace: Workspace, key: str, kind):
 
 
 def current_window(workspace: Workspace) -> tuple[float, float] | None:
-    """The reviewer's window of this workspace, (centre, width), or None while none is set."""
-    try:
-        from zsad_desktop.app import window_level  # the viewer's window/level, where it exists
-    except ImportError:
-        window_level = None
-    getter = getattr(window_level, "current_window", None)
-    try:
-        value = getter(workspace) if callable(getter) else None
-    except TypeError:  # another signature than (workspace): read the setting it keeps
-        value = None
-    return _as_window(value if value is not None else workspace.setting(DISPLAY_WINDOW_SETTING, None))
+    """The reviewer's window of this workspace, (centre, width), or None while none is set: the setting
+    the viewer keeps (`app.viewer.window_level.remember_window`)."""
+    return _as_window(workspace.setting(DISPLAY_WINDOW_SETTING, None))
 
 
 def _as_window(value: Any) -> tuple[float, float] | None:

@@ -16,9 +16,10 @@ from typing import Any, Iterable
 
 from sqlalchemy import select
 
-from zsad_desktop.app import image_queries
-from zsad_desktop.app.gallery_listing import GalleryListing
-from zsad_desktop.app.image_queries import SORT_ORDERS, ImageRow
+from zsad_desktop.app.workspace import image_queries
+from zsad_desktop.app.workspace.detector_input import WorkspaceInput, model_input_size
+from zsad_desktop.app.workspace.gallery_listing import GalleryListing
+from zsad_desktop.app.workspace.image_queries import SORT_ORDERS, ImageRow
 from zsad_desktop.store import Database, ModelVersion, PixelFiles, ReviewStatus, Setting, open_database, sqlite_url
 from zsad_desktop.store.errors import StoreError
 
@@ -126,10 +127,8 @@ class Workspace:
 
     def input_key(self, model_id: str):
         """SQL: the detector-input key each image's prediction by `model_id` has under this workspace's
-        choices (`app.detector_input`), so that a query sees one prediction per image."""
-        from zsad_desktop.app.predictions import workspace_input  # it builds on Workspace
-
-        return workspace_input(self, model_id).key_column()
+        choices (`detector_input`), so that a query sees one prediction per image."""
+        return WorkspaceInput.of(self, model_input_size(self, model_id)).key_column()
 
     def _scores_of(self, model_id: str | None) -> tuple[str, Any]:
         """`model_id` (default: the active model's) and the input key its predictions are joined on."""

@@ -16,8 +16,8 @@ from typing import Any, Callable
 import numpy as np
 from sqlalchemy import select
 
-from zsad_desktop.app import model_versions
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.backbone import BackboneSpec
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
 from zsad_desktop.detection.saved_model import load_saved_model

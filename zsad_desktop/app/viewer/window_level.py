@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zsad_desktop.app.workspace.detector_input import DISPLAY_WINDOW_SETTING
 from zsad_desktop.imaging.loaded import LoadedImage
 from zsad_desktop.imaging.window import PRESETS, apply_window, full_range_window, percentile_window
 
 if TYPE_CHECKING:
-    from zsad_desktop.app.workspace import Workspace
+    from zsad_desktop.app.workspace.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-SETTING = "display_window"  # the key detector_input reads as "the current window" too
+SETTING = DISPLAY_WINDOW_SETTING  # detector_input reads it as "the current window" too
 AS_STORED, FILE_DEFAULT, AUTO, FULL_RANGE = "As stored", "File default", "Auto (percentiles)", "Full range"
 PER_IMAGE = (AS_STORED, FILE_DEFAULT, AUTO, FULL_RANGE)  # remembered by name: worked out again for each image
 DRAG_PIXELS = 1024  # a drag this long moves the window by the whole data range (cornerstone's scale)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from zsad_desktop.app.folder_prediction import detect_files
+from zsad_desktop.app.prediction.folder_prediction import detect_files
 from zsad_desktop.detection.interface import Detector
 from zsad_desktop.evaluation import evaluate, load_mask, read_dataset
 from zsad_desktop.imaging import ImageLoadError

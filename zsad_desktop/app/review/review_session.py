@@ -16,9 +16,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from zsad_desktop.app import detector_input, model_versions, predictions, reviews, scanning, window_level
-from zsad_desktop.app.jobs import JobQueue, Priority
-from zsad_desktop.app.workspace import ImageRow, Workspace
+from zsad_desktop.app.prediction import workspace_predictions
+from zsad_desktop.app.prediction.jobs import JobQueue, Priority
+from zsad_desktop.app.review import decisions
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.viewer import window_level
+from zsad_desktop.app.workspace import detector_input, scanning
+from zsad_desktop.app.workspace.workspace import ImageRow, Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
 from zsad_desktop.imaging import load_image
 from zsad_desktop.store import ReviewStatus
@@ -60,7 +64,7 @@ class ImageView:
     raw_heatmap: np.ndarray | None
     final_mask: np.ndarray | None
     proposal: np.ndarray | None
-    history: list[reviews.HistoryEntry]
+    history: list[decisions.HistoryEntry]
     levels: window_level.WindowLevel | None = None  # full-range pixels and the window `pixels8` shows
     scale: NormalisationStats | None = None  # the display scale `heatmap` was normalised with
 
@@ -124,7 +128,7 @@ class ReviewSession:
 
     def use_version(self, name: str) -> None:
         """Make a model version active and predict with it from now on (old predictions stay cached)."""
-        from zsad_desktop.app.retraining import detector_for
+        from zsad_desktop.app.training.retraining import detector_for
 
         version = model_versions.promote(self.workspace, name)
         detector = detector_for(version, self.settings.device)
@@ -134,7 +138,7 @@ class ReviewSession:
 
     def retrain(self, on_progress: Callable, on_done: Callable, on_error: Callable, config: dict | None = None):
         """Queue a training run; while it trains, the image on screen still gets its prediction."""
-        from zsad_desktop.app.retraining import retrain
+        from zsad_desktop.app.training.retraining import retrain
 
         def work(_progress, cancel):
             def report(p):
@@ -174,7 +178,7 @@ class ReviewSession:
         self,
         image_ids: list[int],
         priority: Priority,
-        on_result: Callable[[predictions.PredictionRow | predictions.PredictionFailure], None],
+        on_result: Callable[[workspace_predictions.PredictionRow | workspace_predictions.PredictionFailure], None],
         on_error: Callable[[BaseException], None],
         on_progress=None,
         key: str | None = None,
@@ -183,7 +187,7 @@ class ReviewSession:
 
         def work(progress, cancel):
             detector = self.detector()
-            for outcome in predictions.predict_images(self.workspace, detector, image_ids, progress=progress, cancel=cancel):
+            for outcome in workspace_predictions.predict_images(self.workspace, detector, image_ids, progress=progress, cancel=cancel):
                 on_result(outcome)
             self.normalisation(detector.model_id, compute=True)  # here, not on the GUI thread
 
@@ -216,9 +220,9 @@ class ReviewSession:
         step = max(1, len(rows) // NORMALISATION_SAMPLE)
         maps = []
         for row in rows[::step][:NORMALISATION_SAMPLE]:
-            cached = predictions.cached_prediction(self.workspace, row.id, model_id)
+            cached = workspace_predictions.cached_prediction(self.workspace, row.id, model_id)
             if cached is not None:  # scored with an earlier detector input only: not on this scale
-                maps.append(predictions.heatmap(self.workspace, cached, max_side=NORMALISATION_MAX_SIDE))
+                maps.append(workspace_predictions.heatmap(self.workspace, cached, max_side=NORMALISATION_MAX_SIDE))
         if not maps:
             return NormalisationStats(0.0, 1.0)
         stats = NormalisationStats.from_heatmaps(maps)
@@ -239,19 +243,19 @@ class ReviewSession:
         model_id = self.model_id()
         raw = shown = scale = None
         if model_id:
-            cached = predictions.cached_prediction(self.workspace, image_id, model_id)
+            cached = workspace_predictions.cached_prediction(self.workspace, image_id, model_id)
             if cached is not None:
-                raw = predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
+                raw = workspace_predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
                 scale = self.normalisation(model_id)
                 shown = scale.normalise(raw)
-        return ImageView(row, pixels8, shown, raw, reviews.final_mask(self.workspace, image_id),
-                         reviews.proposal_mask(self.workspace, image_id), reviews.history(self.workspace, image_id),
+        return ImageView(row, pixels8, shown, raw, decisions.final_mask(self.workspace, image_id),
+                         decisions.proposal_mask(self.workspace, image_id), decisions.history(self.workspace, image_id),
                          levels, scale)
 
     # decisions ------------------------------------------------------------------
     def decide(self, image_id: int, status: ReviewStatus, mask: np.ndarray | None = None,
                proposal: np.ndarray | None = None, note: str | None = None) -> None:
-        reviews.record_review(self.workspace, image_id, status, mask=mask, proposal=proposal,
+        decisions.record_review(self.workspace, image_id, status, mask=mask, proposal=proposal,
                               reviewer=self.reviewer or None, note=note, model_version=self.model_id())
 
     def close(self) -> None:

@@ -1,19 +1,20 @@
-"""Command-line use cases of a review workspace: scan, export, models, retrain, demo."""
+"""`zsad scan / export / models / retrain`: the use cases of a review workspace."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from zsad_desktop.cli.detector_options import add_detector_options, build_detector
 
-def add_workspace_commands(sub, add_detector_options, build_detector) -> None:
+
+def add_commands(sub) -> None:
     scan = sub.add_parser("scan", help="index a folder into its review workspace", description="Scan FOLDER (incremental).")
     scan.add_argument("workspace", type=Path, help="image folder")
     scan.add_argument("--db", help="database URL (default: FOLDER/.zsad/reviews.sqlite), e.g. postgresql://...")
     scan.add_argument("--predict", action="store_true", help="also compute missing predictions")
     add_detector_options(scan)
-    scan.set_defaults(run=lambda a: cmd_scan(a, build_detector))
+    scan.set_defaults(run=cmd_scan)
 
     export = sub.add_parser("export", help="export reviewed masks", description="Export reviewed masks and reports.")
     export.add_argument("workspace", type=Path)
@@ -41,26 +42,17 @@ def add_workspace_commands(sub, add_detector_options, build_detector) -> None:
     retrain.add_argument("--db", help="database URL")
     retrain.set_defaults(run=cmd_retrain)
 
-    demo = sub.add_parser("demo", help="write generated demo images", description="Write demo images with masks to DIR.")
-    demo.add_argument("out", type=Path)
-    demo.add_argument("--kind", choices=("plates", "ct", "wafer"), default="plates",
-                      help="plates: brushed metal with scratches and stains (PNG, MVTec layout); "
-                           "ct: a head phantom as a 16-bit DICOM series with bleeds, and a multi-frame copy; "
-                           "wafer: one large 16-bit TIFF (--side pixels square) of a die grid with defects")
-    demo.add_argument("--side", type=int, default=8192, help="wafer only: image side in pixels (default: 8192)")
-    demo.set_defaults(run=cmd_demo)
-
 
 def _open(args):
-    from zsad_desktop.app.workspace import Workspace
+    from zsad_desktop.app.workspace.workspace import Workspace
 
     return Workspace.open(args.workspace, db_url=getattr(args, "db", None))
 
 
-def cmd_scan(args, build_detector) -> int:
-    from zsad_desktop.app import model_versions
-    from zsad_desktop.app.predictions import PredictionFailure, predict_images
-    from zsad_desktop.app.scanning import scan
+def cmd_scan(args) -> int:
+    from zsad_desktop.app.prediction.workspace_predictions import PredictionFailure, predict_images
+    from zsad_desktop.app.training import model_versions
+    from zsad_desktop.app.workspace.scanning import scan
 
     workspace = _open(args)
     report = scan(workspace)
@@ -97,7 +89,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from zsad_desktop.app import model_versions
+    from zsad_desktop.app.training import model_versions
 
     workspace = _open(args)
     if args.action == "promote":
@@ -118,8 +110,8 @@ def cmd_models(args) -> int:
 def cmd_retrain(args) -> int:
     from tqdm import tqdm
 
-    from zsad_desktop.app import model_versions
-    from zsad_desktop.app.retraining import retrain
+    from zsad_desktop.app.training import model_versions
+    from zsad_desktop.app.training.retraining import retrain
 
     workspace = _open(args)
     bar = tqdm(desc="retrain", unit="step", file=sys.stderr)
@@ -140,18 +132,4 @@ def cmd_retrain(args) -> int:
         print(f"{outcome.version.name} is now active")
     else:
         print(f"promote it with: zsad models promote {args.workspace} {outcome.version.name}")
-    return 0
-
-
-def cmd_demo(args) -> int:
-    from zsad_desktop.app.demo_ct import write_ct_demo
-    from zsad_desktop.app.demo_data import write_demo_folder
-
-    from zsad_desktop.app.demo_wafer import write_wafer_demo
-
-    if args.kind == "wafer":
-        written = write_wafer_demo(args.out, side=args.side)
-    else:
-        written = (write_ct_demo if args.kind == "ct" else write_demo_folder)(args.out)
-    print(json.dumps(str(written)))
     return 0

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import ModelActivation, ModelVersion, TrainingRun, TrainingStatus
 from zsad_desktop.store.errors import StoreError
 from zsad_desktop.store.schema import utcnow

@@ -19,9 +19,9 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from zsad_desktop.app.detector_input import WorkspaceInput, detector_input_size, model_input_size
-from zsad_desktop.app.folder_prediction import ImageSource, detect_files
-from zsad_desktop.app.workspace import Workspace
+from zsad_desktop.app.prediction.folder_prediction import ImageSource, detect_files
+from zsad_desktop.app.workspace.detector_input import WorkspaceInput, detector_input_size, model_input_size
+from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import Detection, Detector
 from zsad_desktop.imaging import ImageLoadError
 from zsad_desktop.store import Image, Prediction
@@ -34,7 +34,7 @@ class PredictionRow:
     score: float
     model_version: str
     heatmap_file: str
-    detector_input: str = ""  # the key it was made with (see app.detector_input)
+    detector_input: str = ""  # the key it was made with (see app.workspace.detector_input)
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from zsad_desktop.app.mask_editing import MaskEditor, Region
-from zsad_desktop.app.proposal import Proposal, make_proposal
-from zsad_desktop.app.reduced_proposal import fits
-from zsad_desktop.app.window_control import WindowControl
-from zsad_desktop.app.window_level import PHOTO_8BIT, WindowLevel
+from zsad_desktop.app.viewer.mask_editing import MaskEditor, Region
+from zsad_desktop.app.viewer.proposal import Proposal, make_proposal
+from zsad_desktop.app.viewer.reduced_proposal import fits
+from zsad_desktop.app.viewer.window_control import WindowControl
+from zsad_desktop.app.viewer.window_level import PHOTO_8BIT, WindowLevel
 from zsad_desktop.detection.interface import NormalisationStats
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 

@@ -17,9 +17,15 @@ from typing import Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from zsad_desktop.app.detector_input import DetectorInput, InputChoice, TilingChoice, WorkspaceInput, detector_input_size
-from zsad_desktop.app.scanning import walk_images
-from zsad_desktop.app.tiled_prediction import predict_tiled
+from zsad_desktop.app.prediction.tiled_prediction import predict_tiled
+from zsad_desktop.app.workspace.detector_input import (
+    DetectorInput,
+    InputChoice,
+    TilingChoice,
+    WorkspaceInput,
+    detector_input_size,
+)
+from zsad_desktop.app.workspace.scanning import walk_images
 from zsad_desktop.detection.interface import Detection, Detector
 from zsad_desktop.detection.tiling import TilingConfig
 from zsad_desktop.imaging import ImageLoadError, image_info, list_image_entries, load_image

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zsad_desktop.app.mask_editing import Region, mask_regions, sparse_copy, strongest, threshold_mask
-from zsad_desktop.app.reduced_proposal import grown_mask, reduced_regions
+from zsad_desktop.app.viewer.mask_editing import Region, mask_regions, sparse_copy, strongest, threshold_mask
+from zsad_desktop.app.viewer.reduced_proposal import grown_mask, reduced_regions
 
 MAX_REGIONS = 50  # the strongest; a noisy low threshold can make thousands
 

@@ -1,0 +1,1 @@
+"""Predict images: cached per workspace, whole folders to files, large images by tiles, on one job queue."""

@@ -1,0 +1,1 @@
+"""Retraining on reviews, model versions (promote, roll back), held-out and benchmark evaluation."""

@@ -1,0 +1,60 @@
+"""The detector options every predicting command shares, the detector they build, and a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_detector_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("detector")
+    group.add_argument("--method", default="baseline", help="detection method: baseline, aaclip, crane (default: baseline)")
+    group.add_argument("--model", type=Path, help="a trained model folder (has model.json); overrides --method")
+    group.add_argument("--checkpoint", help="method checkpoint: Crane .pth file or AA-CLIP adapter folder")
+    group.add_argument("--model-name", default="ViT-L-14-336", help="open_clip backbone (default: ViT-L-14-336)")
+    group.add_argument(
+        "--pretrained", default="openai", help="pretrained tag, checkpoint file, or 'random' for a test run (default: openai)"
+    )
+    group.add_argument("--image-size", type=int, default=518, help="input size in pixels (default: 518, a 37x37 grid)")
+    group.add_argument("--object-name", help="what the images show, used in the text prompts (default: object, or the model's own)")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    group.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: by device)")
+    group.add_argument("--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2")
+    group.add_argument("--dinov2-checkpoint", help="Crane+ only: DINOv2 weights file")
+
+
+def build_detector(args: argparse.Namespace):
+    from zsad_desktop.detection.interface import create_detector
+    from zsad_desktop.detection.saved_model import load_saved_model
+
+    common = {"object_name": args.object_name} if args.object_name else {}
+    if args.batch_size:
+        common["batch_size"] = args.batch_size
+    if args.model:
+        return load_saved_model(args.model, device=args.device, **common)
+    extra = {key: value for key, value in (("checkpoint", args.checkpoint), ("variant", args.variant),
+                                           ("dinov2_checkpoint", args.dinov2_checkpoint)) if value}
+    return create_detector(
+        args.method,
+        model_name=args.model_name,
+        pretrained=args.pretrained,
+        image_size=args.image_size,
+        device=args.device,
+        **common,
+        **extra,
+    )
+
+
+def tqdm_progress(description: str):
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit="img", file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    update.close = bar.close  # type: ignore[attr-defined]
+    return update

@@ -1,0 +1,27 @@
+"""`zsad gui`: the review window, with detector choices kept as if made in Settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_commands(sub) -> None:
+    gui = sub.add_parser("gui", help="open the review window", description="Open the review window, optionally on FOLDER.")
+    gui.add_argument("folder", nargs="?", type=Path, help="image folder to open")
+    chosen = gui.add_argument_group("detector (kept in the settings, as if chosen in Settings; default: the saved choice)")
+    chosen.add_argument("--method", help="baseline, aaclip or crane")
+    chosen.add_argument("--model-name", help="open_clip backbone, e.g. ViT-L-14-336")
+    chosen.add_argument("--pretrained", help="pretrained tag or weights file")
+    chosen.add_argument("--image-size", type=int, help="input size in pixels")
+    chosen.add_argument("--checkpoint", help="method checkpoint: Crane .pth file or AA-CLIP adapter folder")
+    chosen.add_argument("--object-name", help="what the images show, used in the text prompts")
+    chosen.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    gui.add_argument("--reviewer", help="name recorded with each review")
+    gui.set_defaults(run=cmd_gui)
+
+
+def cmd_gui(args) -> int:
+    from zsad_desktop.ui.launch import run_gui
+
+    names = ("method", "model_name", "pretrained", "image_size", "checkpoint", "object_name", "device", "reviewer")
+    return run_gui(str(args.folder) if args.folder else None, **{name: getattr(args, name) for name in names})
