@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Iterator, NamedTuple, Sequence
 
 import cv2
@@ -20,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from zsad_desktop.app.prediction.folder_prediction import ImageSource, detect_files
+from zsad_desktop.app.prediction.pipeline import InOrderWriter, writes_in_background
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput, detector_input_size, model_input_size
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import Detection, Detector
@@ -161,18 +163,30 @@ def predict_images(
         sources.setdefault((facts.content_hash, key), ImageSource(
             workspace.folder / facts.rel_path, facts.frame, detector_input, tiling, key))
     by_source = {sources[group]: ids for group, ids in to_compute.items()}
-    for source, outcome in detect_files(detector, list(by_source), size, progress, cancel):
-        ids = by_source[source]
-        if isinstance(outcome, ImageLoadError):
-            with workspace.database.session() as session:
-                session.execute(update(Image).where(Image.id.in_(ids)).values(load_error=outcome.reason))
-            for image_id in ids:
-                yield PredictionFailure(image_id, outcome.reason)
-        else:
-            stored = store_prediction(workspace, ids[0], outcome, source.key)
-            yield stored
-            for image_id in ids[1:]:
-                yield PredictionRow(image_id, stored.score, stored.model_version, stored.heatmap_file, source.key)
+    # On a GPU, heatmap files and rows are written on another thread while the next batch is scored.
+    writer: InOrderWriter[list[PredictionRow | PredictionFailure]] = InOrderWriter(
+        writes_in_background(str(getattr(detector, "device", ""))))
+    try:
+        for source, outcome in detect_files(detector, list(by_source), size, progress, cancel):
+            writer.submit(partial(_record, workspace, by_source[source], source.key, outcome))
+            for outcomes in writer.done():
+                yield from outcomes
+        for outcomes in writer.drain():
+            yield from outcomes
+    finally:
+        writer.close()  # a consumer that stops early still gets every started write finished
+
+
+def _record(workspace: Workspace, ids: list[int], key: str,
+            outcome: Detection | ImageLoadError) -> list[PredictionRow | PredictionFailure]:
+    """Store one outcome for every image id sharing its pixels: a failure on their rows, or the prediction."""
+    if isinstance(outcome, ImageLoadError):
+        with workspace.database.session() as session:
+            session.execute(update(Image).where(Image.id.in_(ids)).values(load_error=outcome.reason))
+        return [PredictionFailure(image_id, outcome.reason) for image_id in ids]
+    stored = store_prediction(workspace, ids[0], outcome, key)
+    return [stored] + [PredictionRow(image_id, stored.score, stored.model_version, stored.heatmap_file, key)
+                       for image_id in ids[1:]]
 
 
 LOOKUP_CHUNK = 900  # below every database's limit on bound parameters
