@@ -91,3 +91,31 @@ def test_predictions_on_a_gpu_are_stored_off_the_consumers_thread(workspace, mon
     assert len(outcomes) == len(ids) and all(isinstance(o, PredictionRow) for o in outcomes)
     assert [o.image_id for o in outcomes] == ids
     assert writers and threading.get_ident() not in writers
+
+
+def test_the_next_batch_is_read_while_this_one_is_scored(hazelnut_copy, monkeypatch):
+    from zsad_desktop.app.prediction import folder_prediction
+    from zsad_desktop.app.prediction.folder_prediction import detect_files, image_files
+
+    paths = image_files(hazelnut_copy)[:4]
+    third_read = threading.Event()
+    load = folder_prediction.load_image
+
+    def recording_load(path, frame=None):
+        if path == paths[2]:
+            third_read.set()
+        return load(path, frame)
+
+    class WaitingDetector(BrightnessDetector):
+        def predict(self, images):
+            if len(self.seen) == 0:  # the first batch: the second one's first image must be read meanwhile
+                self.overlapped = third_read.wait(10)
+            self.seen.extend(images)
+            return super().predict(images)
+
+    detector = WaitingDetector()
+    detector.seen, detector.overlapped = [], False
+    monkeypatch.setattr(folder_prediction, "load_image", recording_load)
+    outcomes = list(detect_files(detector, paths, batch_size=2))
+    assert [item for item, _ in outcomes] == paths
+    assert detector.overlapped, "the second batch was read only after the first was scored"

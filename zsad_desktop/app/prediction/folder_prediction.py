@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import threading
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
 
+from zsad_desktop.app.prediction.pipeline import prefetched, reader_threads
 from zsad_desktop.app.prediction.tiled_prediction import predict_tiled
 from zsad_desktop.app.workspace.detector_input import (
     DetectorInput,
@@ -66,32 +68,53 @@ def detect_files(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Iterator[tuple[Path | ImageSource, Detection | ImageLoadError]]:
-    """Yield (item, detection) or (item, load error) for each path or source, batch by batch. Sources with
+    """Yield (item, detection) or (item, load error) for each path or source, batch by batch, the next
+    images read on worker threads while a batch is scored (`pipeline.prefetched`). Sources with
     `tiling` are predicted by tiles, one at a time, and reported as soon as done (a `TiledImageDetection`,
     its map reduced when the image is very large); a cancel between tiles ends the run."""
-    done = 0
-    for start in range(0, len(paths), batch_size):
-        if cancel is not None and cancel.is_set():
-            return
-        readable: list[tuple[Path | ImageSource, np.ndarray]] = []
-        for item in paths[start : start + batch_size]:
-            source = item if isinstance(item, ImageSource) else ImageSource(Path(item))
-            try:
-                if source.tiling is not None:
-                    yield item, predict_tiled(detector, source.path, source.frame, source.detector_input,
-                                              source.tiling, cancel)
-                else:
-                    readable.append((item, source.detector_input.to_rgb8(load_image(source.path, source.frame))))
-            except ImageLoadError as error:
-                yield item, error
-            except InterruptedError:  # cancelled between the tiles of a large image
+    sources = [(item, item if isinstance(item, ImageSource) else ImageSource(Path(item))) for item in paths]
+    threads = reader_threads(str(getattr(detector, "device", "")))
+    stream = prefetched(sources, _read_input, threads, depth=2 * batch_size, cancel=cancel)
+    try:
+        done = 0
+        while done < len(sources):
+            if cancel is not None and cancel.is_set():
                 return
-        if readable:
-            for (item, _), detection in zip(readable, detector.predict([img for _, img in readable])):
-                yield item, detection
-        done = min(len(paths), start + batch_size)
-        if progress is not None:
-            progress(done, len(paths))
+            chunk = list(islice(stream, min(batch_size, len(sources) - done)))
+            if not chunk:  # the reads stopped: cancelled meanwhile
+                return
+            readable: list[tuple[Path | ImageSource, np.ndarray]] = []
+            for (item, source), pixels in chunk:
+                if isinstance(pixels, ImageLoadError):
+                    yield item, pixels
+                elif isinstance(pixels, BaseException):
+                    raise pixels
+                elif source.tiling is None:
+                    readable.append((item, pixels))
+                else:
+                    try:
+                        yield item, predict_tiled(detector, source.path, source.frame, source.detector_input,
+                                                  source.tiling, cancel)
+                    except ImageLoadError as error:
+                        yield item, error
+                    except InterruptedError:  # cancelled between the tiles of a large image
+                        return
+            if readable:
+                for (item, _), detection in zip(readable, detector.predict([img for _, img in readable])):
+                    yield item, detection
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(sources))
+    finally:
+        stream.close()  # reads still running are waited for, none is left behind
+
+
+def _read_input(pair: tuple[Path | ImageSource, ImageSource]) -> np.ndarray | None:
+    """The detector's 8-bit input of one image; None for a tiled one, read tile by tile while predicted."""
+    source = pair[1]
+    if source.tiling is not None:
+        return None
+    return source.detector_input.to_rgb8(load_image(source.path, source.frame))
 
 
 def folder_sources(folder: Path, resolved: WorkspaceInput) -> Iterator[ImageSource | ImageLoadError]:
