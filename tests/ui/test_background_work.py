@@ -36,6 +36,9 @@ class _Session:
     def predict_folder(self, ids, on_result, on_error, on_progress=None, chunk=8):
         self.asked.append((Priority.FOLDER, list(ids), "folder"))
 
+    def predict_first_look(self, image_id, on_result, on_error):
+        self.asked.append((Priority.ON_SCREEN, [image_id], "first look"))
+
 
 def test_the_image_on_screen_first_then_the_next_then_the_rest(qtbot):
     controller = PredictionController()
@@ -44,13 +47,15 @@ def test_the_image_on_screen_first_then_the_next_then_the_rest(qtbot):
     gallery = list(range(12))  # the gallery's loaded rows; 12..19 are further down, not loaded yet
     controller.predict(gallery, [i for i in range(20) if i not in {5, 6}], on_screen=4)
     assert session.asked == [
+        (Priority.ON_SCREEN, [4], "first look"),  # queued ahead of the full prediction of the same image
         (Priority.ON_SCREEN, [4], "image:4"),
         (Priority.NEXT_IN_GALLERY, [7, 8, 9, 10, 11, 12], "next"),  # cached 5 and 6 are not asked again
         (Priority.FOLDER, [13, 14, 15, 16, 17, 18, 19, 0, 1, 2, 3], "folder"),
     ]
     session.asked.clear()
     controller.focus(16)  # the reviewer jumped ahead
-    assert session.asked == [(Priority.ON_SCREEN, [16], "image:16"), (Priority.NEXT_IN_GALLERY, [17, 18, 19, 0, 1, 2], "next")]
+    assert session.asked == [(Priority.ON_SCREEN, [16], "first look"), (Priority.ON_SCREEN, [16], "image:16"),
+                             (Priority.NEXT_IN_GALLERY, [17, 18, 19, 0, 1, 2], "next")]
     assert controller.busy
 
 

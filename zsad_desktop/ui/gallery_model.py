@@ -17,12 +17,14 @@ from zsad_desktop.app.workspace.workspace import ImageRow
 from zsad_desktop.ui.thumbnails import ThumbnailLoader
 
 RowRole = Qt.ItemDataRole.UserRole + 1
+FirstLookRole = Qt.ItemDataRole.UserRole + 2  # True while the row has only a first-look heatmap
 PAGE = 400  # rows read at a time: a few screens of thumbnails, a few milliseconds of SQL
 
 
 class GalleryModel(QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.first_look: set[int] = set()  # ids shown with a first-look heatmap only
         self.rows: list[ImageRow] = []  # the loaded rows: the first ones of the listing
         self.listing: GalleryListing | None = None
         self._more = False
@@ -34,6 +36,8 @@ class GalleryModel(QAbstractListModel):
     def set_listing(self, listing: GalleryListing | None, folder: Path | None, load: int = 0) -> None:
         """Show `listing` (None: nothing), its first page, or its first `load` rows if more."""
         self.beginResetModel()
+        if folder != self.thumbnails.folder:
+            self.first_look.clear()  # ids of another workspace
         self.thumbnails.set_folder(folder)
         self.listing = listing
         wanted = max(PAGE, load)
@@ -43,8 +47,17 @@ class GalleryModel(QAbstractListModel):
         self._position = {row.id: i for i, row in enumerate(self.rows)}
         self.endResetModel()
 
+    def mark_first_look(self, image_id: int) -> None:
+        """The image has a quick low-resolution heatmap only (until its score arrives)."""
+        self.first_look.add(image_id)
+        position = self._position.get(image_id)
+        if position is not None:
+            self.dataChanged.emit(self.index(position), self.index(position))
+
     def update_row(self, row: ImageRow) -> None:
         """A prediction or decision changed a row: repaint it where it is (no re-sorting under the reviewer)."""
+        if row.score is not None or row.load_error:
+            self.first_look.discard(row.id)
         position = self._position.get(row.id)
         if position is not None:
             self.rows[position] = row
@@ -107,11 +120,15 @@ class GalleryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             score = "not scored yet" if row.score is None else f"score {row.score:.3f}"
             unreadable = f"\nunreadable: {row.load_error}" if row.load_error else ""
+            if row.score is None and row.id in self.first_look:
+                score = "first look only (low resolution); full result coming"
             return f"{row.title}\n{score}, {row.status.value}{unreadable}"
         if role == Qt.ItemDataRole.DecorationRole:
             return None if row.load_error else self.thumbnails.get(row.id, row.rel_path, row.frame)
         if role == RowRole:
             return row
+        if role == FirstLookRole:
+            return row.score is None and row.id in self.first_look
         return None
 
     def _thumbnail_ready(self, image_id: int) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
 
 from zsad_desktop.app.workspace.workspace import ImageRow
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.gallery_model import RowRole
+from zsad_desktop.ui.gallery_model import FirstLookRole, RowRole
 from zsad_desktop.ui.thumbnails import THUMB
 
 STATUS_COLOURS = {
@@ -44,6 +44,14 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.drawText(image_rect, Qt.AlignmentFlag.AlignCenter, "unreadable")
         else:
             painter.fillRect(image_rect, QColor(60, 60, 60))
+        if row.score is None and index.data(FirstLookRole):  # a quick heatmap exists; no score until the full one
+            font = QFont(painter.font())
+            font.setPointSizeF(8)
+            painter.setFont(font)
+            badge = QRect(image_rect.right() - 62, image_rect.top() + 2, 60, 15)
+            painter.fillRect(badge, QColor(40, 60, 120, 200))
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "first look")
         if row.score is not None:
             font = QFont(painter.font())
             font.setPointSizeF(8)

@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject, Signal
 
 class JobBridge(QObject):
     prediction = Signal(object)  # PredictionRow | PredictionFailure
+    first_look = Signal(object)  # the quick low-resolution PredictionRow of the image on screen
     error = Signal(object)  # an exception
     scanned = Signal(object)  # ScanReport
     progress = Signal(int, int)
@@ -16,6 +17,9 @@ class JobBridge(QObject):
     # Qt queues the call to receivers living in the GUI thread.
     def on_prediction(self, outcome) -> None:
         self.prediction.emit(outcome)
+
+    def on_first_look(self, outcome) -> None:
+        self.first_look.emit(outcome)
 
     def on_error(self, error: BaseException) -> None:
         self.error.emit(error)

@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.review.rowChanged.connect(lambda _row: self._show_counts())
         self.review.imageShown.connect(self.predictions.focus)
         self.predictions.scaleMayHaveChanged.connect(self.review.refresh_scale)
+        self.predictions.firstLook.connect(self._first_look)
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.review.detectorInputChanged.connect(self._window_fed_to_detector)
         self.scanning = JobBridge(self)
@@ -216,6 +217,11 @@ class MainWindow(QMainWindow):
         row = self.gallery_model.row(image_id)
         if row is not None:
             self.gallery_model.update_row(row._replace(score=score) if failure is None else row._replace(load_error=failure))
+        self.review.prediction_arrived(image_id)
+
+    def _first_look(self, image_id: int) -> None:
+        """A quick low-resolution heatmap arrived: the gallery says so, the viewer shows it if on screen."""
+        self.gallery_model.mark_first_look(image_id)
         self.review.prediction_arrived(image_id)
 
     def _all_predicted(self) -> None:

@@ -38,12 +38,14 @@ class PredictionController(QObject):
     failed = Signal(str)
     finished = Signal()  # everything asked for has arrived
     scaleMayHaveChanged = Signal()  # the session refreshed the display scale after a batch of predictions
+    firstLook = Signal(int)  # image id: its quick low-resolution heatmap is stored (its full one is still coming)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.session: ReviewSession | None = None
         self.bridge = JobBridge(self)
         self.bridge.prediction.connect(self._arrived)
+        self.bridge.first_look.connect(self._first_look)
         self.bridge.error.connect(self._failed)
         self.bridge.settled.connect(self._settled)
         self._scale_pending = False
@@ -101,6 +103,8 @@ class PredictionController(QObject):
 
     def _submit(self, ids: list[int], priority: Priority) -> None:
         key = f"image:{ids[0]}" if priority is Priority.ON_SCREEN else "next"
+        if priority is Priority.ON_SCREEN:  # queued first: the first look is shown while the full one runs
+            self.session.predict_first_look(ids[0], self.bridge.on_first_look, self._worker_error)
         self.session.predict(ids, priority, self.bridge.on_prediction, self._worker_error, key=key)
 
     def _worker_error(self, error: BaseException) -> None:
@@ -140,6 +144,10 @@ class PredictionController(QObject):
         if not self._waiting and self._total:
             self._total = 0
             self.finished.emit()
+
+    def _first_look(self, outcome) -> None:
+        if self.session is not None and not isinstance(outcome, PredictionFailure) and outcome.image_id in self._waiting:
+            self.firstLook.emit(outcome.image_id)
 
     def _failed(self, error: BaseException) -> None:
         if isinstance(error, InterruptedError):

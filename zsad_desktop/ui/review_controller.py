@@ -15,8 +15,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from zsad_desktop.app.prediction import workspace_predictions
-from zsad_desktop.app.review.review_session import VIEW_HEATMAP_MAX_SIDE, ImageView, ReviewSession
+from zsad_desktop.app.review.review_session import ImageView, ReviewSession
 from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.app.viewer.proposal import proposal_ahead
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
@@ -53,6 +52,7 @@ class ReviewController(QObject):
         self.settle()
         self.session = session
         self.current = None
+        self._first_look_shown = False  # the heatmap on screen is a first look, to be replaced
         self._requested = None
         self.model.window.chosen = None if session is None else self._window_chosen
         self.model.show_nothing()
@@ -109,7 +109,10 @@ class ReviewController(QObject):
         self.model.show(view.pixels8, view.raw_heatmap, stats, saved_mask=view.final_mask, levels=view.levels,
                         ahead=ahead)
         self.panel.show_image(view.row, model_id, view.history)
-        if view.raw_heatmap is None:
+        self._first_look_shown = view.first_look
+        if view.first_look:
+            self.panel.model_label.setText(first_look_label(model_id))
+        if view.raw_heatmap is None or view.first_look:
             self.prediction_arrived(view.row.id)  # it may have been stored while the image was read
         self.imageShown.emit(image_id)
 
@@ -137,12 +140,14 @@ class ReviewController(QObject):
     def _prediction_read(self, image_id: int, future: Future) -> None:
         if self.current is None or image_id != self.current.row.id or self._reading is not None or future.exception():
             return
-        row, model_id, raw, stats, ahead = future.result()
+        row, model_id, raw, stats, ahead, first_look = future.result()
         self.current.row = row
         self.panel.show_row(row)
-        if raw is not None and self.model.heatmap.raw is None:
+        # Shown when there is none yet, or the full one replaces the first look (never the other way).
+        if raw is not None and (self.model.heatmap.raw is None or (self._first_look_shown and not first_look)):
             self.model.set_heatmap(raw, stats, ahead)
-            self.panel.model_label.setText(model_id)
+            self._first_look_shown = first_look
+            self.panel.model_label.setText(first_look_label(model_id) if first_look else model_id)
 
     def refresh_scale(self) -> None:
         """Show the heatmap on the session's current display scale (it settles as predictions arrive)."""
@@ -210,10 +215,12 @@ def _read_prediction(session: ReviewSession, image_id: int, display: DisplaySett
     model has one."""
     row = session.workspace.image(image_id)
     model_id = session.model_id()
-    cached = workspace_predictions.cached_prediction(session.workspace, image_id, model_id) if model_id else None
-    if cached is None:
-        return row, model_id, None, None, None
-    heatmap = workspace_predictions.heatmap(session.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
-    stats = session.normalisation(model_id)
+    heatmap, stats, first_look = session.heatmap_for(image_id)
+    if heatmap is None:
+        return row, model_id, None, None, None, False
     ahead = proposal_ahead(stats.normalise(heatmap), shape, display.threshold, display.min_region_area)
-    return row, model_id, heatmap, stats, ahead
+    return row, model_id, heatmap, stats, ahead, first_look
+
+
+def first_look_label(model_id: str | None) -> str:
+    return "first look (low resolution), full result coming" + (f": {model_id}" if model_id else "")

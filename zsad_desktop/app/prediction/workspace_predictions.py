@@ -11,7 +11,7 @@ their row and skipped.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, Iterator, NamedTuple, Sequence
 
@@ -60,21 +60,24 @@ _FACTS = (Image.rel_path, Image.frame, Image.content_hash, Image.load_error, Ima
           Image.height, Image.width)
 
 
-def workspace_input(workspace: Workspace, model_version: str, detector: Detector | None = None) -> WorkspaceInput:
-    """The workspace's detector-input and tiling choices, resolved for the model (its input size)."""
+def workspace_input(workspace: Workspace, model_version: str, detector: Detector | None = None,
+                    whole: bool = False) -> WorkspaceInput:
+    """The workspace's detector-input and tiling choices, resolved for the model (its input size);
+    `whole`: no tiling, every image resized to the input (a first look)."""
     # The same input size whether asked with the detector (predicting) or without (looking up): a
     # detector that does not say its own falls back to its registered version's, as lookups do.
     size = (detector_input_size(detector) if detector is not None else None) or model_input_size(workspace, model_version)
-    return WorkspaceInput.of(workspace, size, getattr(detector, "batch_size", 4))
+    resolved = WorkspaceInput.of(workspace, size, getattr(detector, "batch_size", 4))
+    return replace(resolved, tiling=None) if whole else resolved
 
 
-def prediction_key(workspace: Workspace, image_id: int, model_version: str) -> str | None:
+def prediction_key(workspace: Workspace, image_id: int, model_version: str, whole: bool = False) -> str | None:
     """The detector-input key the image's prediction by `model_version` has under the current choices."""
     with workspace.database.read() as session:
         facts = session.execute(select(*_FACTS).where(Image.id == image_id)).first()
     if facts is None:
         return None
-    return _key(workspace_input(workspace, model_version), _ImageFacts(*facts))
+    return _key(workspace_input(workspace, model_version, whole=whole), _ImageFacts(*facts))
 
 
 def _key(resolved: WorkspaceInput, facts: _ImageFacts) -> str:
@@ -82,11 +85,11 @@ def _key(resolved: WorkspaceInput, facts: _ImageFacts) -> str:
 
 
 def cached_prediction(workspace: Workspace, image_id: int, model_version: str,
-                      detector_input: str | None = None) -> PredictionRow | None:
+                      detector_input: str | None = None, whole: bool = False) -> PredictionRow | None:
     """The stored prediction of `model_version` for the image's pixels made with `detector_input`
-    (default: the key the workspace's current choices give this image), or None."""
+    (default: the key the workspace's current choices give this image, untiled with `whole`), or None."""
     if detector_input is None:
-        detector_input = prediction_key(workspace, image_id, model_version)
+        detector_input = prediction_key(workspace, image_id, model_version, whole)
         if detector_input is None:
             return None
     with workspace.database.read() as session:
@@ -140,12 +143,13 @@ def predict_images(
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    whole: bool = False,
 ) -> Iterator[PredictionRow | PredictionFailure]:
     """Yield a cached or new prediction (or a failure) for each image, as soon as it is known.
-    Identical pixels at two paths are computed once; images larger than a tile are tiled."""
+    Identical pixels at two paths are computed once; images larger than a tile are tiled, unless `whole`."""
     model_version = detector.model_id
     size = batch_size or getattr(detector, "batch_size", 2)
-    resolved = workspace_input(workspace, model_version, detector)
+    resolved = workspace_input(workspace, model_version, detector, whole)
     images, cached = _lookup(workspace, image_ids, model_version)
     to_compute: dict[tuple[str, str], list[int]] = {}  # (content hash, key) -> image ids sharing it
     sources: dict[tuple[str, str], ImageSource] = {}

@@ -10,7 +10,7 @@ predictions, never per image.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,6 +43,9 @@ class DetectorSettings:
     object_name: str = "object"
     checkpoint: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: input size of the quick first heatmap of the image on screen (336: a 24 x 24 grid, about a third of
+    #: the time of 518 on a CPU); shown until the full one arrives, never scored or exported. 0: none
+    first_look: int = 336
 
     def build(self) -> Detector:
         options = dict(self.extra)
@@ -52,6 +55,12 @@ class DetectorSettings:
             self.method, model_name=self.model_name, pretrained=self.pretrained, image_size=self.image_size,
             device=self.device, object_name=self.object_name, **options,
         )
+
+    def first_look_settings(self) -> "DetectorSettings | None":
+        """The same detector at the first-look size, or None when that would not be smaller."""
+        if not 0 < self.first_look < self.image_size:
+            return None
+        return replace(self, image_size=self.first_look, first_look=0)
 
 
 @dataclass
@@ -67,6 +76,7 @@ class ImageView:
     history: list[decisions.HistoryEntry]
     levels: window_level.WindowLevel | None = None  # full-range pixels and the window `pixels8` shows
     scale: NormalisationStats | None = None  # the display scale `heatmap` was normalised with
+    first_look: bool = False  # `heatmap` is the quick low-resolution one; the full one is on its way
 
     # what window/level needs, from the image as read
     @property
@@ -101,6 +111,8 @@ class ReviewSession:
         self.queue = queue or JobQueue()
         self.reviewer = reviewer
         self._detector: Detector | None = None
+        self._first_look: Detector | None = None
+        self._first_look_on = True  # off while a trained version, which has no first-look twin, is active
         self._detector_lock = threading.Lock()
         self._normalisation: dict[str, NormalisationStats] = {}  # fixed for good
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
@@ -126,6 +138,16 @@ class ReviewSession:
                 self._detector = detector
             return self._detector
 
+    def first_look_detector(self) -> Detector | None:
+        """The active detector at the first-look size (built on first use), or None when there is none."""
+        first = self.settings.first_look_settings()
+        if first is None or not self._first_look_on:
+            return None
+        with self._detector_lock:
+            if self._first_look is None:
+                self._first_look = first.build()
+            return self._first_look
+
     def use_version(self, name: str) -> None:
         """Make a model version active and predict with it from now on (old predictions stay cached)."""
         from zsad_desktop.app.training.retraining import detector_for
@@ -134,6 +156,7 @@ class ReviewSession:
         detector = detector_for(version, self.settings.device)
         with self._detector_lock:
             self._detector = detector
+            self._first_look_on = False
         self.queue.cancel_keyed("folder:")  # those chunks were for the previous version
 
     def retrain(self, on_progress: Callable, on_done: Callable, on_error: Callable, config: dict | None = None):
@@ -152,7 +175,8 @@ class ReviewSession:
     def change_settings(self, settings: DetectorSettings) -> None:
         with self._detector_lock:
             self.settings = settings
-            self._detector = None
+            self._detector = self._first_look = None
+            self._first_look_on = True
         # Predictions of the old detector are moot; a training run and a folder scan are not.
         self.queue.cancel_all(keep=("retrain", "scan"))
         self.workspace.set_setting("object_name", settings.object_name)
@@ -192,6 +216,24 @@ class ReviewSession:
             self.normalisation(detector.model_id, compute=True)  # here, not on the GUI thread
 
         return self.queue.submit(f"predict {len(image_ids)}", work, priority, None, on_error, on_progress, key=key)
+
+    def predict_first_look(self, image_id: int, on_result: Callable, on_error: Callable[[BaseException], None]):
+        """Queue a quick low-resolution heatmap of the image on screen, ahead of its full one (queue it
+        first, at the same priority); nothing when the full one exists or there is no first look."""
+
+        def work(progress, cancel):
+            model_id = self.model_id()
+            if model_id and workspace_predictions.cached_prediction(self.workspace, image_id, model_id):
+                return
+            detector = self.first_look_detector()
+            if detector is None:
+                return
+            # Whole, never tiled: one pass a few seconds long, even for an image the full one tiles.
+            for outcome in workspace_predictions.predict_images(self.workspace, detector, [image_id], cancel=cancel,
+                                                                whole=True):
+                on_result(outcome)
+
+        return self.queue.submit("first look", work, Priority.ON_SCREEN, None, on_error, key=f"image:{image_id}:first")
 
     def predict_folder(self, ordered_ids: list[int], on_result, on_error, on_progress=None, chunk: int = 8) -> None:
         """The rest of the folder in gallery order, in chunks so the image on screen can jump the queue."""
@@ -240,17 +282,27 @@ class ReviewSession:
         levels.follow(window_level.chosen_window(self.workspace) if window is None
                       else window_level.WindowChoice(window_level.Window(*window)))
         pixels8 = levels.render()
-        model_id = self.model_id()
-        raw = shown = scale = None
-        if model_id:
-            cached = workspace_predictions.cached_prediction(self.workspace, image_id, model_id)
-            if cached is not None:
-                raw = workspace_predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
-                scale = self.normalisation(model_id)
-                shown = scale.normalise(raw)
+        shown = None
+        raw, scale, first_look = self.heatmap_for(image_id)
+        if raw is not None:
+            shown = scale.normalise(raw)
         return ImageView(row, pixels8, shown, raw, decisions.final_mask(self.workspace, image_id),
                          decisions.proposal_mask(self.workspace, image_id), decisions.history(self.workspace, image_id),
-                         levels, scale)
+                         levels, scale, first_look)
+
+    def heatmap_for(self, image_id: int) -> tuple[np.ndarray | None, NormalisationStats | None, bool]:
+        """(raw heatmap as the viewer holds it, display scale, whether it is the first look): the active
+        model's, else its first look (shown on the active model's scale, so colours do not jump)."""
+        model_id = self.model_id()  # None until the full detector has loaded in a new workspace
+        cached = workspace_predictions.cached_prediction(self.workspace, image_id, model_id) if model_id else None
+        first_look = cached is None and self._first_look is not None and self._first_look_on
+        if first_look:
+            cached = workspace_predictions.cached_prediction(self.workspace, image_id, self._first_look.model_id,
+                                                             whole=True)
+        if cached is None:
+            return None, None, False
+        raw = workspace_predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
+        return raw, self.normalisation(model_id) if model_id else NormalisationStats(0.0, 1.0), first_look
 
     # decisions ------------------------------------------------------------------
     def decide(self, image_id: int, status: ReviewStatus, mask: np.ndarray | None = None,
