@@ -21,7 +21,8 @@ def store(tmp_path):
 
 def test_settings_survive_a_restart(store):
     settings = AppSettings(
-        detector=DetectorSettings(method="crane", model_name="ViT-L-14-336", device="cpu", image_size=336, object_name="weld"),
+        detector=DetectorSettings(method="crane", model_name="ViT-L-14-336", device="cpu", image_size=336, object_name="weld",
+                                  first_look=224),
         prompts_file="/data/prompts.json", reviewer="Dr. Ada", flag_score=0.7,
         display=DisplaySettings(colour_map="inferno", heatmap_opacity=0.3, show_heatmap=False, threshold=0.62,
                                 min_region_area=25),
@@ -57,6 +58,7 @@ def test_dialog_edits_a_copy_and_returns_the_choices(qtbot):
     dialog.device.setCurrentText("cpu")
     dialog.model_name.setText(" ViT-B-16 ")
     dialog.image_size.setValue(224)
+    dialog.first_look.setValue(0)
     dialog.object_name.setText("")
     dialog.prompts_file.setText("/data/prompts.json")
     dialog.reviewer.setText("Ada")
@@ -68,6 +70,7 @@ def test_dialog_edits_a_copy_and_returns_the_choices(qtbot):
     result = dialog.result_settings()
     assert (result.detector.device, result.detector.model_name, result.detector.image_size) == ("cpu", "ViT-B-16", 224)
     assert result.detector.object_name == "object" and result.prompts_file == "/data/prompts.json"
+    assert result.detector.first_look == 0 and settings.detector.first_look == 336
     assert (result.reviewer, result.flag_score) == ("Ada", pytest.approx(0.65))
     assert result.display.colour_map == "turbo" and result.display.threshold == pytest.approx(0.7)
     assert result.shortcuts == {"skip": "Ctrl+K"} and dialog.chosen_version is None

@@ -116,6 +116,13 @@ class SettingsDialog(QDialog):
         self.image_size = QSpinBox()
         self.image_size.setRange(56, 2048)
         self.image_size.setValue(d.image_size)
+        self.first_look = QSpinBox()
+        self.first_look.setRange(0, 2048)
+        self.first_look.setSingleStep(14)
+        self.first_look.setSpecialValueText("off")
+        self.first_look.setValue(d.first_look)
+        self.first_look.setToolTip("A quick heatmap of the image on screen at this smaller input size, shown until "
+                                   "the full one arrives (never scored or exported); off when not smaller")
         self.object_name = QLineEdit(d.object_name)
         self.prompts_file = QLineEdit(self.settings.prompts_file)
         self.prompts_file.setPlaceholderText("built-in prompt ensemble")
@@ -133,7 +140,7 @@ class SettingsDialog(QDialog):
         for label, widget in (
             ("Device", self.device), ("Method", self.method), ("Backbone", self.model_name), ("Weights", self.pretrained),
             ("Method checkpoint", _with_browse(self.checkpoint, "Method checkpoint", "Checkpoints (*.pth *.pt);;All files (*)")),
-            ("Input size", self.image_size), ("Object name", self.object_name),
+            ("Input size", self.image_size), ("First look size", self.first_look), ("Object name", self.object_name),
             ("Prompt list", _with_browse(self.prompts_file, "Prompt list", "Prompt lists (*.json);;All files (*)")),
             ("Model version", self.version),
         ):
@@ -243,7 +250,7 @@ class SettingsDialog(QDialog):
             s.detector, device=self.device.currentText(), method=self.method.currentText(),
             model_name=self.model_name.text().strip(), pretrained=self.pretrained.text().strip(),
             checkpoint=self.checkpoint.text().strip(), image_size=self.image_size.value(),
-            object_name=self.object_name.text().strip() or "object",
+            first_look=self.first_look.value(), object_name=self.object_name.text().strip() or "object",
         )
         s.prompts_file = self.prompts_file.text().strip()
         s.reviewer = self.reviewer.text().strip()
