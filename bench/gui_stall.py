@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--pretrained", default="random")
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--first-look", type=int, default=DetectorSettings().first_look,
+                        help="input size of the quick first heatmap of the image on screen (0: off)")
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zsad-stall-"))
@@ -66,7 +68,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     leave_a_core_for_the_window()  # as run_gui does
     detector = DetectorSettings(model_name=args.model_name, pretrained=args.pretrained, image_size=args.image_size,
-                                device=args.device, object_name="object")
+                                device=args.device, object_name="object", first_look=args.first_look)
     window = MainWindow(AppSettings(detector=detector, reviewer="bench"), persist=False)
     window.resize(1400, 900)
     window.show()
@@ -80,7 +82,7 @@ def main() -> None:
     reviewer.start(500)
 
     start = time.perf_counter()
-    gallery_at = heatmap_at = None
+    gallery_at = heatmap_at = full_heatmap_at = None
     window.open_folder(str(folder))
     rows = window.gallery_model
     while time.perf_counter() - start < args.timeout:
@@ -89,6 +91,8 @@ def main() -> None:
             gallery_at = time.perf_counter() - start
         if heatmap_at is None and window.model.heatmap.raw is not None:
             heatmap_at = time.perf_counter() - start
+        if full_heatmap_at is None and window.model.heatmap.raw is not None and not window.review._first_look_shown:
+            full_heatmap_at = time.perf_counter() - start
         done = rows.rowCount() and all(r.score is not None or r.load_error for r in rows.rows) and not window.predictions.busy
         if done and heatmap_at is not None:
             break
@@ -100,7 +104,8 @@ def main() -> None:
     scored = sum(r.score is not None for r in rows.rows)
     print(f"{scored} of {rows.rowCount()} images scored in {elapsed:.1f} s with {args.model_name}@{args.image_size} "
           f"on {args.device}; gallery after {gallery_at or float('nan'):.2f} s, first heatmap on screen after "
-          f"{heatmap_at or float('nan'):.1f} s")
+          f"{heatmap_at or float('nan'):.1f} s (full resolution after {full_heatmap_at or float('nan'):.1f} s; "
+          f"first look {args.first_look or 'off'})")
     print(f"event loop ({TICK_MS} ms timer): longest stall {gaps.max():.0f} ms, 99th percentile "
           f"{np.percentile(gaps, 99):.0f} ms, median tick {np.median(gaps):.1f} ms, "
           f"{int((gaps > 100).sum())} stalls over 100 ms")
