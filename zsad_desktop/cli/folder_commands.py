@@ -41,6 +41,7 @@ def add_commands(sub) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from zsad_desktop.app.prediction.folder_prediction import predict_folder
     from zsad_desktop.app.workspace.detector_input import TilingChoice
+    from zsad_desktop.imaging.file_names import name_text
 
     try:
         tiling = TilingChoice(not args.no_tiling, args.tile_size or 0, args.tile_overlap or 0)
@@ -59,7 +60,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     progress.close()
     for error in result.failed:
         print(f"skipped {error}", file=sys.stderr)
-    print(f"{len(result.scored)} images scored, {len(result.failed)} skipped; scores in {args.out / 'scores.csv'}")
+    print(f"{result.summary()}; scores in {name_text(str(args.out / 'scores.csv'))}")
     return 0
 
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from zsad_desktop.imaging.file_names import name_text
+
 
 class ImageLoadError(Exception):
     """A file that cannot be shown: `path` says which, `reason` says why in the reviewer's words."""
 
     def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{name_text(str(path))}: {reason}")  # printable and storable whatever the name
         self.path = Path(path)
         self.reason = reason
 

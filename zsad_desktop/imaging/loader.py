@@ -1,8 +1,8 @@
 """One loader for every image the detector and the window read.
 
-PNG, JPEG, BMP and TIFF (8 and 16 bit, grey, RGBA, palette, CMYK, EXIF
-orientation) and DICOM (with or without the .dcm suffix) keep their full
-range in `LoadedImage.pixels`; `to_rgb8` makes the 8-bit RGB view that the
+PNG, JPEG, BMP, TIFF, GIF and WebP (8 and 16 bit, grey, RGBA, palette, CMYK,
+EXIF orientation; the first frame of an animated GIF or WebP) and DICOM (with
+or without the .dcm suffix) keep their full range in `LoadedImage.pixels`; `to_rgb8` makes the 8-bit RGB view that the
 detector and the display use. The format is told by the file's first bytes,
 not its name. Whatever goes wrong, the caller gets one `ImageLoadError` with
 the path and the reason, so a batch can mark the file and go on.
@@ -10,22 +10,26 @@ the path and the reason, so a batch can mark the file and go on.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 
 from zsad_desktop.imaging import dicom, photo
+from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.imaging.loaded import ImageEntry, ImageInfo, ImageLoadError, LoadedImage
 from zsad_desktop.imaging.window import apply_window, percentile_window
 
 __all__ = [
-    "IMAGE_SUFFIXES", "DICOM_SUFFIXES", "ImageEntry", "ImageInfo", "ImageLoadError", "LoadedImage", "frame_count",
+    "IMAGE_SUFFIXES", "DICOM_SUFFIXES", "ImageEntry", "ImageInfo", "ImageLoadError", "LoadedImage", "file_not_found_reason",
+    "frame_count",
     "image_info", "is_dicom_file", "is_image_file", "list_image_entries", "load_image", "read_rgb8", "to_rgb8",
 ]
 
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}) | DICOM_SUFFIXES
-RASTER_SIGNATURES = (photo.PNG_SIGNATURE, b"\xff\xd8\xff", b"BM", *photo.TIFF_SIGNATURES)
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}) | DICOM_SUFFIXES
+RASTER_SIGNATURES = (photo.PNG_SIGNATURE, b"\xff\xd8\xff", b"BM", *photo.TIFF_SIGNATURES, b"GIF8", b"RIFF")
 HEAD_BYTES = 132  # DICOM's "DICM" sits after a 128-byte preamble
 
 
@@ -116,10 +120,15 @@ def read_rgb8(path: Path | str, frame: int | None = None) -> np.ndarray:
 def _head(path: Path) -> bytes:
     """The first bytes, and the file-level errors in plain words."""
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise ImageLoadError(path, "not a file")
+        if not stat.S_ISREG(mode):  # opening a pipe named like an image would wait forever
+            raise ImageLoadError(path, "not a regular file (a device, pipe or socket)")
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
     except FileNotFoundError:
-        raise ImageLoadError(path, "file not found") from None
+        raise ImageLoadError(path, file_not_found_reason(path)) from None
     except (IsADirectoryError, NotADirectoryError):
         raise ImageLoadError(path, "not a file") from None
     except PermissionError:
@@ -129,6 +138,13 @@ def _head(path: Path) -> bytes:
     if not head:
         raise ImageLoadError(path, "file is empty")
     return head
+
+
+def file_not_found_reason(path: Path | str) -> str:
+    """Why a listed file cannot be opened: most often a symbolic link whose target is gone."""
+    if os.path.islink(path):
+        return f"broken symbolic link (its target {name_text(os.readlink(path))} does not exist)"
+    return "file not found"
 
 
 def _is_dicom(path: Path, head: bytes) -> bool:

@@ -14,6 +14,8 @@ from typing import Any, Optional
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from zsad_desktop.store.file_name_type import FileNameText
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -68,7 +70,7 @@ class Image(Base):
         Index("uq_images_rel_path_frame", "rel_path", text("coalesce(frame, -1)"), unique=True),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rel_path: Mapped[str] = mapped_column(String(1024))
+    rel_path: Mapped[str] = mapped_column(FileNameText(1024))  # any name the file system allows
     frame: Mapped[Optional[int]] = mapped_column(Integer)
     label: Mapped[Optional[str]] = mapped_column(String(256))  # DICOM's patient-safe label; None for photos
     content_hash: Mapped[Optional[str]] = mapped_column(String(64), index=True)

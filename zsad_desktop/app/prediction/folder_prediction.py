@@ -4,21 +4,23 @@ The command-line counterpart of the window's background inference: images
 that cannot be read are reported and skipped, the batch goes on. Wide-range
 images become the detector's input by the chosen rule (`detector_input`), and
 images larger than a tile are predicted tile by tile (`tiled_prediction`).
+Each image's row is in scores.csv as soon as it is done, and a rerun into the
+same folder skips what is there (`scores_file`).
 """
 
 from __future__ import annotations
 
-import csv
 import threading
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
 
 from zsad_desktop.app.prediction.pipeline import prefetched, reader_threads
+from zsad_desktop.app.prediction.scores_file import ScoresFile, score_key
 from zsad_desktop.app.prediction.tiled_prediction import predict_tiled
 from zsad_desktop.app.workspace.detector_input import (
     DetectorInput,
@@ -51,9 +53,16 @@ class ImageSource:
 
 @dataclass
 class FolderPrediction:
-    scored: list[tuple[ImageSource, Detection]] = field(default_factory=list)
+    """What a run did: images scored now (with their score), images an earlier run into the same
+    folder had scored, files skipped with the reason."""
+
+    scored: list[tuple[ImageSource, float]] = field(default_factory=list)
+    already_done: int = 0
     failed: list[ImageLoadError] = field(default_factory=list)
     cancelled: bool = False
+
+    def summary(self) -> str:
+        return f"{len(self.scored)} images scored, {self.already_done} already done, {len(self.failed)} skipped"
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -158,8 +167,10 @@ def predict_folder(
     tiling: TilingChoice = TilingChoice(),
     window: tuple[float, float] | None = None,
 ) -> FolderPrediction:
-    """Score every image below `folder`, wide-range ones seen by `choice` ("current-window" uses `window`);
-    `FileNotFoundError`/`NotADirectoryError` when it is no folder."""
+    """Score every image below `folder`, wide-range ones seen by `choice` ("current-window" uses `window`),
+    each image's heatmaps and scores.csv row written as it is done; images `out_dir`'s scores.csv already
+    has for this model and input are not scored again. `FileNotFoundError`/`NotADirectoryError` when it is
+    no folder."""
     folder, out_dir = Path(folder), Path(out_dir)
     if not folder.exists():
         raise FileNotFoundError(f"{folder}: no such folder")
@@ -168,29 +179,26 @@ def predict_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     result = FolderPrediction()
     resolved = WorkspaceInput(choice, window, tiling.config(detector_input_size(detector), batch_size))
-    sources = []
-    for source in folder_sources(folder, resolved):
-        (result.failed if isinstance(source, ImageLoadError) else sources).append(source)
-    for source, outcome in detect_files(detector, sources, batch_size, progress, cancel):
-        if isinstance(outcome, ImageLoadError):
-            result.failed.append(outcome)
-            continue
-        write_heatmaps(out_dir, source, folder, outcome, detector)
-        result.scored.append((source, outcome))
+    with ScoresFile(out_dir / "scores.csv") as scores:
+        def relative(path: Path) -> str:
+            return str(Path(path).relative_to(folder))
+
+        sources = []
+        for source in folder_sources(folder, resolved):
+            if isinstance(source, ImageLoadError):
+                result.failed.append(source)
+                scores.add_skipped(relative(source.path), source.reason)
+            elif score_key(relative(source.path), source.frame, detector.model_id, source.key) in scores.done:
+                result.already_done += 1
+            else:
+                sources.append(source)
+        for source, outcome in detect_files(detector, sources, batch_size, progress, cancel):
+            if isinstance(outcome, ImageLoadError):
+                result.failed.append(outcome)
+                scores.add_skipped(relative(source.path), outcome.reason)
+                continue
+            write_heatmaps(out_dir, source, folder, outcome, detector)  # first: a row means its files are there
+            scores.add_score(score_key(relative(source.path), source.frame, outcome.model_id, source.key), outcome.score)
+            result.scored.append((source, outcome.score))
     result.cancelled = cancel is not None and cancel.is_set()
-    write_scores_csv(out_dir / "scores.csv", folder, result)
     return result
-
-
-def write_scores_csv(path: Path, folder: Path, result: FolderPrediction) -> None:
-    """One row per image: path, frame (1-based, empty for single-frame files), score, model, detector input, error."""
-    def frame(source: ImageSource) -> str:
-        return "" if source.frame is None else str(source.frame + 1)
-
-    rows: Iterable[list[str]] = [
-        [str(s.path.relative_to(folder)), frame(s), f"{d.score:.6f}", d.model_id, s.key, ""] for s, d in result.scored
-    ] + [[str(Path(e.path).relative_to(folder)), "", "", "", "", e.reason] for e in result.failed]
-    with atomic_write(path, mode="w") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "frame", "score", "model", "detector_input", "error"])
-        writer.writerows(rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat as stat_mode
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,7 +66,8 @@ def content_hash(path: Path | str) -> str:
 
 def walk_images(folder: Path, cancel: threading.Event | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """(relative path, stat) of every image below `folder`, skipping hidden and `.zsad`
-    folders, ground-truth mask folders and symlinked folders (no loops)."""
+    folders, ground-truth mask folders and symlinked folders (no loops). An entry named like an
+    image that is no regular file (a broken symbolic link) comes with its own, unfollowed stat."""
     stack = [str(folder)]
     prefix = len(str(folder)) + 1
     while stack:
@@ -83,8 +85,11 @@ def walk_images(folder: Path, cancel: threading.Event | None = None) -> Iterator
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name not in MASK_FOLDERS:
                         stack.append(entry.path)
-                elif entry.is_file() and _is_image(entry.name, entry.path):
-                    yield entry.path[prefix:].replace(os.sep, "/"), entry.stat()
+                elif entry.is_file():
+                    if _is_image(entry.name, entry.path):
+                        yield entry.path[prefix:].replace(os.sep, "/"), entry.stat()
+                elif _has_image_suffix(entry.name):  # a broken link, a pipe: listed, so that it is reported
+                    yield entry.path[prefix:].replace(os.sep, "/"), entry.stat(follow_symlinks=False)
             except OSError:
                 continue  # vanished or unreadable entry: the next scan sees it again
 
@@ -92,9 +97,11 @@ def walk_images(folder: Path, cancel: threading.Event | None = None) -> Iterator
 def _is_image(name: str, path: str) -> bool:
     # The suffix decides for nearly every file without building a Path (a rescan of 100,000 files
     # spends most of its time here); suffix-less files may be DICOM, which only the loader can tell.
-    if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
-        return True
-    return is_image_file(Path(path))
+    return _has_image_suffix(name) or is_image_file(Path(path))
+
+
+def _has_image_suffix(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
 
 
 def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[str, Any], str | None]:
@@ -106,6 +113,8 @@ def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[s
         "label": None,
     }
     try:
+        if not stat_mode.S_ISREG(stat.st_mode):
+            image_info(path)  # says why (a broken link, a pipe) without opening it
         fields["content_hash"] = content_hash(path)
         info = image_info(path)
         fields.update(width=info.width, height=info.height, bit_depth=info.bit_depth, modality=info.modality,
