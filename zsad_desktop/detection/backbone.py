@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import open_clip
@@ -219,8 +219,12 @@ _LOADED: dict[tuple[BackboneSpec, str], Backbone] = {}
 
 
 def shared_backbone(spec: BackboneSpec, device: torch.device | str = "cpu") -> Backbone:
-    """One frozen backbone per (spec, device), shared by every detector using it."""
+    """One frozen backbone per (spec, device), shared by every detector using it. The same weights at
+    another input size (the first look at 336 beside 518) share one model: the size only changes the
+    positional embedding, which is resized per grid outside the model."""
     key = (spec, str(device))
     if key not in _LOADED:
-        _LOADED[key] = load_backbone(spec, device)
+        same_weights = next((loaded for (other, on), loaded in _LOADED.items()
+                             if on == str(device) and replace(other, image_size=spec.image_size) == spec), None)
+        _LOADED[key] = replace(same_weights, spec=spec) if same_weights else load_backbone(spec, device)
     return _LOADED[key]
