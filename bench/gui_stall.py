@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--pretrained", default="random")
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--browse-every", type=float, default=0.5, metavar="S",
+                        help="the simulated reviewer steps to the next image every S seconds (0: stays on the first)")
     parser.add_argument("--first-look", type=int, default=DetectorSettings().first_look,
                         help="input size of the quick first heatmap of the image on screen (0: off)")
     parser.add_argument("--timeout", type=float, default=1800.0)
@@ -79,7 +81,8 @@ def main() -> None:
     heartbeat.start(TICK_MS)
     reviewer = QTimer()
     reviewer.timeout.connect(lambda: window.step(1))  # browse while it works, as a reviewer would
-    reviewer.start(500)
+    if args.browse_every > 0:
+        reviewer.start(int(args.browse_every * 1000))
 
     start = time.perf_counter()
     gallery_at = heatmap_at = full_heatmap_at = None
