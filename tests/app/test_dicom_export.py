@@ -200,9 +200,10 @@ def test_coco_entries_of_dicom_frames_carry_uid_and_frame(dicom_workspace, tmp_p
     ws, paths, _ = dicom_workspace
     masks = _review_defects(ws)
     data = export_coco(ws, tmp_path / "coco.json")
-    cine = [e for e in data["images"] if e["file_name"] == "Doe_Jane_cine.dcm"]
+    cine_uid, ct_uid = _uid(paths["cine"]), _uid(paths["ct"])
+    cine = [e for e in data["images"] if e["sop_instance_uid"] == cine_uid]
     assert sorted(e["frame"] for e in cine) == [0, 1]
-    assert {e["sop_instance_uid"] for e in cine} == {_uid(paths["cine"])}
-    ct = next(e for e in data["images"] if e["file_name"] == "Doe_Jane_ct.dcm")
-    assert "frame" not in ct and ct["sop_instance_uid"] == _uid(paths["ct"])
+    assert sorted(e["file_name"] for e in cine) == [f"{cine_uid}_f0000", f"{cine_uid}_f0001"]  # never the path
+    ct = next(e for e in data["images"] if e["sop_instance_uid"] == ct_uid)
+    assert "frame" not in ct and ct["file_name"] == ct_uid
     assert sum(a["area"] for a in data["annotations"]) == sum(int(m.sum()) for m in masks.values())

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from zsad_desktop.app.exports.dicom_source import dicom_stem
+from zsad_desktop.app.exports.dicom_source import dicom_stem, with_frame
 from zsad_desktop.app.exports.mvtec import ANOMALY_LABEL
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
 from zsad_desktop.app.workspace.workspace import Workspace
@@ -40,10 +40,13 @@ def export_coco(
     cancel: threading.Event | None = None,
 ) -> dict[str, Any] | None:
     """Normal, accepted and corrected images (normal ones without annotations, as negatives);
-    `file_name` is the image's path relative to the workspace folder; a DICOM image also has its
-    `sop_instance_uid` and, for a frame of a multi-frame file, its `frame`. Returns the data written,
-    or None when cancelled (then nothing is written)."""
+    `file_name` is the image's path relative to the workspace folder (`info.images_root`). A DICOM
+    image, whose path may name the patient, is named `<SOPInstanceUID>[_fNNNN]` instead (its PNG's
+    name in an MVTec export) with its `sop_instance_uid` and, for a frame, `frame`; with DICOM
+    images `info` names no folder. Returns the data written, or None when cancelled (then nothing
+    is written)."""
     images, annotations = [], []
+    any_dicom = False
     reviewed = reviewed_images(workspace)
     for done, image in enumerate(reviewed, start=1):
         if cancel is not None and cancel.is_set():
@@ -55,14 +58,19 @@ def export_coco(
         entry = {"id": image.image_id, "file_name": image.rel_path, "width": int(width or 0), "height": int(height or 0)}
         uid_stem = dicom_stem(workspace.folder / image.rel_path, None, image.image_id)
         if uid_stem is not None:  # DICOM: the instance (and frame) that tools outside match on
+            entry["file_name"] = with_frame(uid_stem, image.frame)
             entry["sop_instance_uid"] = uid_stem
+            any_dicom = True
         if image.frame is not None:
             entry["frame"] = image.frame
         images.append(entry)
         if mask is not None:
             annotations += region_annotations(mask, image.image_id, len(annotations) + 1)
+    # A DICOM folder is often named after the patient: then the info names no folder.
+    info = ({"description": "reviewed defects"} if any_dicom else
+            {"description": f"reviewed defects of {workspace.folder.name}", "images_root": str(workspace.folder)})
     data = {
-        "info": {"description": f"reviewed defects of {workspace.folder.name}", "images_root": str(workspace.folder)},
+        "info": info,
         "images": images, "annotations": annotations,
         "categories": [{"id": 1, "name": ANOMALY_LABEL, "supercategory": "defect"}],
     }

@@ -1,8 +1,9 @@
 """Exported names and pixels of DICOM sources: patient-safe names, stored values kept.
 
-A DICOM file's name may carry the patient's name (PACS exports often do), so
-its exports are named by the SOP Instance UID, plus `_fNNNN` for a frame of a
-multi-frame file, never by the file name. The image PNG of an MVTec export
+A DICOM file's name, and the folders above it, may carry the patient's name
+(PACS exports often do), so its exports are named by the SOP Instance UID,
+plus `_fNNNN` for a frame of a multi-frame file, never by its path: file names,
+COCO `file_name`, the report's `path` and messages alike. The image PNG of an MVTec export
 holds the stored values (8 or 16 bit, no rescale, no window) so training
 tools see what the scanner wrote; signed or floating-point data cannot be a
 PNG as it is and is written as the windowed 8-bit image the reviewer saw.
@@ -27,8 +28,18 @@ def dicom_stem(source: Path, frame: int | None, image_id: int) -> str | None:
         uid = sop_instance_uid(source)
     except ImageLoadError:
         uid = None
-    stem = uid or f"dicom_image_{image_id}"
+    return with_frame(uid or f"dicom_image_{image_id}", frame)
+
+
+def with_frame(stem: str, frame: int | None) -> str:
+    """`stem`, or for a frame of a multi-frame file `stem_fNNNN`."""
     return stem if frame is None else f"{stem}_f{frame:04d}"
+
+
+def exported_path(workspace_folder: Path, rel_path: str, frame: int | None, image_id: int) -> str:
+    """How an export names an image: its relative path, or for a DICOM source its UID stem (the
+    folders above a DICOM file are often named after the patient too)."""
+    return dicom_stem(workspace_folder / rel_path, frame, image_id) or rel_path
 
 
 def dicom_png_pixels(source: Path, frame: int | None) -> np.ndarray:

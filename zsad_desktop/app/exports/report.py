@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from zsad_desktop.app.exports.dicom_source import exported_path
 from zsad_desktop.app.exports.reviewed import reviewed_images
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.imaging.masks import atomic_write
@@ -16,8 +17,8 @@ REPORT_FIELDS = ("path", "score", "status", "reviewer", "model_version", "defect
 
 
 def review_report(workspace: Workspace, cancel: threading.Event | None = None) -> list[dict[str, Any]] | None:
-    """Every image present, by path; `score` from the active model, `defect_area` in pixels of the
-    final mask. None when cancelled."""
+    """Every image present, by path (a DICOM image by its UID stem: its path may name the patient);
+    `score` from the active model, `defect_area` in pixels of the final mask. None when cancelled."""
     rows = []
     for image in reviewed_images(workspace, statuses=None):
         if cancel is not None and cancel.is_set():
@@ -26,7 +27,8 @@ def review_report(workspace: Workspace, cancel: threading.Event | None = None) -
         if area is None and image.mask_file:  # reviews saved before areas were stored
             area = int(workspace.files.read_mask(image.mask_file).sum())
         rows.append({
-            "path": image.rel_path, "score": image.score, "status": image.status.value, "reviewer": image.reviewer,
+            "path": exported_path(workspace.folder, image.rel_path, image.frame, image.image_id),
+            "score": image.score, "status": image.status.value, "reviewer": image.reviewer,
             "model_version": image.model_version, "defect_area": area or 0, "note": image.note,
             "updated_at": image.updated_at.isoformat() if image.updated_at else None,
         })
