@@ -165,6 +165,7 @@ class ReviewController(QObject):
             self.viewer.finish_polygon()  # Enter closes the polygon first; the next Enter saves
             return
         self.settle()
+        self.model.proposals.settle()  # the threshold on screen's proposal, if still on its way, is what is decided on
         if self.session is None or self.current is None or self.model.editor is None:
             return
         mask = self.model.editor.mask.copy()

@@ -29,7 +29,7 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 
 class ImageViewer(QGraphicsView):
     zoomChanged = Signal(float)
-    _posted = Signal(object)  # a call from the window/level render thread, run on the GUI thread
+    _posted = Signal(object)  # a call from the window/level or proposal thread, run on the GUI thread
 
     def __init__(self, model: ViewerModel, parent=None):
         super().__init__(parent)
@@ -73,6 +73,7 @@ class ImageViewer(QGraphicsView):
         self._window_from: QPointF | None = None
         self._posted.connect(self._run_posted, Qt.ConnectionType.QueuedConnection)
         model.window.post = self._posted.emit
+        model.proposals.post = self._posted.emit  # a large image's proposal at a new threshold arrives
         model.events.connect("image_refresh", self.keep_view_once)  # a re-windowed image keeps zoom and position
         model.events.connect("image_preview", self._preview_changed)
 

@@ -11,7 +11,8 @@ normal image must look calm next to a defective one.
 
 The image layer keeps the full-range pixels (`WindowLevel`) and the window
 they are shown through; `window` (a `WindowControl`) changes it and
-re-renders the 8-bit view.
+re-renders the 8-bit view. `proposals` (a `ProposalControl`) makes the
+proposal when the threshold moves: on a worker thread for a large image.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from zsad_desktop.app.viewer.mask_editing import MaskEditor, Region
-from zsad_desktop.app.viewer.proposal import Proposal, make_proposal
+from zsad_desktop.app.viewer.proposal import Proposal
+from zsad_desktop.app.viewer.proposal_control import ProposalControl
 from zsad_desktop.app.viewer.reduced_proposal import fits
 from zsad_desktop.app.viewer.window_control import WindowControl
 from zsad_desktop.app.viewer.window_level import PHOTO_8BIT, WindowLevel
@@ -130,6 +132,7 @@ class ViewerModel:
         self.regions: list[Region] = []
         self._saved_mask = False
         self.window = WindowControl(self)
+        self.proposals = ProposalControl(self)
 
     @property
     def layers(self) -> list[ImageLayer | HeatmapLayer | MaskLayer]:
@@ -156,6 +159,7 @@ class ViewerModel:
     def show_nothing(self) -> None:
         """Nothing to show (an unreadable image, no folder open)."""
         self.window.forget()
+        self.proposals.forget()
         self.image, self.heatmap = ImageLayer(), HeatmapLayer()
         self.proposal.data = self.mask.data = None
         self.editor, self.regions, self._saved_mask = None, [], False
@@ -187,18 +191,28 @@ class ViewerModel:
         """True while the reviewer's mask is still the proposal: the threshold moves it along."""
         return self.editor is not None and not self._saved_mask and not self.editor.can_undo
 
-    def _propose(self, ahead: Proposal | None = None) -> None:
-        shown = self.heatmap.display
-        made = None
-        if shown is not None:
-            made = ahead or make_proposal(shown, self.image.shape, self.display.threshold, self.display.min_region_area)
+    def _propose(self, ahead: Proposal | None = None, keep_shown: bool = False) -> None:
+        """The proposal of the heatmap on screen at the threshold: `ahead` if given, else made (on a
+        worker for a large image). `keep_shown`: the one on screen stays meanwhile (the same heatmap at
+        another threshold); else it goes at once, as it belongs to another heatmap or image."""
+        if ahead is not None:
+            self.proposals.forget()
+            self.use_proposal_made(ahead)
+        elif self.proposals.request() and not keep_shown and self.proposal.data is not None:
+            self._show_proposal(None)
+
+    def _show_proposal(self, made: Proposal | None) -> None:
         self.proposal.data = None if made is None else made.mask
         self.regions = [] if made is None else made.regions
         self.events.emit("proposal")
         self.events.emit("regions")
+
+    def use_proposal_made(self, made: Proposal | None) -> None:
+        """Show `made` (None: no proposal); the reviewer's mask follows it unless edited or saved."""
+        self._show_proposal(made)
         if self.follows_proposal and made is not None:
             if made.editable is not None:
-                self.editor.reset(made.editable, copy=False)  # the loader's copy: this editor's alone
+                self.editor.reset(made.editable, copy=False)  # the worker's copy: this editor's alone
             else:
                 self.editor.reset(made.mask)
             self._mask_changed()
@@ -212,7 +226,7 @@ class ViewerModel:
         before = self.display
         self.display = replace(before, **changes)
         if (self.display.threshold, self.display.min_region_area) != (before.threshold, before.min_region_area):
-            self._propose()
+            self._propose(keep_shown=True)
         self.events.emit("display")
 
     # the reviewer's mask ----------------------------------------------------------
