@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from zsad_desktop.detection.backbone import Backbone, BackboneSpec, shared_backbone
-from zsad_desktop.detection.device import autocast, default_batch_size, map_in_batches, select_device
+from zsad_desktop.detection.device import default_batch_size, map_in_batches, select_device
+from zsad_desktop.detection.execution import Execution
 from zsad_desktop.detection.interface import Detection, Detector
 from zsad_desktop.detection.preprocess import grid_to_image, smooth, to_model_input
 
@@ -33,6 +34,8 @@ class ClipDetector(Detector):
         batch_size: int | None = None,
         object_name: str = "object",
         grid_sigma: float = 1.0,
+        engine: str = "fast",
+        precision: str = "auto",
     ):
         if backbone is None:
             spec = BackboneSpec(model_name, pretrained, image_size, quick_gelu)
@@ -42,6 +45,16 @@ class ClipDetector(Detector):
         self.batch_size = batch_size or default_batch_size(self.device, backbone.spec.image_size)
         self.object_name = object_name
         self.grid_sigma = grid_sigma
+        # How it runs, not what it computes: outside settings() and the model id (execution.py).
+        self.execution = Execution(engine, precision)
+
+    @property
+    def engine(self) -> str:
+        return self.execution.engine
+
+    def autocast(self):
+        """The detector's precision for a forward pass (nothing in float32)."""
+        return self.execution.autocast(self.device)
 
     def settings(self) -> dict[str, Any]:
         """Everything besides the backbone that changes the output (part of `model_id`)."""
@@ -66,7 +79,7 @@ class ClipDetector(Detector):
     def _predict_batch(self, images: Sequence[np.ndarray]) -> list[Detection]:
         spec = self.backbone.spec
         pixels = to_model_input(images, spec.image_size, self.backbone.mean, self.backbone.std, self.device)
-        with torch.inference_mode(), autocast(self.device):
+        with torch.inference_mode(), self.autocast():
             maps, scores = self.score_grid(pixels)
         maps_np = maps.float().cpu().numpy()
         scores_np = scores.float().cpu().numpy()

@@ -3,8 +3,10 @@
 Both papers read patch tokens from several layers at 518 px (a 37x37 grid for
 patch 14), and run a second "dense" path through the last blocks whose
 attention is a self-correlation (value-value, or q-q + k-k + v-v as Crane's
-E-Attn) without the MLP. The original path is left untouched, so its global
-embedding is exactly plain CLIP's.
+E-Attn) without the MLP. With engine "exact" the original path is left untouched, so
+its global embedding is exactly plain CLIP's; engine "fast" computes each
+block's q, k, v once for both paths and every attention with
+`scaled_dot_product_attention` (equal within float rounding, ~1e-6).
 """
 
 from __future__ import annotations
@@ -40,6 +42,18 @@ class DenseFeatures:
     grid: tuple[int, int]
 
 
+def cached_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: str, antialias: bool) -> torch.Tensor:
+    """Resized once per model, grid and method: every detector sharing the model reuses it."""
+    cache = backbone.model.visual.__dict__.setdefault("_resized_pos_embeddings", {})
+    pos = backbone.model.visual.positional_embedding
+    key = (tuple(grid), mode, antialias, pos.device, pos.dtype)
+    if key not in cache:
+        # A plain tensor (not an inference tensor), so training may use it too; the backbone is frozen.
+        with torch.inference_mode(False), torch.no_grad():
+            cache[key] = interpolated_pos_embedding(backbone, grid, mode, antialias).clone()
+    return cache[key]
+
+
 def interpolated_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: str, antialias: bool) -> torch.Tensor:
     visual = backbone.model.visual
     pos = visual.positional_embedding
@@ -57,15 +71,17 @@ def interpolated_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: 
 class DenseFeatureExtractor(torch.nn.Module):
     """Runs a CLIP vision tower block by block and collects dense features."""
 
-    def __init__(self, backbone: Backbone, config: DenseConfig = DenseConfig()):
+    def __init__(self, backbone: Backbone, config: DenseConfig = DenseConfig(), engine: str = "fast"):
         super().__init__()
+        if engine not in ("fast", "exact"):
+            raise ValueError(f"engine is 'fast' or 'exact', not {engine!r}")
         self.backbone = backbone
         self.config = config
+        self.engine = engine
         n = backbone.vision_layers
         for layer in config.layers:
             if not 1 <= layer <= n:
                 raise ValueError(f"layer {layer} outside 1..{n} of {backbone.spec.model_name}")
-        self._pos_cache: dict[tuple[int, int], torch.Tensor] = {}
 
     def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         visual = self.backbone.model.visual
@@ -74,11 +90,7 @@ class DenseFeatureExtractor(torch.nn.Module):
         x = x.flatten(2).transpose(1, 2)
         cls = visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1)
-        pos = self._pos_cache.get(grid)
-        if pos is None or pos.device != x.device:
-            pos = interpolated_pos_embedding(self.backbone, grid, self.config.pos_interpolation, self.config.pos_antialias)
-            if not torch.is_grad_enabled():
-                self._pos_cache[grid] = pos
+        pos = cached_pos_embedding(self.backbone, grid, self.config.pos_interpolation, self.config.pos_antialias)
         return visual.ln_pre(x + pos.to(x.dtype)), grid
 
     def forward(self, images: torch.Tensor, block_hook=None) -> DenseFeatures:
@@ -92,10 +104,13 @@ class DenseFeatureExtractor(torch.nn.Module):
         for index, block in enumerate(visual.transformer.resblocks, start=1):
             if cfg.attention is not DenseAttention.NONE and index == cfg.start_layer:
                 dense = x
-            if dense is not None:
-                # Both paths take their attention input from the original stream.
-                dense = dense + block.ls_1(self_correlation_attention(block, block.ln_1(x), cfg.attention))
-            x = block(x)
+            if dense is not None and self.engine == "fast" and shares_projection(block):
+                x, dense = fast_block(block, x, dense, cfg.attention)
+            else:
+                if dense is not None:
+                    # Both paths take their attention input from the original stream.
+                    dense = dense + block.ls_1(self_correlation_attention(block, block.ln_1(x), cfg.attention, self.engine))
+                x = block(x)
             if block_hook is not None:
                 x = block_hook(index, x)
             if index in cfg.layers:
@@ -111,18 +126,18 @@ class DenseFeatureExtractor(torch.nn.Module):
         return tokens @ visual.proj if visual.proj is not None else tokens
 
 
-def self_correlation_attention(block: torch.nn.Module, x: torch.Tensor, mode: DenseAttention) -> torch.Tensor:
+def self_correlation_attention(block: torch.nn.Module, x: torch.Tensor, mode: DenseAttention, engine: str = "exact") -> torch.Tensor:
     """Attention of one block whose weights come from token self-similarity.
 
     Computed per image (batch dimension kept apart), using the block's own
     projections; output projected like the block's attention output.
     """
     attn = block.attn
+    q, k, v = split_heads(F.linear(x, attn.in_proj_weight, attn.in_proj_bias), attn.num_heads)
+    if engine == "fast":
+        return attn.out_proj(merge_heads(self_correlation_sdpa(q, k, v, mode)))
     b, n, width = x.shape
-    heads = attn.num_heads
-    q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
-    q, k, v = (t.reshape(b, n, heads, width // heads).transpose(1, 2) for t in (q, k, v))
-    scale = (width // heads) ** -0.5
+    scale = q.shape[-1] ** -0.5
     if mode is DenseAttention.VV:
         weights = torch.softmax(v @ v.transpose(-2, -1) * scale, dim=-1)
     elif mode is DenseAttention.QKV:
@@ -131,3 +146,44 @@ def self_correlation_attention(block: torch.nn.Module, x: torch.Tensor, mode: De
         raise ValueError(f"no self-correlation for {mode}")
     out = (weights @ v).transpose(1, 2).reshape(b, n, width)
     return attn.out_proj(out)
+
+
+def split_heads(qkv: torch.Tensor, heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, N, 3 * width) projections -> q, k, v of (B, heads, N, width / heads)."""
+    b, n, three_width = qkv.shape
+    return tuple(t.reshape(b, n, heads, three_width // 3 // heads).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
+
+
+def merge_heads(out: torch.Tensor) -> torch.Tensor:
+    b, heads, n, d = out.shape
+    return out.transpose(1, 2).reshape(b, n, heads * d)
+
+
+def self_correlation_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mode: DenseAttention) -> torch.Tensor:
+    """softmax(t t^T / sqrt(d)) v summed over t in (v,) or (q, k, v): the same as the explicit
+    weights (a sum of attentions is the attention of the summed weights), in memory linear in N."""
+    if mode is DenseAttention.VV:
+        return F.scaled_dot_product_attention(v, v, v)
+    if mode is DenseAttention.QKV:
+        return F.scaled_dot_product_attention(q, q, v) + F.scaled_dot_product_attention(k, k, v) + F.scaled_dot_product_attention(v, v, v)
+    raise ValueError(f"no self-correlation for {mode}")
+
+
+def shares_projection(block: torch.nn.Module) -> bool:
+    """An open_clip self-attention block whose q, k, v projection both paths can share."""
+    attn = getattr(block, "attn", None)
+    return (
+        isinstance(attn, torch.nn.MultiheadAttention) and attn._qkv_same_embed_dim and attn.batch_first
+        and attn.in_proj_bias is not None and not hasattr(block, "ln_1_kv") and all(
+            hasattr(block, name) for name in ("ln_1", "ln_2", "mlp", "ls_1", "ls_2"))
+    )
+
+
+def fast_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor, mode: DenseAttention) -> tuple[torch.Tensor, torch.Tensor]:
+    """One block of the original path and of the dense path beside it, from one q, k, v projection."""
+    attn = block.attn
+    q, k, v = split_heads(F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias), attn.num_heads)
+    dense = dense + block.ls_1(attn.out_proj(merge_heads(self_correlation_sdpa(q, k, v, mode))))
+    x = x + block.ls_1(attn.out_proj(merge_heads(F.scaled_dot_product_attention(q, k, v))))
+    x = x + block.ls_2(block.mlp(block.ln_2(x)))
+    return x, dense

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from zsad_desktop.detection.backbone import Backbone
+from zsad_desktop.detection.execution import full_precision
 from zsad_desktop.detection.interface import DetectorError
 from zsad_desktop.locations import resources_dir
 
@@ -51,19 +52,31 @@ def state_anchor(embeddings: torch.Tensor) -> torch.Tensor:
 
 
 class TextAnchorCache:
-    """Anchors are computed once per (prompt set, object name) and reused."""
+    """Anchors are computed once per (prompt set, object name) and reused, across runs
+    through the disk cache (`text_cache.py`) unless `on_disk` is off."""
 
-    def __init__(self, backbone: Backbone):
+    def __init__(self, backbone: Backbone, on_disk: bool = True):
         self.backbone = backbone
+        self.on_disk = on_disk
         self._cache: dict[tuple, torch.Tensor] = {}
 
     def anchors(self, ensemble: PromptEnsemble, object_name: str) -> torch.Tensor:
         key = (ensemble, object_name)
         if key not in self._cache:
             normal, abnormal = ensemble.sentences(object_name)
-            with torch.inference_mode():
-                stacked = torch.stack(
-                    [state_anchor(encode_sentences(self.backbone, normal)), state_anchor(encode_sentences(self.backbone, abnormal))]
-                )
+
+            def compute() -> torch.Tensor:
+                # float32 whatever the detector's precision: anchors are computed once and cached.
+                with torch.inference_mode(), full_precision(self.backbone.device):
+                    return torch.stack(
+                        [state_anchor(encode_sentences(self.backbone, normal)), state_anchor(encode_sentences(self.backbone, abnormal))]
+                    )
+
+            if self.on_disk:
+                from zsad_desktop.detection.text_cache import cached_text
+
+                stacked = cached_text("ensemble", self.backbone, {"normal": normal, "abnormal": abnormal}, compute)
+            else:
+                stacked = compute()
             self._cache[key] = stacked  # (2, D): row 0 normal, row 1 abnormal
         return self._cache[key]

@@ -40,7 +40,7 @@ class PromptEnsembleDetector(ClipDetector):
         depth = self.backbone.vision_layers
         layers = tuple(layers) if layers else tuple(sorted({depth // 4, depth // 2, 3 * depth // 4, depth} - {0}))
         config = DenseConfig(layers=layers, attention=DenseAttention(dense_attention), start_layer=min(layers))
-        self.features = DenseFeatureExtractor(self.backbone, config)
+        self.features = DenseFeatureExtractor(self.backbone, config, self.engine)
         self.temperature = temperature
         self.score_fusion = score_fusion
         self.ensemble = PromptEnsemble.from_file(prompts_file)

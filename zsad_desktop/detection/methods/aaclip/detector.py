@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from zsad_desktop.detection.clip_detector import ClipDetector
-from zsad_desktop.detection.device import autocast
+from zsad_desktop.detection.execution import full_precision
 from zsad_desktop.detection.interface import DetectorError, register_method
+from zsad_desktop.detection.text_cache import cached_text
 from zsad_desktop.detection.methods.aaclip import scoring
 from zsad_desktop.detection.methods.aaclip.checkpoint import load_adapters
 from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterLayout, standard_features
@@ -81,12 +82,13 @@ class AACLIPDetector(ClipDetector):
                 log.warning("AA-CLIP model %s has no score calibration: image scores fuse raw map and detection values "
                             "until calibrate(images) is called on a set of images", folder)
         # adapters handed in (training's held-out checks) are used as they are, not frozen
+        self._frozen_adapters = bool(folder) and not adapters.training and not any(p.requires_grad for p in adapters.parameters())
         self.adapters = adapters.to(self.device)
         self.adapt_text = adapt_text
         self.checkpoint_dir = Path(folder) if folder else None
         self.checkpoint = self.checkpoint_dir
         self.calibration = ScoreCalibration.from_dict(calibration)
-        self.extractor = standard_features(self.backbone, self.adapters.layout.levels)
+        self.extractor = standard_features(self.backbone, self.adapters.layout.levels, self.engine)
         self._anchors: torch.Tensor | None = None
         self._digest = _weights_digest(self.adapters)
 
@@ -104,8 +106,16 @@ class AACLIPDetector(ClipDetector):
     def anchors(self) -> torch.Tensor:
         """(2, E) normal and abnormal anchors of this detector's object name (cached)."""
         if self._anchors is None:
-            with torch.no_grad():
-                self._anchors = self.adapters.text_anchors(self.backbone, [self.object_name], self.adapt_text)[0]
+            def compute() -> torch.Tensor:
+                with torch.no_grad(), full_precision(self.device):  # float32 at any precision: computed once
+                    return self.adapters.text_anchors(self.backbone, [self.object_name], self.adapt_text)[0]
+
+            if self._frozen_adapters:  # loaded from a folder: the digest names them for good
+                identity = {"adapters": self._digest, "object": self.object_name, "adapt_text": self.adapt_text,
+                            "layout": self.adapters.layout.to_dict()}
+                self._anchors = cached_text("aaclip", self.backbone, identity, compute)
+            else:
+                self._anchors = compute()
         return self._anchors
 
     def raw_outputs(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -118,7 +128,7 @@ class AACLIPDetector(ClipDetector):
         for start in range(0, len(images), self.batch_size):
             pixels = to_model_input(images[start : start + self.batch_size], self.backbone.spec.image_size,
                                     self.backbone.mean, self.backbone.std, self.device)
-            with torch.inference_mode(), autocast(self.device):
+            with torch.inference_mode(), self.autocast():
                 out = self.raw_outputs(pixels)
             lows += out["map_low"].float().cpu().tolist()
             highs += out["map_high"].float().cpu().tolist()

@@ -89,10 +89,10 @@ def residual_mix(x: torch.Tensor, adapter: nn.Module, weight: float) -> torch.Te
     return weight * out + (1 - weight) * x
 
 
-def standard_features(backbone: Backbone, levels: tuple[int, ...]) -> DenseFeatureExtractor:
+def standard_features(backbone: Backbone, levels: tuple[int, ...], engine: str = "fast") -> DenseFeatureExtractor:
     """CLIP's own attention at every block, position embedding resized bicubic with antialias."""
     return DenseFeatureExtractor(
-        backbone, DenseConfig(layers=tuple(levels), attention=DenseAttention.NONE, pos_interpolation="bicubic", pos_antialias=True)
+        backbone, DenseConfig(layers=tuple(levels), attention=DenseAttention.NONE, pos_interpolation="bicubic", pos_antialias=True), engine
     )
 
 

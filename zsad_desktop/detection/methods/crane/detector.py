@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from zsad_desktop.detection.clip_detector import ClipDetector
 from zsad_desktop.detection.dense import DenseAttention, DenseConfig, DenseFeatureExtractor
+from zsad_desktop.detection.execution import full_precision
 from zsad_desktop.detection.interface import DetectorError, register_method
 from zsad_desktop.detection.methods.crane import scoring
 from zsad_desktop.detection.methods.crane.checkpoint import load_prompt_checkpoint
@@ -148,7 +149,7 @@ class CraneDetector(ClipDetector):
         read = (depth,) if features == "reference" else self.layers
         config = DenseConfig(layers=read, attention=DenseAttention.QKV, start_layer=self.eattn_from_layer,
                              pos_interpolation="bilinear", pos_antialias=False)
-        self.extractor = DenseFeatureExtractor(self.backbone, config)
+        self.extractor = DenseFeatureExtractor(self.backbone, config, self.engine)
         self.dino = load_dinov2(dinov2, self.backbone.mean, self.backbone.std, self.device) if dinov2 is not None else None
         self.prompts = trained_prompts if trained_prompts is not None else CranePromptLearner(self.backbone)
         if self.checkpoint is not None:
@@ -162,6 +163,8 @@ class CraneDetector(ClipDetector):
         self.fp16_deep_prompts = fp16_deep_prompts
         self.dattn_mean = dattn_mean
         self._text_cache: tuple[tuple, torch.Tensor] | None = None
+        # Released or loaded prompts never change: their text features are also kept on disk.
+        self._frozen_prompts = trained_prompts is None
 
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "checkpoint": str(self.checkpoint), "variant": self.variant,
@@ -178,10 +181,16 @@ class CraneDetector(ClipDetector):
             # Cached while the prompts are unchanged (an optimiser step bumps their versions).
             key = tuple(p._version for p in self.prompts.parameters()) + (str(self.device),)
             if torch.is_grad_enabled() or self._text_cache is None or self._text_cache[0] != key:
-                prompts, tokens = self.prompts()
-                text = self._encode(prompts, tokens)
                 if torch.is_grad_enabled():
-                    return text
+                    return self._encode(*self.prompts())
+                with full_precision(self.device):  # float32 at any precision: computed once
+                    if self._frozen_prompts:
+                        from zsad_desktop.detection.text_cache import cached_text, tensor_digest
+
+                        identity = {"prompts": tensor_digest(self.prompts.state_dict()), "fp16_deep": self.fp16_deep_prompts}
+                        text = cached_text("crane", self.backbone, identity, lambda: self._encode(*self.prompts()))
+                    else:
+                        text = self._encode(*self.prompts())
                 self._text_cache = (key, text)
             return self._text_cache[1]
         prompts, tokens = self.prompts(F.normalize(image_embedding.float(), dim=-1))
@@ -195,6 +204,12 @@ class CraneDetector(ClipDetector):
     # image ---------------------------------------------------------------------------
     def feature_levels(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
         """Normalised global embedding (B, D), normalised patch features per level (L, B, N, D), grid."""
+        global_embedding, distinct, index, grid = self.distinct_levels(pixels)
+        return global_embedding, distinct[index], grid
+
+    def distinct_levels(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[int], tuple[int, int]]:
+        """Like `feature_levels`, with each distinct level once (U, B, N, D) and, per level, its row there:
+        in reference mode the four levels are one tensor, projected and scored once."""
         depth = self.backbone.vision_layers
         before_last: dict[str, torch.Tensor] = {}
 
@@ -206,26 +221,30 @@ class CraneDetector(ClipDetector):
         feats = self.extractor(pixels, block_hook=keep_last_input if self.dino is not None else None)
         project = self.extractor.project
         levels = [F.normalize(project(t).float(), dim=-1) for t in feats.patch_tokens]
+        index = list(range(len(levels)))
         if self.features_mode == "reference":
-            levels = levels * len(self.layers)  # every level is the last block's stream, as in the reference
+            index = index * len(self.layers)  # every level is the last block's stream, as in the reference
         if self.dino is not None:
             visual = self.backbone.model.visual
             block = visual.transformer.resblocks[depth - 1]
             tokens = dino_attention(block, before_last["x"], self.dino(pixels), feats.grid, self.dattn_mean)
             dattn = visual.ln_post(tokens) @ visual.proj
             levels = [F.normalize(dattn.float(), dim=-1)] + levels
-        return F.normalize(feats.global_embedding.float(), dim=-1), torch.stack(levels), feats.grid
+            index = [0] + [i + 1 for i in index]
+        return F.normalize(feats.global_embedding.float(), dim=-1), torch.stack(levels), index, feats.grid
 
     # both ----------------------------------------------------------------------------
     def forward_batch(self, pixels: torch.Tensor, image_token: bool | None = None) -> CraneForward:
         """Patch logits and features for a normalised batch (B, 3, S, S); shared by inference and training."""
-        global_embedding, levels, grid = self.feature_levels(pixels)
+        global_embedding, distinct, index, grid = self.distinct_levels(pixels)
         use_token = self.image_token if image_token is None else image_token
         if use_token:
             text = self.text_features(global_embedding)
         else:
             text = self.text_features().unsqueeze(0).expand(pixels.shape[0], -1, -1)
-        return CraneForward(scoring.patch_logits(levels, text), levels, global_embedding, text, grid)
+        # Logits of each distinct level once, then repeated per level: the same values as scoring every copy.
+        logits = scoring.patch_logits(distinct, text)[index]
+        return CraneForward(logits, distinct[index], global_embedding, text, grid)
 
     def score_grid(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.forward_batch(pixels)
