@@ -14,6 +14,7 @@ from zsad_desktop.app.exports.dicom_source import dicom_stem, with_frame
 from zsad_desktop.app.exports.mvtec import ANOMALY_LABEL
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
 from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.imaging.masks import atomic_write, connected_regions
 
 Progress = Callable[[int, int], None]
@@ -55,7 +56,7 @@ def export_coco(
             progress(done, len(reviewed))
         mask = final_mask(workspace, image)
         height, width = mask.shape if mask is not None else (image.height, image.width)
-        entry = {"id": image.image_id, "file_name": image.rel_path, "width": int(width or 0), "height": int(height or 0)}
+        entry = {"id": image.image_id, "file_name": name_text(image.rel_path), "width": int(width or 0), "height": int(height or 0)}
         uid_stem = dicom_stem(workspace.folder / image.rel_path, None, image.image_id)
         if uid_stem is not None:  # DICOM: the instance (and frame) that tools outside match on
             entry["file_name"] = with_frame(uid_stem, image.frame)
@@ -68,7 +69,8 @@ def export_coco(
             annotations += region_annotations(mask, image.image_id, len(annotations) + 1)
     # A DICOM folder is often named after the patient: then the info names no folder.
     info = ({"description": "reviewed defects"} if any_dicom else
-            {"description": f"reviewed defects of {workspace.folder.name}", "images_root": str(workspace.folder)})
+            {"description": f"reviewed defects of {name_text(workspace.folder.name)}",
+             "images_root": name_text(str(workspace.folder))})  # valid UTF-8 whatever the names
     data = {
         "info": info,
         "images": images, "annotations": annotations,

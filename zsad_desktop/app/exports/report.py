@@ -11,6 +11,7 @@ from typing import Any
 from zsad_desktop.app.exports.dicom_source import exported_path
 from zsad_desktop.app.exports.reviewed import reviewed_images
 from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.imaging.masks import atomic_write
 
 REPORT_FIELDS = ("path", "score", "status", "reviewer", "model_version", "defect_area", "note", "updated_at")
@@ -27,7 +28,7 @@ def review_report(workspace: Workspace, cancel: threading.Event | None = None) -
         if area is None and image.mask_file:  # reviews saved before areas were stored
             area = int(workspace.files.read_mask(image.mask_file).sum())
         rows.append({
-            "path": exported_path(workspace.folder, image.rel_path, image.frame, image.image_id),
+            "path": name_text(exported_path(workspace.folder, image.rel_path, image.frame, image.image_id)),
             "score": image.score, "status": image.status.value, "reviewer": image.reviewer,
             "model_version": image.model_version, "defect_area": area or 0, "note": image.note,
             "updated_at": image.updated_at.isoformat() if image.updated_at else None,

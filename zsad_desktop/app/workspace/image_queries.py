@@ -16,6 +16,7 @@ from typing import Any, Iterable, NamedTuple
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
 SORT_ORDERS = ("score", "name", "status")
@@ -42,8 +43,10 @@ class ImageRow(NamedTuple):
 
     @property
     def title(self) -> str:
-        """The path, and for a frame of a multi-frame file which one (counted from 1, as viewers do)."""
-        return self.rel_path if self.frame is None else f"{self.rel_path} [frame {self.frame + 1}]"
+        """The path (a name that is not UTF-8 readably, see imaging.file_names), and for a frame of a
+        multi-frame file which one (counted from 1, as viewers do)."""
+        path = name_text(self.rel_path)
+        return path if self.frame is None else f"{path} [frame {self.frame + 1}]"
 
     @property
     def gallery_name(self) -> str:
