@@ -104,3 +104,18 @@ def test_the_summary_line_says_what_was_already_done(folder, tmp_path, capsys, m
     assert "7 images scored, 0 already done, 0 skipped" in capsys.readouterr().out
     assert cli.main(["predict", str(folder), "--out", str(tmp_path / "out")]) == 0
     assert "0 images scored, 7 already done, 0 skipped" in capsys.readouterr().out
+
+
+def test_files_that_cannot_be_scored_have_a_row_with_the_reason(folder, tmp_path):
+    os.symlink(tmp_path / "gone.png", folder / "dangling.png")
+    os.mkfifo(folder / "pipe.png")
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ("white", "black")]
+    frames[0].save(folder / "moving.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(folder / "still.webp")
+    result = predict_folder(BrightnessDetector(), folder, tmp_path / "out")
+    assert len(result.scored) == 8 and len(result.failed) == 2
+    rows = {row["path"]: row for row in rows_of(tmp_path / "out")}
+    assert rows["dangling.png"]["error"].startswith("broken symbolic link") and not rows["dangling.png"]["score"]
+    assert rows["pipe.png"]["error"].startswith("not a regular file")
+    assert float(rows["moving.gif"]["score"]) == pytest.approx(1.0)  # its first, white frame
+    assert float(rows["still.webp"]["score"]) == pytest.approx(1.0, abs=0.01)

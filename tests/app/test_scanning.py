@@ -112,3 +112,34 @@ def test_unreadable_folder_entry_does_not_stop_the_scan(hazelnut_copy):
         ws.close()
     finally:
         locked.chmod(0o755)
+
+
+def test_every_file_named_like_an_image_is_listed_readable_or_with_its_reason(tmp_path, shared_data):
+    """A broken symbolic link, a pipe and a link to a folder are unreadable with a reason; GIF and WebP
+    (animated ones by their first frame) are images."""
+    from PIL import Image as Pillow
+
+    from zsad_desktop.imaging import read_rgb8
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(shared_data / "mvtec_ad" / "hazelnut" / "test" / "good" / "000.png", folder / "ok.png")
+    os.symlink(tmp_path / "gone.png", folder / "dangling.png")
+    os.symlink(tmp_path, folder / "folder.png")
+    os.mkfifo(folder / "pipe.png")  # opening it would wait forever
+    frames = [Pillow.new("RGB", (40, 30), colour) for colour in ("red", "blue")]
+    frames[0].save(folder / "moving.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[1].save(folder / "moving.webp", save_all=True, append_images=frames[:1], duration=100)
+    ws = Workspace.open(folder)
+    report = scan(ws)
+    rows = {r.rel_path: r for r in ws.images(order="name")}
+    assert set(rows) == {"ok.png", "dangling.png", "folder.png", "pipe.png", "moving.gif", "moving.webp"}
+    assert rows["dangling.png"].load_error == f"broken symbolic link (its target {tmp_path / 'gone.png'} does not exist)"
+    assert rows["folder.png"].load_error == "not a file"
+    assert "not a regular file" in rows["pipe.png"].load_error
+    assert len(report.unreadable) == 3
+    for name, first in (("moving.gif", (255, 0, 0)), ("moving.webp", (0, 0, 255))):
+        assert rows[name].load_error is None and (rows[name].width, rows[name].height, rows[name].frame) == (40, 30, None)
+        assert tuple(read_rgb8(folder / name)[15, 20]) == first  # the first frame is the image
+    assert scan(ws).unchanged == 6  # listed once, not again as new
+    ws.close()
