@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from zsad_desktop.cli.cluster_command import add_cluster_options, cmd_cluster_predict
 from zsad_desktop.cli.detector_options import add_detector_options, build_detector, tqdm_progress
 
 
 def add_commands(sub) -> None:
     predict = sub.add_parser("predict", help="heatmaps and scores for a folder", description="Score every image below FOLDER.")
     predict.add_argument("folder", type=Path)
-    predict.add_argument("--out", type=Path, required=True, help="output folder for heatmap PNGs and scores.csv")
+    predict.add_argument("--out", type=Path, help="output folder for heatmap PNGs and scores.csv (required without --cluster)")
     seen = predict.add_argument_group("what the detector sees (8-bit photos are used as stored)")
     seen.add_argument("--detector-input", type=detector_input_option, default="file-window", metavar="RULE",
                       help="file-window (DICOM's own window, else the 0.5-99.5 percentile window; default), "
@@ -26,6 +27,7 @@ def add_commands(sub) -> None:
                            "an eighth of --tile-size when that is given)")
     seen.add_argument("--no-tiling", action="store_true", help="resize every image to the input, however large")
     add_detector_options(predict)
+    add_cluster_options(predict)
     predict.set_defaults(run=cmd_predict)
 
 
@@ -39,6 +41,8 @@ def add_commands(sub) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.cluster or args.out is None:  # --out is required unless the workspace is scored on a cluster
+        return cmd_cluster_predict(args) if args.cluster else _missing_out()
     from zsad_desktop.app.prediction.folder_prediction import predict_folder
     from zsad_desktop.app.workspace.detector_input import TilingChoice
     from zsad_desktop.imaging.file_names import name_text
@@ -62,6 +66,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"skipped {error}", file=sys.stderr)
     print(f"{result.summary()}; scores in {name_text(str(args.out / 'scores.csv'))}")
     return 0
+
+
+def _missing_out() -> int:
+    print("error: zsad predict needs --out DIR (or --cluster to score into the folder's workspace)", file=sys.stderr)
+    return 2
 
 
 def detector_input_option(text: str):

@@ -1,0 +1,53 @@
+"""Ray, the optional engine a cluster run uses: imported only here, connected and released in one place."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from zsad_desktop.detection.interface import DetectorError
+
+INSTALL_HINT = "pip install -e '.[cluster]'  (or: pip install 'ray>=2.40')"
+AUTO = "auto"
+
+
+class ClusterUnavailable(DetectorError):
+    """No Ray, or no cluster at the address: the detector cannot run there (shown as is, like a
+    missing weight file)."""
+
+
+def require_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ClusterUnavailable(f"scoring on a cluster needs Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+@contextmanager
+def connected(address: str, num_cpus: int | None = None, object_store_mb: int | None = None) -> Iterator[Any]:
+    """Ray connected to `address` ("auto": a local Ray on this machine, started for the run and stopped
+    after it; "ray://HOST:PORT": an existing cluster). A Ray already initialised by the caller is used
+    as it is and left running."""
+    ray = require_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address == AUTO:
+        # A fresh local Ray; never attach to one someone else started on this machine.
+        options.update(address="local", num_cpus=num_cpus)
+        if object_store_mb:
+            options["object_store_memory"] = object_store_mb * 1024 * 1024
+    elif address.startswith("ray://"):
+        options = {"address": address, "log_to_driver": False}
+    else:
+        raise ClusterUnavailable(f"--cluster {address!r}: expected 'auto' or ray://HOST:PORT")
+    try:
+        ray.init(**options)
+    except ConnectionError as error:
+        raise ClusterUnavailable(f"no Ray cluster at {address}: {error}") from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
