@@ -21,6 +21,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from zsad_desktop.imaging.decode_limit import refuse_if_too_large
 from zsad_desktop.imaging.loaded import ImageEntry, ImageInfo, ImageLoadError, LoadedImage
 
 DEFER_BYTES = 1024 * 1024  # big values (pixel data) stay on disk until a frame is decoded
@@ -96,6 +97,7 @@ def load_dicom(path: Path, frame: int | None = None) -> LoadedImage:
     if not any(tag in ds for tag in PIXEL_KEYWORDS):
         raise ImageLoadError(path, "DICOM file has no pixel data")
     _check_complete(path, ds)
+    refuse_if_too_large(path, int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0), "DICOM frame")
     frames = frame_total(ds)
     index = frame or 0
     if not 0 <= index < frames:

@@ -1,10 +1,11 @@
-"""Photographs and scans (PNG, JPEG, BMP, TIFF) decoded at their full bit depth.
+"""Photographs and scans (PNG, JPEG, BMP, TIFF, GIF, WebP) decoded at their full bit depth.
 
 Pillow reads 8-bit files and 16-bit grey PNGs; 16-bit colour PNGs go
 through OpenCV (Pillow would cut them to 8 bit) and TIFFs through tifffile (imaging.tiff)
 (Pillow again where tifffile lacks the codec, e.g. LZW without imagecodecs).
 Transparent pixels are composited on white, as image viewers show them; the
-orientation tag is applied. Decoders raise their own exceptions: `loader`
+orientation tag is applied; an animated GIF or WebP is its first frame. Images over
+`decode_limit` are refused from their header. Decoders raise their own exceptions: `loader`
 turns every one of them into an `ImageLoadError`.
 """
 
@@ -17,19 +18,24 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from zsad_desktop.imaging.alpha import on_white
+from zsad_desktop.imaging.decode_limit import refuse_if_too_large
 from zsad_desktop.imaging.loaded import ImageInfo, ImageLoadError
 from zsad_desktop.imaging.orientation import ORIENTATION_TAG, apply_orientation, swaps_sides
 from zsad_desktop.imaging.tiff import read_tiff, tiff_info
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never half an image
-Image.MAX_IMAGE_PIXELS = 30_000 * 30_000  # line-scan and wafer images are legitimately huge
+Image.MAX_IMAGE_PIXELS = None  # decode_limit's own limit applies, from the header, before decoding
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BAND_PIXELS = 1 << 22  # pixels converted at a time from Pillow's image to the array
 TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
 
 
 def read_photo(path: Path, head: bytes) -> tuple[np.ndarray, int]:
-    """(pixels, bit depth) of a non-DICOM image; `head` is the file's first bytes."""
+    """(pixels, bit depth) of a non-DICOM image; `head` is the file's first bytes. Images over
+    the decode limit are refused from their header (`decode_limit`)."""
+    info = photo_info(path, head)
+    refuse_if_too_large(path, info.width, info.height, _format_name(head))
     if head[:4] in TIFF_SIGNATURES:
         return read_tiff(path, _read_with_pillow)
     if head[:8] == PNG_SIGNATURE and _png_bit_depth(head) == 16 and _png_colour_type(head) in (2, 4, 6):
@@ -53,6 +59,15 @@ def photo_info(path: Path, head: bytes) -> ImageInfo:
     return ImageInfo(int(width), int(height), depth, "photo")
 
 
+def _format_name(head: bytes) -> str:
+    for signature, name in ((PNG_SIGNATURE, "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"), (b"GIF8", "GIF")):
+        if head.startswith(signature):
+            return name
+    if head[:4] in TIFF_SIGNATURES:
+        return "TIFF"
+    return "WebP" if head[8:12] == b"WEBP" else "image"
+
+
 def _png_bit_depth(head: bytes) -> int:
     return head[24] if len(head) > 25 else 8
 
@@ -71,10 +86,27 @@ def _orientation(image: Image.Image) -> int | None:
 def _read_with_pillow(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         image.load()
-        return _pillow_to_array(ImageOps.exif_transpose(image))
+        if _orientation(image) not in (None, 1):  # exif_transpose copies even when nothing turns
+            image = ImageOps.exif_transpose(image)
+        return _pillow_to_array(image)
 
 
 def _pillow_to_array(image: Image.Image) -> np.ndarray:
+    """The pixels as an array, converted band by band into the one array returned: a whole-image
+    conversion would hold two more copies of a large image at once (18 bytes a pixel for RGB)."""
+    rows = max(1, BAND_PIXELS // max(1, image.width))
+    if image.height <= rows or image.mode == "I":  # "I" picks its type from the whole image's range
+        return _converted(image)
+    first = _converted(image.crop((0, 0, image.width, rows)))
+    out = np.empty((image.height, *first.shape[1:]), first.dtype)
+    out[:rows] = first
+    for top in range(rows, image.height, rows):
+        bottom = min(top + rows, image.height)
+        out[top:bottom] = _converted(image.crop((0, top, image.width, bottom)))
+    return out
+
+
+def _converted(image: Image.Image) -> np.ndarray:
     mode = image.mode
     if mode.startswith("I;16"):
         return np.asarray(image).astype(np.uint16)  # also turns big-endian I;16B native
