@@ -12,6 +12,10 @@ scored, and the process's peak resident memory.
     python bench/gui_stall.py --folder ../shared/data/mvtec_ad/hazelnut          (copied first)
     python bench/gui_stall.py --model-name ViT-L-14-336 --pretrained openai --image-size 518 --device cuda
     python bench/gui_stall.py --wafer 20000        (one 20,000 x 20,000 16-bit wafer: tiles, reduced map, memory)
+
+With --wafer, once the wafer is scored the threshold slider is swept (0.5 up to 0.9, then down to 0.05,
+a step every 100 ms, as a reviewer drags it) and the stalls of the sweep are printed on their own:
+a low threshold proposes much of the wafer, whose 400-megapixel mask is made off the GUI thread.
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ def main() -> None:
         time.sleep(0.001)
     elapsed = time.perf_counter() - start
     reviewer.stop()
+    sweep = threshold_sweep(app, window, ticks, args.timeout) if args.wafer else None
     heartbeat.stop()
     gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([0.0])
     scored = sum(r.score is not None for r in rows.rows)
@@ -112,9 +117,51 @@ def main() -> None:
     print(f"event loop ({TICK_MS} ms timer): longest stall {gaps.max():.0f} ms, 99th percentile "
           f"{np.percentile(gaps, 99):.0f} ms, median tick {np.median(gaps):.1f} ms, "
           f"{int((gaps > 100).sum())} stalls over 100 ms")
+    if sweep is not None:
+        print(sweep)
     print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB")
     window.close()
     shutil.rmtree(work, ignore_errors=True)
+
+
+SWEEP = [*np.round(np.arange(0.50, 0.91, 0.10), 2), *np.round(np.arange(0.85, 0.04, -0.05), 2)]  # ends low: much proposed
+
+
+def threshold_sweep(app, window, ticks: list[float], timeout: float) -> str:
+    """Drag the threshold slider over SWEEP (a step every 100 ms), wait for the last proposal on screen;
+    the event loop's longest stall meanwhile, and how long the last proposal took to show."""
+    slider = window.right.masks.threshold
+    model = window.model
+    first_tick = len(ticks)
+    steps = iter(SWEEP)
+    mover = QTimer()
+
+    def step() -> None:
+        value = next(steps, None)
+        if value is None:
+            mover.stop()
+        else:
+            slider.setValue(round(float(value) * 100))
+
+    mover.timeout.connect(step)
+    mover.start(100)
+    start = time.perf_counter()
+    while mover.isActive() and time.perf_counter() - start < timeout:
+        app.processEvents()
+        time.sleep(0.001)
+    released = time.perf_counter()
+    while model.proposals.pending and time.perf_counter() - start < timeout:
+        app.processEvents()
+        time.sleep(0.001)
+    shown = time.perf_counter() - released
+    for _ in range(20):  # a few more ticks after the last proposal is drawn
+        app.processEvents()
+        time.sleep(0.005)
+    gaps = np.diff(ticks[first_tick:]) * 1000 if len(ticks) - first_tick > 1 else np.array([0.0])
+    covered = 0.0 if model.proposal.data is None else float(model.proposal.data.mean())
+    return (f"threshold sweep ({len(SWEEP)} steps, 100 ms apart, over a {model.image.shape[1]} px image): longest stall "
+            f"{gaps.max():.0f} ms, 99th percentile {np.percentile(gaps, 99):.0f} ms; the last threshold's proposal "
+            f"({covered:.0%} of the image) on screen {shown:.2f} s after the slider stopped")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,19 @@ def test_threshold_proposes_regions_and_the_mask_follows_until_edited():
     np.testing.assert_array_equal(model.editor.mask, model.proposal.data)
 
 
+def test_regions_in_the_mask_are_looked_at_again_once_the_mask_no_longer_is_the_proposal():
+    """An unedited mask is the proposal (every region in it, without looking); after an edit, a new
+    threshold and an undo it is an older proposal again, and the regions are looked at."""
+    model = _model(threshold=0.8)
+    model.show(_image(), _heat(), SCALE)
+    assert model.regions_in_mask() == [True]
+    model.paint([(40, 5)], 2)
+    model.set_display(threshold=0.5)  # two regions now; the edited mask holds the spot only
+    model.undo()
+    assert model.follows_proposal and model.editor.mask.sum() == 25
+    assert model.regions_in_mask() == [True, False]
+
+
 def test_each_proposed_region_is_kept_or_removed_on_its_own():
     model = _model(threshold=0.5)
     model.show(_image(), _heat(), SCALE)

@@ -131,6 +131,7 @@ class ViewerModel:
         self.editor: MaskEditor | None = None
         self.regions: list[Region] = []
         self._saved_mask = False
+        self._mask_is_proposal = False  # the reviewer's mask was last reset to the proposal shown
         self.window = WindowControl(self)
         self.proposals = ProposalControl(self)
 
@@ -152,6 +153,7 @@ class ViewerModel:
         self.image = ImageLayer(pixels8, levels)
         self._saved_mask = saved_mask is not None
         self.editor = MaskEditor(pixels8.shape[:2], saved_mask)
+        self._mask_is_proposal = False  # until the proposal is made and the unedited mask follows it
         self.events.emit("image")
         self.events.emit("window")
         self._set_heatmap(raw_heatmap, stats, ahead)
@@ -162,7 +164,7 @@ class ViewerModel:
         self.proposals.forget()
         self.image, self.heatmap = ImageLayer(), HeatmapLayer()
         self.proposal.data = self.mask.data = None
-        self.editor, self.regions, self._saved_mask = None, [], False
+        self.editor, self.regions, self._saved_mask, self._mask_is_proposal = None, [], False, False
         for name in ("image", "heatmap", "proposal", "regions", "window"):
             self.events.emit(name)
         self.events.emit("mask", None)
@@ -209,12 +211,15 @@ class ViewerModel:
 
     def use_proposal_made(self, made: Proposal | None) -> None:
         """Show `made` (None: no proposal); the reviewer's mask follows it unless edited or saved."""
-        self._show_proposal(made)
-        if self.follows_proposal and made is not None:
+        follow = self.follows_proposal and made is not None
+        if follow:  # before the events: whoever listens sees the mask and the regions agree
             if made.editable is not None:
                 self.editor.reset(made.editable, copy=False)  # the worker's copy: this editor's alone
             else:
                 self.editor.reset(made.mask)
+        self._mask_is_proposal = follow  # an edited mask kept its older proposal, even once undone
+        self._show_proposal(made)
+        if follow:
             self._mask_changed()
 
     def set_display(self, **changes: Any) -> None:
@@ -273,6 +278,8 @@ class ViewerModel:
 
     # proposed regions, one by one -------------------------------------------------------
     def regions_in_mask(self) -> list[bool]:
+        if self.follows_proposal and self._mask_is_proposal:
+            return [True] * len(self.regions)  # the mask is the proposal: a wafer-wide region costs no look
         return [self.region_in_mask(i) for i in range(len(self.regions))]
 
     def region_in_mask(self, index: int) -> bool:
