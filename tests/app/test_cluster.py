@@ -1,0 +1,121 @@
+"""Scoring on Ray into a PostgreSQL workspace: the same scores and heatmaps as one process, a lost
+actor's images scored once elsewhere, a rerun with nothing to do. Local Ray with 2 CPUs, tiny backbone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from tests.app.cluster_fixtures import hazelnut_folder, local_ray, new_postgres_url, postgres_server, tiny_recipe  # noqa: F401
+from zsad_desktop.app.prediction.cluster.cluster_run import ClusterChoice, score_on_cluster
+from zsad_desktop.app.prediction.workspace_predictions import (
+    PredictionFailure,
+    cached_prediction,
+    predict_images,
+)
+from zsad_desktop.app.workspace.scanning import scan
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.store import Image, Prediction
+
+READABLE = 10  # the hazelnut test images; the truncated copy fails when its pixels are read
+
+
+@pytest.fixture(scope="module")
+def scored_on_cluster(local_ray, new_postgres_url, hazelnut_folder):
+    workspace = Workspace.open(hazelnut_folder, db_url=new_postgres_url())
+    scan(workspace)
+    result = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=2, chunk_size=2))
+    yield workspace, result
+    workspace.close()
+
+
+def _by_path(workspace: Workspace, model_id: str) -> dict[str, object]:
+    return {row.rel_path: row for row in workspace.images(model_id=model_id)}
+
+
+def test_cluster_scores_equal_the_single_process_path(scored_on_cluster, hazelnut_folder, tmp_path):
+    workspace, result = scored_on_cluster
+    assert (result.scored, result.found, len(result.failed)) == (READABLE, 0, 1)
+    assert result.failed[0].path.endswith("truncated.png") and "truncated" in result.failed[0].error
+
+    single = Workspace.open(hazelnut_folder, data_dir=tmp_path / "single")  # its own SQLite and heatmaps
+    scan(single)
+    detector = tiny_recipe().build()
+    outcomes = list(predict_images(single, detector, [row.id for row in single.images()]))
+    assert sum(isinstance(o, PredictionFailure) for o in outcomes) == 1
+    assert detector.model_id == result.model_id
+
+    on_cluster, alone = _by_path(workspace, result.model_id), _by_path(single, result.model_id)
+    assert sorted(on_cluster) == sorted(alone) and len(alone) == READABLE + 1
+    for rel_path, row in alone.items():
+        other = on_cluster[rel_path]
+        if row.load_error:
+            assert other.load_error == row.load_error and other.score is None
+            continue
+        assert abs(other.score - row.score) <= 1e-6, rel_path
+        mine = cached_prediction(workspace, other.id, result.model_id)
+        theirs = cached_prediction(single, row.id, result.model_id)
+        np.testing.assert_allclose(workspace.files.read_heatmap(mine.heatmap_file),
+                                   single.files.read_heatmap(theirs.heatmap_file), rtol=0, atol=1e-6)
+    single.close()
+
+
+def test_a_rerun_recomputes_nothing(scored_on_cluster, local_ray):
+    workspace, first = scored_on_cluster
+    with workspace.database.read() as session:
+        before = session.execute(select(Prediction.id, Prediction.heatmap_file).order_by(Prediction.id)).all()
+    heatmaps_before = sorted(workspace.files.root.glob("heatmaps/*/*.npz"))
+
+    again = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=2, chunk_size=2))
+
+    assert (again.scored, again.found, len(again.failed), again.already_done) == (0, 0, 0, READABLE)
+    with workspace.database.read() as session:
+        assert session.execute(select(Prediction.id, Prediction.heatmap_file).order_by(Prediction.id)).all() == before
+    assert sorted(workspace.files.root.glob("heatmaps/*/*.npz")) == heatmaps_before
+
+
+def test_a_killed_actor_loses_only_its_images_which_are_scored_once_elsewhere(local_ray, new_postgres_url,
+                                                                               hazelnut_folder, tmp_path):
+    workspace = Workspace.open(hazelnut_folder, db_url=new_postgres_url(), data_dir=tmp_path / "data")
+    scan(workspace)
+    killed: list[str] = []
+
+    def kill_one_mid_run(progress) -> None:
+        # After the first chunk is in, every worker still has a chunk of two images (about 0.3 s) to do.
+        if progress.done and not killed:
+            killed.append(progress.workers[0])
+            local_ray.kill(local_ray.get_actor(killed[0]), no_restart=True)
+
+    result = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=2, chunk_size=2),
+                              progress=kill_one_mid_run)
+
+    assert killed and result.workers_lost == 1 and result.retried >= 1
+    assert result.scored + result.found == READABLE and len(result.failed) == 1
+    with workspace.database.read() as session:
+        per_image = session.execute(
+            select(Image.rel_path, func.count(Prediction.id)).outerjoin(Prediction, Prediction.image_hash == Image.content_hash)
+            .group_by(Image.rel_path)).all()
+    assert len(per_image) == READABLE + 1
+    assert {path: n for path, n in per_image if n != 1} == {"good/truncated.png": 0}
+    for row in workspace.images(model_id=result.model_id):
+        if row.score is not None:
+            assert workspace.files.path(cached_prediction(workspace, row.id, result.model_id).heatmap_file).is_file()
+    workspace.close()
+
+
+def test_the_command_scores_into_the_folders_workspace(local_ray, hazelnut_folder, tmp_path, capsys):
+    from zsad_desktop.cli import main
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("crack/000.png", "good/000.png", "good/truncated.png"):
+        (folder / name.replace("/", "_")).write_bytes((hazelnut_folder / name).read_bytes())
+    tiny = ["--model-name", "ZSAD-Tiny-ViT-14", "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
+
+    assert main(["predict", str(folder), "--cluster", "auto", *tiny]) == 0  # auto: the Ray already running
+
+    out, err = capsys.readouterr()
+    assert "2 images scored, 0 already done, 1 failed" in out and "good_truncated.png" in err
+    with Workspace.open(folder) as workspace:
+        assert sorted(r.score is not None for r in workspace.images()) == [False, True, True]
