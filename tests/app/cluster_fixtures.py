@@ -53,6 +53,6 @@ def hazelnut_folder(tmp_path_factory):
 
 
 def tiny_recipe():
-    from zsad_desktop.app.prediction.cluster.detector_recipe import DetectorRecipe
+    from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 
     return DetectorRecipe("baseline", dict(TINY_SETTINGS), device="cpu")

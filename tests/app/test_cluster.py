@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.app.cluster_fixtures import hazelnut_folder, local_ray, new_postgres_url, postgres_server, tiny_recipe  # noqa: F401
-from zsad_desktop.app.prediction.cluster.cluster_run import ClusterChoice, score_on_cluster
+from zsad_desktop.app.cluster.cluster_run import ClusterChoice, score_on_cluster
 from zsad_desktop.app.prediction.workspace_predictions import (
     PredictionFailure,
     cached_prediction,

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from zsad_desktop.app.prediction.cluster.ray_engine import ClusterUnavailable, connected, require_ray
+from zsad_desktop.app.cluster.ray_engine import ClusterUnavailable, connected, require_ray
 from zsad_desktop.cli import main
 
 

@@ -19,8 +19,8 @@ def add_cluster_options(predict: argparse.ArgumentParser) -> None:
 
 
 def cmd_cluster_predict(args: argparse.Namespace) -> int:
-    from zsad_desktop.app.prediction.cluster.cluster_run import ClusterChoice, score_on_cluster
-    from zsad_desktop.app.prediction.cluster.ray_engine import AUTO, require_ray
+    from zsad_desktop.app.cluster.cluster_run import ClusterChoice, score_on_cluster
+    from zsad_desktop.app.cluster.ray_engine import AUTO, require_ray
     from zsad_desktop.app.training import model_versions
     from zsad_desktop.app.workspace.scanning import scan
     from zsad_desktop.app.workspace.workspace import Workspace
@@ -76,7 +76,7 @@ class ClusterBar:
 
 def recipe_of(args: argparse.Namespace):
     """The detector the command-line options describe, as each actor will build it."""
-    from zsad_desktop.app.prediction.cluster.detector_recipe import DetectorRecipe
+    from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 
     settings = {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size}
     for key in ("object_name", "batch_size", "checkpoint", "variant", "dinov2_checkpoint"):

@@ -28,11 +28,12 @@ def apply_options(settings: AppSettings, options: dict[str, Any]) -> AppSettings
     return settings
 
 
-def run_gui(folder: str | None = None, **options: Any) -> int:
+def run_gui(folder: str | None = None, db_url: str | None = None, **options: Any) -> int:
     """Show the window (opening `folder` if given) and run until it closes; returns the exit code.
 
     Options: device, method, model_name, pretrained, image_size, object_name,
-    checkpoint, reviewer, prompts_file, flag_score (None leaves the saved value).
+    checkpoint, reviewer, prompts_file, flag_score (None leaves the saved value). `db_url`: the
+    folder's workspace in that database (a team's PostgreSQL) instead of its own.
     """
     from zsad_desktop.app.prediction.jobs import leave_a_core_for_the_window
     from zsad_desktop.ui.main_window import MainWindow
@@ -44,5 +45,5 @@ def run_gui(folder: str | None = None, **options: Any) -> int:
     window = MainWindow(apply_options(load_settings(), options))
     window.show()
     if folder:
-        window.open_folder(folder)
+        window.open_folder(folder, db_url)
     return app.exec()

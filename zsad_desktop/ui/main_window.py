@@ -15,6 +15,7 @@ from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.app.viewer.viewer_model import ViewerModel
+from zsad_desktop.ui.cluster_controller import ClusterController
 from zsad_desktop.ui.error_banner import ErrorBanner
 from zsad_desktop.ui.export_dialog import ExportDialog
 from zsad_desktop.ui.gallery_panel import GalleryPanel
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.retraining = RetrainingController(self)
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
         self.export_action = self.actions["export"]
+        self.cluster = ClusterController(self)  # File > Score on a Ray cluster; others' predictions as they land
         self._fill_recent()
 
     # layout ----------------------------------------------------------------------------
@@ -138,11 +140,13 @@ class MainWindow(QMainWindow):
             menu.addAction(folder, lambda f=folder: self.open_folder(f))
         menu.setEnabled(bool(self.settings.recent))
 
-    def open_folder(self, folder: str) -> None:
-        """Open (or create) the workspace of `folder`, scan it, then predict what is not cached."""
+    def open_folder(self, folder: str, db_url: str | None = None) -> None:
+        """Open (or create) the workspace of `folder` (in the database at `db_url`, else its own), scan it,
+        then predict what is not cached."""
         self.close_folder()
         try:
-            self.session = ReviewSession.open(folder, self.settings.detector_settings(), reviewer=self.settings.reviewer)
+            self.session = ReviewSession.open(folder, self.settings.detector_settings(), reviewer=self.settings.reviewer,
+                                              db_url=db_url)
         except USER_ERRORS as error:
             self.show_error(str(error))
             return
@@ -295,6 +299,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.retraining.cancel()
+        self.cluster.close()
         self.close_folder()
         self._save_settings()
         super().closeEvent(event)

@@ -118,8 +118,9 @@ class ReviewSession:
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
 
     @classmethod
-    def open(cls, folder: Path | str, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = "") -> "ReviewSession":
-        workspace = Workspace.open(folder)
+    def open(cls, folder: Path | str, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = "",
+             db_url: str | None = None) -> "ReviewSession":
+        workspace = Workspace.open(folder, db_url=db_url)
         settings.object_name = workspace.setting("object_name", settings.object_name)
         return cls(workspace, settings, queue, reviewer)
 

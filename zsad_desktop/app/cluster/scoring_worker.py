@@ -17,8 +17,8 @@ from typing import Sequence
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from zsad_desktop.app.prediction.cluster.detector_recipe import DetectorRecipe
-from zsad_desktop.app.prediction.cluster.work_plan import WorkItem, stored_keys
+from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
+from zsad_desktop.app.cluster.work_plan import WorkItem, stored_keys
 from zsad_desktop.app.prediction.folder_prediction import detect_files
 from zsad_desktop.app.workspace.detector_input import detector_input_size
 from zsad_desktop.app.workspace.workspace import Workspace

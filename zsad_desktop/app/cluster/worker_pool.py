@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from zsad_desktop.app.prediction.cluster.scoring_worker import ScoringWorker
+from zsad_desktop.app.cluster.scoring_worker import ScoringWorker
 
 ACTOR_PREFIX = "zsad-scorer"
 

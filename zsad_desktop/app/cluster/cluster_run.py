@@ -14,11 +14,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from zsad_desktop.app.prediction.cluster.detector_recipe import DetectorRecipe
-from zsad_desktop.app.prediction.cluster.ray_engine import AUTO, ClusterUnavailable, connected
-from zsad_desktop.app.prediction.cluster.scoring_worker import ItemOutcome, WorkerFacts
-from zsad_desktop.app.prediction.cluster.work_plan import WorkItem, plan_work
-from zsad_desktop.app.prediction.cluster.worker_pool import Slot, WorkerPool
+from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
+from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, connected
+from zsad_desktop.app.cluster.scoring_worker import ItemOutcome, WorkerFacts
+from zsad_desktop.app.cluster.work_plan import WorkItem, plan_work
+from zsad_desktop.app.cluster.worker_pool import Slot, WorkerPool
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput
 from zsad_desktop.app.workspace.workspace import Workspace
 
