@@ -98,6 +98,7 @@ class Prediction(Base):
     __table_args__ = (
         UniqueConstraint("image_hash", "model_version", "detector_input", name="uq_predictions_image_model_input"),
         Index("ix_predictions_model_score", "model_version", "score"),
+        Index("ix_predictions_model_informativeness", "model_version", "informativeness"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     image_hash: Mapped[str] = mapped_column(String(64))
@@ -105,6 +106,8 @@ class Prediction(Base):
     detector_input: Mapped[str] = mapped_column(String(64), default="", server_default="")
     score: Mapped[float] = mapped_column(Float)
     heatmap_file: Mapped[str] = mapped_column(String(512))
+    # how much reviewing this image would teach the model (app.review.informative_order); None until computed
+    informativeness: Mapped[Optional[float]] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
