@@ -2,7 +2,7 @@
 
 import importlib
 
-for _name in ("baseline", "aaclip", "crane"):
+for _name in ("baseline", "aaclip", "crane", "musc"):
     try:
         importlib.import_module(f"{__name__}.{_name}")
     except ModuleNotFoundError as exc:  # a method still being written
