@@ -119,3 +119,22 @@ def test_files_that_cannot_be_scored_have_a_row_with_the_reason(folder, tmp_path
     assert rows["pipe.png"]["error"].startswith("not a regular file")
     assert float(rows["moving.gif"]["score"]) == pytest.approx(1.0)  # its first, white frame
     assert float(rows["still.webp"]["score"]) == pytest.approx(1.0, abs=0.01)
+
+
+def test_an_output_folder_holding_another_folders_scores_is_refused(folder, tmp_path):
+    predict_folder(BrightnessDetector(), folder, tmp_path / "out")
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)  # the same relative names: they would pass for done
+    with pytest.raises(FileExistsError, match="holds the scores of"):
+        predict_folder(BrightnessDetector(), other, tmp_path / "out")
+    assert len(rows_of(tmp_path / "out")) == 6  # nothing lost
+
+
+def test_images_sharing_a_name_keep_apart_heatmaps_and_an_output_inside_the_folder_is_not_scored(folder):
+    Image.new("RGB", (40, 30), "white").save(folder / "000.gif")
+    out = folder / "results"
+    assert len(predict_folder(BrightnessDetector(), folder, out).scored) == 7
+    assert (out / "000.png_heatmap.png").is_file() and (out / "000.gif_heatmap.png").is_file()
+    assert (out / "001_heatmap.png").is_file()  # a name of its own keeps the usual file name
+    again = predict_folder(BrightnessDetector(), folder, out)
+    assert again.already_done == 7 and not again.scored and not again.failed  # its own heatmaps are not images

@@ -11,6 +11,7 @@ same folder skips what is there (`scores_file`).
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -20,7 +21,7 @@ import cv2
 import numpy as np
 
 from zsad_desktop.app.prediction.pipeline import prefetched, reader_threads
-from zsad_desktop.app.prediction.scores_file import ScoresFile, score_key
+from zsad_desktop.app.prediction.scores_file import ScoresFile, claim_output, score_key
 from zsad_desktop.app.prediction.tiled_prediction import predict_tiled
 from zsad_desktop.app.workspace.detector_input import (
     DetectorInput,
@@ -126,9 +127,10 @@ def _read_input(pair: tuple[Path | ImageSource, ImageSource]) -> np.ndarray | No
     return source.detector_input.to_rgb8(load_image(source.path, source.frame))
 
 
-def folder_sources(folder: Path, resolved: WorkspaceInput) -> Iterator[ImageSource | ImageLoadError]:
-    """Each image below `folder` (each frame of a multi-frame file) as a source, from its header."""
-    for path in image_files(folder):
+def folder_sources(folder: Path, resolved: WorkspaceInput, paths: Sequence[Path] | None = None
+                   ) -> Iterator[ImageSource | ImageLoadError]:
+    """Each image below `folder` (or of `paths`; each frame of a multi-frame file) as a source, from its header."""
+    for path in image_files(folder) if paths is None else paths:
         try:
             info = image_info(path)
             entries = list_image_entries(path) if info.frames > 1 else [None]
@@ -140,13 +142,25 @@ def folder_sources(folder: Path, resolved: WorkspaceInput) -> Iterator[ImageSour
             yield ImageSource(path, entry.frame if entry else None, detector_input, tiling, key)
 
 
-def write_heatmaps(out_dir: Path, source: ImageSource, folder: Path, detection: Detection, detector: Detector) -> None:
-    """A colour-mapped PNG for people and a raw 16-bit PNG (score x 65535) for programs; a very large
-    tiled image's heatmaps are its reduced map."""
+def _outside(paths: list[Path], folder: Path, out_dir: Path) -> list[Path]:
+    """`paths` without those in `out_dir`, when it is inside `folder`: its heatmaps are no images to score."""
+    out, root = out_dir.resolve(), folder.resolve()
+    if not out.is_relative_to(root) or out == root:
+        return paths
+    inner = out.relative_to(root).parts
+    return [path for path in paths if path.relative_to(folder).parts[: len(inner)] != inner]
+
+
+def write_heatmaps(out_dir: Path, source: ImageSource, folder: Path, detection: Detection, detector: Detector,
+                   keep_suffix: bool = False) -> None:
+    """A colour-mapped PNG for people and a raw 16-bit PNG (score x 65535) for programs, named after the
+    image (with its suffix when `keep_suffix`: x.png and x.gif side by side); a very large tiled image's
+    heatmaps are its reduced map."""
     relative = source.path.relative_to(folder)
     target = out_dir / relative.parent
     target.mkdir(parents=True, exist_ok=True)
-    stem = relative.stem if source.frame is None else f"{relative.stem}_frame{source.frame + 1}"
+    stem = relative.name if keep_suffix else relative.stem
+    stem = stem if source.frame is None else f"{stem}_frame{source.frame + 1}"
     heat = np.clip(detection.heatmap, 0.0, 1.0)
     shown = detector.normalisation.normalise(detection.heatmap)
     colour = cv2.cvtColor(colourise(shown), cv2.COLOR_RGB2BGR)
@@ -170,21 +184,24 @@ def predict_folder(
     """Score every image below `folder`, wide-range ones seen by `choice` ("current-window" uses `window`),
     each image's heatmaps and scores.csv row written as it is done; images `out_dir`'s scores.csv already
     has for this model and input are not scored again. `FileNotFoundError`/`NotADirectoryError` when it is
-    no folder."""
+    no folder, `FileExistsError` when `out_dir` holds another folder's scores."""
     folder, out_dir = Path(folder), Path(out_dir)
     if not folder.exists():
         raise FileNotFoundError(f"{folder}: no such folder")
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder}: not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
+    claim_output(out_dir, folder)
     result = FolderPrediction()
     resolved = WorkspaceInput(choice, window, tiling.config(detector_input_size(detector), batch_size))
     with ScoresFile(out_dir / "scores.csv") as scores:
         def relative(path: Path) -> str:
             return str(Path(path).relative_to(folder))
 
+        paths = _outside(image_files(folder), folder, out_dir)
+        stems = Counter((path.parent, path.stem) for path in paths)
         sources = []
-        for source in folder_sources(folder, resolved):
+        for source in folder_sources(folder, resolved, paths):
             if isinstance(source, ImageLoadError):
                 result.failed.append(source)
                 scores.add_skipped(relative(source.path), source.reason)
@@ -197,7 +214,8 @@ def predict_folder(
                 result.failed.append(outcome)
                 scores.add_skipped(relative(source.path), outcome.reason)
                 continue
-            write_heatmaps(out_dir, source, folder, outcome, detector)  # first: a row means its files are there
+            shared_stem = stems[source.path.parent, source.path.stem] > 1
+            write_heatmaps(out_dir, source, folder, outcome, detector, shared_stem)  # first: a row means its files are there
             scores.add_score(score_key(relative(source.path), source.frame, outcome.model_id, source.key), outcome.score)
             result.scored.append((source, outcome.score))
     result.cancelled = cancel is not None and cancel.is_set()

@@ -6,12 +6,15 @@ same folder reads the file back: an image whose (path, frame, model, detector in
 has a score is done and not computed again. Rows of skipped files are dropped on
 rerun (the file is tried again and gets one fresh row), as is a row cut off by a kill.
 Paths are written in `imaging.file_names.name_text` form: valid UTF-8 whatever the name.
+A file replaced under the same name keeps its row: delete the row (or use another
+output folder) to score it again.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,6 +22,7 @@ from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.imaging.masks import atomic_write
 
 FIELDS = ["path", "frame", "score", "model", "detector_input", "error"]
+RUN_RECORD = "prediction_run.json"  # the folder whose scores these are
 
 
 class ScoreKey(NamedTuple):
@@ -62,6 +66,23 @@ class ScoresFile:
 
     def __exit__(self, *_exc) -> None:
         self.close()
+
+
+def claim_output(out_dir: Path, folder: Path) -> None:
+    """Record which folder `out_dir` holds the scores of; `FileExistsError` when it holds another's
+    (its relative paths would pass for this folder's and be skipped as done)."""
+    record = out_dir / RUN_RECORD
+    source = name_text(str(Path(folder).resolve()))
+    try:
+        earlier = json.loads(record.read_text(encoding="utf-8")).get("folder")
+    except (FileNotFoundError, ValueError, AttributeError):
+        earlier = None  # a first run, or one from before the record
+    if earlier not in (None, source):
+        raise FileExistsError(f"{name_text(str(out_dir))} holds the scores of {earlier}, not {source}: give another "
+                              f"--out, or delete {RUN_RECORD} there to continue it with this folder")
+    if earlier is None:
+        with atomic_write(record, mode="w") as handle:
+            json.dump({"folder": source}, handle)
 
 
 def score_key(rel_path: str, frame: int | None, model: str, detector_input: str) -> ScoreKey:
