@@ -53,9 +53,9 @@ def test_crane_plus_adds_a_d_attn_level_beside_the_last_e_attn_level(backbone, r
 def test_per_image_mean_keeps_each_heatmap_independent_of_its_batch(backbone, released, dinov2_file, images):
     noise = (np.random.default_rng(0).random(images[0].shape) * 255).astype(np.uint8)
     alone = crane_plus(backbone, released, dinov2_file).predict([images[0]])[0].heatmap
-    batched = crane_plus(backbone, released, dinov2_file).predict([images[0], noise])[0].heatmap
+    batched = crane_plus(backbone, released, dinov2_file, batch_size=2).predict([images[0], noise])[0].heatmap
     np.testing.assert_allclose(alone, batched, atol=1e-5)
-    as_reference = crane_plus(backbone, released, dinov2_file, dattn_mean="batch")
+    as_reference = crane_plus(backbone, released, dinov2_file, dattn_mean="batch", batch_size=2)  # one batch of two
     assert not np.allclose(as_reference.predict([images[0]])[0].heatmap, as_reference.predict([images[0], noise])[0].heatmap, atol=1e-5)
 
 
