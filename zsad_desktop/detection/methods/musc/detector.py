@@ -120,6 +120,13 @@ class MuscDetector(ClipDetector):
             maps.append(torch.stack(per_layer).double().mean(0))
         return torch.stack(maps).mean(0).reshape(len(query), *query.grid).cpu()
 
+    def raw_scores(self, grid_maps: torch.Tensor) -> torch.Tensor:
+        """Image scores before RsCIN: as their code, the maximum of the map upsampled to the
+        input size with align_corners=True (which misses most grid points, so not the grid max)."""
+        size = self.backbone.spec.image_size
+        up = F.interpolate(grid_maps[:, None], size=(size, size), mode="bilinear", align_corners=True)
+        return up.flatten(1).max(1).values
+
     def score_folder(
         self, images: Sequence[np.ndarray], progress: Progress | None = None, cancel: Cancel | None = None
     ) -> list[Detection]:
@@ -145,7 +152,7 @@ class MuscDetector(ClipDetector):
             if progress is not None:
                 progress(done, n)
         grid_maps = torch.stack(maps)
-        scores = rscin(grid_maps.flatten(1).max(1).values, embeddings.double(), self.rscin_k)
+        scores = rscin(self.raw_scores(grid_maps), embeddings.double(), self.rscin_k)
         return self._detections(images, range(n), grid_maps, scores)
 
     def set_references(self, images: Sequence[np.ndarray], cancel: Cancel | None = None) -> None:
@@ -155,7 +162,7 @@ class MuscDetector(ClipDetector):
         chosen = folder_subsets(len(images), self.reference_size, self.seed)[0]
         sample = _Indexed(images, chosen)
         self._refs = self.extract(sample, None, cancel)
-        self._ref_scores = self.grid_maps(self._refs, cancel=cancel).flatten(1).max(1).values
+        self._ref_scores = self.raw_scores(self.grid_maps(self._refs, cancel=cancel))
         digest = hashlib.sha1()
         for i in range(len(sample)):
             digest.update(np.ascontiguousarray(sample[i]).tobytes()[:: 997])
@@ -169,7 +176,7 @@ class MuscDetector(ClipDetector):
             return self.score_folder(images)
         query = self.extract(images)
         grid_maps = self.grid_maps(query, self._refs)
-        raw = torch.cat([grid_maps.flatten(1).max(1).values, self._ref_scores])
+        raw = torch.cat([self.raw_scores(grid_maps), self._ref_scores])
         emb = torch.cat([query.embeddings, self._refs.embeddings]).double()
         scores = rscin(raw, emb, self.rscin_k)[: len(images)]
         return self._detections(images, range(len(images)), grid_maps, scores)
