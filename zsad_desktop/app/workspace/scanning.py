@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, literal, select, update
 
 from zsad_desktop.app.workspace.workspace import DATA_DIR, Workspace
 from zsad_desktop.imaging import IMAGE_SUFFIXES, ImageLoadError, image_info, is_image_file
+from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.store import Image, Review, ReviewStatus
 
 COMMIT_EVERY = 1000
@@ -124,7 +125,7 @@ def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[s
         return fields, str(error)
     except OSError as error:
         fields["load_error"] = error.strerror or str(error)
-        return fields, f"{path}: {fields['load_error']}"
+        return fields, f"{name_text(str(path))}: {fields['load_error']}"
     return fields, None
 
 
