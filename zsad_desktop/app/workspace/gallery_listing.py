@@ -16,7 +16,7 @@ pages while the window's thread reads others.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Select, and_, func, or_, tuple_
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from zsad_desktop.app.workspace import image_queries
 from zsad_desktop.app.workspace.image_queries import FRAME_ORDER, SORT_ORDERS, ImageRow
-from zsad_desktop.store import Database, Image, ReviewStatus
+from zsad_desktop.store import Database, Image, Prediction, ReviewStatus
 
 #: where a row stands: (segment, its values of the segment's order columns)
 Key = tuple[int, tuple]
@@ -96,6 +96,13 @@ class GalleryListing:
             self._segments = [
                 self._segment(lambda _s: name, by_name, lambda r, s=state: r.status == s, statuses=[state])
                 for state in sorted(ReviewStatus, key=lambda s: s.value) if statuses is None or state in statuses]
+        elif order == "informative":  # images with the score computed, most informative first; then the rest by name
+            informative = Prediction.informativeness
+            self._segments = [
+                self._where(self._segment(lambda _s: ((informative, True), *name), lambda r: (r.informativeness, *by_name(r)),
+                                          lambda r: r.informativeness is not None, scored=True, walk="score"),
+                            informative.is_not(None)),
+                self._where(self._segment(lambda _s: name, by_name, lambda r: r.informativeness is None), informative.is_(None))]
         else:
             self._segments = [self._segment(lambda _s: name, by_name, lambda _r: True)]
         self._counts: list[int] | None = None
@@ -108,6 +115,11 @@ class GalleryListing:
         count, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, columns=(func.count(),), input_key=key)
         paged, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, walk=walk, input_key=key)
         return _Segment(rows, count, paged, order(score), values, holds)
+
+    @staticmethod
+    def _where(segment: _Segment, condition: Any) -> _Segment:
+        return replace(segment, rows=segment.rows.where(condition), count=segment.count.where(condition),
+                       paged=segment.paged.where(condition))
 
     # where rows stand ---------------------------------------------------------------------------
     def key(self, row: ImageRow) -> Key:

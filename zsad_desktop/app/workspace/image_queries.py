@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
-SORT_ORDERS = ("score", "name", "status")
+SORT_ORDERS = ("score", "name", "status", "informative")
 UNREVIEWED = ReviewStatus.UNREVIEWED
 
 
@@ -40,6 +40,7 @@ class ImageRow(NamedTuple):
     score: float | None
     reviewer: str | None
     updated_at: datetime | None
+    informativeness: float | None = None  # the "most informative first" score (app.review.informative_order)
 
     @property
     def title(self) -> str:
@@ -58,7 +59,7 @@ class ImageRow(NamedTuple):
 _status = Image.review_status
 _COLUMNS = (
     Image.id, Image.rel_path, Image.frame, Image.label, Image.content_hash, Image.width, Image.height, Image.bit_depth, Image.modality,
-    Image.load_error, _status, Prediction.score, Review.reviewer, Review.updated_at,
+    Image.load_error, _status, Prediction.score, Review.reviewer, Review.updated_at, Prediction.informativeness,
 )
 
 
@@ -155,6 +156,8 @@ def rows_query(
         query = query.order_by(score.desc() if scored else score.desc().nulls_last(), Image.rel_path, FRAME_ORDER)
     elif order == "status":
         query = query.order_by(_status, Image.rel_path, FRAME_ORDER)
+    elif order == "informative":
+        query = query.order_by(Prediction.informativeness.desc().nulls_last(), Image.rel_path, FRAME_ORDER)
     else:
         query = query.order_by(Image.rel_path, FRAME_ORDER)
     return query.limit(limit) if limit else query
