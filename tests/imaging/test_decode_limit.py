@@ -9,8 +9,7 @@ import tifffile
 from PIL import Image
 
 from tests.imaging.dicom_files import write_dicom
-from zsad_desktop.imaging import ImageLoadError, image_info, load_image
-from zsad_desktop.imaging import photo
+from zsad_desktop.imaging import ImageLoadError, image_info, load_image, photo
 from zsad_desktop.imaging.decode_limit import DEFAULT_MAX_PIXELS, ENV_VARIABLE
 
 
