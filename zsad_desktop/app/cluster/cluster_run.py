@@ -77,7 +77,8 @@ def score_on_cluster(workspace: Workspace, recipe: DetectorRecipe, choice: Clust
         use_gpu = resources.get("GPU", 0) >= 1 and recipe.device != "cpu"
         count = choice.workers or max(1, int(resources.get("GPU" if use_gpu else "CPU", 1)))
         args = (recipe, str(workspace.folder), workspace.database.url, str(workspace.files.root))
-        pool = WorkerPool(ray, count, args, use_gpu)
+        cpus_per_gpu = max(1, int(resources.get("CPU", 1) // max(1, resources.get("GPU", 1))))
+        pool = WorkerPool(ray, count, args, use_gpu, cpus_per_gpu)
         try:
             return _Run(ray, workspace, pool, choice, progress, cancel).run(on_model)
         finally:

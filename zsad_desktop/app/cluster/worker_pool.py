@@ -32,6 +32,7 @@ class WorkerPool:
     count: int
     actor_args: tuple
     use_gpu: bool
+    cpus_per_gpu: int = 1  # a GPU actor's readers and heatmap writers use the node's CPUs: reserve them
     replacements_left: int = 0
     slots: list[Slot] = field(default_factory=list)
     _names: Any = field(default_factory=lambda: itertools.count())
@@ -75,7 +76,7 @@ class WorkerPool:
                 self.ray.kill(slot.handle, no_restart=True)
 
     def _new_slot(self, index: int) -> Slot:
-        resources = {"num_gpus": 1, "num_cpus": 1} if self.use_gpu else {"num_cpus": 1}
+        resources = {"num_gpus": 1, "num_cpus": self.cpus_per_gpu} if self.use_gpu else {"num_cpus": 1}
         name = f"{ACTOR_PREFIX}-{self._run}-{next(self._names)}"
         actor = self.ray.remote(ScoringWorker).options(name=name, max_restarts=0, max_concurrency=1, **resources)
         return Slot(index, actor.remote(*self.actor_args), name)
