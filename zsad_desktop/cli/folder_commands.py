@@ -27,6 +27,9 @@ def add_commands(sub) -> None:
                            "an eighth of --tile-size when that is given)")
     seen.add_argument("--no-tiling", action="store_true", help="resize every image to the input, however large")
     add_detector_options(predict)
+    predict.add_argument("--normals", type=Path, metavar="DIR",
+                         help="a folder of known-good images: their patches form a normal memory whose map is fused "
+                              "with the method's zero-shot map (not with --method musc or --cluster)")
     add_cluster_options(predict)
     predict.set_defaults(run=cmd_predict)
 
@@ -41,6 +44,9 @@ def add_commands(sub) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.cluster and args.normals is not None:
+        print("error: --normals is not available with --cluster", file=sys.stderr)
+        return 2
     if args.cluster or args.out is None:  # --out is required unless the workspace is scored on a cluster
         return cmd_cluster_predict(args) if args.cluster else _missing_out()
     from zsad_desktop.app.prediction.folder_prediction import predict_folder
@@ -58,6 +64,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise NotADirectoryError(f"{args.folder}: not a folder (zsad predict scores the images below a folder)")
         raise FileNotFoundError(f"{args.folder}: no such folder")
     detector = build_detector(args)
+    if args.normals is not None:
+        detector = _with_normals(detector, args.normals, choice, window)
+        if detector is None:
+            return 2
     progress = tqdm_progress("predict")
     result = predict_folder(detector, args.folder, args.out, batch_size=detector.batch_size, progress=progress,
                             choice=choice, tiling=tiling, window=window)
@@ -66,6 +76,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"skipped {error}", file=sys.stderr)
     print(f"{result.summary()}; scores in {name_text(str(args.out / 'scores.csv'))}")
     return 0
+
+
+def _with_normals(detector, normals: Path, choice, window):
+    """The detector fused with a memory of the images below `normals`, or None after saying why not."""
+    from zsad_desktop.app.prediction.normal_memory import MemoryDetector, memory_from_folder, musc_extractor
+    from zsad_desktop.imaging.file_names import name_text
+
+    if hasattr(detector, "score_folder"):
+        print("error: --normals needs a method that scores images one by one (baseline, aaclip, crane), "
+              "not a folder-level one", file=sys.stderr)
+        return None
+    extractor = musc_extractor(detector)
+    progress = tqdm_progress("normals")
+    memory, failed = memory_from_folder(normals, detector, extractor, choice, window, progress)
+    progress.close()
+    for error in failed:
+        print(f"skipped normal {error}", file=sys.stderr)
+    print(f"normal memory: {len(memory)} images from {name_text(str(normals))}", file=sys.stderr)
+    return MemoryDetector(detector, memory, extractor)
 
 
 def _missing_out() -> int:

@@ -5,7 +5,10 @@ that cannot be read are reported and skipped, the batch goes on. Wide-range
 images become the detector's input by the chosen rule (`detector_input`), and
 images larger than a tile are predicted tile by tile (`tiled_prediction`).
 Each image's row is in scores.csv as soon as it is done, and a rerun into the
-same folder skips what is there (`scores_file`).
+same folder skips what is there (`scores_file`). A folder-level method (one with
+`score_folder`, e.g. musc) scores the whole folder at once, reading images
+lazily, and its rows are written when it finishes; a rerun with images left to
+do scores them against the whole folder again, writing only the missing rows.
 """
 
 from __future__ import annotations
@@ -119,6 +122,44 @@ def detect_files(
         stream.close()  # reads still running are waited for, none is left behind
 
 
+class LazyImages:
+    """The detector inputs of `sources`, read when indexed (a folder is never held in memory at once); an
+    image that fails to read is a black image of its header's size, its error kept in `errors`."""
+
+    def __init__(self, sources: Sequence[ImageSource]):
+        self.sources, self.errors = list(sources), {}
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        source = self.sources[i]
+        try:
+            return source.detector_input.to_rgb8(load_image(source.path, source.frame))
+        except ImageLoadError as error:
+            self.errors[i] = error
+            try:
+                info = image_info(source.path)
+                shape = (info.height or 1, info.width or 1, 3)
+            except ImageLoadError:
+                shape = (1, 1, 3)
+            return np.zeros(shape, np.uint8)
+
+
+def score_whole_folder(detector, sources: Sequence[ImageSource], progress: Progress | None = None,
+                       cancel: threading.Event | None = None
+                       ) -> Iterator[tuple[ImageSource, Detection | ImageLoadError]]:
+    """A folder-level method (one with `score_folder`, e.g. musc) scores every source against the others,
+    reading them lazily; then yields (source, detection or load error) in order. A cancel yields nothing."""
+    images = LazyImages(sources)
+    try:
+        detections = detector.score_folder(images, progress, (lambda: cancel.is_set()) if cancel is not None else None)
+    except InterruptedError:
+        return
+    for i, (source, detection) in enumerate(zip(sources, detections)):
+        yield source, images.errors.get(i, detection)
+
+
 def _read_input(pair: tuple[Path | ImageSource, ImageSource]) -> np.ndarray | None:
     """The detector's 8-bit input of one image; None for a tiled one, read tile by tile while predicted."""
     source = pair[1]
@@ -194,22 +235,34 @@ def predict_folder(
     claim_output(out_dir, folder)
     result = FolderPrediction()
     resolved = WorkspaceInput(choice, window, tiling.config(detector_input_size(detector), batch_size))
+    folder_level = hasattr(detector, "score_folder")  # e.g. musc: each image scored against the others
+    if folder_level:  # whole images, never tiles
+        resolved = WorkspaceInput(choice, window, None)
     with ScoresFile(out_dir / "scores.csv") as scores:
         def relative(path: Path) -> str:
             return str(Path(path).relative_to(folder))
 
         paths = _outside(image_files(folder), folder, out_dir)
         stems = Counter((path.parent, path.stem) for path in paths)
-        sources = []
+        sources, readable, done_keys = [], [], set()
         for source in folder_sources(folder, resolved, paths):
             if isinstance(source, ImageLoadError):
                 result.failed.append(source)
                 scores.add_skipped(relative(source.path), source.reason)
-            elif score_key(relative(source.path), source.frame, detector.model_id, source.key) in scores.done:
+                continue
+            readable.append(source)
+            if score_key(relative(source.path), source.frame, detector.model_id, source.key) in scores.done:
                 result.already_done += 1
+                done_keys.add((source.path, source.frame))
             else:
                 sources.append(source)
-        for source, outcome in detect_files(detector, sources, batch_size, progress, cancel):
+        if folder_level and sources:  # the images done are scored again as the others' references
+            sources = readable
+        outcomes = (score_whole_folder(detector, sources, progress, cancel) if folder_level
+                    else detect_files(detector, sources, batch_size, progress, cancel))
+        for source, outcome in outcomes:
+            if (source.path, source.frame) in done_keys:  # its row is there already
+                continue
             if isinstance(outcome, ImageLoadError):
                 result.failed.append(outcome)
                 scores.add_skipped(relative(source.path), outcome.reason)

@@ -19,6 +19,7 @@ import numpy as np
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import JobQueue, Priority
 from zsad_desktop.app.review import decisions
+from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
 from zsad_desktop.app.workspace import detector_input, scanning
@@ -116,6 +117,7 @@ class ReviewSession:
         self._detector_lock = threading.Lock()
         self._normalisation: dict[str, NormalisationStats] = {}  # fixed for good
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
+        self.normals = NormalsUpkeep(self)  # the images reviewed NORMAL fused into predictions
 
     @classmethod
     def open(cls, folder: Path | str, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = "",
@@ -136,8 +138,18 @@ class ReviewSession:
                     settings={"object_name": self.settings.object_name, **self.settings.extra},
                     checkpoint=self.settings.checkpoint or None, activate=True,
                 )
-                self._detector = detector
+                self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
+                self._first_look_on = self._detector is detector  # the first look has no memory
             return self._detector
+
+    def replace_detector(self, current: Detector, new: Detector, first_look: bool = True) -> bool:
+        """Predict with `new` from now on if `current` is still the detector (not after a change of settings
+        or version meanwhile); True when replaced."""
+        with self._detector_lock:
+            if self._detector is not current:
+                return False
+            self._detector, self._first_look_on = new, first_look
+            return True
 
     def first_look_detector(self) -> Detector | None:
         """The active detector at the first-look size (built on first use), or None when there is none."""
@@ -308,8 +320,10 @@ class ReviewSession:
     # decisions ------------------------------------------------------------------
     def decide(self, image_id: int, status: ReviewStatus, mask: np.ndarray | None = None,
                proposal: np.ndarray | None = None, note: str | None = None) -> None:
+        before = self.workspace.image(image_id).status
         decisions.record_review(self.workspace, image_id, status, mask=mask, proposal=proposal,
                               reviewer=self.reviewer or None, note=note, model_version=self.model_id())
+        self.normals.review_changed(before, ReviewStatus(status))
 
     def close(self) -> None:
         self.queue.shutdown()
