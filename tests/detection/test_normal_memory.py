@@ -43,8 +43,19 @@ def test_a_memory_over_budget_is_a_coreset_of_it():
     assert greedy_coreset(full, 10).shape == (10, 32)
 
 
+def test_random_projection_keeps_nearest_neighbour_distances():
+    torch.manual_seed(0)
+    bank, query = torch.randn(2000, 512), torch.randn(100, 512)
+    exact = nearest_distances(query, bank)
+    memory = NormalMemory(projection_dim=256)
+    memory.add("a", bank)
+    assert memory.bank().shape == (2000, 256)
+    relative = (memory.distances(query) / exact - 1).abs()
+    assert relative.max() < 0.25 and relative.mean() < 0.08, (relative.max(), relative.mean())
+
+
 def test_save_and_load_round_trip_atomically(tmp_path):
-    memory = NormalMemory(budget=50)
+    memory = NormalMemory(budget=50, projection_dim=2)
     memory.add("x", torch.randn(8, 4), np.linspace(0, 1, 64).reshape(8, 8))
     memory.add("y", torch.randn(8, 4), np.linspace(1, 2, 64).reshape(8, 8))
     path = tmp_path / "memory.pt"

@@ -40,29 +40,39 @@ def lnamd(tokens: Sequence[torch.Tensor], grid: tuple[int, int], r: int) -> torc
     return F.normalize(torch.stack(out, dim=2), dim=-1)
 
 
-def pair_budget_images(patches: int, budget_bytes: int = 256 << 20) -> int:
-    """How many reference images one batched distance call may take."""
-    return max(1, budget_bytes // (4 * patches * patches))
+def nearest_patch_distances(query: torch.Tensor, refs: torch.Tensor, budget_bytes: int = 256 << 20) -> torch.Tensor:
+    """query (Q, P, C), refs (R, P', C) -> (Q, P, R): each patch's Euclidean distance to the
+    nearest patch of each reference image.
+
+    One matrix product per block of queries and references, sized to `budget_bytes`:
+    min |q - r|^2 = |q|^2 - max(2 q.r - |r|^2), the formula torch.cdist uses for
+    large inputs, without materialising every distance's square root."""
+    q_count, p, c = query.shape
+    r_count, p_ref, _ = refs.shape
+    refs_flat = refs.reshape(-1, c)
+    ref_sq = (refs_flat * refs_flat).sum(-1)
+    q_sq = (query * query).sum(-1)  # (Q, P)
+    per_pair = 4 * p * p_ref
+    r_chunk = max(1, min(r_count, budget_bytes // per_pair))
+    q_chunk = max(1, budget_bytes // (per_pair * r_chunk))
+    out = torch.empty(q_count, p, r_count, dtype=query.dtype)
+    for qs in range(0, q_count, q_chunk):
+        qb = query[qs : qs + q_chunk].reshape(-1, c)
+        for rs in range(0, r_count, r_chunk):
+            rows = slice(rs * p_ref, (rs + r_chunk) * p_ref)
+            best = torch.addmm(ref_sq[rows], qb, refs_flat[rows].T, beta=-1, alpha=2)  # 2 q.r - |r|^2
+            best = best.view(qb.shape[0], -1, p_ref).amax(-1).view(-1, p, best.shape[1] // p_ref)
+            out[qs : qs + q_chunk, :, rs : rs + r_chunk] = best
+    return (q_sq.unsqueeze(-1) - out).clamp_min_(0).sqrt_()
 
 
-def nearest_patch_distances(query: torch.Tensor, refs: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
-    """query (P, C), refs (R, P', C) -> (P, R): each patch's distance to the nearest patch of each ref."""
-    chunk = chunk or pair_budget_images(max(query.shape[0], refs.shape[1]))
-    parts = []
-    for start in range(0, refs.shape[0], chunk):
-        block = refs[start : start + chunk]
-        d = torch.cdist(query.unsqueeze(0).expand(block.shape[0], -1, -1), block)
-        parts.append(d.min(dim=-1).values.T)
-    return torch.cat(parts, dim=1)
-
-
-def interval_mean(distances: torch.Tensor, fraction: float = TOP_FRACTION) -> torch.Tensor:
-    """(P, R) -> (P,): mean of the smallest `fraction` of each row.
+def interval_mean(distances: torch.Tensor, fraction: float = TOP_FRACTION, count: int | None = None) -> torch.Tensor:
+    """(..., R) -> (...): mean of the smallest `fraction` of the last dimension.
 
     Their code takes int(R * fraction) values, which is none for R < 4; at
     least one is kept here (only small folders differ: theirs gives NaN)."""
-    k = max(1, int(distances.shape[1] * fraction))
-    return torch.topk(distances, k, dim=1, largest=False).values.mean(dim=1)
+    k = max(1, int((count or distances.shape[-1]) * fraction))
+    return torch.topk(distances, k, dim=-1, largest=False).values.mean(dim=-1)
 
 
 def mutual_scores(
@@ -70,18 +80,24 @@ def mutual_scores(
     refs: torch.Tensor | None = None,
     fraction: float = TOP_FRACTION,
     cancel: Callable[[], bool] | None = None,
+    block: int = 16,
 ) -> torch.Tensor:
     """z (N, P, C) of one layer and degree -> (N, P) scores.
 
     Without `refs` each image is scored against the other images of z (MSM);
-    with refs (R, P, C) each image is scored against refs only."""
+    with refs (R, P, C) each image is scored against refs only. Queries go in
+    blocks of `block` images so `cancel` is polled between blocks."""
+    others = z if refs is None else refs
     scores = []
-    for i in range(z.shape[0]):
+    for start in range(0, z.shape[0], block):
         if cancel is not None and cancel():
             raise InterruptedError("cancelled")
-        others = torch.cat([z[:i], z[i + 1 :]]) if refs is None else refs
-        scores.append(interval_mean(nearest_patch_distances(z[i], others), fraction))
-    return torch.stack(scores)
+        d = nearest_patch_distances(z[start : start + block], others)
+        if refs is None:  # an image is not its own reference
+            idx = torch.arange(start, min(start + block, z.shape[0]))
+            d[idx - start, :, idx] = float("inf")
+        scores.append(interval_mean(d, fraction, others.shape[0] - (refs is None)))
+    return torch.cat(scores)
 
 
 def rscin(scores: torch.Tensor, embeddings: torch.Tensor, k_list: Sequence[int] = RSCIN_K) -> torch.Tensor:
