@@ -59,6 +59,7 @@ def test_sliding_the_threshold_makes_the_proposal_off_the_gui_thread_and_the_new
         panel.masks.threshold.setValue(value)
     assert model.display.threshold == 0.3
     assert model.proposal.data is before  # the slider returned at once; the old proposal stays meanwhile
+    assert panel.masks.regions.item(0).text().startswith("Proposing regions")
     qtbot.waitUntil(lambda: not model.proposals.pending, timeout=30_000)
     assert grown_on and threading.get_ident() not in grown_on
     expected = _expected(model, 0.3)
@@ -66,6 +67,7 @@ def test_sliding_the_threshold_makes_the_proposal_off_the_gui_thread_and_the_new
     np.testing.assert_array_equal(model.editor.mask, expected)  # the unedited mask follows the proposal
     assert view.proposal_item.has_content
     assert [r.area for r in model.regions] == [int(expected.sum())]
+    assert panel.masks.regions.item(0).text().startswith("Region 1:")
 
 
 def test_an_edit_made_while_the_proposal_is_on_its_way_is_kept(qtbot, window):

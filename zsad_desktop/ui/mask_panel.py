@@ -100,5 +100,11 @@ class MaskPanel(QGroupBox):
             if not regions:
                 self.regions.addItem(QListWidgetItem("No proposed regions above the threshold"))
 
+    def show_proposing(self) -> None:
+        """A large image's proposal is being made for the new threshold: its regions replace this."""
+        with QSignalBlocker(self.regions):
+            self.regions.clear()
+            self.regions.addItem(QListWidgetItem("Proposing regions at the new threshold..."))
+
     def _region_item_changed(self, item: QListWidgetItem) -> None:
         self.regionToggled.emit(self.regions.row(item), item.checkState() == Qt.CheckState.Checked)

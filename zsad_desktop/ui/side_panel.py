@@ -30,6 +30,7 @@ class SidePanel(QWidget):
         events.connect("display", self._display_changed)
         events.connect("heatmap", self._scale_changed)
         events.connect("regions", self._regions_changed)
+        events.connect("proposal_pending", self.masks.show_proposing)
         events.connect("mask", lambda _box: self._mask_changed())
         self._display_changed()
 

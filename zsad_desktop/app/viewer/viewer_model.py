@@ -117,6 +117,7 @@ class ViewerModel:
 
     Events (arguments): "image" (), "heatmap" (), "proposal" (), "regions" (),
     "display" (), "mask" (changed box (top, left, height, width) or None for all),
+    "proposal_pending" () while a large image's proposal is made on the worker,
     "window" () when the window changes, "image_preview" () when a reduced preview of a re-window is ready, "image_refresh" () just before an "image"
     that only re-windows the image on screen (the view keeps its zoom and position).
     """
@@ -200,8 +201,10 @@ class ViewerModel:
         if ahead is not None:
             self.proposals.forget()
             self.use_proposal_made(ahead)
-        elif self.proposals.request() and not keep_shown and self.proposal.data is not None:
-            self._show_proposal(None)
+        elif self.proposals.request():  # on its way from the worker
+            if not keep_shown and self.proposal.data is not None:
+                self._show_proposal(None)
+            self.events.emit("proposal_pending")
 
     def _show_proposal(self, made: Proposal | None) -> None:
         self.proposal.data = None if made is None else made.mask
