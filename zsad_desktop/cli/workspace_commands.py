@@ -99,11 +99,10 @@ def cmd_models(args) -> int:
         print(f"{model_versions.promote(workspace, args.version).name} is now active")
     elif args.action == "rollback":
         print(f"rolled back: {model_versions.rollback(workspace).name} is active again")
-    versions = model_versions.list_versions(workspace)
-    for v in versions:
-        held = v.metrics.get("held_out", {})
-        figures = ", ".join(f"{k} {held[k] * 100:.1f}" for k in ("image_auroc", "pixel_auroc", "pixel_aupro", "proposal_dice") if k in held)
-        print(f"{'*' if v.active else ' '} {v.name:<4} {v.method:<9} parent {v.parent or '-':<4} {v.created_at:%Y-%m-%d %H:%M}  {figures}")
+    from zsad_desktop.app.training.version_quality import table_lines, version_quality
+
+    for line in table_lines(version_quality(workspace)):  # the table the Models dialog charts
+        print(line)
     return 0
 
 

@@ -1,15 +1,16 @@
-"""Sort and filter the gallery: by score, name or status; unreviewed, flagged, a score range."""
+"""Sort and filter the gallery: by score, name, status or most informative first; unreviewed, flagged, a score
+range; and whether the "next" key goes to the most informative unreviewed image."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QWidget
 
 from zsad_desktop.store import ReviewStatus
 
-SORTS = {"Score (highest first)": "score", "Name": "name", "Status": "status"}
+SORTS = {"Score (highest first)": "score", "Name": "name", "Status": "status", "Most informative first": "informative"}
 FILTERS = {
     "All images": None,
     "Unreviewed": [ReviewStatus.UNREVIEWED],
@@ -66,6 +67,11 @@ class GalleryFilterBar(QWidget):
         grid.addWidget(self.min_score, 2, 1)
         grid.addWidget(QLabel("to"), 2, 2)
         grid.addWidget(self.max_score, 2, 3)
+        self.next_informative = QCheckBox("Next key: most informative unreviewed")
+        self.next_informative.setToolTip("Next goes to the unreviewed image whose review would teach the model most "
+                                         "(score near the threshold, versions disagreeing), not the next in the gallery")
+        self.next_informative.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        grid.addWidget(self.next_informative, 3, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
 

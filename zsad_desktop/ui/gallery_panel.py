@@ -69,6 +69,16 @@ class GalleryPanel(QWidget):
         if target != position or current is None:
             self.select(target)
 
+    def select_image(self, image_id: int) -> bool:
+        """Select and show the image `image_id` if the gallery lists it."""
+        listing = self.model.listing
+        position = listing.position(image_id) if listing is not None else None
+        if position is None:
+            return False
+        self.model.load_through(position)
+        self.select(position)
+        return True
+
     def _current_changed(self, current, _previous) -> None:
         if current.isValid():
             self.imageChosen.emit(current.data(RowRole).id)

@@ -19,6 +19,7 @@ from zsad_desktop.ui.cluster_controller import ClusterController
 from zsad_desktop.ui.error_banner import ErrorBanner
 from zsad_desktop.ui.export_dialog import ExportDialog
 from zsad_desktop.ui.gallery_panel import GalleryPanel
+from zsad_desktop.ui.informative_controller import InformativeController
 from zsad_desktop.ui.job_bridge import JobBridge
 from zsad_desktop.ui.job_progress import JobProgress
 from zsad_desktop.ui.mask_tools import Tool
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.retraining = RetrainingController(self)
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
         self.export_action = self.actions["export"]
+        self.informative = InformativeController(self)  # most informative first: the order's scores, the next key's mode
         self.cluster = ClusterController(self)  # File > Score on a Ray cluster; others' predictions as they land
         self._fill_recent()
 
@@ -231,13 +233,16 @@ class MainWindow(QMainWindow):
     def _all_predicted(self) -> None:
         """Scores settle the order: sort again once, keeping the image on screen."""
         self.reload_gallery()
+        self.informative.refresh()
         self.statusBar().showMessage("Every image has a prediction", 5000)
 
     def select_row(self, position: int, show: bool = True) -> None:
         self.left.select(position, show)
 
     def step(self, delta: int) -> None:
-        """The next (1) or previous (-1) image of the gallery."""
+        """The next (1) or previous (-1) image of the gallery (next: the most informative, in that mode)."""
+        if delta == 1 and self.informative.step_next():
+            return
         self.left.step(self.review.image_id, delta)
 
     # editing --------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""Model versions of the workspace: metrics, restore any version, and how well
-each version's proposals agreed with the reviewers' final masks over time."""
+"""Model versions of the workspace: metrics, restore any version, how well each version's proposals
+agreed with the reviewers' final masks over time, and the versions' proposal quality as a chart."""
 
 from __future__ import annotations
+
+import threading
+from typing import Callable
 
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -17,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from zsad_desktop.app.training.model_versions import VersionInfo
+from zsad_desktop.app.training.version_quality import VersionQuality
+from zsad_desktop.ui.version_quality_chart import VersionQualityChart
 
 PALETTE = [QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44), QColor(214, 39, 40), QColor(148, 103, 189)]
 
@@ -58,8 +63,10 @@ class AgreementChart(QWidget):
 
 class ModelsDialog(QDialog):
     restoreRequested = Signal(str)
+    qualityMeasured = Signal(object)  # list[VersionQuality], from the measuring thread
 
-    def __init__(self, versions: list[VersionInfo], agreement: dict[str, list[tuple[str, float]]], parent=None):
+    def __init__(self, versions: list[VersionInfo], agreement: dict[str, list[tuple[str, float]]], parent=None,
+                 measure_quality: Callable[[], list[VersionQuality]] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Model versions")
         layout = QVBoxLayout(self)
@@ -76,6 +83,13 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(QLabel("Agreement of each version's proposals with the reviewers' final masks"))
         layout.addWidget(AgreementChart(agreement))
+        layout.addWidget(QLabel("Proposal quality per version (reviewed proposals) and held-out metrics of retraining"))
+        self.quality_chart = VersionQualityChart()
+        layout.addWidget(self.quality_chart)
+        self.qualityMeasured.connect(self.quality_chart.show_rows)
+        if measure_quality is not None:
+            # reading every reviewed mask takes a while on a large workspace: not on the GUI thread
+            threading.Thread(target=self._measure, args=(measure_quality,), name="version-quality", daemon=True).start()
         buttons = QHBoxLayout()
         restore = QPushButton("Make selected version active")
         restore.clicked.connect(self._restore)
@@ -86,6 +100,16 @@ class ModelsDialog(QDialog):
         buttons.addWidget(close)
         layout.addLayout(buttons)
         self.versions = versions
+
+    def _measure(self, measure_quality: Callable[[], list[VersionQuality]]) -> None:
+        try:
+            rows = measure_quality()
+        except Exception:  # noqa: BLE001 - a chart that cannot be drawn must not take the dialog down
+            rows = []
+        try:
+            self.qualityMeasured.emit(rows)
+        except RuntimeError:
+            pass  # the dialog was closed before the measures came
 
     def _restore(self) -> None:
         rows = self.table.selectionModel().selectedRows()

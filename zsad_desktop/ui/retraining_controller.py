@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.training.retraining import detector_for, proposal_agreement, readiness
+from zsad_desktop.app.training.version_quality import version_quality
 from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.detection.training import TrainingCancelled
 from zsad_desktop.ui.comparison_dialog import ComparisonDialog
@@ -100,7 +103,8 @@ class RetrainingController(QObject):
         session = self.window.session
         if session is None:
             return
-        dialog = ModelsDialog(model_versions.list_versions(session.workspace), proposal_agreement(session.workspace), self.window)
+        dialog = ModelsDialog(model_versions.list_versions(session.workspace), proposal_agreement(session.workspace), self.window,
+                              measure_quality=partial(version_quality, session.workspace))
         dialog.restoreRequested.connect(self.restore)
         dialog.exec()
 
