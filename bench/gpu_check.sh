@@ -19,10 +19,10 @@ PYEOF
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
 
 echo "== GPU tests"
-timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/detection/test_gpu.py -rs || status=1
-timeout 60 "$PY" -m pytest -q -p no:cacheprovider tests/detection/test_engine.py -k "equal or precision" || status=1
+timeout 120 "$PY" -m pytest -q -p no:cacheprovider tests/detection/test_gpu.py -rs || status=1
+timeout 45 "$PY" -m pytest -q -p no:cacheprovider tests/detection/test_engine.py -k "equal or precision" || status=1
 
 echo "== CUDA benchmark"
-timeout 270 "$PY" bench/inference.py --device cuda --cuda-report --model-name ViT-L-14-336 --pretrained random \
+timeout 280 "$PY" bench/inference.py --device cuda --cuda-report --model-name ViT-L-14-336 --pretrained random \
     --image-size 518 --images 16 --methods baseline crane aaclip || status=1
 exit $status

@@ -253,13 +253,14 @@ def cuda_report(args) -> None:
         fits = largest_batch(detector)
         for batch in sorted({1, min(8, fits), max(1, fits // 2)}):
             detector.batch_size = batch
-            detector.predict(images[:batch])  # warm-up: kernels, text features
+            work = (images * (2 * batch // len(images) + 1))[: max(len(images), 2 * batch)]  # at least two full batches
+            detector.predict(work[:batch])  # warm-up: kernels, text features
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             start = time.perf_counter()
-            detector.predict(images)
+            detector.predict(work)
             torch.cuda.synchronize()
-            rate = len(images) / (time.perf_counter() - start)
+            rate = len(work) / (time.perf_counter() - start)
             share = f"{100 * flops * rate / (peak * 1e12):.1f}% of bf16 peak" if peak else "peak unknown"
             print(f"{method} {dtype} batch {batch}: {rate:.2f} images/s, {flops / 1e12:.2f} TFLOP/image, {share}, "
                   f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB; largest batch that fits {fits}", flush=True)
