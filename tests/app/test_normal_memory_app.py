@@ -11,6 +11,7 @@ import csv
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -27,6 +28,7 @@ from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.detection.normal_memory import NormalMemory
 from zsad_desktop.evaluation.metrics import pixel_auroc
+from zsad_desktop.imaging import read_rgb8
 from zsad_desktop.store import ReviewStatus
 
 TINY_ARGS = ["--model-name", TINY, "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
@@ -144,10 +146,14 @@ def test_zsad_predict_method_musc_scores_the_folder(tmp_path, shared_data):
     rows = list(csv.DictReader((out / "scores.csv").open()))
     assert len(rows) == 10 and all(r["model"].startswith("musc:") and 0 <= float(r["score"]) <= 1 for r in rows)
     assert (out / "crack" / "000_heatmap.png").is_file() and (out / "crack" / "000_raw16.png").is_file()
-    # defects score above the good images (mutual scoring works on random features too)
-    good = [float(r["score"]) for r in rows if r["path"].startswith("good/")]
-    bad = [float(r["score"]) for r in rows if not r["path"].startswith("good/")]
-    assert np.mean(bad) > np.mean(good), f"musc: defects {np.mean(bad):.3f} vs good {np.mean(good):.3f}"
+    # its maps as written (raw16) beat the zero-shot baseline's pixel AUROC on the same images
+    paths = [folder / r["path"] for r in rows]
+    truth = [_truth(folder.parent, f"test_{p.parent.name}_{p.name}") for p in paths]
+    musc = [cv2.imread(str(out / p.parent.name / f"{p.stem}_raw16.png"), cv2.IMREAD_UNCHANGED) / 65535.0 for p in paths]
+    baseline = create_detector("baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu")
+    zero_shot = [d.heatmap for d in baseline.predict([read_rgb8(p) for p in paths])]
+    with_musc, without = pixel_auroc(truth, musc), pixel_auroc(truth, zero_shot)
+    assert with_musc > without, f"musc's pixel AUROC is below the baseline's by {without - with_musc:.4f} ({without:.4f} vs {with_musc:.4f})"
     (out / "scores.csv").write_text("".join((out / "scores.csv").read_text().splitlines(True)[:-1]))  # one row lost
     assert cli.main(["predict", str(folder), "--out", str(out), "--method", "musc", *TINY_ARGS]) == 0
     again = list(csv.DictReader((out / "scores.csv").open()))
