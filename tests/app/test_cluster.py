@@ -67,7 +67,7 @@ def test_a_rerun_recomputes_nothing(scored_on_cluster, local_ray):
         before = session.execute(select(Prediction.id, Prediction.heatmap_file).order_by(Prediction.id)).all()
     heatmaps_before = sorted(workspace.files.root.glob("heatmaps/*/*.npz"))
 
-    again = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=2, chunk_size=2))
+    again = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=1, chunk_size=2))
 
     assert (again.scored, again.found, len(again.failed), again.already_done) == (0, 0, 0, READABLE)
     with workspace.database.read() as session:
@@ -113,9 +113,27 @@ def test_the_command_scores_into_the_folders_workspace(local_ray, hazelnut_folde
         (folder / name.replace("/", "_")).write_bytes((hazelnut_folder / name).read_bytes())
     tiny = ["--model-name", "ZSAD-Tiny-ViT-14", "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
 
-    assert main(["predict", str(folder), "--cluster", "auto", *tiny]) == 0  # auto: the Ray already running
+    assert main(["predict", str(folder), "--cluster", "auto", "--workers", "1", *tiny]) == 0  # the Ray running
 
     out, err = capsys.readouterr()
     assert "2 images scored, 0 already done, 1 failed" in out and "good_truncated.png" in err
     with Workspace.open(folder) as workspace:
         assert sorted(r.score is not None for r in workspace.images()) == [False, True, True]
+
+
+def test_a_cancelled_run_keeps_what_it_scored_and_a_rerun_does_the_rest(local_ray, new_postgres_url, hazelnut_folder,
+                                                                         tmp_path):
+    import threading
+
+    workspace = Workspace.open(hazelnut_folder, db_url=new_postgres_url(), data_dir=tmp_path / "data")
+    scan(workspace)
+    cancel = threading.Event()
+
+    first = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=1, chunk_size=2), cancel=cancel,
+                             progress=lambda progress: progress.done and cancel.set())
+    rest = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=1, chunk_size=2))
+
+    assert first.cancelled and 0 < first.scored < READABLE  # the chunks in flight at the cancel are kept
+    assert rest.already_done == first.scored and first.scored + rest.scored == READABLE
+    assert len(first.failed) + len(rest.failed) == 1
+    workspace.close()

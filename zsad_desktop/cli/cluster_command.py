@@ -22,6 +22,7 @@ def cmd_cluster_predict(args: argparse.Namespace) -> int:
     from zsad_desktop.app.cluster.cluster_run import ClusterChoice, score_on_cluster
     from zsad_desktop.app.cluster.ray_engine import AUTO, require_ray
     from zsad_desktop.app.training import model_versions
+    from zsad_desktop.app.workspace.detector_input import InputChoice
     from zsad_desktop.app.workspace.scanning import scan
     from zsad_desktop.app.workspace.workspace import Workspace
 
@@ -32,6 +33,10 @@ def cmd_cluster_predict(args: argparse.Namespace) -> int:
         return 2
     if not args.folder.is_dir():
         raise FileNotFoundError(f"{args.folder}: no such folder")
+    if args.out or args.detector_input[0] != InputChoice() or args.tile_size or args.tile_overlap or args.no_tiling:
+        print("note: with --cluster the predictions go into the workspace, seen with its own detector-input and "
+              "tiling settings (the window's Settings); --out and the 'what the detector sees' options are ignored",
+              file=sys.stderr)
     workspace = Workspace.open(args.folder, db_url=args.db)
     try:
         report = scan(workspace)

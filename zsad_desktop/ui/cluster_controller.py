@@ -58,6 +58,7 @@ class ClusterController(QObject):
             return
         self._queue = self._queue or JobQueue("cluster")  # its own thread: the device queue stays free
         self.job = self._queue.submit("cluster", work, on_result=self.finished.emit, on_error=self.failed.emit)
+        session.queue.cancel_keyed("folder:")  # the cluster scores the folder; the image on screen still comes first
         self.window.statusBar().showMessage("Starting the cluster's workers…", 6000)
 
     def cancel(self) -> None:

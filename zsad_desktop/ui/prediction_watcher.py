@@ -40,11 +40,13 @@ class PredictionWatcher(QObject):
 
     def _answer(self, workspace, future: Future) -> None:
         self._asking = False
-        if future.exception() is not None or workspace is not self._current():
-            return  # the server was unreachable for a moment, or another folder was opened meanwhile
+        if future.cancelled() or future.exception() is not None or workspace is not self._current():
+            return  # stopped, the server unreachable for a moment, or another folder opened meanwhile
         newest = future.result()
         seen, self._seen = self._seen, (workspace, newest)
-        if seen is not None and seen[0] is workspace and newest > seen[1]:
+        # The first answer for a workspace refreshes too: what landed between its gallery's first read
+        # and this answer would otherwise wait for the next prediction.
+        if seen is None or seen[0] is not workspace or newest > seen[1]:
             self.landed.emit()
 
     def stop(self) -> None:

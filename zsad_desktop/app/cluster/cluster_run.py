@@ -100,6 +100,8 @@ class _Run:
         started = time.perf_counter()
         self.refs = {ref: (slot, None) for ref, slot in self.pool.start().items()}
         while self.facts is None:  # the plan needs the model's id and input size, which the actors know
+            if self.cancel.is_set():
+                return self._finish(started)
             self._collect()
             if self.facts is None and not self.refs:
                 raise ClusterUnavailable(f"no worker could load the detector: {self.first_error}")
@@ -111,15 +113,19 @@ class _Run:
         self.pending.extend(plan.chunks(self.choice.chunk_size or self.facts.batch_size))
         self.total, self.clock = len(plan.items), time.perf_counter()
         self._progress()
-        while self.pending or any(chunk is not None for _, chunk in self.refs.values()):
-            if not self.cancel.is_set():
+        while True:
+            if self.cancel.is_set():  # nothing more handed out; the chunks in flight are still committed
+                self.pending.clear()
+            else:
                 self._submit()
+            if not self.pending and not any(chunk is not None for _, chunk in self.refs.values()):
+                return self._finish(started)
             if not self.refs:
                 raise ClusterUnavailable(f"every worker was lost; {sum(map(len, self.pending))} images left "
                                          f"unscored (run again to finish): {self.first_error}")
             self._collect()
-            if self.cancel.is_set():
-                self.pending.clear()
+
+    def _finish(self, started: float) -> ClusterResult:
         self.result.cancelled = self.cancel.is_set()
         self.result.seconds = time.perf_counter() - started
         return self.result
