@@ -94,6 +94,7 @@ def test_a_very_large_image_keeps_its_reduced_map_stretched_over_the_image(tmp_p
         assert view.raw_heatmap.shape == small.shape
         model = ViewerModel(DisplaySettings(threshold=0.5))
         model.show(view.pixels8, view.raw_heatmap, NormalisationStats(0.0, 1.0), levels=view.levels)
+        assert model.proposals.settle(60)  # a large image's proposal is made on a worker thread
         (square,) = model.regions
         left, top, width, height = square.box
         assert model.proposal.data.shape == (2600, 2300) and abs(left - 1000) < 12 and abs(top - 1300) < 12
