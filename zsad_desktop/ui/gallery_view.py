@@ -44,22 +44,10 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.drawText(image_rect, Qt.AlignmentFlag.AlignCenter, "unreadable")
         else:
             painter.fillRect(image_rect, QColor(60, 60, 60))
-        if row.score is None and index.data(FirstLookRole):  # a quick heatmap exists; no score until the full one
-            font = QFont(painter.font())
-            font.setPointSizeF(8)
-            painter.setFont(font)
-            badge = QRect(image_rect.right() - 62, image_rect.top() + 2, 60, 15)
-            painter.fillRect(badge, QColor(40, 60, 120, 200))
-            painter.setPen(QColor(255, 255, 255))
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "first look")
         if row.score is not None:
-            font = QFont(painter.font())
-            font.setPointSizeF(8)
-            painter.setFont(font)
-            badge = QRect(image_rect.right() - 42, image_rect.top() + 2, 40, 15)
-            painter.fillRect(badge, QColor(0, 0, 0, 180))
-            painter.setPen(QColor(255, 255, 255))
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, f"{row.score:.2f}")
+            _badge(painter, image_rect, f"{row.score:.2f}", 40, QColor(0, 0, 0, 180))
+        elif index.data(FirstLookRole):  # a quick heatmap exists; no score until the full one
+            _badge(painter, image_rect, "first look", 60, QColor(40, 60, 120, 200))
         painter.setFont(option.font)
         painter.setPen(option.palette.highlightedText().color() if option.state & QStyle.StateFlag.State_Selected
                        else option.palette.text().color())
@@ -68,6 +56,17 @@ class GalleryDelegate(QStyledItemDelegate):
         text = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
+
+
+def _badge(painter: QPainter, image_rect: QRect, text: str, width: int, colour: QColor) -> None:
+    """Small white text on a box in the thumbnail's top right corner."""
+    font = QFont(painter.font())
+    font.setPointSizeF(8)
+    painter.setFont(font)
+    badge = QRect(image_rect.right() - width - 2, image_rect.top() + 2, width, 15)
+    painter.fillRect(badge, colour)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
 
 
 class GalleryView(QListView):
