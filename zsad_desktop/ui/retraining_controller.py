@@ -98,6 +98,7 @@ class RetrainingController(QObject):
         self.window.statusBar().showMessage(f"{name} is active: new predictions use it, earlier ones stay cached", 8000)
         self.window.reload_gallery()
         self.window.predict_all()
+        self.window.informative.refresh()  # the new version's order; queued after its predictions, again when they settle
 
     def show_versions(self) -> None:
         session = self.window.session

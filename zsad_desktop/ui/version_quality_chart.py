@@ -37,5 +37,5 @@ class VersionQualityChart(FigureCanvasQTAgg):
             axes.set_xticks(range(len(names)), names)
             axes.set_xlabel("model version")
             if self.lines:
-                axes.legend(fontsize="small", loc="lower left", ncols=2)
+                axes.legend(fontsize="small", loc="best", ncols=2)
         self.draw_idle()
