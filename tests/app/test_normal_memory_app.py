@@ -172,3 +172,17 @@ def test_zsad_predict_with_normals_tags_every_row(tmp_path, shared_data):
     assert max(good) < 0.9 and np.median(bad) > max(good), f"good {good} vs defects {bad}"
     assert cli.main(["predict", str(root / "test"), "--out", str(tmp_path / "m"), "--method", "musc",
                      "--normals", str(root / "train" / "good"), *TINY_ARGS]) == 2
+
+
+def test_a_session_with_the_memory_turned_off_keeps_the_plain_detector(workspace):
+    settings = DetectorSettings(method="baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu",
+                                first_look=0, normal_memory=False)
+    session = ReviewSession(workspace, settings)
+    try:
+        base = session.detector()
+        session.decide(workspace.images(order="name")[0].id, ReviewStatus.NORMAL)
+        assert session.queue.wait_idle(60)
+        assert not memory_path(workspace, base.model_id).exists()
+        assert session.detector() is base and workspace.active_model_id() == base.model_id
+    finally:
+        session.queue.shutdown()

@@ -16,6 +16,7 @@ background (the most suspicious first), when
   - an image of the snapshot is no longer normal (the reviewer corrected it: a
     defect in the memory would hide its look-alikes), then at once; an empty
     memory returns to the plain detector, whose predictions are still cached.
+`DetectorSettings.normal_memory = False` turns all of this off for a session.
 The window sees the new predictions through its poll of the newest prediction
 (ui/prediction_watcher.py), which reloads the gallery and the image on screen.
 """
@@ -68,6 +69,8 @@ class NormalsUpkeep:
         """The detector the session predicts with for a newly built `base`: a snapshot of the memory saved
         for it in this workspace, else `base`. A sync is queued (reviews may have changed elsewhere).
         Called under the session's detector lock (lock order: the session's, then this one's)."""
+        if not self.enabled:
+            return base
         with self._lock:
             self._base, self._extractor, self._memory = base, None, None
             self._snapshot_ids, self._current = frozenset(), base
@@ -86,8 +89,13 @@ class NormalsUpkeep:
             self.schedule()
         return detector
 
+    @property
+    def enabled(self) -> bool:
+        """The session's `normal_memory` setting (on unless turned off)."""
+        return bool(getattr(self.session.settings, "normal_memory", True))
+
     def review_changed(self, before: ReviewStatus, after: ReviewStatus) -> None:
-        if ReviewStatus.NORMAL in (before, after):
+        if self.enabled and ReviewStatus.NORMAL in (before, after):
             self.schedule()
 
     def schedule(self):
@@ -97,6 +105,8 @@ class NormalsUpkeep:
 
     # the background job -----------------------------------------------------------------------------
     def _sync(self, _progress, cancel: threading.Event) -> None:
+        if not self.enabled:
+            return
         self.session.detector()  # the base is built (and this upkeep told) before a memory can be kept
         with self._lock:
             base, memory, current = self._base, self._memory, self._current

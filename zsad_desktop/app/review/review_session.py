@@ -47,6 +47,8 @@ class DetectorSettings:
     #: input size of the quick first heatmap of the image on screen (336: a 24 x 24 grid, about a third of
     #: the time of 518 on a CPU); shown until the full one arrives, never scored or exported. 0: none
     first_look: int = 336
+    #: fuse predictions with a memory of the images reviewed NORMAL (app/review/normal_memory_upkeep.py)
+    normal_memory: bool = True
 
     def build(self) -> Detector:
         options = dict(self.extra)
