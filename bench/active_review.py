@@ -98,6 +98,14 @@ def first_reaching(curve: list[tuple[int, float]], target: float) -> int | None:
     return next((n for n, auroc in curve if auroc >= target), None)
 
 
+def stays_above(curve: list[tuple[int, float]], target: float) -> int | None:
+    """The fewest reviews from which every later measurement is at or above `target` (a noisy curve may cross it early)."""
+    reached = None
+    for n, auroc in curve:
+        reached = (reached if reached is not None else n) if auroc >= target else None
+    return reached
+
+
 def plot(curves: dict[str, list[tuple[int, float]]], target: float, png: Path) -> None:
     import matplotlib
 
@@ -148,7 +156,10 @@ def main() -> None:
         print(f"{curves[args.orders[0]][row][0]:>7}  " + "  ".join(f"{curves[o][row][1]:>11.3f}" for o in curves))
     for order, curve in curves.items():
         reached = first_reaching(curve, target)
-        print(f"{order}: reaches the target after {reached if reached is not None else 'more than ' + str(curve[-1][0])} reviews")
+        kept = stays_above(curve, target)
+        print(f"{order}: reaches the target after {reached if reached is not None else 'more than ' + str(curve[-1][0])} reviews, "
+              f"stays above it from {kept if kept is not None else 'never'}; mean AUROC after training "
+              f"{np.mean([a for _, a in curve[1:]]):.3f}")
     plot(curves, target, args.png)
     print(f"plot: {args.png}")
     shutil.rmtree(work, ignore_errors=True)
