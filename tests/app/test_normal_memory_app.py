@@ -16,16 +16,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.app.fakes import BrightnessDetector
 from tests.conftest import TINY
 from zsad_desktop import cli
 from zsad_desktop.app.prediction import workspace_predictions
+from zsad_desktop.app.prediction.folder_prediction import predict_folder
 from zsad_desktop.app.prediction.normal_memory import MemoryDetector, load_memory, memory_path, musc_extractor, sync_memory
 from zsad_desktop.app.review import decisions
 from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
 from zsad_desktop.app.workspace.detector_input import TilingChoice, set_tiling_choice
 from zsad_desktop.app.workspace.scanning import scan
 from zsad_desktop.app.workspace.workspace import Workspace
-from zsad_desktop.detection.interface import create_detector
+from zsad_desktop.detection.interface import Detection, create_detector
 from zsad_desktop.detection.normal_memory import NormalMemory
 from zsad_desktop.evaluation.metrics import pixel_auroc
 from zsad_desktop.imaging import read_rgb8
@@ -186,3 +188,41 @@ def test_a_session_with_the_memory_turned_off_keeps_the_plain_detector(workspace
         assert session.detector() is base and workspace.active_model_id() == base.model_id
     finally:
         session.queue.shutdown()
+
+
+class FolderLevelFake(BrightnessDetector):
+    """A stand-in for a folder-level method: each image's score is its brightness minus the folder's mean."""
+
+    def __init__(self):
+        super().__init__("folder")
+        self.folders: list[int] = []
+
+    def score_folder(self, images, progress=None, cancel=None):
+        pixels = [images[i] for i in range(len(images))]
+        self.folders.append(len(pixels))
+        if progress is not None:
+            progress(len(pixels), len(pixels))
+        mean = float(np.mean([p.mean() for p in pixels])) / 255
+        return [Detection(float(d.score - mean + 0.5), d.heatmap, d.model_id) for d in self.predict(pixels)]
+
+
+def test_a_folder_level_method_scores_the_whole_folder_and_a_rerun_writes_only_the_missing_rows(tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, level in enumerate((20, 60, 100, 140)):
+        Image.fromarray(np.full((40, 50, 3), level, np.uint8)).save(folder / f"img{i}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    detector, progress = FolderLevelFake(), []
+    result = predict_folder(detector, folder, tmp_path / "out", progress=lambda done, total: progress.append((done, total)))
+    assert detector.folders == [4] and progress[-1] == (4, 4)
+    assert len(result.scored) == 4 and len(result.failed) == 1
+    rows = {r["path"]: r for r in csv.DictReader((tmp_path / "out" / "scores.csv").open()) if r["score"]}
+    assert float(rows["img3.png"]["score"]) > float(rows["img0.png"]["score"])
+    assert (tmp_path / "out" / "img2_raw16.png").is_file()
+    lines = (tmp_path / "out" / "scores.csv").read_text().splitlines(True)
+    (tmp_path / "out" / "scores.csv").write_text("".join(line for line in lines if not line.startswith("img1.png")))
+    again = predict_folder(detector, folder, tmp_path / "out")
+    assert detector.folders == [4, 4]  # scored against the whole folder again
+    assert [s.path.name for s, _ in again.scored] == ["img1.png"] and again.already_done == 3
+    rerow = {r["path"]: r for r in csv.DictReader((tmp_path / "out" / "scores.csv").open()) if r["score"]}
+    assert rerow["img1.png"]["score"] == rows["img1.png"]["score"]
