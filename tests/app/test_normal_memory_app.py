@@ -36,7 +36,8 @@ from zsad_desktop.store import ReviewStatus
 TINY_ARGS = ["--model-name", TINY, "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
 FOLDERS = {"hazelnut": "mvtec_ad/hazelnut", "glass": "glass_anomaly/glass"}
 NORMALS = 10  # reviewed normals in the memory; hazelnut has only 7 good images: its 5 train ones
-BAD = 10  # defective images held out per category (glass has 80: a sample keeps the test short)
+BAD = 8  # defective images held out per category (glass has 80: a sample keeps the test short)
+HELD_GOOD = 4  # good images held out, at most
 
 
 def _category_folder(root: Path, target: Path) -> tuple[list[str], list[str]]:
@@ -45,6 +46,7 @@ def _category_folder(root: Path, target: Path) -> tuple[list[str], list[str]]:
     bad = sorted(p for p in (root / "test").glob("*/*.png") if p.parent.name != "good")
     bad = bad[:: max(1, len(bad) // BAD)][:BAD]  # every defect type
     normals = goods[: min(NORMALS, len(goods) - 2)]  # two goods at least stay held out
+    goods = normals + goods[len(normals) :][:HELD_GOOD]
     rel = {}
     for p in goods + bad:
         name = f"{p.parent.parent.name}_{p.parent.name}_{p.name}"
