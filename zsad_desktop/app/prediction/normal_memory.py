@@ -177,7 +177,8 @@ def sync_memory(workspace: Workspace, base: Detector, extractor: Detector, memor
     removed = [image_id for image_id in memory.image_ids() if image_id not in normal]
     for image_id in removed:
         memory.remove(image_id)
-    todo = [r for h, r in normal.items() if h not in set(memory.image_ids())]
+    have = set(memory.image_ids())
+    todo = [r for h, r in normal.items() if h not in have]
     resolved = workspace_input(workspace, base.model_id, base, whole=True)
     added = 0
     for start in range(0, len(todo), batch):
