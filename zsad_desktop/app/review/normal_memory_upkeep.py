@@ -9,8 +9,8 @@ saves it atomically.
 Predictions do not follow every change: the session predicts with a frozen
 snapshot of the memory (a `MemoryDetector`, registered and activated as model
 version "<method>+normals", its model id tagged "+normals:<images>:<version>").
-The snapshot is replaced, and the unreviewed images predicted again in the
-background (the most suspicious first), when
+The snapshot is replaced, and the folder predicted again in the
+background (the unreviewed images first, the most suspicious first), when
   - the memory reaches 1, 2, 4, 8, ... images: twice the snapshot's count
     (at most log2(normals) re-predictions of the folder in a whole review), or
   - an image of the snapshot is no longer normal (the reviewer corrected it: a
@@ -157,8 +157,11 @@ class NormalsUpkeep:
         )
 
     def _unreviewed_most_suspicious_first(self) -> list[int]:
-        rows = self.session.workspace.images(statuses=[ReviewStatus.UNREVIEWED], order="score", include_errors=False)
-        return [row.id for row in rows]
+        """Unreviewed images by the scores shown until now, then the reviewed ones: the new version is
+        the active one, so without them the gallery would show the reviewed images unscored."""
+        rows = self.session.workspace.images(order="score", include_errors=False)
+        unreviewed = [row.id for row in rows if row.status == ReviewStatus.UNREVIEWED]
+        return unreviewed + [row.id for row in rows if row.status != ReviewStatus.UNREVIEWED]
 
     def _predict_again(self, image_ids: list[int]) -> None:
         queue = self.session.queue
