@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from zsad_desktop.detection.clip_detector import ClipDetector
 from zsad_desktop.detection.dense import DenseAttention, DenseConfig, DenseFeatureExtractor
+from zsad_desktop.detection.execution import full_precision
 from zsad_desktop.detection.interface import register_method
 from zsad_desktop.detection.prompts import PromptEnsemble, TextAnchorCache
 
@@ -62,11 +63,12 @@ class PromptEnsembleDetector(ClipDetector):
         feats = self.features(pixels)
         h, w = feats.grid
         probs = []
-        for tokens in feats.patch_tokens:
-            patches = F.normalize(self.features.project(tokens).float(), dim=-1)
-            probs.append(torch.softmax(patches @ anchors.T / self.temperature, dim=-1)[..., 1])
-        maps = torch.stack(probs).mean(0).reshape(-1, h, w)
-        global_prob = torch.softmax(F.normalize(feats.global_embedding.float(), dim=-1) @ anchors.T / self.temperature, -1)[:, 1]
+        with full_precision(pixels.device):  # cosines / 0.07 in bf16 would move probabilities by ~1e-3
+            for tokens in feats.patch_tokens:
+                patches = F.normalize(self.features.project(tokens.float()), dim=-1)
+                probs.append(torch.softmax(patches @ anchors.T / self.temperature, dim=-1)[..., 1])
+            maps = torch.stack(probs).mean(0).reshape(-1, h, w)
+            global_prob = torch.softmax(F.normalize(feats.global_embedding.float(), dim=-1) @ anchors.T / self.temperature, -1)[:, 1]
         peak = maps.flatten(1).max(dim=1).values
         scores = {"mean": (peak + global_prob) / 2, "max": peak, "global": global_prob}[self.score_fusion]
         return maps, scores

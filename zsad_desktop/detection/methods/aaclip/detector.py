@@ -151,10 +151,11 @@ def adapted_outputs(adapters: AACLIPAdapters, extractor, pixels: torch.Tensor, a
     """Uncalibrated outputs for (2, E) or per-image (B, 2, E) anchors: grid maps (B, h, w),
     their minimum and maximum at input size (where the reference takes the maximum), detection scores."""
     seg, det, grid = adapters.image_features(extractor, pixels)
-    maps = scoring.anomaly_grid(seg, anchors, grid, domain)
-    flat = scoring.upsample(maps, tuple(pixels.shape[-2:])).flatten(1)
-    return {"maps": maps, "map_low": flat.min(1).values, "map_high": flat.max(1).values,
-            "detection": scoring.detection_score(det, anchors)}
+    with full_precision(pixels.device):  # 100 x cosine in bf16 would move maps by ~0.1
+        maps = scoring.anomaly_grid(seg, anchors, grid, domain)
+        flat = scoring.upsample(maps, tuple(pixels.shape[-2:])).flatten(1)
+        return {"maps": maps, "map_low": flat.min(1).values, "map_high": flat.max(1).values,
+                "detection": scoring.detection_score(det, anchors)}
 
 
 def _weights_digest(adapters: AACLIPAdapters) -> str:

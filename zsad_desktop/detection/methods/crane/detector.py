@@ -220,7 +220,8 @@ class CraneDetector(ClipDetector):
 
         feats = self.extractor(pixels, block_hook=keep_last_input if self.dino is not None else None)
         project = self.extractor.project
-        levels = [F.normalize(project(t).float(), dim=-1) for t in feats.patch_tokens]
+        with full_precision(pixels.device):  # the joint-space features feed logits / 0.07: kept in float32
+            levels = [F.normalize(project(t.float()), dim=-1) for t in feats.patch_tokens]
         index = list(range(len(levels)))
         if self.features_mode == "reference":
             index = index * len(self.layers)  # every level is the last block's stream, as in the reference
@@ -243,7 +244,8 @@ class CraneDetector(ClipDetector):
         else:
             text = self.text_features().unsqueeze(0).expand(pixels.shape[0], -1, -1)
         # Logits of each distinct level once, then repeated per level: the same values as scoring every copy.
-        logits = scoring.patch_logits(distinct, text)[index]
+        with full_precision(pixels.device):
+            logits = scoring.patch_logits(distinct, text)[index]
         return CraneForward(logits, distinct[index], global_embedding, text, grid)
 
     def score_grid(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
