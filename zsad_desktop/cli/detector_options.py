@@ -9,7 +9,7 @@ from pathlib import Path
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("detector")
-    group.add_argument("--method", default="baseline", help="detection method: baseline, aaclip, crane (default: baseline)")
+    group.add_argument("--method", default="baseline", help="detection method: baseline, aaclip, crane, musc (default: baseline)")
     group.add_argument("--model", type=Path, help="a trained model folder (has model.json); overrides --method")
     group.add_argument("--checkpoint", help="method checkpoint: Crane .pth file or AA-CLIP adapter folder")
     group.add_argument("--model-name", default="ViT-L-14-336", help="open_clip backbone (default: ViT-L-14-336)")
@@ -20,6 +20,11 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--object-name", help="what the images show, used in the text prompts (default: object, or the model's own)")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     group.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: by device)")
+    group.add_argument("--engine", choices=("fast", "exact"),
+                       help="fast (default): attention by scaled_dot_product_attention; exact: the explicit float32 "
+                            "path the papers' code computes, to check against")
+    group.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"),
+                       help="auto (default): float32 on a CPU, bfloat16 on a GPU; bfloat16 also on CPUs that have it")
     group.add_argument("--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2")
     group.add_argument("--dinov2-checkpoint", help="Crane+ only: DINOv2 weights file")
 
@@ -31,6 +36,7 @@ def build_detector(args: argparse.Namespace):
     common = {"object_name": args.object_name} if args.object_name else {}
     if args.batch_size:
         common["batch_size"] = args.batch_size
+    common.update({key: value for key in ("engine", "precision") if (value := getattr(args, key, None))})
     if args.model:
         return load_saved_model(args.model, device=args.device, **common)
     extra = {key: value for key, value in (("checkpoint", args.checkpoint), ("variant", args.variant),
