@@ -6,7 +6,7 @@
   explicit float32 softmax matrices of before (kept to check against).
 - precision "auto" (default), "float32", "bfloat16", "float16": the dtype of
   matrix products under autocast. "auto" is float32 on a CPU (bfloat16 moves
-  maps too much there: docs/speed_notes.md has the figures) and bfloat16 on a
+  maps too much there: the README's Speed section has the figures) and bfloat16 on a
   GPU that has it (float16 on older ones). "exact" always runs float32.
 
 Neither changes the model identifier: float32 results agree within 1e-4.
@@ -81,7 +81,7 @@ def resolve_precision(device: torch.device, precision: str = "auto") -> torch.dt
         if device.type == "cuda":
             precision = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
         else:
-            precision = "float32"  # measured: bf16 on this project's CPU is ~2x faster but maps drift (speed_notes.md)
+            precision = "float32"  # measured: bf16 on this project's CPU is ~2x faster but maps drift (README, Speed)
     if precision not in _DTYPES:
         raise ValueError(f"precision is one of {PRECISIONS}, not {precision!r}")
     if precision not in supported_precisions(device):
