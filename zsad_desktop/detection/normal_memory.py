@@ -21,13 +21,13 @@ Lindenstrauss): ViT-L's 1,024-dim patches at 37 x 37 cost 5.6 MB an image,
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from zsad_desktop.imaging.masks import atomic_write
 
 FORMAT = 1
 
@@ -128,21 +128,13 @@ class NormalMemory:
     # -- disk -------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Atomic: written to a temporary file beside `path`, then renamed over it."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": FORMAT, "version": self.version, "budget": self.budget, "seed": self.seed,
             "projection_dim": self.projection_dim,
             "features": self._features, "zero_shot": self._zero_shot,
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(payload, f)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as handle:
+            torch.save(payload, handle)
 
     @classmethod
     def load(cls, path: str | Path) -> "NormalMemory":

@@ -15,18 +15,14 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 from zsad_desktop.detection.backbone import Backbone, resolve_weights
-
-try:  # the reorganisation moves locations into detection/
-    from zsad_desktop.detection.locations import models_dir  # type: ignore[import-not-found]
-except ImportError:
-    from zsad_desktop.locations import models_dir
+from zsad_desktop.imaging.masks import atomic_write
+from zsad_desktop.locations import models_dir
 
 log = logging.getLogger(__name__)
 FORMAT = 1  # bump when what is stored changes meaning
@@ -72,15 +68,8 @@ def cached_text(kind: str, backbone: Backbone, key: dict[str, Any], compute: Cal
             log.warning("text cache %s unreadable (%s); recomputing", path, exc)
     value = compute()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(handle)
-        try:
-            torch.save(value.detach().float().cpu().clone(), tmp)
-            os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_write(path) as handle:  # a reader sees the old file or the whole new one
+            torch.save(value.detach().float().cpu().clone(), handle)
     except OSError as exc:
         log.warning("text cache %s not written: %s", path, exc)
     return value
