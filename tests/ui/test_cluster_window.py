@@ -16,7 +16,7 @@ from zsad_desktop.detection.interface import Detection
 
 def test_predictions_stored_elsewhere_appear_as_they_land(qtbot, open_window, tiny_prefs, hazelnut_folder):
     window = open_window(tiny_prefs, hazelnut_folder, predicted=True)
-    window.cluster.watcher.timer.setInterval(50)
+    window.watcher.timer.setInterval(50)
     target = window.gallery_model.rows[-1]
     # Another machine's run: its own connection to the same database, a newer model made active.
     elsewhere = Workspace.open(hazelnut_folder)

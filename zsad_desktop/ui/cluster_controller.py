@@ -1,6 +1,6 @@
 """File > Score on a Ray cluster: the open workspace scored on Ray with the window's detector, its
-progress (done, failed, images/s, ETA) in a job bar of its own; and predictions stored by anyone
-refresh the gallery and the image on screen as they land (`PredictionWatcher`)."""
+progress (done, failed, images/s, ETA) in a job bar of its own. Its results appear as they land through
+the window's `PredictionWatcher`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from zsad_desktop.app.prediction.jobs import JobQueue
 from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.ui.job_progress import JobProgress
 from zsad_desktop.ui.prediction_controller import describe_error
-from zsad_desktop.ui.prediction_watcher import PredictionWatcher
 
 
 class ClusterController(QObject):
@@ -34,8 +33,6 @@ class ClusterController(QObject):
         self.progressed.connect(self._progressed)
         self.finished.connect(self._finished)
         self.failed.connect(self._failed)
-        self.watcher = PredictionWatcher(lambda: window.session.workspace if window.session else None, self)
-        self.watcher.landed.connect(self._landed)
 
     def start(self, address: str | None = None) -> None:
         session = self.window.session
@@ -75,23 +72,13 @@ class ClusterController(QObject):
     def _finished(self, result) -> None:
         self.bar.hide()
         self.window.statusBar().showMessage(f"Cluster: {result.summary()}", 10000)
-        self._landed()
+        self.window.predictions_landed()
 
     def _failed(self, error: BaseException) -> None:
         self.bar.hide()
         self.window.show_error(describe_error(error))
 
-    def _landed(self) -> None:
-        """New predictions in the store: rows and order again (the image on screen stays), its heatmap too."""
-        if self.window.session is None:
-            return
-        if not self.window.predictions.busy:  # the window's own predictions refresh it when they finish
-            self.window.reload_gallery()
-        if self.window.review.image_id is not None:
-            self.window.review.prediction_arrived(self.window.review.image_id)
-
     def close(self) -> None:
         self.cancel()
-        self.watcher.stop()
         if self._queue is not None:
             self._queue.shutdown()

@@ -16,6 +16,7 @@ from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.app.viewer.viewer_model import ViewerModel
 from zsad_desktop.ui.cluster_controller import ClusterController
+from zsad_desktop.ui.prediction_watcher import PredictionWatcher
 from zsad_desktop.ui.error_banner import ErrorBanner
 from zsad_desktop.ui.export_dialog import ExportDialog
 from zsad_desktop.ui.gallery_panel import GalleryPanel
@@ -64,7 +65,10 @@ class MainWindow(QMainWindow):
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
         self.export_action = self.actions["export"]
         self.informative = InformativeController(self)  # most informative first: the order's scores, the next key's mode
-        self.cluster = ClusterController(self)  # File > Score on a Ray cluster; others' predictions as they land
+        self.cluster = ClusterController(self)  # File > Score on a Ray cluster
+        # Predictions stored by anyone (a cluster run, another window, the normal memory's refresh) as they land.
+        self.watcher = PredictionWatcher(lambda: self.session.workspace if self.session else None, self)
+        self.watcher.landed.connect(self.predictions_landed)
         self._fill_recent()
 
     # layout ----------------------------------------------------------------------------
@@ -230,6 +234,15 @@ class MainWindow(QMainWindow):
         self.gallery_model.mark_first_look(image_id)
         self.review.prediction_arrived(image_id)
 
+    def predictions_landed(self) -> None:
+        """New predictions in the store: rows and order again (the image on screen stays), its heatmap too."""
+        if self.session is None:
+            return
+        if not self.predictions.busy:  # the window's own predictions refresh it when they finish
+            self.reload_gallery()
+        if self.review.image_id is not None:
+            self.review.prediction_arrived(self.review.image_id)
+
     def _all_predicted(self) -> None:
         """Scores settle the order: sort again once, keeping the image on screen."""
         self.reload_gallery()
@@ -305,6 +318,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         self.retraining.cancel()
         self.cluster.close()
+        self.watcher.stop()
         self.close_folder()
         self._save_settings()
         super().closeEvent(event)
