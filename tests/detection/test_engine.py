@@ -111,17 +111,29 @@ def test_precision_names_resolve_per_device(monkeypatch):
         Execution("fast", "int8")
 
 
+class LinearDtypes(TorchDispatchMode):
+    """Records the output dtypes of every linear layer's product (aten or oneDNN)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dtypes = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if any(name in str(func) for name in ("addmm", "linear_pointwise")):
+            self.dtypes.add(out.dtype)
+        return out
+
+
 @pytest.mark.skipif(not execution.cpu_supports_bf16(), reason="this CPU has no native bfloat16")
 def test_bfloat16_on_the_cpu_runs_in_bfloat16_and_stays_close(backbone, images):
     full = detector("baseline", backbone, precision="float32")
     half = detector("baseline", backbone, precision="bfloat16")
-    seen = []
-    hook = backbone.model.visual.transformer.resblocks[0].mlp.c_fc.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-    try:
-        a, b = full.predict(images), half.predict(images)
-    finally:
-        hook.remove()
-    assert torch.float32 in seen and torch.bfloat16 in seen
+    with LinearDtypes() as seen_full:
+        a = full.predict(images)
+    with LinearDtypes() as seen_half:
+        b = half.predict(images)
+    assert seen_full.dtypes == {torch.float32} and torch.bfloat16 in seen_half.dtypes
     for x, y in zip(a, b):
         assert y.heatmap.dtype == np.float32
         assert not np.array_equal(x.heatmap, y.heatmap)

@@ -6,7 +6,8 @@ attention is a self-correlation (value-value, or q-q + k-k + v-v as Crane's
 E-Attn) without the MLP. With engine "exact" the original path is left untouched, so
 its global embedding is exactly plain CLIP's; engine "fast" computes each
 block's q, k, v once for both paths and every attention with
-`scaled_dot_product_attention` (equal within float rounding, ~1e-6).
+`scaled_dot_product_attention` (equal within float rounding, ~1e-6); for CPU
+inference its blocks run through block_kernels.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from enum import Enum
 import torch
 import torch.nn.functional as F
 
+from zsad_desktop.detection import block_kernels
 from zsad_desktop.detection.backbone import Backbone
 
 
@@ -104,7 +106,11 @@ class DenseFeatureExtractor(torch.nn.Module):
         for index, block in enumerate(visual.transformer.resblocks, start=1):
             if cfg.attention is not DenseAttention.NONE and index == cfg.start_layer:
                 dense = x
-            if dense is not None and self.engine == "fast" and shares_projection(block):
+            if self.engine == "fast" and block_kernels.applies(x) and block_kernels.supports(block):
+                # The last block's patch tokens are read from the dense path: the original needs its class token only.
+                last = index == len(visual.transformer.resblocks) and dense is not None and block_hook is None
+                x, dense = block_kernels.kernel_block(block, x, dense, cfg.attention.value, class_token_only=last)
+            elif dense is not None and self.engine == "fast" and shares_projection(block):
                 x, dense = fast_block(block, x, dense, cfg.attention)
             else:
                 if dense is not None:

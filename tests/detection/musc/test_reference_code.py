@@ -44,14 +44,20 @@ THEIRS = {
 
 
 @pytest.fixture(scope="module")
-def stand_in_musc():
+def stand_in_backbone():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{stand_in.NAME}.json"
         path.write_text(json.dumps(stand_in.CONFIG))
         open_clip.add_model_config(path)
     backbone = load_backbone(BackboneSpec(stand_in.NAME, "random", image_size=112))
     stand_in.fill_visual(backbone.model)
-    return create_detector("musc", backbone=backbone, layers=stand_in.LAYERS)
+    return backbone
+
+
+@pytest.fixture(scope="module")
+def stand_in_musc(stand_in_backbone):
+    # The exact engine is the one held to the authors' numbers; the fast one is held to it below.
+    return create_detector("musc", backbone=stand_in_backbone, layers=stand_in.LAYERS, engine="exact")
 
 
 def test_matches_the_authors_code(shared_data, stand_in_musc):
@@ -71,3 +77,12 @@ def test_matches_the_authors_code(shared_data, stand_in_musc):
     np.testing.assert_allclose(scores.numpy(), THEIRS["rscin_scores"], atol=1e-5)
     detections = musc.score_folder(images)  # the public path gives the same scores
     np.testing.assert_allclose([d.score for d in detections], THEIRS["rscin_scores"], atol=1e-5)
+
+
+def test_the_fast_engine_stays_within_1e_4_of_the_exact_one(shared_data, stand_in_backbone, stand_in_musc):
+    images = [read_rgb8(shared_data / "mvtec_ad/hazelnut" / p) for p in stand_in.IMAGES]
+    fast = create_detector("musc", backbone=stand_in_backbone, layers=stand_in.LAYERS, engine="fast", precision="float32")
+    exact_grid = stand_in_musc.grid_maps(stand_in_musc.extract(images))
+    fast_grid = fast.grid_maps(fast.extract(images))
+    assert (fast_grid - exact_grid).abs().max() <= 1e-4
+    assert not torch.equal(fast_grid, exact_grid)  # the fast engine did run (oneDNN products round differently)

@@ -1,0 +1,144 @@
+"""The CPU block of the fast engine: equal to open_clip's block in float32, close to it in bfloat16
+(the activation folded into the weights), attention by blocks of rows never N x N, weights prepared
+again when they change."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from open_clip.transformer import QuickGELU, ResidualAttentionBlock
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from zsad_desktop.detection import block_kernels, execution
+from zsad_desktop.detection.dense import DenseAttention, fast_block
+
+pytestmark = pytest.mark.skipif(not block_kernels.available(), reason="torch without oneDNN")
+needs_bf16 = pytest.mark.skipif(not execution.cpu_supports_bf16(), reason="this CPU has no native bfloat16")
+
+
+def make_block(activation, seed: int = 0) -> ResidualAttentionBlock:
+    torch.manual_seed(seed)
+    block = ResidualAttentionBlock(64, 4, act_layer=activation).eval()
+    with torch.no_grad():  # biases are zero at construction; make them matter
+        for parameter in block.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    return block
+
+
+def tokens(n: int = 50, seed: int = 1) -> torch.Tensor:
+    return torch.randn(2, n, 64, generator=torch.Generator().manual_seed(seed))
+
+
+def explicit(pairs, values):
+    """The definition, in float64: sum of softmax(a b^T / sqrt(d)) @ values."""
+    scale = values.shape[-1] ** -0.5
+    return sum(torch.softmax(a.double() @ b.double().transpose(-2, -1) * scale, -1) for a, b in pairs) @ values.double()
+
+
+@pytest.mark.parametrize("activation", [QuickGELU, torch.nn.GELU])
+def test_float32_block_equals_open_clips_block(activation):
+    block, x = make_block(activation), tokens()
+    with torch.inference_mode():
+        assert block_kernels.applies(x) and block_kernels.supports(block)
+        ours, _ = block_kernels.kernel_block(block, x, None, None)
+        torch.testing.assert_close(ours, block(x), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", [DenseAttention.VV, DenseAttention.QKV])
+def test_float32_dense_path_equals_the_sdpa_block(mode):
+    block, x = make_block(QuickGELU), tokens()
+    dense = tokens(seed=2)
+    with torch.inference_mode():
+        want_x, want_dense = fast_block(block, x, dense, mode)
+        got_x, got_dense = block_kernels.kernel_block(block, x, dense, mode.value)
+    torch.testing.assert_close(got_x, want_x, rtol=0, atol=1e-5)
+    torch.testing.assert_close(got_dense, want_dense, rtol=0, atol=1e-5)
+
+
+@needs_bf16
+@pytest.mark.parametrize("activation", [QuickGELU, torch.nn.GELU])
+def test_bfloat16_block_stays_close_with_the_activation_folded_in(activation, monkeypatch):
+    block, x = make_block(activation), tokens()
+    with torch.inference_mode():
+        want = block(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got, _ = block_kernels.kernel_block(block, x, None, None)
+        assert got.dtype == torch.float32  # the residual stream stays float32
+        error = (got - want).abs().max() / want.abs().max()
+        assert 0 < error < 2e-2
+        if activation is QuickGELU:  # a wrong fold is visible at this tolerance
+            block.__dict__.pop("_kernel_weights")
+            monkeypatch.setattr(block_kernels, "QUICK_GELU_SCALE", 1.0)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                wrong, _ = block_kernels.kernel_block(block, x, None, None)
+            assert (wrong - want).abs().max() / want.abs().max() > 5 * error
+
+
+class Shapes(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.shapes = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if isinstance(out, torch.Tensor):
+            self.shapes.append(tuple(out.shape))
+        return out
+
+
+@needs_bf16
+@pytest.mark.parametrize("names", [("q", "k"), ("v",), ("q", "k", "v")])
+def test_bfloat16_attention_by_blocks_of_rows_is_the_attention(names):
+    n = 2 * block_kernels.QUERY_ROWS + 88  # three blocks of rows, the last one short
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, 2, n, 32, generator=g) for _ in range(3))
+    named = {"q": q, "k": k, "v": v}
+    pairs = [(q, k)] if names == ("q", "k") else [(named[t], named[t]) for t in names]
+    half = [(a.bfloat16(), b.bfloat16()) for a, b in pairs]
+    with Shapes() as seen:
+        got = block_kernels.attention(half, v.bfloat16())
+    want = explicit(pairs, v)
+    assert got.shape == (1, 2, n, 32) and got.dtype == torch.bfloat16
+    assert (got.double() - want).abs().max() < 0.05 * want.abs().max()
+    assert not any(s[-2:] == (n, n) for s in seen.shapes if len(s) >= 2)
+    other = [(v, v)] if names != ("v",) else [(q, q)]
+    assert (got.double() - explicit(other, v)).abs().max() > 0.2 * want.abs().max()  # tells modes apart
+
+
+def test_float32_attention_is_sdpa_summed():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, 2, 40, 16, generator=g) for _ in range(3))
+    got = block_kernels.attention([(q, q), (k, k), (v, v)], v)
+    want = sum(F.scaled_dot_product_attention(t, t, v) for t in (q, k, v))
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+
+
+def test_weights_changed_in_place_are_prepared_again():
+    block, x = make_block(QuickGELU), tokens()
+    other = make_block(QuickGELU, seed=5)
+    with torch.inference_mode():
+        before, _ = block_kernels.kernel_block(block, x, None, None)
+    with torch.no_grad():
+        block.load_state_dict(other.state_dict())  # copies in place: the versions move
+    with torch.inference_mode():
+        after, _ = block_kernels.kernel_block(block, x, None, None)
+        torch.testing.assert_close(after, other(x), rtol=0, atol=1e-5)
+    assert (after - before).abs().max() > 1e-2
+
+
+def test_with_gradients_the_kernels_step_aside():
+    x = tokens().requires_grad_()
+    assert not block_kernels.applies(x)  # training keeps autograd's path
+    with torch.no_grad():
+        assert block_kernels.applies(x)
+
+
+def test_class_token_only_keeps_the_class_token_and_the_dense_path():
+    block, x, dense = make_block(QuickGELU), tokens(), tokens(seed=2)
+    with torch.inference_mode():
+        full_x, full_dense = block_kernels.kernel_block(block, x, dense, "vv")
+        cls_x, cls_dense = block_kernels.kernel_block(block, x, dense, "vv", class_token_only=True)
+    assert cls_x.shape == (2, 1, 64)
+    torch.testing.assert_close(cls_x, full_x[:, :1], rtol=0, atol=1e-5)
+    torch.testing.assert_close(cls_dense, full_dense, rtol=0, atol=0)
