@@ -198,9 +198,23 @@ def agreement(args) -> None:
         spans = [float(x.heatmap.max() - x.heatmap.min()) for x in a]
         pearson = [pearsonr(x.heatmap.ravel(), y.heatmap.ravel())[0] for x, y in zip(a, b)]
         rho = spearmanr([x.score for x in a], [y.score for y in b])[0]
-        print(f"{method}: max |map diff| {max(diffs):.2e} (median map range {np.median(spans):.2e}), "
+        score_range = max(x.score for x in a) - min(x.score for x in a)
+        score_diff = max(abs(x.score - y.score) for x, y in zip(a, b))
+        hot = [hot_region_iou(x.heatmap, y.heatmap) for x, y in zip(a, b)]
+        print(f"{method}: max |map diff| {max(diffs):.2e} (median map range {np.median(spans):.2e}, "
+              f"worst image {max(d / s for d, s in zip(diffs, spans)):.1%} of its range), "
               f"Pearson per image min {min(pearson):.4f} median {np.median(pearson):.4f}, "
-              f"image-score Spearman {rho:.4f}, max |score diff| {max(abs(x.score - y.score) for x, y in zip(a, b)):.2e}", flush=True)
+              f"hottest 1% of pixels IoU min {min(hot):.3f} median {np.median(hot):.3f}, "
+              f"image-score Spearman {rho:.4f}, max |score diff| {score_diff:.2e} "
+              f"({score_diff / max(score_range, 1e-12):.1%} of the scores' range {score_range:.2e})", flush=True)
+
+
+def hot_region_iou(a, b, share: float = 0.01) -> float:
+    """IoU of the pixels each map puts in its top `share`: whether a reviewer is shown the same spot."""
+    import numpy as np
+
+    top_a, top_b = a >= np.quantile(a, 1 - share), b >= np.quantile(b, 1 - share)
+    return float((top_a & top_b).sum() / max((top_a | top_b).sum(), 1))
 
 
 def flops_per_image(detector) -> float:

@@ -134,9 +134,11 @@ def test_with_gradients_the_kernels_step_aside():
         assert block_kernels.applies(x)
 
 
-def test_class_token_only_keeps_the_class_token_and_the_dense_path():
-    block, x, dense = make_block(QuickGELU), tokens(), tokens(seed=2)
-    with torch.inference_mode():
+@pytest.mark.filterwarnings("error")  # an output of the wrong shape is resized with a warning
+@pytest.mark.parametrize("dtype", [torch.float32, pytest.param(torch.bfloat16, marks=needs_bf16)])
+def test_class_token_only_keeps_the_class_token_and_the_dense_path(dtype):
+    block, x, dense = make_block(QuickGELU), tokens(600), tokens(600, seed=2)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
         full_x, full_dense = block_kernels.kernel_block(block, x, dense, "vv")
         cls_x, cls_dense = block_kernels.kernel_block(block, x, dense, "vv", class_token_only=True)
     assert cls_x.shape == (2, 1, 64)

@@ -11,10 +11,12 @@ from zsad_desktop.ui import launch
 def test_gui_command_passes_the_options_it_was_given(monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(launch, "run_gui", lambda folder=None, **options: calls.append((folder, options)) or 0)
-    assert cli.main(["gui", str(tmp_path), "--method", "crane", "--device", "cpu", "--reviewer", "ana"]) == 0
+    assert cli.main(["gui", str(tmp_path), "--method", "crane", "--device", "cpu", "--reviewer", "ana",
+                     "--precision", "float32"]) == 0
     [(folder, options)] = calls
     assert folder == str(tmp_path)
     assert options["method"] == "crane" and options["device"] == "cpu" and options["reviewer"] == "ana"
+    assert options["precision"] == "float32"
     assert options["model_name"] is None  # not given: the saved choice stays (apply_options skips None)
 
 
@@ -30,4 +32,4 @@ def test_main_py_is_the_gui_command(monkeypatch, tmp_path):
     else:
         raise AssertionError("main.py did not exit with run_gui's code")
     assert calls == [(str(tmp_path), {**dict.fromkeys(("method", "model_name", "pretrained", "checkpoint", "object_name",
-                                                        "device", "reviewer")), "image_size": 336})]
+                                                        "device", "precision", "reviewer")), "image_size": 336})]

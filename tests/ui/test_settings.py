@@ -22,7 +22,7 @@ def store(tmp_path):
 def test_settings_survive_a_restart(store):
     settings = AppSettings(
         detector=DetectorSettings(method="crane", model_name="ViT-L-14-336", device="cpu", image_size=336, object_name="weld",
-                                  first_look=224),
+                                  first_look=224, precision="float32"),
         prompts_file="/data/prompts.json", reviewer="Dr. Ada", flag_score=0.7,
         display=DisplaySettings(colour_map="inferno", heatmap_opacity=0.3, show_heatmap=False, threshold=0.62,
                                 min_region_area=25),
@@ -59,6 +59,8 @@ def test_dialog_edits_a_copy_and_returns_the_choices(qtbot):
     dialog.model_name.setText(" ViT-B-16 ")
     dialog.image_size.setValue(224)
     dialog.first_look.setValue(0)
+    assert dialog.precision.currentText() == "auto" and "auto:" in dialog.precision.toolTip()
+    dialog.precision.setCurrentText("float32")
     dialog.object_name.setText("")
     dialog.prompts_file.setText("/data/prompts.json")
     dialog.reviewer.setText("Ada")
@@ -71,6 +73,7 @@ def test_dialog_edits_a_copy_and_returns_the_choices(qtbot):
     assert (result.detector.device, result.detector.model_name, result.detector.image_size) == ("cpu", "ViT-B-16", 224)
     assert result.detector.object_name == "object" and result.prompts_file == "/data/prompts.json"
     assert result.detector.first_look == 0 and settings.detector.first_look == 336
+    assert result.detector.precision == "float32" and settings.detector.precision == "auto"
     assert (result.reviewer, result.flag_score) == ("Ada", pytest.approx(0.65))
     assert result.display.colour_map == "turbo" and result.display.threshold == pytest.approx(0.7)
     assert result.shortcuts == {"skip": "Ctrl+K"} and dialog.chosen_version is None
@@ -243,3 +246,12 @@ def _predictions(window):
 
     with window.session.workspace.database.read() as session:
         return list(session.query(Prediction))
+
+
+def test_the_chosen_precision_reaches_the_detector():
+    from tests.conftest import TINY
+
+    for precision in ("float32", "auto"):
+        detector = DetectorSettings(model_name=TINY, pretrained="random", image_size=112, device="cpu",
+                                    precision=precision).build()
+        assert detector.execution.precision == precision

@@ -24,7 +24,8 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
                        help="fast (default): attention by scaled_dot_product_attention; exact: the explicit float32 "
                             "path the papers' code computes, to check against")
     group.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"),
-                       help="auto (default): float32 on a CPU, bfloat16 on a GPU; bfloat16 also on CPUs that have it")
+                       help="auto (default): bfloat16 where the CPU or GPU has it natively (float16 on older GPUs), "
+                            "else float32; float32 for maps within 1e-4 of the exact engine")
     group.add_argument("--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2")
     group.add_argument("--dinov2-checkpoint", help="Crane+ only: DINOv2 weights file")
 

@@ -16,6 +16,8 @@ def add_commands(sub) -> None:
     chosen.add_argument("--checkpoint", help="method checkpoint: Crane .pth file or AA-CLIP adapter folder")
     chosen.add_argument("--object-name", help="what the images show, used in the text prompts")
     chosen.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    chosen.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"),
+                        help="auto: bfloat16 where the CPU or GPU has it, else float32")
     gui.add_argument("--reviewer", help="name recorded with each review")
     gui.add_argument("--db", help="the workspace's database, e.g. a team's postgresql+psycopg2://user@host/reviews")
     gui.set_defaults(run=cmd_gui)
@@ -24,7 +26,7 @@ def add_commands(sub) -> None:
 def cmd_gui(args) -> int:
     from zsad_desktop.ui.launch import run_gui
 
-    names = ("method", "model_name", "pretrained", "image_size", "checkpoint", "object_name", "device", "reviewer")
+    names = ("method", "model_name", "pretrained", "image_size", "checkpoint", "object_name", "device", "precision", "reviewer")
     options = {name: getattr(args, name) for name in names}
     if args.db:  # the folder's workspace in a shared database instead of its own
         options["db_url"] = args.db

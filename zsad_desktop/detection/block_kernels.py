@@ -119,11 +119,11 @@ def attention(pairs: list[tuple[torch.Tensor, torch.Tensor]], values: torch.Tens
     scale = values.shape[-1] ** -0.5
     pairs = [((a * scale).contiguous(), b.contiguous()) for a, b in pairs]  # once, not per block
     values = values.contiguous()
-    out = torch.empty_like(values)
-    batch, count, n, _ = values.shape
+    batch, count, queries = pairs[0][0].shape[:3]
+    out = values.new_empty(batch, count, queries, values.shape[-1])
     for i in range(batch):
         for h in range(count):
-            for start in range(0, n, QUERY_ROWS):
+            for start in range(0, queries, QUERY_ROWS):
                 weights = None
                 for a, b in pairs:
                     p = torch.softmax(a[i, h, start : start + QUERY_ROWS] @ b[i, h].T, dim=-1)

@@ -22,13 +22,6 @@ def select_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
-def autocast(device: torch.device):
-    """The default precision's autocast (execution.py): bf16 (fp16 on older GPUs) on a GPU, none on a CPU."""
-    from zsad_desktop.detection.execution import Execution
-
-    return Execution().autocast(device)
-
-
 def default_batch_size(device: torch.device, image_size: int) -> int:
     if device.type != "cuda":
         return 1  # measured on a 2-core CPU: batches of 2, 4, 8 are slower per image than 1 (issue 13)

@@ -5,9 +5,10 @@
   the dense path sharing each block's q, k, v projection; "exact": the
   explicit float32 softmax matrices of before (kept to check against).
 - precision "auto" (default), "float32", "bfloat16", "float16": the dtype of
-  matrix products under autocast. "auto" is float32 on a CPU (bfloat16 moves
-  maps too much there: the README's Speed section has the figures) and bfloat16 on a
-  GPU that has it (float16 on older ones). "exact" always runs float32.
+  matrix products. "auto" is bfloat16 on a CPU with native bfloat16 (avx512_bf16 or
+  AMX; 2-3x faster there, its maps' agreement with float32 is measured in the README's
+  Speed section) and float32 on other CPUs; bfloat16 on a GPU that has it (float16 on
+  older ones). The exact engine always runs float32.
 
 Neither changes the model identifier: float32 results agree within 1e-4.
 """
@@ -19,6 +20,8 @@ import logging
 from dataclasses import dataclass
 
 import torch
+
+from zsad_desktop.detection.device import select_device
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +83,8 @@ def resolve_precision(device: torch.device, precision: str = "auto") -> torch.dt
     if precision == "auto":
         if device.type == "cuda":
             precision = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-        else:
-            precision = "float32"  # measured: bf16 on this project's CPU is ~2x faster but maps drift (README, Speed)
+        else:  # without native support bfloat16 is emulated, slower than float32
+            precision = "bfloat16" if cpu_supports_bf16() else "float32"
     if precision not in _DTYPES:
         raise ValueError(f"precision is one of {PRECISIONS}, not {precision!r}")
     if precision not in supported_precisions(device):
@@ -100,3 +103,13 @@ def autocast_for(device: torch.device, dtype: torch.dtype):
 def full_precision(device: torch.device):
     """Leave autocast, for what is computed once and cached (text features)."""
     return torch.autocast(torch.device(device).type, enabled=False)
+
+
+def precision_summary(device: str = "auto") -> str:
+    """What each precision means on this machine, for a settings screen or --help."""
+    chosen = select_device(device)
+    auto = str(resolve_precision(chosen, "auto")).replace("torch.", "")
+    return (f"auto: {auto} on this computer's {chosen.type.upper()}. float32: maps within 1e-4 of the exact engine "
+            f"(slower). bfloat16: about 2-3x faster on CPUs with native bfloat16 and on GPUs; maps close to "
+            f"float32 (README, Speed). Supported here: {', '.join(supported_precisions(chosen))}.")
+

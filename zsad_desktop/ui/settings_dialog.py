@@ -40,6 +40,7 @@ from zsad_desktop.app.workspace.detector_input import (
     InputChoice,
     TilingChoice,
 )
+from zsad_desktop.detection.execution import PRECISIONS, precision_summary
 from zsad_desktop.detection.interface import available_methods
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 from zsad_desktop.ui.shortcuts_editor import ShortcutsEditor
@@ -123,6 +124,10 @@ class SettingsDialog(QDialog):
         self.first_look.setValue(d.first_look)
         self.first_look.setToolTip("A quick heatmap of the image on screen at this smaller input size, shown until "
                                    "the full one arrives (never scored or exported); off when not smaller")
+        self.precision = QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setCurrentText(d.precision)
+        self.precision.setToolTip(precision_summary(d.device))
         self.object_name = QLineEdit(d.object_name)
         self.prompts_file = QLineEdit(self.settings.prompts_file)
         self.prompts_file.setPlaceholderText("built-in prompt ensemble")
@@ -138,7 +143,7 @@ class SettingsDialog(QDialog):
         tab = QWidget()
         form = QFormLayout(tab)
         for label, widget in (
-            ("Device", self.device), ("Method", self.method), ("Backbone", self.model_name), ("Weights", self.pretrained),
+            ("Device", self.device), ("Precision", self.precision), ("Method", self.method), ("Backbone", self.model_name), ("Weights", self.pretrained),
             ("Method checkpoint", _with_browse(self.checkpoint, "Method checkpoint", "Checkpoints (*.pth *.pt);;All files (*)")),
             ("Input size", self.image_size), ("First look size", self.first_look), ("Object name", self.object_name),
             ("Prompt list", _with_browse(self.prompts_file, "Prompt list", "Prompt lists (*.json);;All files (*)")),
@@ -251,6 +256,7 @@ class SettingsDialog(QDialog):
             model_name=self.model_name.text().strip(), pretrained=self.pretrained.text().strip(),
             checkpoint=self.checkpoint.text().strip(), image_size=self.image_size.value(),
             first_look=self.first_look.value(), object_name=self.object_name.text().strip() or "object",
+            precision=self.precision.currentText(),
         )
         s.prompts_file = self.prompts_file.text().strip()
         s.reviewer = self.reviewer.text().strip()

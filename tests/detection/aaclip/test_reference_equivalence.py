@@ -117,7 +117,7 @@ def test_heatmaps_and_scores_equal_the_reference_inference(model_folder, hazelnu
     calibration = ScoreCalibration(-3.0, 5.0, 0.4, 0.6)
     detector = create_detector("aaclip", model_name=SPEC.model_name, pretrained="random", image_size=112, device="cpu",
                                checkpoint_dir=str(folder), domain=domain, object_name="single brown hazelnut",
-                               calibration=calibration.to_dict())
+                               calibration=calibration.to_dict(), precision="float32")  # the reference runs float32
     images = [read_rgb8(s.image_path)[:112, 8:120] for s in hazelnut[:3]]  # already at input size: no resizing
     found = detector.predict(images)
 

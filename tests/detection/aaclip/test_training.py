@@ -65,7 +65,7 @@ def test_model_folder_is_in_the_reference_format_with_stored_calibration(trained
 
 def test_trained_folder_predicts_with_stored_normalisation_and_calibrated_scores(trained, split):
     result, _ = trained
-    detector = load_saved_model(result.model_dir, device="cpu")
+    detector = load_saved_model(result.model_dir, device="cpu", precision="float32")  # the precision it was calibrated in
     assert detector.normalisation == result.normalisation and result.normalisation.high > result.normalisation.low
     assert detector.calibration.to_dict() == read_manifest(result.model_dir)["settings"]["calibration"]
     images = [read_rgb8(s.image_path) for s in split[1]]

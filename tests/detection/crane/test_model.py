@@ -104,7 +104,7 @@ def test_score_based_pooling_weights_patches_by_their_abnormal_probability():
 def test_heatmap_is_smoothed_at_the_input_size_and_resized_to_the_image(detector, images):
     detection = detector.predict(images[:1])[0]
     assert detection.heatmap.shape == images[0].shape[:2]
-    with torch.no_grad():
+    with torch.no_grad(), detector.autocast():  # the detector's own precision, as predict runs it
         from zsad_desktop.detection.preprocess import to_model_input
         batch = to_model_input(images[:1], 112, detector.backbone.mean, detector.backbone.std, torch.device("cpu"))
         maps, scores = detector.score_grid(batch)

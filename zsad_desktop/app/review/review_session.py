@@ -49,6 +49,9 @@ class DetectorSettings:
     first_look: int = 336
     #: fuse predictions with a memory of the images reviewed NORMAL (app/review/normal_memory_upkeep.py)
     normal_memory: bool = True
+    #: detection/execution.py: "auto" is bfloat16 where the CPU or GPU has it, "float32" maps within 1e-4
+    #: of the exact engine. Not part of the model's identity: changing it predicts nothing again
+    precision: str = "auto"
 
     def build(self) -> Detector:
         options = dict(self.extra)
@@ -56,7 +59,7 @@ class DetectorSettings:
             options["checkpoint"] = self.checkpoint
         return create_detector(
             self.method, model_name=self.model_name, pretrained=self.pretrained, image_size=self.image_size,
-            device=self.device, object_name=self.object_name, **options,
+            device=self.device, object_name=self.object_name, precision=self.precision, **options,
         )
 
     def first_look_settings(self) -> "DetectorSettings | None":
