@@ -29,3 +29,15 @@ def test_without_the_options_the_defaults():
 def test_an_unknown_engine_is_refused():
     with pytest.raises(SystemExit):
         _args("--engine", "turbo")
+
+
+def test_the_command_says_which_precision_it_runs(monkeypatch):
+    from zsad_desktop.cli.detector_options import execution_line
+    from zsad_desktop.detection import execution
+
+    monkeypatch.setattr(execution, "cpu_supports_bf16", lambda: True)
+    line = execution_line(build_detector(_args()))
+    assert line.startswith("baseline on cpu: fast engine, bfloat16") and "--precision float32" in line
+    monkeypatch.setattr(execution, "cpu_supports_bf16", lambda: False)
+    assert execution_line(build_detector(_args())) == "baseline on cpu: fast engine, float32"
+    assert execution_line(build_detector(_args("--engine", "exact"))) == "baseline on cpu: exact engine, float32"

@@ -53,6 +53,16 @@ def build_detector(args: argparse.Namespace):
     )
 
 
+def execution_line(detector) -> str:
+    """How the detector will run, for the start of a long command (which precision the default chose)."""
+    execution = getattr(detector, "execution", None)
+    if execution is None:
+        return f"{detector.method} on {detector.device}"
+    dtype = str(execution.dtype(detector.device)).replace("torch.", "")
+    hint = "; --precision float32 for maps within 1e-4 of the exact engine" if dtype != "float32" else ""
+    return f"{detector.method} on {detector.device}: {execution.engine} engine, {dtype}{hint}"
+
+
 def tqdm_progress(description: str):
     from tqdm import tqdm
 

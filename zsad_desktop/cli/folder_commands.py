@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from zsad_desktop.cli.cluster_command import add_cluster_options, cmd_cluster_predict
-from zsad_desktop.cli.detector_options import add_detector_options, build_detector, tqdm_progress
+from zsad_desktop.cli.detector_options import add_detector_options, build_detector, execution_line, tqdm_progress
 
 
 def add_commands(sub) -> None:
@@ -68,6 +68,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         detector = _with_normals(detector, args.normals, choice, window)
         if detector is None:
             return 2
+    print(execution_line(detector), file=sys.stderr)
     progress = tqdm_progress("predict")
     result = predict_folder(detector, args.folder, args.out, batch_size=detector.batch_size, progress=progress,
                             choice=choice, tiling=tiling, window=window)
