@@ -55,12 +55,13 @@ def build_detector(args: argparse.Namespace):
 
 def execution_line(detector) -> str:
     """How the detector will run, for the start of a long command (which precision the default chose)."""
-    execution = getattr(detector, "execution", None)
-    if execution is None:
-        return f"{detector.method} on {detector.device}"
-    dtype = str(execution.dtype(detector.device)).replace("torch.", "")
+    name = getattr(detector, "method", type(detector).__name__)
+    execution, device = getattr(detector, "execution", None), getattr(detector, "device", None)
+    if execution is None or device is None:  # a detector that is not a CLIP one (tests, plug-ins)
+        return str(name)
+    dtype = str(execution.dtype(device)).replace("torch.", "")
     hint = "; --precision float32 for maps within 1e-4 of the exact engine" if dtype != "float32" else ""
-    return f"{detector.method} on {detector.device}: {execution.engine} engine, {dtype}{hint}"
+    return f"{name} on {device}: {execution.engine} engine, {dtype}{hint}"
 
 
 def tqdm_progress(description: str):
