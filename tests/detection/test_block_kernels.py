@@ -144,3 +144,23 @@ def test_class_token_only_keeps_the_class_token_and_the_dense_path(dtype):
     assert cls_x.shape == (2, 1, 64)
     torch.testing.assert_close(cls_x, full_x[:, :1], rtol=0, atol=1e-5)
     torch.testing.assert_close(cls_dense, full_dense, rtol=0, atol=0)
+
+
+def test_a_kernel_that_fails_here_falls_back_to_torchs_operators(monkeypatch, tiny_backbone, caplog):
+    from zsad_desktop.detection.dense import DenseConfig, DenseFeatureExtractor
+
+    extractor = DenseFeatureExtractor(tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.VV, start_layer=2))
+    pixels = torch.randn(1, 3, 112, 112, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        want = extractor(pixels)
+
+    def broken(*args):
+        raise RuntimeError("no oneDNN kernel for this CPU")
+
+    monkeypatch.setattr(block_kernels, "linear", broken)
+    monkeypatch.setattr(block_kernels, "_failure", None)
+    with torch.inference_mode():
+        got = extractor(pixels)
+    assert not block_kernels.available() and "not usable here" in caplog.text
+    for a, b in zip(got.patch_tokens, want.patch_tokens):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)

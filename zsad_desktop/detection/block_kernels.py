@@ -16,6 +16,8 @@ The residual stream and layer norms stay float32, as under autocast. With gradie
 
 from __future__ import annotations
 
+import logging
+
 import torch
 import torch.nn.functional as F
 
@@ -23,8 +25,12 @@ QUERY_ROWS = 512
 QUICK_GELU_SCALE = 1.702  # QuickGELU(y) = y * sigmoid(1.702 y) = SiLU(1.702 y) / 1.702
 
 
+log = logging.getLogger(__name__)
+_failure: str | None = None  # set when a kernel failed on this machine: torch's standard operators from then on
+
+
 def available() -> bool:
-    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    return _failure is None and torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
 def applies(x: torch.Tensor) -> bool:
@@ -164,3 +170,16 @@ def kernel_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor | 
         x = x + block.ls_1(linear(merged(attention([(q, k)], v)), weights.out)).to(x.dtype)
         x = x + block.ls_2(weights.mlp(block.ln_2(x).to(dtype))).to(x.dtype)
     return x, dense
+
+
+def try_kernel_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor | None, mode: str | None,
+                     class_token_only: bool = False):
+    """`kernel_block`, or None where oneDNN cannot run it here (a build or CPU without these kernels):
+    the caller then runs torch's standard operators, now and for every later block."""
+    global _failure
+    try:
+        return kernel_block(block, x, dense, mode, class_token_only)
+    except RuntimeError as error:
+        _failure = str(error)
+        log.warning("oneDNN block kernels are not usable here (%s); using torch's standard operators", error)
+        return None

@@ -106,10 +106,13 @@ class DenseFeatureExtractor(torch.nn.Module):
         for index, block in enumerate(visual.transformer.resblocks, start=1):
             if cfg.attention is not DenseAttention.NONE and index == cfg.start_layer:
                 dense = x
+            done = None
             if self.engine == "fast" and block_kernels.applies(x) and block_kernels.supports(block):
                 # The last block's patch tokens are read from the dense path: the original needs its class token only.
                 last = index == len(visual.transformer.resblocks) and dense is not None and block_hook is None
-                x, dense = block_kernels.kernel_block(block, x, dense, cfg.attention.value, class_token_only=last)
+                done = block_kernels.try_kernel_block(block, x, dense, cfg.attention.value, class_token_only=last)
+            if done is not None:
+                x, dense = done
             elif dense is not None and self.engine == "fast" and shares_projection(block):
                 x, dense = fast_block(block, x, dense, cfg.attention)
             else:
