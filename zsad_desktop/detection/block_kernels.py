@@ -138,12 +138,13 @@ def attention(pairs: list[tuple[torch.Tensor, torch.Tensor]], values: torch.Tens
     return out
 
 
-def heads(qkv: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def split_heads(qkv: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, N, 3 * width) projections -> q, k, v of (B, heads, N, width / heads)."""
     b, n, three_width = qkv.shape
     return tuple(t.reshape(b, n, count, three_width // 3 // count).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
 
 
-def merged(out: torch.Tensor) -> torch.Tensor:
+def merge_heads(out: torch.Tensor) -> torch.Tensor:
     b, count, n, d = out.shape
     return out.transpose(1, 2).reshape(b, n, count * d)
 
@@ -160,14 +161,14 @@ def kernel_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor | 
     dtype = compute_dtype(x)
     weights = block_weights(block, dtype)
     with torch.autocast("cpu", enabled=False):
-        q, k, v = heads(linear(block.ln_1(x).to(dtype), weights.qkv), block.attn.num_heads)
+        q, k, v = split_heads(linear(block.ln_1(x).to(dtype), weights.qkv), block.attn.num_heads)
         if dense is not None:
             named = {"q": q, "k": k, "v": v}
             correlation = attention([(named[t], named[t]) for t in SELF_CORRELATION[mode]], v)
-            dense = dense + block.ls_1(linear(merged(correlation), weights.out)).to(dense.dtype)
+            dense = dense + block.ls_1(linear(merge_heads(correlation), weights.out)).to(dense.dtype)
         if class_token_only:
             x, q = x[:, :1], q[:, :, :1]
-        x = x + block.ls_1(linear(merged(attention([(q, k)], v)), weights.out)).to(x.dtype)
+        x = x + block.ls_1(linear(merge_heads(attention([(q, k)], v)), weights.out)).to(x.dtype)
         x = x + block.ls_2(weights.mlp(block.ln_2(x).to(dtype))).to(x.dtype)
     return x, dense
 

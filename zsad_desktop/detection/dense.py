@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from zsad_desktop.detection import block_kernels
+from zsad_desktop.detection.block_kernels import merge_heads, split_heads
 from zsad_desktop.detection.backbone import Backbone
 
 
@@ -155,17 +156,6 @@ def self_correlation_attention(block: torch.nn.Module, x: torch.Tensor, mode: De
         raise ValueError(f"no self-correlation for {mode}")
     out = (weights @ v).transpose(1, 2).reshape(b, n, width)
     return attn.out_proj(out)
-
-
-def split_heads(qkv: torch.Tensor, heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(B, N, 3 * width) projections -> q, k, v of (B, heads, N, width / heads)."""
-    b, n, three_width = qkv.shape
-    return tuple(t.reshape(b, n, heads, three_width // 3 // heads).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
-
-
-def merge_heads(out: torch.Tensor) -> torch.Tensor:
-    b, heads, n, d = out.shape
-    return out.transpose(1, 2).reshape(b, n, heads * d)
 
 
 def self_correlation_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mode: DenseAttention) -> torch.Tensor:
