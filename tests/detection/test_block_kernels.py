@@ -8,10 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from open_clip.transformer import QuickGELU, ResidualAttentionBlock
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from zsad_desktop.detection import block_kernels, execution
 from zsad_desktop.detection.dense import DenseAttention, fast_block
+
+from tests.detection.test_engine import Shapes
 
 pytestmark = pytest.mark.skipif(not block_kernels.available(), reason="torch without oneDNN")
 needs_bf16 = pytest.mark.skipif(not execution.cpu_supports_bf16(), reason="this CPU has no native bfloat16")
@@ -73,18 +74,6 @@ def test_bfloat16_block_stays_close_with_the_activation_folded_in(activation, mo
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 wrong, _ = block_kernels.kernel_block(block, x, None, None)
             assert (wrong - want).abs().max() / want.abs().max() > 5 * error
-
-
-class Shapes(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.shapes = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if isinstance(out, torch.Tensor):
-            self.shapes.append(tuple(out.shape))
-        return out
 
 
 @needs_bf16

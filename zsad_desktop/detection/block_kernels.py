@@ -38,15 +38,19 @@ def applies(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and not torch.is_grad_enabled() and available()
 
 
-def supports(block: torch.nn.Module) -> bool:
-    """An open_clip block: one q, k, v projection, an MLP of c_fc, activation, c_proj."""
-    attn, mlp = getattr(block, "attn", None), getattr(block, "mlp", None)
+def shares_projection(block: torch.nn.Module) -> bool:
+    """An open_clip self-attention block whose q, k, v projection both paths can share."""
+    attn = getattr(block, "attn", None)
     return (
         isinstance(attn, torch.nn.MultiheadAttention) and attn._qkv_same_embed_dim and attn.batch_first
-        and attn.in_proj_bias is not None and not hasattr(block, "ln_1_kv")
-        and all(hasattr(block, name) for name in ("ln_1", "ln_2", "ls_1", "ls_2"))
-        and all(hasattr(mlp, name) for name in ("c_fc", "gelu", "c_proj"))
+        and attn.in_proj_bias is not None and not hasattr(block, "ln_1_kv") and all(
+            hasattr(block, name) for name in ("ln_1", "ln_2", "mlp", "ls_1", "ls_2"))
     )
+
+
+def supports(block: torch.nn.Module) -> bool:
+    """Such a block whose MLP is c_fc, activation, c_proj."""
+    return shares_projection(block) and all(hasattr(block.mlp, name) for name in ("c_fc", "gelu", "c_proj"))
 
 
 def compute_dtype(x: torch.Tensor) -> torch.dtype:
@@ -63,14 +67,13 @@ class BlockWeights:
     def __init__(self, block: torch.nn.Module, dtype: torch.dtype):
         attn, mlp = block.attn, block.mlp
         self.activation, scale = _activation(mlp)
-        fold = dtype != torch.float32 and self.activation is not None
-        self.fused = fold
-        in_scale = scale if fold else 1.0
+        self.fused = dtype != torch.float32 and self.activation is not None
+        in_scale = scale if self.fused else 1.0
         self.qkv = _prepare(attn.in_proj_weight, attn.in_proj_bias, dtype)
         self.out = _prepare(attn.out_proj.weight, attn.out_proj.bias, dtype)
         self.fc = _prepare(mlp.c_fc.weight, mlp.c_fc.bias, dtype, in_scale)
         self.proj = _prepare(mlp.c_proj.weight, mlp.c_proj.bias, dtype, 1.0 / in_scale, scale_bias=False)
-        self.gelu = mlp.gelu if not fold else None
+        self.gelu = mlp.gelu
 
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
         if self.fused:

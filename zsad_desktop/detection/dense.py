@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from zsad_desktop.detection import block_kernels
-from zsad_desktop.detection.block_kernels import merge_heads, split_heads
+from zsad_desktop.detection.block_kernels import merge_heads, shares_projection, split_heads
 from zsad_desktop.detection.backbone import Backbone
 
 
@@ -166,16 +166,6 @@ def self_correlation_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mod
     if mode is DenseAttention.QKV:
         return F.scaled_dot_product_attention(q, q, v) + F.scaled_dot_product_attention(k, k, v) + F.scaled_dot_product_attention(v, v, v)
     raise ValueError(f"no self-correlation for {mode}")
-
-
-def shares_projection(block: torch.nn.Module) -> bool:
-    """An open_clip self-attention block whose q, k, v projection both paths can share."""
-    attn = getattr(block, "attn", None)
-    return (
-        isinstance(attn, torch.nn.MultiheadAttention) and attn._qkv_same_embed_dim and attn.batch_first
-        and attn.in_proj_bias is not None and not hasattr(block, "ln_1_kv") and all(
-            hasattr(block, name) for name in ("ln_1", "ln_2", "mlp", "ls_1", "ls_2"))
-    )
 
 
 def fast_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor, mode: DenseAttention) -> tuple[torch.Tensor, torch.Tensor]:

@@ -143,7 +143,8 @@ class SettingsDialog(QDialog):
         tab = QWidget()
         form = QFormLayout(tab)
         for label, widget in (
-            ("Device", self.device), ("Precision", self.precision), ("Method", self.method), ("Backbone", self.model_name), ("Weights", self.pretrained),
+            ("Device", self.device), ("Precision", self.precision), ("Method", self.method),
+            ("Backbone", self.model_name), ("Weights", self.pretrained),
             ("Method checkpoint", _with_browse(self.checkpoint, "Method checkpoint", "Checkpoints (*.pth *.pt);;All files (*)")),
             ("Input size", self.image_size), ("First look size", self.first_look), ("Object name", self.object_name),
             ("Prompt list", _with_browse(self.prompts_file, "Prompt list", "Prompt lists (*.json);;All files (*)")),
