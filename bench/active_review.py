@@ -52,19 +52,29 @@ def held_out_split(items: list[TrainingSample], share: float, seed: int) -> tupl
     for key in sorted({(s.category, s.label) for s in items}):
         group = [i for i, s in enumerate(items) if (s.category, s.label) == key]
         rng.shuffle(group)
-        held += group[:max(1, round(share * len(group)))]
+        held += group[: max(1, round(share * len(group)))]
     return [i for i in range(len(items)) if i not in set(held)], sorted(held)
 
 
 class Simulation:
     def __init__(self, items, images, pool, test, spec, epochs, work):
-        self.items, self.images, self.pool, self.test, self.spec, self.epochs, self.work = items, images, pool, test, spec, epochs, work
+        self.items, self.images, self.pool, self.test, self.spec, self.epochs, self.work = (
+            items,
+            images,
+            pool,
+            test,
+            spec,
+            epochs,
+            work,
+        )
         self.test_masks = [load_mask(items[i], images[i].shape[:2]) for i in test]
 
     def pixel_auroc(self, detector) -> float:
         detections = detector.predict([self.images[i] for i in self.test])
         labels = [self.items[i].label for i in self.test]
-        return evaluate(labels, [d.score for d in detections], self.test_masks, [d.heatmap for d in detections]).pixel_auroc
+        return evaluate(
+            labels, [d.score for d in detections], self.test_masks, [d.heatmap for d in detections]
+        ).pixel_auroc
 
     def pool_scores(self, detector, left: list[int]) -> dict[int, float]:
         return {i: d.score for i, d in zip(left, detector.predict([self.images[i] for i in left]))}
@@ -80,15 +90,26 @@ class Simulation:
             elif order == "score":
                 picks = sorted(left, key=lambda i: (-scores[i], i))[:per_round]
             else:
-                picks = most_informative_first(informativeness({i: scores[i] for i in left}, parent))[:per_round]
+                picks = most_informative_first(informativeness({i: scores[i] for i in left}, parent))[
+                    :per_round
+                ]
             reviewed += picks
             left = [i for i in left if i not in set(picks)]
-            result = train_method("crane", backbone_spec=self.spec, train_samples=[self.items[i] for i in reviewed],
-                                  out_dir=self.work / f"{order}-{round_}", config={"epochs": self.epochs}, device="cpu")
+            result = train_method(
+                "crane",
+                backbone_spec=self.spec,
+                train_samples=[self.items[i] for i in reviewed],
+                out_dir=self.work / f"{order}-{round_}",
+                config={"epochs": self.epochs},
+                device="cpu",
+            )
             detector = load_saved_model(result.model_dir, device="cpu")
             curve.append((len(reviewed), self.pixel_auroc(detector)))
-            print(f"  {order:<11} {len(reviewed):>3} reviews ({sum(self.items[i].label for i in reviewed)} anomalous): "
-                  f"held-out pixel AUROC {curve[-1][1]:.3f}", flush=True)
+            print(
+                f"  {order:<11} {len(reviewed):>3} reviews ({sum(self.items[i].label for i in reviewed)} anomalous): "
+                f"held-out pixel AUROC {curve[-1][1]:.3f}",
+                flush=True,
+            )
             if left and round_ + 1 < rounds:
                 parent, scores = {i: scores[i] for i in left}, self.pool_scores(detector, left)
         return curve
@@ -127,7 +148,9 @@ def plot(curves: dict[str, list[tuple[int, float]]], target: float, png: Path) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=10, help="K: reviews between retrainings")
     parser.add_argument("--epochs", type=int, default=1)
@@ -142,24 +165,39 @@ def main() -> None:
     pool, test = held_out_split(items, args.held_out, args.seed)
     images = [s.read_rgb8() for s in items]
     spec = BackboneSpec(args.model_name, "random", args.image_size)
-    untrained = create_detector("baseline", model_name=spec.model_name, pretrained="random", image_size=spec.image_size, device="cpu")
+    untrained = create_detector(
+        "baseline", model_name=spec.model_name, pretrained="random", image_size=spec.image_size, device="cpu"
+    )
     work = Path(tempfile.mkdtemp(prefix="zsad-active-"))
-    print(f"{len(pool)} pool images ({sum(items[i].label for i in pool)} anomalous), {len(test)} held out; "
-          f"retrain Crane ({args.epochs} epoch) every {args.per_round} reviews, {args.rounds} rounds", flush=True)
+    print(
+        f"{len(pool)} pool images ({sum(items[i].label for i in pool)} anomalous), {len(test)} held out; "
+        f"retrain Crane ({args.epochs} epoch) every {args.per_round} reviews, {args.rounds} rounds",
+        flush=True,
+    )
     start = time.perf_counter()
     simulation = Simulation(items, images, pool, test, spec, args.epochs, work)
-    curves = {order: simulation.run(order, untrained, args.rounds, args.per_round, args.seed) for order in args.orders}
+    curves = {
+        order: simulation.run(order, untrained, args.rounds, args.per_round, args.seed)
+        for order in args.orders
+    }
     target = curves[args.orders[0]][0][1] + 0.05
-    print(f"\nheld-out pixel AUROC by reviews (untrained {target - 0.05:.3f}, target {target:.3f}); {time.perf_counter() - start:.0f} s")
+    print(
+        f"\nheld-out pixel AUROC by reviews (untrained {target - 0.05:.3f}, target {target:.3f}); {time.perf_counter() - start:.0f} s"
+    )
     print("reviews  " + "  ".join(f"{o:>11}" for o in curves))
     for row in range(args.rounds + 1):
-        print(f"{curves[args.orders[0]][row][0]:>7}  " + "  ".join(f"{curves[o][row][1]:>11.3f}" for o in curves))
+        print(
+            f"{curves[args.orders[0]][row][0]:>7}  "
+            + "  ".join(f"{curves[o][row][1]:>11.3f}" for o in curves)
+        )
     for order, curve in curves.items():
         reached = first_reaching(curve, target)
         kept = stays_above(curve, target)
-        print(f"{order}: reaches the target after {reached if reached is not None else 'more than ' + str(curve[-1][0])} reviews, "
-              f"stays above it from {kept if kept is not None else 'never'}; mean AUROC after training "
-              f"{np.mean([a for _, a in curve[1:]]):.3f}")
+        print(
+            f"{order}: reaches the target after {reached if reached is not None else 'more than ' + str(curve[-1][0])} reviews, "
+            f"stays above it from {kept if kept is not None else 'never'}; mean AUROC after training "
+            f"{np.mean([a for _, a in curve[1:]]):.3f}"
+        )
     plot(curves, target, args.png)
     print(f"plot: {args.png}")
     shutil.rmtree(work, ignore_errors=True)

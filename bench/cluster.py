@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 from sqlalchemy import text
 
 from zsad_desktop.app.cluster.cluster_run import ClusterChoice, score_on_cluster
@@ -69,21 +68,29 @@ def single_process(folder: Path, root: Path, recipe: DetectorRecipe, db: str | N
     count = sum(1 for _ in predict_images(workspace, detector, ids))
     seconds = time.perf_counter() - start
     workspace.close()
-    print(f"single process, {threads} torch thread(s), model loaded beforehand: {count} images in {seconds:.1f} s "
-          f"= {count / seconds:.2f} images/s")
+    print(
+        f"single process, {threads} torch thread(s), model loaded beforehand: {count} images in {seconds:.1f} s "
+        f"= {count / seconds:.2f} images/s"
+    )
     return seconds / count
 
 
 def on_cluster(ray, folder: Path, root: Path, recipe: DetectorRecipe, db: str | None, workers: int) -> float:
     workspace = fresh_workspace(folder, root, f"cluster{workers}", db)
     marks: list[float] = []
-    result = score_on_cluster(workspace, recipe, ClusterChoice(workers=workers),
-                              progress=lambda p: marks.append(time.perf_counter()))
+    result = score_on_cluster(
+        workspace,
+        recipe,
+        ClusterChoice(workers=workers),
+        progress=lambda p: marks.append(time.perf_counter()),
+    )
     workspace.close()
     steady = marks[-1] - marks[0]
-    print(f"cluster, {workers} worker(s): {result.scored} images, whole run {result.seconds:.1f} s "
-          f"({result.scored / result.seconds:.2f} images/s), steady {steady:.1f} s = {result.scored / steady:.2f} images/s "
-          f"(start-up: actors and model loading {result.seconds - steady:.1f} s)")
+    print(
+        f"cluster, {workers} worker(s): {result.scored} images, whole run {result.seconds:.1f} s "
+        f"({result.scored / result.seconds:.2f} images/s), steady {steady:.1f} s = {result.scored / steady:.2f} images/s "
+        f"(start-up: actors and model loading {result.seconds - steady:.1f} s)"
+    )
     return steady / result.scored
 
 
@@ -95,25 +102,38 @@ def step_costs(ray, folder: Path, root: Path, recipe: DetectorRecipe, db: str | 
     facts = worker.describe()
     items = plan_work(workspace, facts.model_id, WorkspaceInput.of(workspace, facts.input_size)).items
     start = time.perf_counter()
-    images = [item.source.detector_input.to_rgb8(load_image(item.source.path, item.source.frame)) for item in items]
+    images = [
+        item.source.detector_input.to_rgb8(load_image(item.source.path, item.source.frame)) for item in items
+    ]
     read = (time.perf_counter() - start) / len(images)
     start = time.perf_counter()
-    detections = [d for i in range(0, len(images), facts.batch_size)
-                  for d in worker.detector.predict(images[i : i + facts.batch_size])]
+    detections = [
+        d
+        for i in range(0, len(images), facts.batch_size)
+        for d in worker.detector.predict(images[i : i + facts.batch_size])
+    ]
     forward = (time.perf_counter() - start) / len(images)
     start = time.perf_counter()
-    files = [workspace.files.write_heatmap(item.image_hash, facts.model_id, d.heatmap) for item, d in zip(items, detections)]
+    files = [
+        workspace.files.write_heatmap(item.image_hash, facts.model_id, d.heatmap)
+        for item, d in zip(items, detections)
+    ]
     write = (time.perf_counter() - start) / len(files)
-    outcomes = [ItemOutcome(i.image_hash, i.key, i.image_ids, str(i.source.path), d.score, f)
-                for i, d, f in zip(items, detections, files)]
+    outcomes = [
+        ItemOutcome(i.image_hash, i.key, i.image_ids, str(i.source.path), d.score, f)
+        for i, d, f in zip(items, detections, files)
+    ]
     start = time.perf_counter()
     for begin in range(0, len(outcomes), chunk):
         worker._commit(facts.model_id, outcomes[begin : begin + chunk])
     commit = (time.perf_counter() - start) / len(outcomes)
     # The cluster's own cost: a chunk sent to an actor and its outcomes back, every item found stored
     # (so no scoring): task dispatch, pickling both ways and the actor's one lookup of the chunk.
-    actor = ray.remote(ScoringWorker).options(num_cpus=1).remote(recipe, str(folder), workspace.database.url,
-                                                                  str(workspace.files.root))
+    actor = (
+        ray.remote(ScoringWorker)
+        .options(num_cpus=1)
+        .remote(recipe, str(folder), workspace.database.url, str(workspace.files.root))
+    )
     ray.get(actor.describe.remote())
     chunks = [items[begin : begin + chunk] for begin in range(0, len(items), chunk)]
     start = time.perf_counter()
@@ -123,10 +143,12 @@ def step_costs(ray, folder: Path, root: Path, recipe: DetectorRecipe, db: str | 
     ray.kill(actor)
     workspace.close()
     side = images[0].shape
-    print(f"per image ({side[1]}x{side[0]} PNG, {facts.model_id}, batch {facts.batch_size}): read+decode {read * 1000:.1f} ms, "
-          f"forward {forward * 1000:.1f} ms, heatmap file {write * 1000:.1f} ms, row committed in chunks of {chunk} "
-          f"{commit * 1000:.2f} ms ({'SQLite' if not db else 'PostgreSQL'}); Ray round trip of a chunk "
-          f"(dispatch, pickling, the actor's lookup) {round_trip * 1000:.2f} ms")
+    print(
+        f"per image ({side[1]}x{side[0]} PNG, {facts.model_id}, batch {facts.batch_size}): read+decode {read * 1000:.1f} ms, "
+        f"forward {forward * 1000:.1f} ms, heatmap file {write * 1000:.1f} ms, row committed in chunks of {chunk} "
+        f"{commit * 1000:.2f} ms ({'SQLite' if not db else 'PostgreSQL'}); Ray round trip of a chunk "
+        f"(dispatch, pickling, the actor's lookup) {round_trip * 1000:.2f} ms"
+    )
 
 
 def main() -> None:
@@ -143,8 +165,11 @@ def main() -> None:
     import ray
     import torch
 
-    recipe = DetectorRecipe("baseline", {"model_name": args.model_name, "pretrained": args.pretrained,
-                                         "image_size": args.image_size}, device=args.device)
+    recipe = DetectorRecipe(
+        "baseline",
+        {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size},
+        device=args.device,
+    )
     root = Path(tempfile.mkdtemp(prefix="zsad-cluster-bench-"))
     try:
         folder = root / "images"
@@ -154,13 +179,20 @@ def main() -> None:
             single_process(folder, root, recipe, args.db, default_threads)
         # What one Ray actor on one CPU slot runs with (Ray sets OMP_NUM_THREADS to the actor's CPUs).
         per_single = single_process(folder, root, recipe, args.db, 1)
-        ray.init(num_cpus=args.cpus, include_dashboard=False, object_store_memory=200 * 1024 * 1024,
-                 log_to_driver=False, address="local")
+        ray.init(
+            num_cpus=args.cpus,
+            include_dashboard=False,
+            object_store_memory=200 * 1024 * 1024,
+            log_to_driver=False,
+            address="local",
+        )
         try:
             per_one = on_cluster(ray, folder, root, recipe, args.db, 1)
             on_cluster(ray, folder, root, recipe, args.db, 2)
-            print(f"cluster overhead per image, 1 worker against the single process at 1 thread: "
-                  f"{(per_one - per_single) * 1000:+.1f} ms ({per_one / per_single:.2f}x)")
+            print(
+                f"cluster overhead per image, 1 worker against the single process at 1 thread: "
+                f"{(per_one - per_single) * 1000:+.1f} ms ({per_one / per_single:.2f}x)"
+            )
             step_costs(ray, folder, root, recipe, args.db, args.chunk)
         finally:
             ray.shutdown()

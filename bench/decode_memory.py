@@ -47,13 +47,16 @@ print(f"{peak_mb:,.0f} MB peak RSS, {time.perf_counter() - start:.1f} s, {outcom
 
 def write_png(path: Path, side: int) -> None:
     """An RGB PNG of one grey, streamed row by row: never the whole image in memory."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     row = b"\x00" + b"\x80" * (3 * side)
     packer = zlib.compressobj(9)
     with open(path, "wb") as handle:
-        handle.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)))
+        handle.write(
+            b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+        )
         for _ in range(side):
             data = packer.compress(row)
             if data:
@@ -68,8 +71,14 @@ def measure(folder: Path, limit: str | None, code: Path | None) -> str:
     env.pop("ZSAD_MAX_DECODE_PIXELS", None)
     if limit:
         env["ZSAD_MAX_DECODE_PIXELS"] = limit
-    done = subprocess.run([sys.executable, "-c", CHILD, str(folder / "in"), str(folder / f"out-{limit}-{os.getpid()}")],
-                          env=env, cwd=code or Path.cwd(), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder / "in"), str(folder / f"out-{limit}-{os.getpid()}")],
+        env=env,
+        cwd=code or Path.cwd(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stdout.strip() or f"failed ({done.returncode}): {done.stderr.strip()[-300:]}"
 
 
@@ -84,7 +93,7 @@ def main() -> None:
     if not png.exists():
         write_png(png, args.side)
     print(f"{args.side:,} x {args.side:,} RGB PNG, {png.stat().st_size / 1e3:,.0f} KB on disk")
-    print(f"limit raised to {args.side ** 2:,} px: {measure(args.folder, str(args.side ** 2), args.code)}")
+    print(f"limit raised to {args.side**2:,} px: {measure(args.folder, str(args.side**2), args.code)}")
     print(f"default limit: {measure(args.folder, None, args.code)}")
 
 

@@ -36,8 +36,15 @@ DEFAULT_FOLDER = SHARED / "data" / "mvtec_ad" / "hazelnut" / "test" / "crack"
 
 
 def settings(args, variant: str) -> DetectorSettings:
-    common = dict(method=args.method, model_name=args.model_name, pretrained=args.pretrained, image_size=args.image_size,
-                  device=args.device, object_name="object", normal_memory=False)
+    common = dict(
+        method=args.method,
+        model_name=args.model_name,
+        pretrained=args.pretrained,
+        image_size=args.image_size,
+        device=args.device,
+        object_name="object",
+        normal_memory=False,
+    )
     if variant == "before":
         return DetectorSettings(**common, first_look=0, precision="float32", extra={"engine": "exact"})
     return DetectorSettings(**common)
@@ -68,7 +75,9 @@ def one_run(app, args, variant: str, work: Path, index: int) -> tuple[float, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--method", default="baseline")
     parser.add_argument("--model-name", default="ViT-L-14-336")
     parser.add_argument("--pretrained", default="random")
@@ -94,12 +103,17 @@ def main() -> None:
                 print(f"  {variant}: first heatmap {first:.1f} s, full resolution {full:.1f} s", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    median = {v: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts)) for v, ts in times.items()}
-    print(f"{args.method}, {args.model_name}@{args.image_size} ({args.pretrained}) on {args.device}, {args.runs} runs each: "
-          f"before (exact float32, no first look) {median['before'][0]:.1f} s to the first heatmap; after (defaults) "
-          f"{median['after'][0]:.1f} s to the first look, {median['after'][1]:.1f} s to the full one; "
-          f"first heatmap {median['before'][0] / median['after'][0]:.1f}x sooner, full one "
-          f"{median['before'][1] / median['after'][1]:.1f}x sooner")
+    median = {
+        v: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
+        for v, ts in times.items()
+    }
+    print(
+        f"{args.method}, {args.model_name}@{args.image_size} ({args.pretrained}) on {args.device}, {args.runs} runs each: "
+        f"before (exact float32, no first look) {median['before'][0]:.1f} s to the first heatmap; after (defaults) "
+        f"{median['after'][0]:.1f} s to the first look, {median['after'][1]:.1f} s to the full one; "
+        f"first heatmap {median['before'][0] / median['after'][0]:.1f}x sooner, full one "
+        f"{median['before'][1] / median['after'][1]:.1f}x sooner"
+    )
 
 
 if __name__ == "__main__":

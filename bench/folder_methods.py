@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.detection.methods.musc.scoring import mutual_scores
-from zsad_desktop.detection.normal_memory import NormalMemory, greedy_coreset
+from zsad_desktop.detection.normal_memory import NormalMemory
 
 VITL_PATCHES, VITL_DIM, LAYERS_X_DEGREES = 37 * 37, 1024, 12
 
@@ -55,7 +55,14 @@ class SyntheticFolder:
 
 
 def bench_musc_tiny(sizes: list[int], subset: int) -> None:
-    musc = create_detector("musc", model_name="ZSAD-Tiny-ViT-14", pretrained="random", image_size=112, device="cpu", subset_size=subset)
+    musc = create_detector(
+        "musc",
+        model_name="ZSAD-Tiny-ViT-14",
+        pretrained="random",
+        image_size=112,
+        device="cpu",
+        subset_size=subset,
+    )
     print(f"\n1. musc, tiny random ViT at 112 px (8x8 grid), subsets of {subset}")
     print(f"{'images':>8} {'s/image':>9} {'total s':>9} {'peak RSS MB':>12}")
     for n in sizes:
@@ -67,7 +74,9 @@ def bench_musc_tiny(sizes: list[int], subset: int) -> None:
 
 
 def bench_msm_vitl(refs: list[int], threads: int) -> float:
-    print(f"\n2. mutual scoring at ViT-L-14-336 shape ({VITL_PATCHES} patches x {VITL_DIM}), one image, one layer and degree")
+    print(
+        f"\n2. mutual scoring at ViT-L-14-336 shape ({VITL_PATCHES} patches x {VITL_DIM}), one image, one layer and degree"
+    )
     print(f"{'refs':>6} {'s':>8} {'s/ref':>8}")
     per_ref = []
     for r in refs:
@@ -80,14 +89,20 @@ def bench_msm_vitl(refs: list[int], threads: int) -> float:
     cost = float(np.median(per_ref)) * LAYERS_X_DEGREES
     print(f"=> per image and reference image, 4 layers x 3 degrees: {cost:.3f} s on {threads} CPU threads")
     for folder in (100, 1000, 10000):
-        print(f"   folder {folder:>6}: subset {min(folder, 200)} -> {cost * (min(folder, 200) - 1):8.0f} s/image; "
-              f"reference sample 16 -> {cost * 16:6.1f} s/image")
+        print(
+            f"   folder {folder:>6}: subset {min(folder, 200)} -> {cost * (min(folder, 200) - 1):8.0f} s/image; "
+            f"reference sample 16 -> {cost * 16:6.1f} s/image"
+        )
     return cost
 
 
 def bench_memory(normals: list[int], budget: int, projection_dim: int) -> None:
-    print(f"\n3. normal memory lookup, ViT-L shape projected to {projection_dim} dims, coreset budget {budget} patches")
-    print(f"{'normals':>8} {'patches':>9} {'bank':>8} {'build s':>8} {'lookup s/image':>15} {'bank MB':>8} {'peak RSS MB':>12}")
+    print(
+        f"\n3. normal memory lookup, ViT-L shape projected to {projection_dim} dims, coreset budget {budget} patches"
+    )
+    print(
+        f"{'normals':>8} {'patches':>9} {'bank':>8} {'build s':>8} {'lookup s/image':>15} {'bank MB':>8} {'peak RSS MB':>12}"
+    )
     query = torch.randn(VITL_PATCHES, VITL_DIM)
     for n in normals:
         memory = NormalMemory(budget=budget, projection_dim=projection_dim)
@@ -99,12 +114,16 @@ def bench_memory(normals: list[int], budget: int, projection_dim: int) -> None:
         start = time.perf_counter()
         memory.distances(query)
         lookup = time.perf_counter() - start
-        print(f"{n:>8} {memory.patch_count:>9} {bank.shape[0]:>8} {build:>8.1f} {lookup:>15.3f} "
-              f"{bank.numel() * 4 / 2**20:>8.0f} {peak_rss_mb():>12.0f}")
+        print(
+            f"{n:>8} {memory.patch_count:>9} {bank.shape[0]:>8} {build:>8.1f} {lookup:>15.3f} "
+            f"{bank.numel() * 4 / 2**20:>8.0f} {peak_rss_mb():>12.0f}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--subset", type=int, default=200)
     parser.add_argument("--refs", type=int, nargs="+", default=[2, 4, 8])

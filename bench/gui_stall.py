@@ -47,19 +47,34 @@ TICK_MS = 5
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folder", type=Path, help="an image folder to copy and open (default: generated plates)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--folder", type=Path, help="an image folder to copy and open (default: generated plates)"
+    )
     parser.add_argument("--images", type=int, default=60, help="generated plates")
     parser.add_argument("--size", type=int, default=512, help="side of the generated plates in pixels")
-    parser.add_argument("--wafer", type=int, metavar="SIDE", help="instead: one generated 16-bit wafer of SIDE x SIDE pixels")
+    parser.add_argument(
+        "--wafer", type=int, metavar="SIDE", help="instead: one generated 16-bit wafer of SIDE x SIDE pixels"
+    )
     parser.add_argument("--model-name", default="ZSAD-Tiny-ViT-14")
     parser.add_argument("--pretrained", default="random")
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--browse-every", type=float, default=0.5, metavar="S",
-                        help="the simulated reviewer steps to the next image every S seconds (0: stays on the first)")
-    parser.add_argument("--first-look", type=int, default=DetectorSettings().first_look,
-                        help="input size of the quick first heatmap of the image on screen (0: off)")
+    parser.add_argument(
+        "--browse-every",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="the simulated reviewer steps to the next image every S seconds (0: stays on the first)",
+    )
+    parser.add_argument(
+        "--first-look",
+        type=int,
+        default=DetectorSettings().first_look,
+        help="input size of the quick first heatmap of the image on screen (0: off)",
+    )
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zsad-stall-"))
@@ -70,17 +85,27 @@ def main() -> None:
         shutil.copytree(args.folder, folder)
     else:
         per_defect = max(1, args.images // 3)
-        folder = write_demo_folder(work / "plates", normal=args.images - 2 * per_defect, per_defect=per_defect, size=args.size)
+        folder = write_demo_folder(
+            work / "plates", normal=args.images - 2 * per_defect, per_defect=per_defect, size=args.size
+        )
     app = QApplication.instance() or QApplication([])
     leave_a_core_for_the_window()  # as run_gui does
-    detector = DetectorSettings(model_name=args.model_name, pretrained=args.pretrained, image_size=args.image_size,
-                                device=args.device, object_name="object", first_look=args.first_look)
+    detector = DetectorSettings(
+        model_name=args.model_name,
+        pretrained=args.pretrained,
+        image_size=args.image_size,
+        device=args.device,
+        object_name="object",
+        first_look=args.first_look,
+    )
     window = MainWindow(AppSettings(detector=detector, reviewer="bench"), persist=False)
     window.resize(1400, 900)
     window.show()
 
     ticks: list[float] = []
-    busy: list[float] = []  # the GUI thread's own CPU time at each tick: a stall it spent working, not waiting
+    busy: list[
+        float
+    ] = []  # the GUI thread's own CPU time at each tick: a stall it spent working, not waiting
     heartbeat = QTimer()
     heartbeat.timeout.connect(lambda: (ticks.append(time.perf_counter()), busy.append(time.thread_time())))
     heartbeat.start(TICK_MS)
@@ -99,9 +124,17 @@ def main() -> None:
             gallery_at = time.perf_counter() - start
         if heatmap_at is None and window.model.heatmap.raw is not None:
             heatmap_at = time.perf_counter() - start
-        if full_heatmap_at is None and window.model.heatmap.raw is not None and not window.review._first_look_shown:
+        if (
+            full_heatmap_at is None
+            and window.model.heatmap.raw is not None
+            and not window.review._first_look_shown
+        ):
             full_heatmap_at = time.perf_counter() - start
-        done = rows.rowCount() and all(r.score is not None or r.load_error for r in rows.rows) and not window.predictions.busy
+        done = (
+            rows.rowCount()
+            and all(r.score is not None or r.load_error for r in rows.rows)
+            and not window.predictions.busy
+        )
         if done and heatmap_at is not None:
             break
         time.sleep(0.001)
@@ -111,13 +144,17 @@ def main() -> None:
     heartbeat.stop()
     gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([0.0])
     scored = sum(r.score is not None for r in rows.rows)
-    print(f"{scored} of {rows.rowCount()} images scored in {elapsed:.1f} s with {args.model_name}@{args.image_size} "
-          f"on {args.device}; gallery after {gallery_at or float('nan'):.2f} s, first heatmap on screen after "
-          f"{heatmap_at or float('nan'):.1f} s (full resolution after {full_heatmap_at or float('nan'):.1f} s; "
-          f"first look {args.first_look or 'off'})")
-    print(f"event loop ({TICK_MS} ms timer): longest stall {gaps.max():.0f} ms, 99th percentile "
-          f"{np.percentile(gaps, 99):.0f} ms, median tick {np.median(gaps):.1f} ms, "
-          f"{int((gaps > 100).sum())} stalls over 100 ms")
+    print(
+        f"{scored} of {rows.rowCount()} images scored in {elapsed:.1f} s with {args.model_name}@{args.image_size} "
+        f"on {args.device}; gallery after {gallery_at or float('nan'):.2f} s, first heatmap on screen after "
+        f"{heatmap_at or float('nan'):.1f} s (full resolution after {full_heatmap_at or float('nan'):.1f} s; "
+        f"first look {args.first_look or 'off'})"
+    )
+    print(
+        f"event loop ({TICK_MS} ms timer): longest stall {gaps.max():.0f} ms, 99th percentile "
+        f"{np.percentile(gaps, 99):.0f} ms, median tick {np.median(gaps):.1f} ms, "
+        f"{int((gaps > 100).sum())} stalls over 100 ms"
+    )
     if sweep is not None:
         print(sweep)
     print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB")
@@ -125,7 +162,10 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-SWEEP = [*np.round(np.arange(0.50, 0.91, 0.10), 2), *np.round(np.arange(0.85, 0.04, -0.05), 2)]  # ends low: much proposed
+SWEEP = [
+    *np.round(np.arange(0.50, 0.91, 0.10), 2),
+    *np.round(np.arange(0.85, 0.04, -0.05), 2),
+]  # ends low: much proposed
 
 
 def threshold_sweep(app, window, ticks: list[float], busy: list[float], timeout: float) -> str:
@@ -162,10 +202,12 @@ def threshold_sweep(app, window, ticks: list[float], busy: list[float], timeout:
     # On a shared CPU a gap is also time the thread waited for a core; its own CPU time says what it did
     worked = np.diff(busy[first_tick:]) * 1000 if len(busy) - first_tick > 1 else np.array([0.0])
     covered = 0.0 if model.proposal.data is None else float(model.proposal.data.mean())
-    return (f"threshold sweep ({len(SWEEP)} steps, 100 ms apart, over a {model.image.shape[1]} px image): longest stall "
-            f"{gaps.max():.0f} ms, 99th percentile {np.percentile(gaps, 99):.0f} ms (the GUI thread's own work between two "
-            f"ticks at most {worked.max():.0f} ms); the last threshold's proposal "
-            f"({covered:.0%} of the image) on screen {shown:.2f} s after the slider stopped")
+    return (
+        f"threshold sweep ({len(SWEEP)} steps, 100 ms apart, over a {model.image.shape[1]} px image): longest stall "
+        f"{gaps.max():.0f} ms, 99th percentile {np.percentile(gaps, 99):.0f} ms (the GUI thread's own work between two "
+        f"ticks at most {worked.max():.0f} ms); the last threshold's proposal "
+        f"({covered:.0%} of the image) on screen {shown:.2f} s after the slider stopped"
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,12 @@ def run_one(cfg: dict) -> dict:
 
     torch.set_num_threads(cfg["threads"]) if cfg["threads"] else None
     detector = create_detector(
-        cfg["method"], model_name=cfg["model_name"], pretrained=cfg["pretrained"], image_size=cfg["image_size"],
-        device=cfg["device"], batch_size=cfg["batch_size"],
+        cfg["method"],
+        model_name=cfg["model_name"],
+        pretrained=cfg["pretrained"],
+        image_size=cfg["image_size"],
+        device=cfg["device"],
+        batch_size=cfg["batch_size"],
     )
     paths = image_files(Path(cfg["folder"]))[: cfg["images"]]
     warm = paths[: cfg["batch_size"]]
@@ -62,8 +66,22 @@ def run_one(cfg: dict) -> dict:
 # --- engines and precision (issue 13): one process, detectors sharing one backbone --------------------------
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-AGREEMENT_FOLDERS = ("mvtec_ad/hazelnut", "mvtec_ad/transistor", "glass_anomaly/glass", "kvasir_seg/polyp", "headct/head_ct")
-BF16_PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0, "4090": 165.0}
+AGREEMENT_FOLDERS = (
+    "mvtec_ad/hazelnut",
+    "mvtec_ad/transistor",
+    "glass_anomaly/glass",
+    "kvasir_seg/polyp",
+    "headct/head_ct",
+)
+BF16_PEAK_TFLOPS = {
+    "H200": 989.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+    "A10": 125.0,
+    "4090": 165.0,
+}
 
 
 def build_detector(method: str, args, engine: str, precision: str, device: str | None = None):
@@ -73,8 +91,15 @@ def build_detector(method: str, args, engine: str, precision: str, device: str |
 
     from zsad_desktop.detection.interface import create_detector
 
-    common = dict(model_name=args.model_name, pretrained=args.pretrained, image_size=args.image_size[0],
-                  device=device or args.device, batch_size=1, engine=engine, precision=precision)
+    common = dict(
+        model_name=args.model_name,
+        pretrained=args.pretrained,
+        image_size=args.image_size[0],
+        device=device or args.device,
+        batch_size=1,
+        engine=engine,
+        precision=precision,
+    )
     if method == "crane":
         released = SHARED / "checkpoints" / "crane" / "trained_on_mvtec_crane" / "epoch_5.pth"
         if released.is_file():
@@ -84,9 +109,16 @@ def build_detector(method: str, args, engine: str, precision: str, device: str |
         from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner
 
         torch.manual_seed(0)
-        backbone = shared_backbone(BackboneSpec(args.model_name, args.pretrained, args.image_size[0]), select_device(common["device"]))
-        return create_detector("crane", backbone=backbone, trained_prompts=CranePromptLearner(backbone).requires_grad_(False),
-                               **{k: v for k, v in common.items() if k in ("batch_size", "engine", "precision")})
+        backbone = shared_backbone(
+            BackboneSpec(args.model_name, args.pretrained, args.image_size[0]),
+            select_device(common["device"]),
+        )
+        return create_detector(
+            "crane",
+            backbone=backbone,
+            trained_prompts=CranePromptLearner(backbone).requires_grad_(False),
+            **{k: v for k, v in common.items() if k in ("batch_size", "engine", "precision")},
+        )
     if method == "aaclip":
         from zsad_desktop.detection.backbone import BackboneSpec, shared_backbone
         from zsad_desktop.detection.device import select_device
@@ -95,9 +127,18 @@ def build_detector(method: str, args, engine: str, precision: str, device: str |
         spec = BackboneSpec(args.model_name, args.pretrained, args.image_size[0], quick_gelu=True)
         backbone = shared_backbone(spec, select_device(common["device"]))
         torch.manual_seed(0)
-        adapters = AACLIPAdapters.for_backbone(backbone, AdapterLayout.for_backbone(backbone)).eval().requires_grad_(False)
-        return create_detector("aaclip", backbone=backbone, adapters=adapters, calibration={"map_low": 0.0, "map_high": 1.0},
-                               **{k: v for k, v in common.items() if k in ("batch_size", "engine", "precision")})
+        adapters = (
+            AACLIPAdapters.for_backbone(backbone, AdapterLayout.for_backbone(backbone))
+            .eval()
+            .requires_grad_(False)
+        )
+        return create_detector(
+            "aaclip",
+            backbone=backbone,
+            adapters=adapters,
+            calibration={"map_low": 0.0, "map_high": 1.0},
+            **{k: v for k, v in common.items() if k in ("batch_size", "engine", "precision")},
+        )
     return create_detector(method, **common)
 
 
@@ -154,29 +195,39 @@ def compare(args) -> None:
 
     torch.set_num_threads(args.threads or 2)
     images = read_images([args.folder], args.images)
-    print(f"{args.model_name} ({args.pretrained}) at {args.image_size[0]} px, {len(images)} images, batch 1, "
-          f"{torch.get_num_threads()} threads, default precision {args.precision}")
+    print(
+        f"{args.model_name} ({args.pretrained}) at {args.image_size[0]} px, {len(images)} images, batch 1, "
+        f"{torch.get_num_threads()} threads, default precision {args.precision}"
+    )
     for method in args.methods:
-        runs = {"exact": build_detector(method, args, "exact", "float32"), "default": build_detector(method, args, "fast", args.precision)}
+        runs = {
+            "exact": build_detector(method, args, "exact", "float32"),
+            "default": build_detector(method, args, "fast", args.precision),
+        }
         for detector in runs.values():
             detector.predict(images[:1])  # text features, position embedding
         seconds = {name: [] for name in runs}
         peaks = {name: 0 for name in runs}
         outputs = {name: [] for name in runs}
         for i, image in enumerate(images):
-            for name in (("exact", "default") if i % 2 == 0 else ("default", "exact")):
+            for name in ("exact", "default") if i % 2 == 0 else ("default", "exact"):
                 with RssPeak() as rss:
                     start = time.perf_counter()
                     outputs[name].append(runs[name].predict([image])[0])
                     seconds[name].append(time.perf_counter() - start)
                 peaks[name] = max(peaks[name], rss.peak)
-        map_diff = max(float(np.abs(a.heatmap - b.heatmap).max()) for a, b in zip(outputs["exact"], outputs["default"]))
+        map_diff = max(
+            float(np.abs(a.heatmap - b.heatmap).max()) for a, b in zip(outputs["exact"], outputs["default"])
+        )
         score_diff = max(abs(a.score - b.score) for a, b in zip(outputs["exact"], outputs["default"]))
         exact, default = (float(np.median(seconds[n])) for n in ("exact", "default"))
         dtype = runs["default"].execution.dtype(runs["default"].device)
-        print(f"{method}: exact {exact:.2f} s/image, default ({str(dtype).replace('torch.', '')}) {default:.2f} s/image, "
-              f"{exact / default:.2f}x; peak RSS exact {peaks['exact'] / 2**30:.2f} GiB, default {peaks['default'] / 2**30:.2f} GiB; "
-              f"max |map diff| {map_diff:.2e}, max |score diff| {score_diff:.2e}", flush=True)
+        print(
+            f"{method}: exact {exact:.2f} s/image, default ({str(dtype).replace('torch.', '')}) {default:.2f} s/image, "
+            f"{exact / default:.2f}x; peak RSS exact {peaks['exact'] / 2**30:.2f} GiB, default {peaks['default'] / 2**30:.2f} GiB; "
+            f"max |map diff| {map_diff:.2e}, max |score diff| {score_diff:.2e}",
+            flush=True,
+        )
         del runs
 
 
@@ -189,10 +240,15 @@ def agreement(args) -> None:
     torch.set_num_threads(args.threads or 2)
     precision = args.precision if args.precision not in ("auto", "float32") else "bfloat16"
     images = read_images([SHARED / "data" / f for f in AGREEMENT_FOLDERS], args.images)
-    print(f"{args.model_name} ({args.pretrained}) at {args.image_size[0]} px, {len(images)} real images "
-          f"({', '.join(AGREEMENT_FOLDERS)}): float32 vs {precision}")
+    print(
+        f"{args.model_name} ({args.pretrained}) at {args.image_size[0]} px, {len(images)} real images "
+        f"({', '.join(AGREEMENT_FOLDERS)}): float32 vs {precision}"
+    )
     for method in args.methods:
-        full, reduced = build_detector(method, args, "fast", "float32"), build_detector(method, args, "fast", precision)
+        full, reduced = (
+            build_detector(method, args, "fast", "float32"),
+            build_detector(method, args, "fast", precision),
+        )
         a, b = full.predict(images), reduced.predict(images)
         diffs = [float(np.abs(x.heatmap - y.heatmap).max()) for x, y in zip(a, b)]
         spans = [float(x.heatmap.max() - x.heatmap.min()) for x in a]
@@ -201,12 +257,15 @@ def agreement(args) -> None:
         score_range = max(x.score for x in a) - min(x.score for x in a)
         score_diff = max(abs(x.score - y.score) for x, y in zip(a, b))
         hot = [hot_region_iou(x.heatmap, y.heatmap) for x, y in zip(a, b)]
-        print(f"{method}: max |map diff| {max(diffs):.2e} (median map range {np.median(spans):.2e}, "
-              f"worst image {max(d / s for d, s in zip(diffs, spans)):.1%} of its range), "
-              f"Pearson per image min {min(pearson):.4f} median {np.median(pearson):.4f}, "
-              f"hottest 1% of pixels IoU min {min(hot):.3f} median {np.median(hot):.3f}, "
-              f"image-score Spearman {rho:.4f}, max |score diff| {score_diff:.2e} "
-              f"({score_diff / max(score_range, 1e-12):.1%} of the scores' range {score_range:.2e})", flush=True)
+        print(
+            f"{method}: max |map diff| {max(diffs):.2e} (median map range {np.median(spans):.2e}, "
+            f"worst image {max(d / s for d, s in zip(diffs, spans)):.1%} of its range), "
+            f"Pearson per image min {min(pearson):.4f} median {np.median(pearson):.4f}, "
+            f"hottest 1% of pixels IoU min {min(hot):.3f} median {np.median(hot):.3f}, "
+            f"image-score Spearman {rho:.4f}, max |score diff| {score_diff:.2e} "
+            f"({score_diff / max(score_range, 1e-12):.1%} of the scores' range {score_range:.2e})",
+            flush=True,
+        )
 
 
 def hot_region_iou(a, b, share: float = 0.01) -> float:
@@ -237,7 +296,13 @@ def largest_batch(detector, limit: int = 256) -> int:
     size, fits = 1, 0
     while size <= limit:
         try:
-            pixels = torch.randn(size, 3, detector.backbone.spec.image_size, detector.backbone.spec.image_size, device=detector.device)
+            pixels = torch.randn(
+                size,
+                3,
+                detector.backbone.spec.image_size,
+                detector.backbone.spec.image_size,
+                device=detector.device,
+            )
             with torch.inference_mode(), detector.autocast():
                 detector.score_grid(pixels)
             torch.cuda.synchronize()
@@ -258,8 +323,10 @@ def cuda_report(args) -> None:
     name = torch.cuda.get_device_name(0)
     peak = args.peak_tflops or next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), 0.0)
     images = read_images([args.folder], args.images)
-    print(f"{name}: {args.model_name} ({args.pretrained}) at {args.image_size[0]} px, {len(images)} images, "
-          f"bf16 dense peak {peak or 'unknown'} TFLOP/s")
+    print(
+        f"{name}: {args.model_name} ({args.pretrained}) at {args.image_size[0]} px, {len(images)} images, "
+        f"bf16 dense peak {peak or 'unknown'} TFLOP/s"
+    )
     for method in args.methods:
         detector = build_detector(method, args, "fast", args.precision, device="cuda")
         dtype = str(detector.execution.dtype(detector.device)).replace("torch.", "")
@@ -267,7 +334,9 @@ def cuda_report(args) -> None:
         fits = largest_batch(detector)
         for batch in sorted({1, min(8, fits), max(1, fits // 2)}):
             detector.batch_size = batch
-            work = (images * (2 * batch // len(images) + 1))[: max(len(images), 2 * batch)]  # at least two full batches
+            work = (images * (2 * batch // len(images) + 1))[
+                : max(len(images), 2 * batch)
+            ]  # at least two full batches
             detector.predict(work[:batch])  # warm-up: kernels, text features
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
@@ -276,14 +345,19 @@ def cuda_report(args) -> None:
             torch.cuda.synchronize()
             rate = len(work) / (time.perf_counter() - start)
             share = f"{100 * flops * rate / (peak * 1e12):.1f}% of bf16 peak" if peak else "peak unknown"
-            print(f"{method} {dtype} batch {batch}: {rate:.2f} images/s, {flops / 1e12:.2f} TFLOP/image, {share}, "
-                  f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB; largest batch that fits {fits}", flush=True)
+            print(
+                f"{method} {dtype} batch {batch}: {rate:.2f} images/s, {flops / 1e12:.2f} TFLOP/image, {share}, "
+                f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB; largest batch that fits {fits}",
+                flush=True,
+            )
         del detector
         torch.cuda.empty_cache()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--method", default="baseline")
     parser.add_argument("--model-name", default="ViT-L-14-336")
     parser.add_argument("--pretrained", default="random")
@@ -294,12 +368,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--one", help=argparse.SUPPRESS)
-    parser.add_argument("--compare", action="store_true", help="exact float32 engine vs the default, interleaved")
-    parser.add_argument("--agreement", action="store_true", help="maps and scores of float32 vs --precision on real images")
-    parser.add_argument("--cuda-report", action="store_true", help="GPU figures: images/s, share of peak, memory, largest batch")
+    parser.add_argument(
+        "--compare", action="store_true", help="exact float32 engine vs the default, interleaved"
+    )
+    parser.add_argument(
+        "--agreement", action="store_true", help="maps and scores of float32 vs --precision on real images"
+    )
+    parser.add_argument(
+        "--cuda-report",
+        action="store_true",
+        help="GPU figures: images/s, share of peak, memory, largest batch",
+    )
     parser.add_argument("--methods", nargs="+", default=["baseline", "crane", "aaclip"])
-    parser.add_argument("--precision", default="auto", help="the default detector's precision (auto, float32, bfloat16, float16)")
-    parser.add_argument("--peak-tflops", type=float, default=0.0, help="the device's dense bf16 peak, if not in the table")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        help="the default detector's precision (auto, float32, bfloat16, float16)",
+    )
+    parser.add_argument(
+        "--peak-tflops", type=float, default=0.0, help="the device's dense bf16 peak, if not in the table"
+    )
     args = parser.parse_args()
     if args.compare or args.agreement or args.cuda_report:
         (cuda_report if args.cuda_report else agreement if args.agreement else compare)(args)
@@ -310,11 +398,19 @@ def main() -> None:
     for size in args.image_size:
         for batch in args.batch_size:
             cfg = {
-                "method": args.method, "model_name": args.model_name, "pretrained": args.pretrained, "image_size": size,
-                "batch_size": batch, "device": args.device, "images": args.images, "threads": args.threads,
+                "method": args.method,
+                "model_name": args.model_name,
+                "pretrained": args.pretrained,
+                "image_size": size,
+                "batch_size": batch,
+                "device": args.device,
+                "images": args.images,
+                "threads": args.threads,
                 "folder": str(args.folder),
             }
-            done = subprocess.run([sys.executable, __file__, "--one", json.dumps(cfg)], capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", json.dumps(cfg)], capture_output=True, text=True
+            )
             if done.returncode != 0:
                 print(f"{args.model_name} size={size} batch={batch}: failed\n{done.stderr[-2000:]}")
                 continue

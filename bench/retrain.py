@@ -28,7 +28,9 @@ from zsad_desktop.store import ReviewStatus
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--method", default="crane", choices=("crane", "aaclip"))
     parser.add_argument("--model-name", default="ViT-L-14-336")
@@ -43,9 +45,13 @@ def main() -> None:
     workspace = Workspace.open(folder)
     scan(workspace)
     spec = BackboneSpec(args.model_name, args.pretrained, args.image_size)
-    model_versions.register_version(workspace, "bench:untrained", "baseline",
-                                    {"model_name": spec.model_name, "pretrained": spec.pretrained, "image_size": spec.image_size},
-                                    activate=True)
+    model_versions.register_version(
+        workspace,
+        "bench:untrained",
+        "baseline",
+        {"model_name": spec.model_name, "pretrained": spec.pretrained, "image_size": spec.image_size},
+        activate=True,
+    )
     for row in workspace.images(order="name"):
         defect, name = row.rel_path.split("/")[-2:]
         if defect == "good":
@@ -54,13 +60,20 @@ def main() -> None:
             mask = read_mask(folder / "ground_truth" / defect / name.replace(".png", "_mask.png"))
             record_review(workspace, row.id, ReviewStatus.CORRECTED, mask=mask)
     start = time.perf_counter()
-    outcome = retrain(workspace, method=args.method, backbone=spec,
-                      config={"epochs": args.epochs} if args.epochs else None, device=args.device)
+    outcome = retrain(
+        workspace,
+        method=args.method,
+        backbone=spec,
+        config={"epochs": args.epochs} if args.epochs else None,
+        device=args.device,
+    )
     seconds = time.perf_counter() - start
-    print(f"retrain {args.method} on {args.images} reviewed images ({len(outcome.held_out)} held out) with "
-          f"{args.model_name}@{args.image_size} on {args.device}: {seconds:.1f} s including the held-out comparison; "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
-          f"held-out pixel AUROC {outcome.new_metrics.get('pixel_auroc', float('nan')):.3f}")
+    print(
+        f"retrain {args.method} on {args.images} reviewed images ({len(outcome.held_out)} held out) with "
+        f"{args.model_name}@{args.image_size} on {args.device}: {seconds:.1f} s including the held-out comparison; "
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+        f"held-out pixel AUROC {outcome.new_metrics.get('pixel_auroc', float('nan')):.3f}"
+    )
     workspace.close()
     shutil.rmtree(root, ignore_errors=True)
 

@@ -65,24 +65,46 @@ def fill_scores_and_reviews(workspace: Workspace) -> None:
     rng = np.random.default_rng(0)
     with workspace.database.read() as session:
         hashes = session.scalars(select(Image.content_hash).where(Image.content_hash.is_not(None))).all()
-    reviewed_states = [ReviewStatus.NORMAL, ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, ReviewStatus.REJECTED,
-                       ReviewStatus.SKIPPED]
+    reviewed_states = [
+        ReviewStatus.NORMAL,
+        ReviewStatus.ACCEPTED,
+        ReviewStatus.CORRECTED,
+        ReviewStatus.REJECTED,
+        ReviewStatus.SKIPPED,
+    ]
     chosen = rng.choice(len(hashes), int(len(hashes) * REVIEWED_SHARE), replace=False)
     with workspace.database.session() as session:
-        session.execute(insert(Prediction), [
-            {"image_hash": h, "model_version": MODEL, "score": float(s), "heatmap_file": "-"}
-            for h, s in zip(hashes, rng.random(len(hashes)))])
-        session.execute(insert(Review), [
-            {"image_hash": hashes[i], "status": reviewed_states[int(i) % len(reviewed_states)], "reviewer": "bench"}
-            for i in chosen])
-        session.execute(text(  # what record_review keeps in step, done in bulk
-            "UPDATE images SET review_status = (SELECT status FROM reviews WHERE image_hash = images.content_hash) "
-            "WHERE content_hash IN (SELECT image_hash FROM reviews)"))
+        session.execute(
+            insert(Prediction),
+            [
+                {"image_hash": h, "model_version": MODEL, "score": float(s), "heatmap_file": "-"}
+                for h, s in zip(hashes, rng.random(len(hashes)))
+            ],
+        )
+        session.execute(
+            insert(Review),
+            [
+                {
+                    "image_hash": hashes[i],
+                    "status": reviewed_states[int(i) % len(reviewed_states)],
+                    "reviewer": "bench",
+                }
+                for i in chosen
+            ],
+        )
+        session.execute(
+            text(  # what record_review keeps in step, done in bulk
+                "UPDATE images SET review_status = (SELECT status FROM reviews WHERE image_hash = images.content_hash) "
+                "WHERE content_hash IN (SELECT image_hash FROM reviews)"
+            )
+        )
     model_versions.register_version(workspace, MODEL, "bench", {}, activate=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/zsad-scan-bench"))
     parser.add_argument("--keep", action="store_true", help="leave the folder and its workspace behind")
@@ -94,10 +116,14 @@ def main() -> None:
 
     workspace = Workspace.open(args.folder)
     report, seconds = once(lambda: scan(workspace))
-    print(f"first scan: {report.added} images hashed and indexed in {seconds:.1f} s ({report.added / seconds:.0f} images/s)")
+    print(
+        f"first scan: {report.added} images hashed and indexed in {seconds:.1f} s ({report.added / seconds:.0f} images/s)"
+    )
     report, seconds = once(lambda: scan(workspace))
-    print(f"unchanged rescan: {report.unchanged} images checked, {report.changed + report.added} hashed, "
-          f"in {seconds:.2f} s ({report.unchanged / seconds:.0f} images/s)")
+    print(
+        f"unchanged rescan: {report.unchanged} images checked, {report.changed + report.added} hashed, "
+        f"in {seconds:.2f} s ({report.unchanged / seconds:.0f} images/s)"
+    )
     changed = random.Random(0).sample(sorted(args.folder.rglob("*.png")), n // 100)
     for path in changed:
         path.write_bytes(path.read_bytes() + b"\0")
@@ -117,10 +143,19 @@ def main() -> None:
     queries = [
         ("next unreviewed by score", lambda: workspace.next_unreviewed()),
         ("counts per status", lambda: workspace.counts()),
-        ("filter unreviewed, score 0.90-0.95, first 500", lambda: workspace.images([ReviewStatus.UNREVIEWED], 0.90, 0.95, limit=500)),
-        ("filter unreviewed, score 0.90-0.95, all", lambda: workspace.images([ReviewStatus.UNREVIEWED], 0.90, 0.95)),
+        (
+            "filter unreviewed, score 0.90-0.95, first 500",
+            lambda: workspace.images([ReviewStatus.UNREVIEWED], 0.90, 0.95, limit=500),
+        ),
+        (
+            "filter unreviewed, score 0.90-0.95, all",
+            lambda: workspace.images([ReviewStatus.UNREVIEWED], 0.90, 0.95),
+        ),
         ("filter corrected, all", lambda: workspace.images([ReviewStatus.CORRECTED])),
-        ("filter corrected or accepted, score >= 0.5, all", lambda: workspace.images([ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED], 0.5)),
+        (
+            "filter corrected or accepted, score >= 0.5, all",
+            lambda: workspace.images([ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED], 0.5),
+        ),
         ("one image's row", lambda: workspace.image(some.id)),
         ("whole gallery sorted by score (before paging)", lambda: workspace.images(order="score")),
         # what the window does: a listing's first page and count, the page after it, a jump, an id's place
@@ -141,11 +176,12 @@ def main() -> None:
     start = time.perf_counter()
     for image_id in targets:
         record_review(workspace, image_id, ReviewStatus.CORRECTED, mask=mask, reviewer="bench")
-    print(f"record a review (mask file + row + history): {(time.perf_counter() - start) / len(targets) * 1000:.1f} ms at {n} images")
+    print(
+        f"record a review (mask file + row + history): {(time.perf_counter() - start) / len(targets) * 1000:.1f} ms at {n} images"
+    )
     workspace.close()
     if not args.keep:
         shutil.rmtree(args.folder, ignore_errors=True)
-
 
 
 if __name__ == "__main__":

@@ -36,10 +36,21 @@ def run_one(cfg: dict) -> dict:
     if cfg["threads"]:
         torch.set_num_threads(cfg["threads"])
     spec = BackboneSpec(cfg["model_name"], cfg["pretrained"], cfg["image_size"])
-    config = {"precision": cfg["precision"], "text_batch_size": cfg["batch_size"], "image_batch_size": cfg["batch_size"]}
+    config = {
+        "precision": cfg["precision"],
+        "text_batch_size": cfg["batch_size"],
+        "image_batch_size": cfg["batch_size"],
+    }
     with tempfile.TemporaryDirectory() as work:
-        context = TrainingContext(spec, [TrainingSample(Path("unused.png"), None, 0, "bench")], Path(work), config, cfg["device"],
-                                  lambda p: None, threading.Event())
+        context = TrainingContext(
+            spec,
+            [TrainingSample(Path("unused.png"), None, 0, "bench")],
+            Path(work),
+            config,
+            cfg["device"],
+            lambda p: None,
+            threading.Event(),
+        )
         training = AACLIPTraining(context)
     device = training.device
     b, size = cfg["batch_size"], cfg["image_size"]
@@ -54,7 +65,9 @@ def run_one(cfg: dict) -> dict:
         loss_of, (optimiser, scheduler) = training.image_loss, training.image_optimiser()
 
     def step() -> float:
-        return train_step(loss_of, (pixels, masks, labels, info), optimiser, scheduler)  # .item() waits for the device
+        return train_step(
+            loss_of, (pixels, masks, labels, info), optimiser, scheduler
+        )  # .item() waits for the device
 
     for _ in range(cfg["warmup"]):
         step()
@@ -77,12 +90,21 @@ def run_one(cfg: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model-name", default="ViT-L-14-336")
-    parser.add_argument("--pretrained", default="openai", help="an open_clip tag, a weights file, or 'random'")
+    parser.add_argument(
+        "--pretrained", default="openai", help="an open_clip tag, a weights file, or 'random'"
+    )
     parser.add_argument("--image-size", type=int, default=518)
     parser.add_argument("--batch-size", type=int, default=2, help="images per step (stage 2's default)")
-    parser.add_argument("--text-batch-size", type=int, default=None, help="stage 1's batch (default: --batch-size; the paper's is 16)")
+    parser.add_argument(
+        "--text-batch-size",
+        type=int,
+        default=None,
+        help="stage 1's batch (default: --batch-size; the paper's is 16)",
+    )
     parser.add_argument("--stages", nargs="+", choices=sorted(STAGES), default=["text", "image"])
     parser.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32"])
     parser.add_argument("--device", default="auto")
@@ -97,11 +119,22 @@ def main() -> None:
     for stage in args.stages:
         batch = (args.text_batch_size or args.batch_size) if stage == "text" else args.batch_size
         for precision in args.precision:
-            cfg = {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size, "batch_size": batch,
-                   "stage": stage, "precision": precision, "device": args.device, "steps": args.steps, "warmup": args.warmup,
-                   "threads": args.threads}
+            cfg = {
+                "model_name": args.model_name,
+                "pretrained": args.pretrained,
+                "image_size": args.image_size,
+                "batch_size": batch,
+                "stage": stage,
+                "precision": precision,
+                "device": args.device,
+                "steps": args.steps,
+                "warmup": args.warmup,
+                "threads": args.threads,
+            }
             label = f"aaclip train stage={STAGES[stage]!r} {args.model_name}:{args.pretrained} size={args.image_size} batch={batch} {precision}"
-            done = subprocess.run([sys.executable, __file__, "--one", json.dumps(cfg)], capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", json.dumps(cfg)], capture_output=True, text=True
+            )
             if done.returncode != 0:
                 print(f"{label}: failed\n{done.stderr[-2000:]}", flush=True)
                 continue

@@ -30,8 +30,8 @@ from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from zsad_desktop.app.viewer.viewer_model import ViewerModel  # noqa: E402
-from zsad_desktop.ui.qimages import rgb_to_qimage  # noqa: E402
-from zsad_desktop.ui.viewer import ImageViewer  # noqa: E402
+from zsad_desktop.ui.viewer.image_viewer import ImageViewer  # noqa: E402
+from zsad_desktop.ui.viewer.qimages import rgb_to_qimage  # noqa: E402
 
 
 def wafer_like(side: int) -> np.ndarray:
@@ -59,12 +59,16 @@ def frames(app: QApplication, steps) -> list[float]:
 
 def report(name: str, times: list[float]) -> None:
     t = np.asarray(times)
-    print(f"{name:<34} {len(t):4d} frames  median {np.median(t):7.2f} ms  p95 {np.percentile(t, 95):7.2f} ms  "
-          f"longest {t.max():7.2f} ms")
+    print(
+        f"{name:<34} {len(t):4d} frames  median {np.median(t):7.2f} ms  p95 {np.percentile(t, 95):7.2f} ms  "
+        f"longest {t.max():7.2f} ms"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--side", type=int, default=20_000)
     parser.add_argument("--view", default="1000x800", help="viewer size, WIDTHxHEIGHT")
     parser.add_argument("--whole-pixmap", action="store_true", help="also time one pixmap of the whole image")
@@ -73,11 +77,15 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     start = time.perf_counter()
     rgb = wafer_like(args.side)
-    print(f"image {args.side} x {args.side} RGB ({rgb.nbytes / 2**30:.2f} GiB) generated in {time.perf_counter() - start:.1f} s")
+    print(
+        f"image {args.side} x {args.side} RGB ({rgb.nbytes / 2**30:.2f} GiB) generated in {time.perf_counter() - start:.1f} s"
+    )
 
     model = ViewerModel()
     marks: list[float] = []
-    model.events.connect("image", lambda: marks.append(time.perf_counter()))  # before the viewer's own handler
+    model.events.connect(
+        "image", lambda: marks.append(time.perf_counter())
+    )  # before the viewer's own handler
     viewer = ImageViewer(model)
     viewer.resize(width, height)
     viewer.show()
@@ -87,8 +95,10 @@ def main() -> None:
     model.show(rgb)
     viewer.viewport().repaint()
     painted = time.perf_counter()
-    print(f"time to first paint (coarse stand-in, level {item.last_level}): {(painted - marks[0]) * 1000:.1f} ms in the "
-          f"viewer; {(painted - start) * 1000:.0f} ms from ViewerModel.show (its mask editor's blank masks included)")
+    print(
+        f"time to first paint (coarse stand-in, level {item.last_level}): {(painted - marks[0]) * 1000:.1f} ms in the "
+        f"viewer; {(painted - start) * 1000:.0f} ms from ViewerModel.show (its mask editor's blank masks included)"
+    )
     longest, last = 0.0, time.perf_counter()
     while not item.levels_ready:  # the event loop keeps turning meanwhile: its longest gap is the stall
         app.processEvents()
@@ -96,9 +106,11 @@ def main() -> None:
         now = time.perf_counter()
         longest, last = max(longest, now - last), now
     viewer.viewport().repaint()
-    print(f"every reduced level built (worker thread): {time.perf_counter() - marks[0]:.2f} s, the event loop's longest "
-          f"gap meanwhile {longest * 1000:.1f} ms; fitted view draws level {item.last_level}; tile pixmaps so far "
-          f"{item.pixmaps_made}")
+    print(
+        f"every reduced level built (worker thread): {time.perf_counter() - marks[0]:.2f} s, the event loop's longest "
+        f"gap meanwhile {longest * 1000:.1f} ms; fitted view draws level {item.last_level}; tile pixmaps so far "
+        f"{item.pixmaps_made}"
+    )
 
     steps = int(np.ceil(np.log(4 / viewer.scale_factor) / np.log(1.25)))  # fitted (~0.04) to 4:1
     report("zoom in, fit to 4:1 (x1.25 a frame)", frames(app, [lambda: viewer.zoom(1.25)] * steps))
@@ -112,12 +124,16 @@ def main() -> None:
     vbar = viewer.verticalScrollBar()
     flings = [lambda: (bar.setValue(bar.value() + 600), vbar.setValue(vbar.value() + 450))] * 25
     report("fling at 1:1, 600 px a frame", frames(app, flings))
-    print(f"tile pixmaps made in all: {item.pixmaps_made} ({item.pixmaps_made - made} during the flings); "
-          f"a whole-image pixmap would be {args.side * args.side * 4 / 2**30:.2f} GiB")
+    print(
+        f"tile pixmaps made in all: {item.pixmaps_made} ({item.pixmaps_made - made} during the flings); "
+        f"a whole-image pixmap would be {args.side * args.side * 4 / 2**30:.2f} GiB"
+    )
     if args.whole_pixmap:
         start = time.perf_counter()
         QPixmap.fromImage(rgb_to_qimage(rgb))
-        print(f"former path, one pixmap of the whole image: {time.perf_counter() - start:.2f} s on the GUI thread")
+        print(
+            f"former path, one pixmap of the whole image: {time.perf_counter() - start:.2f} s on the GUI thread"
+        )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 

@@ -8,7 +8,8 @@ Importing this module registers them with the detection interface.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np

@@ -39,7 +39,7 @@ from zsad_desktop.demo.ct import write_ct_demo  # noqa: E402
 from zsad_desktop.demo.plates import write_demo_folder  # noqa: E402
 from zsad_desktop.demo.wafer import write_wafer_demo  # noqa: E402
 from zsad_desktop.ui.main_window import MainWindow  # noqa: E402
-from zsad_desktop.ui.mask_tools import Tool  # noqa: E402
+from zsad_desktop.ui.viewer.mask_tools import Tool  # noqa: E402
 
 SHOTS = ("plates", "ct", "wafer")
 CT_PRESET = "CT subdural"
@@ -70,7 +70,14 @@ def open_window(app: QApplication, folder: Path, detector: DetectorSettings, rev
     window.show()
     window.open_folder(str(folder))
     rows = window.gallery_model
-    wait(app, lambda: rows.rowCount() and all(r.score is not None for r in rows.rows) and not window.progress.isVisible())
+    wait(
+        app,
+        lambda: (
+            rows.rowCount()
+            and all(r.score is not None for r in rows.rows)
+            and not window.progress.isVisible()
+        ),
+    )
     return window
 
 
@@ -78,8 +85,16 @@ def show_row(app: QApplication, window: MainWindow, position: int) -> None:
     """Select a gallery row and wait until its image, heatmap, thumbnails and tiles are all drawn."""
     window.select_row(position)
     model, viewer = window.model, window.viewer
-    wait(app, lambda: model.heatmap.raw is not None and window.gallery_model.thumbnails.pending() == 0
-         and not model.window.rendering and viewer.image_item.levels_ready and viewer.heatmap_item.levels_ready)
+    wait(
+        app,
+        lambda: (
+            model.heatmap.raw is not None
+            and window.gallery_model.thumbnails.pending() == 0
+            and not model.window.rendering
+            and viewer.image_item.levels_ready
+            and viewer.heatmap_item.levels_ready
+        ),
+    )
     settle(app, 1.0)  # the display scale settles after the last batch
 
 
@@ -93,8 +108,10 @@ def save(app: QApplication, window: MainWindow, path: Path) -> None:
 def truth_mask(folder: Path, rel_path: str) -> np.ndarray | None:
     """The demo's ground-truth mask of an image (ground_truth/[<class>/]<stem>_mask.png), or None."""
     rel = Path(rel_path)
-    for truth in (folder / "ground_truth" / rel.parent.name / f"{rel.stem}_mask.png",
-                  folder / "ground_truth" / f"{rel.stem}_mask.png"):
+    for truth in (
+        folder / "ground_truth" / rel.parent.name / f"{rel.stem}_mask.png",
+        folder / "ground_truth" / f"{rel.stem}_mask.png",
+    ):
         mask = cv2.imread(str(truth), cv2.IMREAD_GRAYSCALE) if truth.is_file() else None
         if mask is not None:
             return mask > 0
@@ -121,7 +138,9 @@ def main_window_shots(app: QApplication, folder: Path, detector: DetectorSetting
     rows = window.gallery_model
     # Some decisions already taken, so the gallery shows its status colours.
     for kind, decision in (("stain", "accept"), ("stain", "accept"), ("good", "normal"), ("good", "normal")):
-        undecided = [i for i, r in enumerate(rows.rows) if kind in r.rel_path and r.status.value == "unreviewed"]
+        undecided = [
+            i for i, r in enumerate(rows.rows) if kind in r.rel_path and r.status.value == "unreviewed"
+        ]
         window.select_row(undecided[-1] if kind == "good" else undecided[0])
         window.review.decide(decision)
     # The strongest scratch: a thin defect shows the heatmap and the proposal best.
@@ -152,7 +171,9 @@ def ct_shot(app: QApplication, folder: Path, detector: DetectorSettings, out: Pa
     """ct_window_level.png: the slice of the series with the largest bleed, its heatmap, a CT window preset."""
     window = open_window(app, folder, detector, "radiologist")
     rows = window.gallery_model.rows
-    bleeds = {i: truth_mask(folder, r.rel_path) for i, r in enumerate(rows) if r.rel_path.startswith("series/")}
+    bleeds = {
+        i: truth_mask(folder, r.rel_path) for i, r in enumerate(rows) if r.rel_path.startswith("series/")
+    }
     pick = max((i for i, mask in bleeds.items() if mask is not None), key=lambda i: bleeds[i].sum())
     show_row(app, window, pick)
     window.model.window.preset(CT_PRESET)  # as the Window row's preset list does
@@ -172,7 +193,9 @@ def wafer_shot(app: QApplication, folder: Path, detector: DetectorSettings, out:
     viewer = window.viewer
     view = viewer.viewport().size()
     # The largest defect that still fits the view at 1:1: tiles at full detail, a defect worth the zoom.
-    fitting = [i for i in range(1, count) if stats[i, 2] < view.width() * 0.8 and stats[i, 3] < view.height() * 0.8]
+    fitting = [
+        i for i in range(1, count) if stats[i, 2] < view.width() * 0.8 and stats[i, 3] < view.height() * 0.8
+    ]
     pick = max(fitting or range(1, count), key=lambda i: stats[i, cv2.CC_STAT_AREA])
     viewer.actual_size()
     viewer.centerOn(QPointF(*centres[pick]))
@@ -184,10 +207,16 @@ def wafer_shot(app: QApplication, folder: Path, detector: DetectorSettings, out:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
-    parser.add_argument("--folder", type=Path, help="image folder for the plates shots (default: generated demo plates)")
-    parser.add_argument("--only", nargs="+", choices=SHOTS, default=list(SHOTS), help="which shots to take (default: all)")
+    parser.add_argument(
+        "--folder", type=Path, help="image folder for the plates shots (default: generated demo plates)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=SHOTS, default=list(SHOTS), help="which shots to take (default: all)"
+    )
     parser.add_argument("--method", help="detector for every shot (default: each shot's stand-in)")
     parser.add_argument("--model-name", default="ZSAD-Tiny-ViT-14")
     parser.add_argument("--pretrained", default="random")
@@ -195,8 +224,14 @@ def main() -> None:
     args = parser.parse_args()
 
     def detector(stand_in: str, object_name: str) -> DetectorSettings:
-        return DetectorSettings(method=args.method or stand_in, model_name=args.model_name, pretrained=args.pretrained,
-                                image_size=args.image_size, device="auto", object_name=object_name)
+        return DetectorSettings(
+            method=args.method or stand_in,
+            model_name=args.model_name,
+            pretrained=args.pretrained,
+            image_size=args.image_size,
+            device="auto",
+            object_name=object_name,
+        )
 
     work = Path(tempfile.mkdtemp(prefix="zsad-shots-"))
     app = QApplication.instance() or QApplication([])

@@ -17,8 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
 # Higher layers may import lower ones, never the reverse (`ui` and `cli` are both front ends: the
 # `gui` command starts the window). `locations` and the package root say where things are and the version.
-LAYERS = {"cli": 4, "ui": 4, "app": 3, "demo": 2, "detection": 2, "store": 2, "imaging": 1, "evaluation": 1,
-          "locations": 0, "": 0, "__main__": 5}
+LAYERS = {
+    "cli": 4,
+    "ui": 4,
+    "app": 3,
+    "demo": 2,
+    "detection": 2,
+    "store": 2,
+    "imaging": 1,
+    "evaluation": 1,
+    "locations": 0,
+    "": 0,
+    "__main__": 5,
+}
 
 
 def module_name(path: Path) -> str:
@@ -44,7 +55,9 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
             if node.level:  # relative: from the module's own package upwards
                 anchor = name.split(".")[: len(name.split(".")) - node.level + (1 if is_package else 0)]
                 base = ".".join(anchor + ([base] if base else []))
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names
+            ]
         else:
             continue
         for target in targets:
@@ -96,10 +109,24 @@ def layer(module: str) -> str:
     return module.split(".")[1] if "." in module else ""
 
 
-def room(module: str) -> str | None:
-    """The app sub-package a module belongs to (None outside app/ or at app's root)."""
+def room(module: str, front: str = "app") -> str | None:
+    """The app (or ui) sub-package a module belongs to (None outside it or at its root)."""
     parts = module.split(".")
-    return parts[2] if len(parts) > 3 and parts[1] == "app" else None
+    return parts[2] if len(parts) > 3 and parts[1] == front else None
+
+
+def ui_room(module: str) -> str | None:
+    return room(module, "ui")
+
+
+def ui_face(module: str) -> str | None:
+    """The room a module is the face (`__init__`) of."""
+    parts = module.split(".")
+    return parts[2] if len(parts) == 3 and parts[1] == "ui" and (ROOT / "ui" / parts[2]).is_dir() else None
+
+
+def ui_rooms() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "ui").glob("*/__init__.py"))
 
 
 def test_graph_sees_the_package():
@@ -119,14 +146,59 @@ def test_no_import_cycle_between_app_rooms():
     rooms: dict[str, set[str]] = {}
     for module, targets in graph.items():
         if room(module):
-            rooms.setdefault(room(module), set()).update(room(t) for t in targets if room(t) and room(t) != room(module))
+            rooms.setdefault(room(module), set()).update(
+                room(t) for t in targets if room(t) and room(t) != room(module)
+            )
     found = cycles(rooms)
     assert not found, "app rooms that import each other: " + "; ".join(" <-> ".join(c) for c in found)
 
 
+def test_ui_rooms_import_app_imaging_and_other_rooms_faces_only():
+    """ARCHITECTURE.md: ui may import app (and imaging for display); a room reaches another room only
+    through its face (its `__init__`), and never the window's modules above the rooms."""
+    graph = import_graph()
+    wrong = []
+    for module, targets in graph.items():
+        own = ui_room(module) or ui_face(module)
+        if not own:
+            continue
+        for target in targets:
+            if layer(target) in ("app", "imaging"):
+                continue
+            if layer(target) != "ui":
+                wrong.append(f"{module} imports {target} (ui rooms ask app)")
+            elif ui_room(target) == own or ui_face(target) == own:
+                continue
+            elif ui_face(target) is None:
+                wrong.append(f"{module} imports {target} (another room's inside, or the window above)")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_import_cycle_between_ui_rooms():
+    rooms: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        own = ui_room(module)
+        if own:
+            rooms.setdefault(own, set()).update(
+                ui_face(t) for t in targets if ui_face(t) and ui_face(t) != own
+            )
+    found = cycles(rooms)
+    assert not found, "ui rooms that import each other: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_ui_keeps_at_most_eight_modules_flat():
+    flat = sorted(p.name for p in (ROOT / "ui").glob("*.py"))
+    assert len(flat) <= 8, f"ui/ has {len(flat)} flat modules: {flat}"
+    assert len(ui_rooms()) >= 5
+
+
 def test_no_import_runs_up_a_layer():
-    upward = [f"{module} imports {target}" for module, targets in import_graph().items() for target in targets
-              if LAYERS[layer(target)] > LAYERS[layer(module)]]
+    upward = [
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        for target in targets
+        if LAYERS[layer(target)] > LAYERS[layer(module)]
+    ]
     assert not upward, "\n".join(upward)
 
 
@@ -135,7 +207,11 @@ def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.parametrize("package", sorted(p.parent.name for p in (ROOT / "app").glob("*/__init__.py")))
-def test_each_app_room_says_what_it_offers_in_one_line(package):
-    doc = ast.get_docstring(ast.parse((ROOT / "app" / package / "__init__.py").read_text()))
-    assert doc and "\n" not in doc.strip(), f"app/{package}/__init__.py needs a one-line docstring"
+@pytest.mark.parametrize(
+    "package",
+    [f"app/{p.parent.name}" for p in sorted((ROOT / "app").glob("*/__init__.py"))]
+    + [f"ui/{r}" for r in ui_rooms()],
+)
+def test_each_room_says_what_it_offers_in_one_line(package):
+    doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text()))
+    assert doc and "\n" not in doc.strip(), f"{package}/__init__.py needs a one-line docstring"

@@ -5,9 +5,8 @@ import shutil
 
 import pytest
 
-from zsad_desktop import cli
-
 from tests.conftest import TINY
+from zsad_desktop import cli
 
 TINY_OPTIONS = ["--model-name", TINY, "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
 
@@ -22,8 +21,20 @@ def hazelnut(tmp_path_factory, shared_data):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, hazelnut):
     out = tmp_path_factory.mktemp("models") / "crane-hazelnut"
-    args = ["train", "--data", str(hazelnut), "--method", "crane", "--epochs", "1", "--held-out", "0.3",
-            "--out", str(out), *TINY_OPTIONS]
+    args = [
+        "train",
+        "--data",
+        str(hazelnut),
+        "--method",
+        "crane",
+        "--epochs",
+        "1",
+        "--held-out",
+        "0.3",
+        "--out",
+        str(out),
+        *TINY_OPTIONS,
+    ]
     return out, args
 
 
@@ -42,7 +53,9 @@ def test_eval_of_the_trained_model_writes_metrics_between_zero_and_one(trained, 
     if not (out / "model.json").is_file():
         assert cli.main(args) == 0
     report = tmp_path / "metrics.json"
-    assert cli.main(["eval", str(hazelnut), "--model", str(out), "--json", str(report), "--device", "cpu"]) == 0
+    assert (
+        cli.main(["eval", str(hazelnut), "--model", str(out), "--json", str(report), "--device", "cpu"]) == 0
+    )
     metrics = json.loads(report.read_text())
     values = [v for v in _numbers(metrics)]
     assert values and all(0.0 <= v <= 1.0 for v in values)

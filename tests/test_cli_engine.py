@@ -11,8 +11,9 @@ from zsad_desktop.cli.detector_options import add_detector_options, build_detect
 def _args(*extra):
     parser = argparse.ArgumentParser()
     add_detector_options(parser)
-    return parser.parse_args(["--model-name", TINY, "--pretrained", "random", "--image-size", "56", "--device", "cpu",
-                              *extra])
+    return parser.parse_args(
+        ["--model-name", TINY, "--pretrained", "random", "--image-size", "56", "--device", "cpu", *extra]
+    )
 
 
 @pytest.mark.parametrize("engine", ["fast", "exact"])
@@ -40,4 +41,6 @@ def test_the_command_says_which_precision_it_runs(monkeypatch):
     assert line.startswith("baseline on cpu: fast engine, bfloat16") and "--precision float32" in line
     monkeypatch.setattr(execution, "cpu_supports_bf16", lambda: False)
     assert execution_line(build_detector(_args())) == "baseline on cpu: fast engine, float32"
-    assert execution_line(build_detector(_args("--engine", "exact"))) == "baseline on cpu: exact engine, float32"
+    assert (
+        execution_line(build_detector(_args("--engine", "exact"))) == "baseline on cpu: exact engine, float32"
+    )

@@ -20,8 +20,13 @@ _databases = itertools.count(1)
 def local_ray():
     """Ray with few resources, shut down after the module; the code under test finds it running."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024 * 1024, log_to_driver=False,
-             address="local")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=80 * 1024 * 1024,
+        log_to_driver=False,
+        address="local",
+    )
     yield ray
     ray.shutdown()
 
@@ -33,8 +38,12 @@ def new_postgres_url(postgres_server):  # noqa: F811
 
     def make() -> str:
         name = f"cluster{next(_databases)}"
-        subprocess.run(run_as + [f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "zsad", name],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            run_as + [f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "zsad", name],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         return f"postgresql+psycopg2://zsad@127.0.0.1:{port}/{name}"
 
     return make

@@ -11,7 +11,13 @@ from zsad_desktop.app.training import model_versions
 from zsad_desktop.store import Image, Prediction, Review, ReviewStatus
 
 MODEL = "fake:v1"
-REVIEWED = [ReviewStatus.NORMAL, ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, ReviewStatus.REJECTED, ReviewStatus.SKIPPED]
+REVIEWED = [
+    ReviewStatus.NORMAL,
+    ReviewStatus.ACCEPTED,
+    ReviewStatus.CORRECTED,
+    ReviewStatus.REJECTED,
+    ReviewStatus.SKIPPED,
+]
 
 
 def fake_score(i: int) -> float | None:
@@ -31,11 +37,26 @@ def fill(workspace, count: int) -> None:
         path = f"folder{base % 4}/img{base:06d}.png"
         digest = f"{i:064x}"
         status = fake_status(i)
-        images.append(dict(rel_path=path, frame=frame, content_hash=digest, size_bytes=1, mtime_ns=1, width=8, height=8,
-                           bit_depth=8, modality="photo", missing=i % 29 == 11, review_status=status,
-                           load_error="not an image" if i % 31 == 7 else None))
+        images.append(
+            dict(
+                rel_path=path,
+                frame=frame,
+                content_hash=digest,
+                size_bytes=1,
+                mtime_ns=1,
+                width=8,
+                height=8,
+                bit_depth=8,
+                modality="photo",
+                missing=i % 29 == 11,
+                review_status=status,
+                load_error="not an image" if i % 31 == 7 else None,
+            )
+        )
         if fake_score(i) is not None:
-            predictions.append(dict(image_hash=digest, model_version=MODEL, score=fake_score(i), heatmap_file="-"))
+            predictions.append(
+                dict(image_hash=digest, model_version=MODEL, score=fake_score(i), heatmap_file="-")
+            )
         if status is not ReviewStatus.UNREVIEWED:
             reviews.append(dict(image_hash=digest, status=status, reviewer="tester"))
     with workspace.database.session() as session:

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from tests.app.cluster_fixtures import hazelnut_folder, local_ray, new_postgres_url, postgres_server, tiny_recipe  # noqa: F401
+from tests.app.cluster_fixtures import (  # noqa: F401
+    hazelnut_folder,
+    local_ray,
+    new_postgres_url,
+    postgres_server,
+    tiny_recipe,
+)
 from zsad_desktop.app.cluster.cluster_run import ClusterChoice, score_on_cluster
 from zsad_desktop.app.prediction.workspace_predictions import (
     PredictionFailure,
@@ -56,8 +62,12 @@ def test_cluster_scores_equal_the_single_process_path(scored_on_cluster, hazelnu
         assert abs(other.score - row.score) <= 1e-6, rel_path
         mine = cached_prediction(workspace, other.id, result.model_id)
         theirs = cached_prediction(single, row.id, result.model_id)
-        np.testing.assert_allclose(workspace.files.read_heatmap(mine.heatmap_file),
-                                   single.files.read_heatmap(theirs.heatmap_file), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            workspace.files.read_heatmap(mine.heatmap_file),
+            single.files.read_heatmap(theirs.heatmap_file),
+            rtol=0,
+            atol=1e-6,
+        )
     single.close()
 
 
@@ -71,12 +81,16 @@ def test_a_rerun_recomputes_nothing(scored_on_cluster, local_ray):
 
     assert (again.scored, again.found, len(again.failed), again.already_done) == (0, 0, 0, READABLE)
     with workspace.database.read() as session:
-        assert session.execute(select(Prediction.id, Prediction.heatmap_file).order_by(Prediction.id)).all() == before
+        assert (
+            session.execute(select(Prediction.id, Prediction.heatmap_file).order_by(Prediction.id)).all()
+            == before
+        )
     assert sorted(workspace.files.root.glob("heatmaps/*/*.npz")) == heatmaps_before
 
 
-def test_a_killed_actor_loses_only_its_images_which_are_scored_once_elsewhere(local_ray, new_postgres_url,
-                                                                               hazelnut_folder, tmp_path):
+def test_a_killed_actor_loses_only_its_images_which_are_scored_once_elsewhere(
+    local_ray, new_postgres_url, hazelnut_folder, tmp_path
+):
     workspace = Workspace.open(hazelnut_folder, db_url=new_postgres_url(), data_dir=tmp_path / "data")
     scan(workspace)
     killed: list[str] = []
@@ -87,20 +101,25 @@ def test_a_killed_actor_loses_only_its_images_which_are_scored_once_elsewhere(lo
             killed.append(progress.workers[0])
             local_ray.kill(local_ray.get_actor(killed[0]), no_restart=True)
 
-    result = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=2, chunk_size=2),
-                              progress=kill_one_mid_run)
+    result = score_on_cluster(
+        workspace, tiny_recipe(), ClusterChoice(workers=2, chunk_size=2), progress=kill_one_mid_run
+    )
 
     assert killed and result.workers_lost == 1 and result.retried >= 1
     assert result.scored + result.found == READABLE and len(result.failed) == 1
     with workspace.database.read() as session:
         per_image = session.execute(
-            select(Image.rel_path, func.count(Prediction.id)).outerjoin(Prediction, Prediction.image_hash == Image.content_hash)
-            .group_by(Image.rel_path)).all()
+            select(Image.rel_path, func.count(Prediction.id))
+            .outerjoin(Prediction, Prediction.image_hash == Image.content_hash)
+            .group_by(Image.rel_path)
+        ).all()
     assert len(per_image) == READABLE + 1
     assert {path: n for path, n in per_image if n != 1} == {"good/truncated.png": 0}
     for row in workspace.images(model_id=result.model_id):
         if row.score is not None:
-            assert workspace.files.path(cached_prediction(workspace, row.id, result.model_id).heatmap_file).is_file()
+            assert workspace.files.path(
+                cached_prediction(workspace, row.id, result.model_id).heatmap_file
+            ).is_file()
     workspace.close()
 
 
@@ -111,9 +130,20 @@ def test_the_command_scores_into_the_folders_workspace(local_ray, hazelnut_folde
     folder.mkdir()
     for name in ("crack/000.png", "good/000.png", "good/truncated.png"):
         (folder / name.replace("/", "_")).write_bytes((hazelnut_folder / name).read_bytes())
-    tiny = ["--model-name", "ZSAD-Tiny-ViT-14", "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
+    tiny = [
+        "--model-name",
+        "ZSAD-Tiny-ViT-14",
+        "--pretrained",
+        "random",
+        "--image-size",
+        "112",
+        "--device",
+        "cpu",
+    ]
 
-    assert main(["predict", str(folder), "--cluster", "auto", "--workers", "1", *tiny]) == 0  # the Ray running
+    assert (
+        main(["predict", str(folder), "--cluster", "auto", "--workers", "1", *tiny]) == 0
+    )  # the Ray running
 
     out, err = capsys.readouterr()
     assert "2 images scored, 0 already done, 1 failed" in out and "good_truncated.png" in err
@@ -121,16 +151,22 @@ def test_the_command_scores_into_the_folders_workspace(local_ray, hazelnut_folde
         assert sorted(r.score is not None for r in workspace.images()) == [False, True, True]
 
 
-def test_a_cancelled_run_keeps_what_it_scored_and_a_rerun_does_the_rest(local_ray, new_postgres_url, hazelnut_folder,
-                                                                         tmp_path):
+def test_a_cancelled_run_keeps_what_it_scored_and_a_rerun_does_the_rest(
+    local_ray, new_postgres_url, hazelnut_folder, tmp_path
+):
     import threading
 
     workspace = Workspace.open(hazelnut_folder, db_url=new_postgres_url(), data_dir=tmp_path / "data")
     scan(workspace)
     cancel = threading.Event()
 
-    first = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=1, chunk_size=2), cancel=cancel,
-                             progress=lambda progress: progress.done and cancel.set())
+    first = score_on_cluster(
+        workspace,
+        tiny_recipe(),
+        ClusterChoice(workers=1, chunk_size=2),
+        cancel=cancel,
+        progress=lambda progress: progress.done and cancel.set(),
+    )
     rest = score_on_cluster(workspace, tiny_recipe(), ClusterChoice(workers=1, chunk_size=2))
 
     assert first.cancelled and 0 < first.scored < READABLE  # the chunks in flight at the cancel are kept

@@ -14,10 +14,9 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select, text
 
+from tests.app.writer_process import write_reviews
 from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import Image, Prediction, Review, ReviewEvent, ReviewStatus
-
-from tests.app.writer_process import write_reviews
 
 KILLS = 40
 
@@ -31,7 +30,9 @@ def forkserver():
 
 def _start(context, folder, life, rounds, reviewer):
     parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=write_reviews, args=(str(folder), life, rounds, reviewer, child), daemon=True)
+    process = context.Process(
+        target=write_reviews, args=(str(folder), life, rounds, reviewer, child), daemon=True
+    )
     process.start()
     child.close()
     return process, parent

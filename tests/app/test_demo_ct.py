@@ -19,7 +19,9 @@ def test_ct_demo_is_a_dicom_series_with_bleeds_where_the_masks_are(tmp_path, cap
         mask = read_mask(mask_path)
         assert image.default_window == (40.0, 80.0) and image.pixels.dtype == np.float32
         assert 60 < image.pixels[mask].mean() < 80  # the bleed, in Hounsfield units
-        assert abs(image.pixels[~mask & (image.pixels > 15) & (image.pixels < 50)].mean() - 32) < 3  # brain around it
+        assert (
+            abs(image.pixels[~mask & (image.pixels > 15) & (image.pixels < 50)].mean() - 32) < 3
+        )  # brain around it
         frame = load_image(root / "multiframe" / "volume.dcm", int(name[2:]) - 1)
         assert np.array_equal(frame.pixels, image.pixels)  # the multi-frame copy holds the same volume
 
@@ -46,7 +48,9 @@ def test_reviewed_ct_demo_slices_and_frames_export_as_dicom_seg(tmp_path):
     write_ct_demo(root, slices=6, size=96, bleeding=2)
     with Workspace.open(root) as workspace:
         scan(workspace)
-        truth = {p.name.replace("_mask.png", ""): read_mask(p) for p in (root / "ground_truth").glob("*_mask.png")}
+        truth = {
+            p.name.replace("_mask.png", ""): read_mask(p) for p in (root / "ground_truth").glob("*_mask.png")
+        }
         rows = workspace.images(order="name")
         reviewed = [r for r in rows if r.rel_path.split("/")[-1] in truth and r.frame is None]
         frame = next(r for r in rows if r.frame is not None and f"IM{r.frame + 1:04d}" in truth)
@@ -59,4 +63,6 @@ def test_reviewed_ct_demo_slices_and_frames_export_as_dicom_seg(tmp_path):
     assert sum("_f00" in p.name for p in segs) == 1
     for path in segs:
         seg = hd.seg.segread(path)
-        assert seg.FrameOfReferenceUID and seg.pixel_array.astype(bool).sum() in {int(m.sum()) for m in truth.values()}
+        assert seg.FrameOfReferenceUID and seg.pixel_array.astype(bool).sum() in {
+            int(m.sum()) for m in truth.values()
+        }

@@ -8,7 +8,9 @@ from zsad_desktop.imaging import image_info, load_image, read_mask
 
 
 def test_wafer_demo_is_a_16_bit_tiff_with_dark_defects_where_the_mask_is(tmp_path, capsys):
-    assert cli.main(["demo", str(tmp_path / "wafer"), "--kind", "wafer", "--side", "1300"]) == 0  # not a tile multiple
+    assert (
+        cli.main(["demo", str(tmp_path / "wafer"), "--kind", "wafer", "--side", "1300"]) == 0
+    )  # not a tile multiple
     path = tmp_path / "wafer" / "wafer.tif"
     info = image_info(path)
     assert (info.width, info.height, info.bit_depth) == (1300, 1300, 16)

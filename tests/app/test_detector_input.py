@@ -31,15 +31,22 @@ from zsad_desktop.store import Prediction
 
 
 def test_keys_name_the_rule_and_the_tiles():
-    assert input_for(InputChoice(PERCENTILE), 8, "photo").key == ""  # 8-bit photos as stored, whatever the rule
+    assert (
+        input_for(InputChoice(PERCENTILE), 8, "photo").key == ""
+    )  # 8-bit photos as stored, whatever the rule
     assert input_for(InputChoice(), 16, "photo").key == "file-window"
     assert input_for(InputChoice(PERCENTILE, 1, 99), 16, "photo").key == "percentile:1:99"
     assert input_for(InputChoice(CURRENT_WINDOW), 16, "dicom", (40, 80)).key == "window:40:80"
     assert input_for(InputChoice(CURRENT_WINDOW), 16, "dicom", None).key == "file-window"  # no window set yet
-    assert input_for(InputChoice(PERCENTILE), 8, "dicom").key.startswith("percentile")  # DICOM is never "as stored"
+    assert input_for(InputChoice(PERCENTILE), 8, "dicom").key.startswith(
+        "percentile"
+    )  # DICOM is never "as stored"
     tiles = TilingChoice().config(518)
-    assert (tiles.tile_size, tiles.overlap) == (1036, 129) == (TilingConfig.for_input_size(518).tile_size,
-                                                               TilingConfig.for_input_size(518).overlap)
+    assert (
+        (tiles.tile_size, tiles.overlap)
+        == (1036, 129)
+        == (TilingConfig.for_input_size(518).tile_size, TilingConfig.for_input_size(518).overlap)
+    )
     assert prediction_key(DetectorInput(""), tiles) == "tile:1036:129"
     assert prediction_key(DetectorInput("window", (-600, 1500)), tiles) == "window:-600:1500|tile:1036:129"
     assert TilingChoice(tile_size=800).config(None).tile_size == 800 and TilingChoice().config(None) is None
@@ -56,7 +63,9 @@ def test_the_rules_window_16_bit_pixels_as_documented():
     pixels = (np.arange(100 * 120, dtype=np.uint32).reshape(100, 120) * 5).astype(np.uint16)
     assert DetectorInput(FILE_WINDOW).window_for(pixels, (40.0, 80.0)) == (40.0, 80.0)
     assert DetectorInput(FILE_WINDOW).window_for(pixels, None) == percentile_window(pixels)
-    assert DetectorInput(PERCENTILE, lo=2, hi=98).window_for(pixels, (40.0, 80.0)) == percentile_window(pixels, 2, 98)
+    assert DetectorInput(PERCENTILE, lo=2, hi=98).window_for(pixels, (40.0, 80.0)) == percentile_window(
+        pixels, 2, 98
+    )
     assert DetectorInput("window", (1000.0, 500.0)).window_for(pixels, (40.0, 80.0)) == (1000.0, 500.0)
     assert DetectorInput("").window_for(pixels.astype(np.uint8), None) is None
 
@@ -101,8 +110,12 @@ def test_a_changed_choice_makes_a_new_prediction_and_the_old_one_stays(mixed_fol
     old = cached_prediction(ws, a16.id, detector.model_id, "file-window")
     assert new.detector_input == "percentile:20:80" and old.detector_input == "file-window"
     pixels = load_image(ws.absolute_path(a16)).pixels
-    np.testing.assert_allclose(heatmap(ws, new), apply_window(pixels, *percentile_window(pixels, 20, 80)) / 255, atol=2e-3)
-    np.testing.assert_allclose(heatmap(ws, old), apply_window(pixels, *percentile_window(pixels)) / 255, atol=2e-3)
+    np.testing.assert_allclose(
+        heatmap(ws, new), apply_window(pixels, *percentile_window(pixels, 20, 80)) / 255, atol=2e-3
+    )
+    np.testing.assert_allclose(
+        heatmap(ws, old), apply_window(pixels, *percentile_window(pixels)) / 255, atol=2e-3
+    )
     assert not np.allclose(heatmap(ws, new), heatmap(ws, old), atol=0.05)  # 20-80 saturates the ends
 
     set_input_choice(ws, InputChoice(FILE_WINDOW))  # back to the first choice: nothing computed again
@@ -131,7 +144,9 @@ def test_dicom_slices_and_frames_are_seen_through_their_own_window(tmp_path):
         for row, outcome in zip(rows, outcomes):
             image = load_image(ws.absolute_path(row), row.frame)
             assert image.default_window == (40.0, 80.0)
-            np.testing.assert_allclose(heatmap(ws, outcome), apply_window(image.pixels, 40, 80) / 255, atol=2e-3)
+            np.testing.assert_allclose(
+                heatmap(ws, outcome), apply_window(image.pixels, 40, 80) / 255, atol=2e-3
+            )
         frames = [o for r, o in zip(rows, outcomes) if r.frame is not None]
         assert len({round(o.score, 6) for o in frames}) == 3  # each frame predicted from its own pixels
 
@@ -160,7 +175,10 @@ def test_the_sql_key_column_gives_each_image_the_key_its_prediction_gets(mixed_f
     ws.set_setting(DISPLAY_WINDOW_SETTING, [100, 50])
     set_tiling_choice(ws, tiling)
     resolved = WorkspaceInput.of(ws, None)
-    outcomes = {o.image_id: o.detector_input for o in predict_images(ws, BrightnessDetector(), [r.id for r in ws.images()])}
+    outcomes = {
+        o.image_id: o.detector_input
+        for o in predict_images(ws, BrightnessDetector(), [r.id for r in ws.images()])
+    }
     with ws.database.read() as session:
         in_sql = dict(session.execute(select(Image.id, resolved.key_column())).all())
     assert in_sql == outcomes and len(set(outcomes.values())) == (4 if tiling.enabled else 2)

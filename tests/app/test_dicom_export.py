@@ -19,13 +19,18 @@ PATIENT_NAME = "Doe^Jane"
 
 def _study():
     """The UIDs a DICOM SEG must reference (absent type 2 attributes, e.g. birth date, it passes on empty)."""
-    return dict(StudyInstanceUID=generate_uid(), SeriesInstanceUID=generate_uid(), PatientName=PATIENT_NAME,
-                PatientSex="F", SeriesNumber=3)
+    return dict(
+        StudyInstanceUID=generate_uid(),
+        SeriesInstanceUID=generate_uid(),
+        PatientName=PATIENT_NAME,
+        PatientSex="F",
+        SeriesNumber=3,
+    )
 
 
 def _mask(shape, top):
     mask = np.zeros(shape, bool)
-    mask[top:top + 4, 2:9] = True
+    mask[top : top + 4, 2:9] = True
     return mask
 
 
@@ -39,7 +44,9 @@ def dicom_workspace(tmp_path):
     small = rng.integers(0, 255, (20, 16)).astype(np.uint8)
     cine = np.stack([np.full((24, 32), 1000 * (i + 1), np.uint16) for i in range(3)])
     paths = {
-        "ct": write_dicom(folder / "Doe_Jane_ct.dcm", ct, slope=1.0, intercept=-1024.0, window=(40, 400), **_study()),
+        "ct": write_dicom(
+            folder / "Doe_Jane_ct.dcm", ct, slope=1.0, intercept=-1024.0, window=(40, 400), **_study()
+        ),
         "small": write_dicom(folder / "Doe_Jane_small.dcm", small, bits=8, PatientName=PATIENT_NAME),
         "cine": write_dicom(folder / "Doe_Jane_cine.dcm", cine, **_study()),
     }
@@ -66,10 +73,16 @@ def test_dicom_exports_are_named_by_uid_keep_stored_values_and_masks(dicom_works
 
     written = sorted(p.relative_to(report.folder).as_posix() for p in report.folder.rglob("*.png"))
     ct_uid, cine_uid, small_uid = _uid(paths["ct"]), _uid(paths["cine"]), _uid(paths["small"])
-    assert written == sorted([
-        f"test/anomaly/{ct_uid}.png", f"ground_truth/anomaly/{ct_uid}_mask.png",
-        f"test/anomaly/{cine_uid}_f0002.png", f"ground_truth/anomaly/{cine_uid}_f0002_mask.png",
-        f"test/good/{cine_uid}_f0000.png", f"test/good/{small_uid}.png"])
+    assert written == sorted(
+        [
+            f"test/anomaly/{ct_uid}.png",
+            f"ground_truth/anomaly/{ct_uid}_mask.png",
+            f"test/anomaly/{cine_uid}_f0002.png",
+            f"ground_truth/anomaly/{cine_uid}_f0002_mask.png",
+            f"test/good/{cine_uid}_f0000.png",
+            f"test/good/{small_uid}.png",
+        ]
+    )
     every_name = " ".join(p.name for p in report.folder.rglob("*"))
     assert "Doe" not in every_name and "Jane" not in every_name
 
@@ -104,8 +117,11 @@ def test_signed_dicom_values_become_the_windowed_8bit_image(tmp_path):
 
 def _review_defects(ws):
     rows = {(r.rel_path, r.frame): r for r in ws.images()}
-    masks = {("Doe_Jane_ct.dcm", None): _mask((24, 32), 3), ("Doe_Jane_cine.dcm", 1): _mask((24, 32), 12),
-             ("Doe_Jane_small.dcm", None): _mask((20, 16), 5)}
+    masks = {
+        ("Doe_Jane_ct.dcm", None): _mask((24, 32), 3),
+        ("Doe_Jane_cine.dcm", 1): _mask((24, 32), 12),
+        ("Doe_Jane_small.dcm", None): _mask((20, 16), 5),
+    }
     for key, mask in masks.items():
         record_review(ws, rows[key].id, ReviewStatus.CORRECTED, mask=mask)
     record_review(ws, rows[("Doe_Jane_cine.dcm", 0)].id, ReviewStatus.NORMAL)
@@ -125,8 +141,10 @@ def test_dicom_seg_holds_the_reviewed_mask_and_references_its_source(dicom_works
     names = {p.name for p in segs}
     ct_uid, cine_uid = _uid(paths["ct"]), _uid(paths["cine"])
     assert names == {f"{ct_uid}_seg.dcm", f"{cine_uid}_f0001_seg.dcm"}  # none for the normal frame
-    for key, path, name, frame_number in ((("Doe_Jane_ct.dcm", None), paths["ct"], f"{ct_uid}_seg.dcm", None),
-                                          (("Doe_Jane_cine.dcm", 1), paths["cine"], f"{cine_uid}_f0001_seg.dcm", 2)):
+    for key, path, name, frame_number in (
+        (("Doe_Jane_ct.dcm", None), paths["ct"], f"{ct_uid}_seg.dcm", None),
+        (("Doe_Jane_cine.dcm", 1), paths["cine"], f"{cine_uid}_f0001_seg.dcm", 2),
+    ):
         source = pydicom.dcmread(path, stop_before_pixels=True)
         seg = hd.seg.segread(report.folder / "dicom_seg" / name)
         assert seg.SegmentSequence[0].SegmentLabel == "anomaly"
@@ -161,7 +179,10 @@ def test_zsad_export_dicom_seg_from_the_command_line(dicom_workspace, tmp_path, 
     assert "2 DICOM SEG files" in out and f"no DICOM SEG: {_uid(paths['small'])}" in err
     assert "Doe" not in out + err.replace(folder, "")  # messages name images by UID
     assert len(list((tmp_path / "out" / "reviewed" / "dicom_seg").iterdir())) == 2
-    assert cli.main(["export", folder, "--format", "coco", "--out", str(tmp_path / "c.json"), "--dicom-seg"]) == 2
+    assert (
+        cli.main(["export", folder, "--format", "coco", "--out", str(tmp_path / "c.json"), "--dicom-seg"])
+        == 2
+    )
     assert not (tmp_path / "c.json").exists()
 
 
@@ -175,17 +196,25 @@ def test_seg_of_a_frame_of_a_positioned_multiframe_source(tmp_path):
     shared, orientation, measures = Dataset(), Dataset(), Dataset()
     orientation.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
     measures.PixelSpacing, measures.SliceThickness = [0.5, 0.5], 1.0
-    shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = Sequence([orientation]), Sequence([measures])
+    shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = (
+        Sequence([orientation]),
+        Sequence([measures]),
+    )
     per_frame = []
     for index in range(3):
         item, position = Dataset(), Dataset()
         position.ImagePositionPatient = [0.0, 0.0, float(index)]
         item.PlanePositionSequence = Sequence([position])
         per_frame.append(item)
-    source = write_dicom(tmp_path / "volume.dcm", np.stack([np.full((24, 32), i, np.uint16) for i in range(3)]),
-                         SOPClassUID=pydicom.uid.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
-                         FrameOfReferenceUID=generate_uid(), SharedFunctionalGroupsSequence=Sequence([shared]),
-                         PerFrameFunctionalGroupsSequence=Sequence(per_frame), **_study())
+    source = write_dicom(
+        tmp_path / "volume.dcm",
+        np.stack([np.full((24, 32), i, np.uint16) for i in range(3)]),
+        SOPClassUID=pydicom.uid.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+        FrameOfReferenceUID=generate_uid(),
+        SharedFunctionalGroupsSequence=Sequence([shared]),
+        PerFrameFunctionalGroupsSequence=Sequence(per_frame),
+        **_study(),
+    )
     mask = _mask((24, 32), 7)
     write_dicom_seg(source, 1, mask, tmp_path / "seg.dcm")
     seg = hd.seg.segread(tmp_path / "seg.dcm")
@@ -203,7 +232,10 @@ def test_coco_entries_of_dicom_frames_carry_uid_and_frame(dicom_workspace, tmp_p
     cine_uid, ct_uid = _uid(paths["cine"]), _uid(paths["ct"])
     cine = [e for e in data["images"] if e["sop_instance_uid"] == cine_uid]
     assert sorted(e["frame"] for e in cine) == [0, 1]
-    assert sorted(e["file_name"] for e in cine) == [f"{cine_uid}_f0000", f"{cine_uid}_f0001"]  # never the path
+    assert sorted(e["file_name"] for e in cine) == [
+        f"{cine_uid}_f0000",
+        f"{cine_uid}_f0001",
+    ]  # never the path
     ct = next(e for e in data["images"] if e["sop_instance_uid"] == ct_uid)
     assert "frame" not in ct and ct["file_name"] == ct_uid
     assert sum(a["area"] for a in data["annotations"]) == sum(int(m.sum()) for m in masks.values())

@@ -24,7 +24,11 @@ def test_each_frame_is_an_image_with_its_own_review(tmp_path):
     assert report.added == 2  # files, not frames
     rows = ws.images(order="name")
     assert [(r.rel_path, r.frame) for r in rows] == [
-        ("cine.dcm", 0), ("cine.dcm", 1), ("cine.dcm", 2), ("single.dcm", None)]
+        ("cine.dcm", 0),
+        ("cine.dcm", 1),
+        ("cine.dcm", 2),
+        ("single.dcm", None),
+    ]
     assert len({r.content_hash for r in rows}) == 4
     assert rows[1].title == "cine.dcm [frame 2]"
     # the gallery names a DICOM image by its series and instance, never by the patient
@@ -59,5 +63,8 @@ def test_rescan_of_a_replaced_file_with_fewer_frames_keeps_the_lost_frames_revie
     again = Workspace.open(tmp_path)  # and its review is still in the store
     assert again.counts().get(ReviewStatus.NORMAL, 0) == 0
     with again.database.read() as session:
-        assert session.scalar(select(Review.status).where(Review.image_hash == third.content_hash)) == ReviewStatus.NORMAL
+        assert (
+            session.scalar(select(Review.status).where(Review.image_hash == third.content_hash))
+            == ReviewStatus.NORMAL
+        )
     again.close()

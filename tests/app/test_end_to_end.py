@@ -34,9 +34,20 @@ def _review_like_a_reviewer(workspace, truth_root, detector):
         elif row.rel_path == "hole/001.png":
             status, mask = ReviewStatus.SKIPPED, None
         else:
-            status, mask = ReviewStatus.CORRECTED, read_mask(truth_root / defect / name.replace(".png", "_mask.png"))
-        record_review(workspace, row.id, status, mask=mask, proposal=proposal, reviewer="qa",
-                      model_version=detector.model_id, note=f"review {index}")
+            status, mask = (
+                ReviewStatus.CORRECTED,
+                read_mask(truth_root / defect / name.replace(".png", "_mask.png")),
+            )
+        record_review(
+            workspace,
+            row.id,
+            status,
+            mask=mask,
+            proposal=proposal,
+            reviewer="qa",
+            model_version=detector.model_id,
+            note=f"review {index}",
+        )
         if status not in (ReviewStatus.REJECTED, ReviewStatus.SKIPPED):
             expected[row.rel_path] = mask if mask is not None and mask.any() else None
         decided.append((row, proposal))
@@ -84,7 +95,9 @@ def test_scan_predict_review_export_reimport(workspace, shared_data, tmp_path):
     lines = {line["path"]: line for line in json.loads((tmp_path / "report.json").read_text())}
     assert lines["cut/001.png"]["status"] == "rejected" and lines["good/000.png"]["defect_area"] == 0
     assert lines["print/000.png"]["defect_area"] == int(expected["print/000.png"].sum())
-    assert lines["print/000.png"]["model_version"] == detector.model_id and lines["print/000.png"]["score"] > 0
+    assert (
+        lines["print/000.png"]["model_version"] == detector.model_id and lines["print/000.png"]["score"] > 0
+    )
 
 
 def test_export_config_trains_anomalib_folder_datamodule(workspace, tmp_path):

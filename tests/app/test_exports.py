@@ -30,10 +30,24 @@ def _files_under(folder):
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("hostile", [
-    "../../etc/passwd", "..", ".", "", "/abs/path.png", "a/../../b.png", "C:\\Windows\\system32\\x.png",
-    ".hidden.png", "con.png", "a b/c:d*e?.png", "ünïcødé/名前.png", "x" * 400 + ".png", "-rf.png",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "../../etc/passwd",
+        "..",
+        ".",
+        "",
+        "/abs/path.png",
+        "a/../../b.png",
+        "C:\\Windows\\system32\\x.png",
+        ".hidden.png",
+        "con.png",
+        "a b/c:d*e?.png",
+        "ünïcødé/名前.png",
+        "x" * 400 + ".png",
+        "-rf.png",
+    ],
+)
 def test_safe_names_are_flat_visible_and_portable(hostile):
     name = safe_name(hostile)
     assert name and "/" not in name and "\\" not in name and ":" not in name and ".." not in name.split("__")
@@ -43,7 +57,12 @@ def test_safe_names_are_flat_visible_and_portable(hostile):
 
 def test_names_that_sanitise_alike_stay_distinct():
     names = UniqueNames()
-    assert [names("a/b.png"), names("a__b.png"), names("A/B.png"), names("a?b.png")] == ["a__b", "a__b_2", "A__B_3", "a_b"]
+    assert [names("a/b.png"), names("a__b.png"), names("A/B.png"), names("a?b.png")] == [
+        "a__b",
+        "a__b_2",
+        "A__B_3",
+        "a_b",
+    ]
     long = "x" * 300
     assert safe_name(long + "1.png") != safe_name(long + "2.png")
 
@@ -64,8 +83,16 @@ def test_a_crafted_path_in_the_database_cannot_escape_the_export(workspace, tmp_
     source = workspace.folder / workspace.images(order="name")[0].rel_path
     (outside / "evil.png").write_bytes(source.read_bytes())
     with workspace.database.session() as session:
-        session.add(Image(rel_path="../outside/evil.png", content_hash="f" * 40, size_bytes=1, mtime_ns=1,
-                          width=256, height=256))
+        session.add(
+            Image(
+                rel_path="../outside/evil.png",
+                content_hash="f" * 40,
+                size_bytes=1,
+                mtime_ns=1,
+                width=256,
+                height=256,
+            )
+        )
     evil = next(r for r in workspace.images() if r.rel_path == "../outside/evil.png")
     record_review(workspace, evil.id, ReviewStatus.CORRECTED, mask=np.ones((256, 256), bool))
     before = _files_under(tmp_path)
@@ -106,14 +133,16 @@ def test_cancelled_export_leaves_nothing(workspace, tmp_path):
     for row in workspace.images(order="name")[:3]:
         record_review(workspace, row.id, ReviewStatus.NORMAL)
     cancel = threading.Event()
-    report = export_mvtec(workspace, tmp_path / "out", progress=lambda done, total: cancel.set(), cancel=cancel)
+    report = export_mvtec(
+        workspace, tmp_path / "out", progress=lambda done, total: cancel.set(), cancel=cancel
+    )
     assert report.cancelled and list((tmp_path / "out").iterdir()) == []
 
 
 def test_other_formats_become_png_with_their_bit_depth(tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
-    grey16 = (np.arange(40 * 30, dtype=np.uint16).reshape(40, 30) * 50)
+    grey16 = np.arange(40 * 30, dtype=np.uint16).reshape(40, 30) * 50
     tifffile.imwrite(folder / "scan.tif", grey16)
     colour = np.zeros((20, 24, 3), np.uint8)
     colour[..., 2] = 200  # red in OpenCV's BGR
@@ -142,8 +171,10 @@ def test_coco_has_one_rle_instance_per_connected_region(workspace, tmp_path):
     data = export_coco(workspace, tmp_path / "sub" / "coco.json")
     assert json.loads((tmp_path / "sub" / "coco.json").read_text()) == data
     assert len(data["images"]) == 2 and [a["id"] for a in data["annotations"]] == [1, 2]
-    decoded = [coco_mask.decode({**a["segmentation"], "counts": a["segmentation"]["counts"].encode()})
-               for a in data["annotations"]]
+    decoded = [
+        coco_mask.decode({**a["segmentation"], "counts": a["segmentation"]["counts"].encode()})
+        for a in data["annotations"]
+    ]
     np.testing.assert_array_equal(np.sum(decoded, axis=0).astype(bool), mask)
     assert data["categories"] == [{"id": 1, "name": "anomaly", "supercategory": "defect"}]
 
@@ -152,14 +183,29 @@ def test_report_lists_every_image_with_its_decision(workspace, tmp_path):
     rows = workspace.images(order="name")
     mask = np.zeros((256, 256), bool)
     mask[:4, :5] = True
-    record_review(workspace, rows[0].id, ReviewStatus.CORRECTED, mask=mask, reviewer="qa", model_version="m1", note="a, \"b\"")
+    record_review(
+        workspace,
+        rows[0].id,
+        ReviewStatus.CORRECTED,
+        mask=mask,
+        reviewer="qa",
+        model_version="m1",
+        note='a, "b"',
+    )
     assert export_report(workspace, tmp_path / "report.csv") == len(rows)
     with open(tmp_path / "report.csv", newline="") as handle:
         lines = list(csv.DictReader(handle))
     assert [line["path"] for line in lines] == [r.rel_path for r in rows]
     assert lines[0] | {"updated_at": ""} == {
-        "path": rows[0].rel_path, "score": "", "status": "corrected", "reviewer": "qa", "model_version": "m1",
-        "defect_area": "20", "note": "a, \"b\"", "updated_at": ""}
+        "path": rows[0].rel_path,
+        "score": "",
+        "status": "corrected",
+        "reviewer": "qa",
+        "model_version": "m1",
+        "defect_area": "20",
+        "note": 'a, "b"',
+        "updated_at": "",
+    }
     assert lines[1]["status"] == "unreviewed" and lines[1]["defect_area"] == "0"
     export_report(workspace, tmp_path / "report.json")
     assert json.loads((tmp_path / "report.json").read_text())[0]["defect_area"] == 20

@@ -12,8 +12,14 @@ from zsad_desktop.app.workspace.scanning import scan
 
 
 def _session(folder, first_look):
-    settings = DetectorSettings(model_name=TINY, pretrained="random", image_size=112, device="cpu",
-                                object_name="hazelnut", first_look=first_look)
+    settings = DetectorSettings(
+        model_name=TINY,
+        pretrained="random",
+        image_size=112,
+        device="cpu",
+        object_name="hazelnut",
+        first_look=first_look,
+    )
     session = ReviewSession.open(folder, settings, JobQueue())
     scan(session.workspace)
     return session
@@ -23,8 +29,9 @@ def _run(session, submit):
     """Submit through `submit(on_result, on_error)` and wait for the job; the outcomes it reported."""
     done, outcomes, errors = threading.Event(), [], []
     job = submit(outcomes.append, errors.append)
-    session.queue.submit("marker", lambda progress, cancel: None, job.priority if job else 0,
-                         on_result=lambda _: done.set())
+    session.queue.submit(
+        "marker", lambda progress, cancel: None, job.priority if job else 0, on_result=lambda _: done.set()
+    )
     assert done.wait(120) and not errors, errors
     return outcomes
 
@@ -39,7 +46,9 @@ def test_first_look_is_shown_until_the_full_heatmap_and_never_scored(hazelnut_co
         view = session.view(row.id)
         assert view.first_look and view.heatmap is not None
         assert view.raw_heatmap.shape == view.pixels8.shape[:2]
-        assert all(r.score is None for r in session.workspace.images())  # the gallery and exports see no score
+        assert all(
+            r.score is None for r in session.workspace.images()
+        )  # the gallery and exports see no score
         _run(session, lambda ok, err: session.predict([row.id], 0, ok, err))
         view = session.view(row.id)
         assert not view.first_look and view.heatmap is not None and view.row.score is not None

@@ -23,7 +23,9 @@ def rows_of(out):
 def folder(tmp_path, shared_data):
     target = tmp_path / "in"
     target.mkdir()
-    for index, path in enumerate(sorted((shared_data / "mvtec_ad" / "hazelnut" / "test").glob("*/*.png"))[:6]):
+    for index, path in enumerate(
+        sorted((shared_data / "mvtec_ad" / "hazelnut" / "test").glob("*/*.png"))[:6]
+    ):
         shutil.copy(path, target / f"{index:03d}.png")
     return target
 
@@ -70,8 +72,14 @@ def test_rows_are_there_as_images_finish_and_a_rerun_scores_only_the_rest(folder
 
 def test_a_cancelled_run_keeps_its_rows_and_another_model_is_scored_anew(folder, tmp_path):
     out, cancel = tmp_path / "out", threading.Event()
-    result = predict_folder(BrightnessDetector(), folder, out, batch_size=2,
-                            progress=lambda done, total: done >= 2 and cancel.set(), cancel=cancel)
+    result = predict_folder(
+        BrightnessDetector(),
+        folder,
+        out,
+        batch_size=2,
+        progress=lambda done, total: done >= 2 and cancel.set(),
+        cancel=cancel,
+    )
     assert result.cancelled and len(rows_of(out)) == len(result.scored) == 2
     other = BrightnessDetector(version="v2")
     assert predict_folder(other, folder, out).already_done == 0 and other.calls == 6
@@ -99,7 +107,9 @@ def test_the_summary_line_says_what_was_already_done(folder, tmp_path, capsys, m
     detector = BrightnessDetector()
     detector.batch_size = 4
     monkeypatch.setattr(folder_commands, "build_detector", lambda args: detector)
-    Image.new("RGB", (40, 30)).save(folder / "frames.gif", save_all=True, append_images=[Image.new("RGB", (40, 30), "red")])
+    Image.new("RGB", (40, 30)).save(
+        folder / "frames.gif", save_all=True, append_images=[Image.new("RGB", (40, 30), "red")]
+    )
     assert cli.main(["predict", str(folder), "--out", str(tmp_path / "out")]) == 0
     assert "7 images scored, 0 already done, 0 skipped" in capsys.readouterr().out
     assert cli.main(["predict", str(folder), "--out", str(tmp_path / "out")]) == 0
@@ -115,7 +125,9 @@ def test_files_that_cannot_be_scored_have_a_row_with_the_reason(folder, tmp_path
     result = predict_folder(BrightnessDetector(), folder, tmp_path / "out")
     assert len(result.scored) == 8 and len(result.failed) == 2
     rows = {row["path"]: row for row in rows_of(tmp_path / "out")}
-    assert rows["dangling.png"]["error"].startswith("broken symbolic link") and not rows["dangling.png"]["score"]
+    assert (
+        rows["dangling.png"]["error"].startswith("broken symbolic link") and not rows["dangling.png"]["score"]
+    )
     assert rows["pipe.png"]["error"].startswith("not a regular file")
     assert float(rows["moving.gif"]["score"]) == pytest.approx(1.0)  # its first, white frame
     assert float(rows["still.webp"]["score"]) == pytest.approx(1.0, abs=0.01)
@@ -137,4 +149,6 @@ def test_images_sharing_a_name_keep_apart_heatmaps_and_an_output_inside_the_fold
     assert (out / "000.png_heatmap.png").is_file() and (out / "000.gif_heatmap.png").is_file()
     assert (out / "001_heatmap.png").is_file()  # a name of its own keeps the usual file name
     again = predict_folder(BrightnessDetector(), folder, out)
-    assert again.already_done == 7 and not again.scored and not again.failed  # its own heatmaps are not images
+    assert (
+        again.already_done == 7 and not again.scored and not again.failed
+    )  # its own heatmaps are not images

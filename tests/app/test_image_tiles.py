@@ -47,8 +47,9 @@ def test_levels_halve_rounding_up_until_one_tile():
     assert level_count(20_000, 20_000, 512) == 7
 
 
-@pytest.mark.parametrize("scale, level", [(4.0, 0), (1.0, 0), (0.75, 0), (0.5, 1), (0.3, 1), (0.25, 2),
-                                          (0.06, 4), (0.001, 5)])
+@pytest.mark.parametrize(
+    "scale, level", [(4.0, 0), (1.0, 0), (0.75, 0), (0.5, 1), (0.3, 1), (0.25, 2), (0.06, 4), (0.001, 5)]
+)
 def test_level_for_a_zoom_keeps_level_pixels_at_least_a_screen_pixel(scale, level):
     assert level_for_scale(scale, count=6) == level
 
@@ -61,7 +62,9 @@ def test_level_for_scale_refuses_a_zoom_of_zero():
 def test_choosing_a_level_while_others_are_built():
     needed = {0: 400, 1: 100, 2: 25, 3: 9, 4: 4, 5: 1}.__getitem__
     assert choose_level(3, [0, 1, 2, 3, 5], needed, budget=16) == 3  # ready
-    assert choose_level(3, [0, 5], needed, budget=16) == 5  # level 0 would need 400 tiles: the coarse stand-in
+    assert (
+        choose_level(3, [0, 5], needed, budget=16) == 5
+    )  # level 0 would need 400 tiles: the coarse stand-in
     assert choose_level(3, [0, 2, 5], needed, budget=30) == 2  # finer and affordable: sharper
     assert choose_level(1, [0, 5], needed, budget=400) == 0
     assert choose_level(5, [0], needed, budget=1) == 0  # nothing else to draw

@@ -10,8 +10,17 @@ from tests.app.fakes import BrightnessDetector
 from zsad_desktop.app.prediction.jobs import JobQueue
 from zsad_desktop.app.prediction.workspace_predictions import predict_images
 from zsad_desktop.app.review.decisions import record_review
-from zsad_desktop.app.review.informative_order import next_most_informative, queue_informativeness, refresh_informativeness
-from zsad_desktop.app.review.informative_score import closeness, disagreement, informativeness, most_informative_first
+from zsad_desktop.app.review.informative_order import (
+    next_most_informative,
+    queue_informativeness,
+    refresh_informativeness,
+)
+from zsad_desktop.app.review.informative_score import (
+    closeness,
+    disagreement,
+    informativeness,
+    most_informative_first,
+)
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.detection.interface import Detection
 from zsad_desktop.store import ReviewStatus
@@ -35,7 +44,12 @@ def test_the_order_is_the_same_for_the_same_scores_whatever_order_they_come_in()
     keys = list(scores)
     for seed in range(5):
         random.Random(seed).shuffle(keys)
-        assert most_informative_first(informativeness({k: scores[k] for k in keys}, {k: parent[k] for k in keys})) == expected
+        assert (
+            most_informative_first(
+                informativeness({k: scores[k] for k in keys}, {k: parent[k] for k in keys})
+            )
+            == expected
+        )
     # without a second opinion: the three images at the median first, equal values by name
     assert most_informative_first(informativeness(scores))[:3] == ["img01", "img02", "img06"]
 
@@ -60,7 +74,9 @@ def _versions(workspace, first, second):
     ids = [r.id for r in workspace.images(order="name")]
     for detector, parent in ((first, None), (second, "v1")):
         list(predict_images(workspace, detector, ids))
-        model_versions.register_version(workspace, detector.model_id, "test", {}, parent=parent, activate=True)
+        model_versions.register_version(
+            workspace, detector.model_id, "test", {}, parent=parent, activate=True
+        )
 
 
 def test_a_queued_job_stores_the_scores_and_the_gallery_and_next_key_follow_them(workspace):
@@ -73,13 +89,21 @@ def test_a_queued_job_stores_the_scores_and_the_gallery_and_next_key_follow_them
     rows = workspace.images()
     assert done == [len(rows)] and all(r.informativeness is not None for r in rows)
     ids = {r.rel_path: r.id for r in rows}  # keyed by name: the gallery breaks ties by name too
-    parent_scores = {r.rel_path: r.score for r in workspace.images(model_id=BrightnessDetector("v1").model_id)}
+    parent_scores = {
+        r.rel_path: r.score for r in workspace.images(model_id=BrightnessDetector("v1").model_id)
+    }
     values = informativeness({r.rel_path: r.score for r in rows}, parent_scores)
     assert values != informativeness({r.rel_path: r.score for r in rows})  # the versions disagree somewhere
     expected = [ids[name] for name in most_informative_first(values)]
     listing = workspace.listing(order="informative")
-    assert [r.id for r in listing.first(len(rows))] == [r.id for r in workspace.images(order="informative")] == expected
-    assert [r.id for r in listing.first(3) + listing.after(listing.key(listing.first(3)[-1]), 100)] == expected
+    assert (
+        [r.id for r in listing.first(len(rows))]
+        == [r.id for r in workspace.images(order="informative")]
+        == expected
+    )
+    assert [
+        r.id for r in listing.first(3) + listing.after(listing.key(listing.first(3)[-1]), 100)
+    ] == expected
     assert next_most_informative(workspace).id == expected[0]
     record_review(workspace, expected[0], ReviewStatus.NORMAL)
     assert next_most_informative(workspace).id == expected[1]

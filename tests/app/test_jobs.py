@@ -36,8 +36,13 @@ def _recorder(ran, name):
 def test_jobs_run_by_priority_then_in_order(queue):
     blocker, release = _blocker(queue)
     ran = []
-    for name, priority in [("rest-1", Priority.FOLDER), ("train", Priority.TRAINING), ("rest-2", Priority.FOLDER),
-                           ("next", Priority.NEXT_IN_GALLERY), ("screen", Priority.ON_SCREEN)]:
+    for name, priority in [
+        ("rest-1", Priority.FOLDER),
+        ("train", Priority.TRAINING),
+        ("rest-2", Priority.FOLDER),
+        ("next", Priority.NEXT_IN_GALLERY),
+        ("screen", Priority.ON_SCREEN),
+    ]:
         queue.submit(name, _recorder(ran, name), priority)
     assert [j.name for j in queue.waiting()] == ["screen", "next", "rest-1", "rest-2", "train"]
     release.set()
@@ -161,7 +166,11 @@ def test_no_submissions_after_shutdown():
 def test_prediction_order_screen_then_next_then_rest_wrapping():
     gallery = [10, 11, 12, 13, 14, 15, 16]
     plan = prediction_order(gallery, 13, lookahead=2)
-    assert plan == [(Priority.ON_SCREEN, [13]), (Priority.NEXT_IN_GALLERY, [14, 15]), (Priority.FOLDER, [16, 10, 11, 12])]
+    assert plan == [
+        (Priority.ON_SCREEN, [13]),
+        (Priority.NEXT_IN_GALLERY, [14, 15]),
+        (Priority.FOLDER, [16, 10, 11, 12]),
+    ]
 
 
 def test_prediction_order_leaves_out_what_needs_no_prediction():
@@ -179,11 +188,21 @@ def test_a_settings_change_cancels_predictions_but_not_training_or_the_scan(tmp_
     queue = JobQueue("settings")
     session = ReviewSession(Workspace.open(tmp_path), DetectorSettings(), queue)
     _, release = _blocker(queue)
-    jobs = {key: queue.submit(key, lambda progress, cancel: None, priority, key=key)
-            for key, priority in (("retrain", Priority.TRAINING), ("scan", Priority.ON_SCREEN),
-                                  ("folder:0", Priority.FOLDER), ("screen", Priority.ON_SCREEN))}
+    jobs = {
+        key: queue.submit(key, lambda progress, cancel: None, priority, key=key)
+        for key, priority in (
+            ("retrain", Priority.TRAINING),
+            ("scan", Priority.ON_SCREEN),
+            ("folder:0", Priority.FOLDER),
+            ("screen", Priority.ON_SCREEN),
+        )
+    }
     session.change_settings(DetectorSettings(method="crane"))
     assert {key: job.cancel.is_set() for key, job in jobs.items()} == {
-        "retrain": False, "scan": False, "folder:0": True, "screen": True}
+        "retrain": False,
+        "scan": False,
+        "folder:0": True,
+        "screen": True,
+    }
     release.set()
     session.close()

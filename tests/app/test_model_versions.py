@@ -6,9 +6,13 @@ from zsad_desktop.store.errors import StoreError
 
 
 def test_register_is_idempotent_and_names_versions_in_order(workspace):
-    first = mv.register_version(workspace, "m1", "baseline", {"model_name": "ViT-L-14"}, settings={"object_name": "nut"})
+    first = mv.register_version(
+        workspace, "m1", "baseline", {"model_name": "ViT-L-14"}, settings={"object_name": "nut"}
+    )
     again = mv.register_version(workspace, "m1", "baseline", {})
-    second = mv.register_version(workspace, "m2", "crane", {}, parent="v1", checkpoint="/models/run-1", metrics={"a": 1})
+    second = mv.register_version(
+        workspace, "m2", "crane", {}, parent="v1", checkpoint="/models/run-1", metrics={"a": 1}
+    )
     assert (first.name, again.name, second.name) == ("v1", "v1", "v2")
     assert second.parent == "v1" and second.checkpoint == "/models/run-1" and second.metrics == {"a": 1}
     assert first.backbone == {"model_name": "ViT-L-14"} and first.settings == {"object_name": "nut"}
@@ -47,7 +51,9 @@ def test_training_runs_record_their_reviews_and_outcome(workspace):
     mv.finish_training_run(workspace, failed, TrainingStatus.FAILED, error="out of memory")
     runs = mv.training_runs(workspace)
     assert [(r.method, r.status, r.version) for r in runs] == [
-        ("crane", TrainingStatus.FINISHED, "v1"), ("aaclip", TrainingStatus.FAILED, None)]
+        ("crane", TrainingStatus.FINISHED, "v1"),
+        ("aaclip", TrainingStatus.FAILED, None),
+    ]
     assert runs[0].train_review_ids == [3, 1, 2] and runs[0].held_out_review_ids == [4]
     assert runs[0].config == {"epochs": 2} and runs[0].metrics == {"pixel_auroc": 0.9}
     assert runs[1].error == "out of memory" and runs[1].finished_at >= runs[1].started_at

@@ -21,7 +21,13 @@ from tests.conftest import TINY
 from zsad_desktop import cli
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.folder_prediction import predict_folder
-from zsad_desktop.app.prediction.normal_memory import MemoryDetector, load_memory, memory_path, musc_extractor, sync_memory
+from zsad_desktop.app.prediction.normal_memory import (
+    MemoryDetector,
+    load_memory,
+    memory_path,
+    musc_extractor,
+    sync_memory,
+)
 from zsad_desktop.app.review import decisions
 from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
 from zsad_desktop.app.workspace.detector_input import TilingChoice, set_tiling_choice
@@ -69,7 +75,9 @@ def tiny_baseline():
 
 
 @pytest.mark.parametrize("category", sorted(FOLDERS))
-def test_reviewed_normals_raise_pixel_auroc_of_the_workspace_predictions(tmp_path, shared_data, tiny_baseline, category):
+def test_reviewed_normals_raise_pixel_auroc_of_the_workspace_predictions(
+    tmp_path, shared_data, tiny_baseline, category
+):
     root = shared_data / FOLDERS[category]
     folder = tmp_path / category
     folder.mkdir()
@@ -101,15 +109,17 @@ def test_reviewed_normals_raise_pixel_auroc_of_the_workspace_predictions(tmp_pat
         without, fused = pixel_auroc(truth, maps(tiny_baseline)), pixel_auroc(truth, maps(with_memory))
         assert fused > without, (
             f"{category}: a memory of {len(normals)} reviewed normals lowers pixel AUROC by {without - fused:.4f} "
-            f"({without:.4f} -> {fused:.4f})")
+            f"({without:.4f} -> {fused:.4f})"
+        )
         print(f"{category}: pixel AUROC {without:.4f} -> {fused:.4f} with {len(normals)} reviewed normals")
     finally:
         workspace.close()
 
 
 def test_marking_an_image_normal_grows_the_memory_and_tags_the_next_predictions(workspace):
-    settings = DetectorSettings(method="baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu",
-                                first_look=0)
+    settings = DetectorSettings(
+        method="baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu", first_look=0
+    )
     session = ReviewSession(workspace, settings)
     try:
         base = session.detector()
@@ -122,7 +132,9 @@ def test_marking_an_image_normal_grows_the_memory_and_tags_the_next_predictions(
         assert session.queue.wait_idle(60)
         assert len(load_memory(path)) == 1
         tag = "+normals:1:1"
-        assert workspace.active_model_id() == base.model_id + tag  # the gallery and viewer show memory predictions
+        assert (
+            workspace.active_model_id() == base.model_id + tag
+        )  # the gallery and viewer show memory predictions
         seen = []
         session.predict([other], 0, seen.append, lambda error: seen.append(error)).wait(60)
         assert [type(o).__name__ for o in seen] == ["PredictionRow"] and seen[0].model_version.endswith(tag)
@@ -149,17 +161,26 @@ def test_zsad_predict_method_musc_scores_the_folder(tmp_path, shared_data):
     out = tmp_path / "out"
     assert cli.main(["predict", str(folder), "--out", str(out), "--method", "musc", *TINY_ARGS]) == 0
     rows = list(csv.DictReader((out / "scores.csv").open()))
-    assert len(rows) == 10 and all(r["model"].startswith("musc:") and 0 <= float(r["score"]) <= 1 for r in rows)
+    assert len(rows) == 10 and all(
+        r["model"].startswith("musc:") and 0 <= float(r["score"]) <= 1 for r in rows
+    )
     assert (out / "crack" / "000_heatmap.png").is_file() and (out / "crack" / "000_raw16.png").is_file()
     # its maps as written (raw16) beat the zero-shot baseline's pixel AUROC on the same images
     paths = [folder / r["path"] for r in rows]
     truth = [_truth(folder.parent, f"test_{p.parent.name}_{p.name}") for p in paths]
-    musc = [cv2.imread(str(out / p.parent.name / f"{p.stem}_raw16.png"), cv2.IMREAD_UNCHANGED) / 65535.0 for p in paths]
+    musc = [
+        cv2.imread(str(out / p.parent.name / f"{p.stem}_raw16.png"), cv2.IMREAD_UNCHANGED) / 65535.0
+        for p in paths
+    ]
     baseline = create_detector("baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu")
     zero_shot = [d.heatmap for d in baseline.predict([read_rgb8(p) for p in paths])]
     with_musc, without = pixel_auroc(truth, musc), pixel_auroc(truth, zero_shot)
-    assert with_musc > without, f"musc's pixel AUROC is below the baseline's by {without - with_musc:.4f} ({without:.4f} vs {with_musc:.4f})"
-    (out / "scores.csv").write_text("".join((out / "scores.csv").read_text().splitlines(True)[:-1]))  # one row lost
+    assert with_musc > without, (
+        f"musc's pixel AUROC is below the baseline's by {without - with_musc:.4f} ({without:.4f} vs {with_musc:.4f})"
+    )
+    (out / "scores.csv").write_text(
+        "".join((out / "scores.csv").read_text().splitlines(True)[:-1])
+    )  # one row lost
     assert cli.main(["predict", str(folder), "--out", str(out), "--method", "musc", *TINY_ARGS]) == 0
     again = list(csv.DictReader((out / "scores.csv").open()))
     assert len(again) == 10 and again[-1] == rows[-1]  # scored against the whole folder again: the same score
@@ -168,20 +189,54 @@ def test_zsad_predict_method_musc_scores_the_folder(tmp_path, shared_data):
 def test_zsad_predict_with_normals_tags_every_row(tmp_path, shared_data):
     root = shared_data / "mvtec_ad" / "hazelnut"
     out = tmp_path / "out"
-    assert cli.main(["predict", str(root / "test"), "--out", str(out), "--normals", str(root / "train" / "good"),
-                     "--no-tiling", *TINY_ARGS]) == 0
+    assert (
+        cli.main(
+            [
+                "predict",
+                str(root / "test"),
+                "--out",
+                str(out),
+                "--normals",
+                str(root / "train" / "good"),
+                "--no-tiling",
+                *TINY_ARGS,
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader((out / "scores.csv").open()))
     assert len(rows) == 10 and all(r["model"].endswith("+normals:5:5") for r in rows)
     good = [float(r["score"]) for r in rows if r["path"].startswith("good/")]
     bad = [float(r["score"]) for r in rows if not r["path"].startswith("good/")]
     assert max(good) < 0.9 and np.median(bad) > max(good), f"good {good} vs defects {bad}"
-    assert cli.main(["predict", str(root / "test"), "--out", str(tmp_path / "m"), "--method", "musc",
-                     "--normals", str(root / "train" / "good"), *TINY_ARGS]) == 2
+    assert (
+        cli.main(
+            [
+                "predict",
+                str(root / "test"),
+                "--out",
+                str(tmp_path / "m"),
+                "--method",
+                "musc",
+                "--normals",
+                str(root / "train" / "good"),
+                *TINY_ARGS,
+            ]
+        )
+        == 2
+    )
 
 
 def test_a_session_with_the_memory_turned_off_keeps_the_plain_detector(workspace):
-    settings = DetectorSettings(method="baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu",
-                                first_look=0, normal_memory=False)
+    settings = DetectorSettings(
+        method="baseline",
+        model_name=TINY,
+        pretrained="random",
+        image_size=112,
+        device="cpu",
+        first_look=0,
+        normal_memory=False,
+    )
     session = ReviewSession(workspace, settings)
     try:
         base = session.detector()
@@ -216,14 +271,18 @@ def test_a_folder_level_method_scores_the_whole_folder_and_a_rerun_writes_only_t
         Image.fromarray(np.full((40, 50, 3), level, np.uint8)).save(folder / f"img{i}.png")
     (folder / "broken.png").write_bytes(b"not a png")
     detector, progress = FolderLevelFake(), []
-    result = predict_folder(detector, folder, tmp_path / "out", progress=lambda done, total: progress.append((done, total)))
+    result = predict_folder(
+        detector, folder, tmp_path / "out", progress=lambda done, total: progress.append((done, total))
+    )
     assert detector.folders == [4] and progress[-1] == (4, 4)
     assert len(result.scored) == 4 and len(result.failed) == 1
     rows = {r["path"]: r for r in csv.DictReader((tmp_path / "out" / "scores.csv").open()) if r["score"]}
     assert float(rows["img3.png"]["score"]) > float(rows["img0.png"]["score"])
     assert (tmp_path / "out" / "img2_raw16.png").is_file()
     lines = (tmp_path / "out" / "scores.csv").read_text().splitlines(True)
-    (tmp_path / "out" / "scores.csv").write_text("".join(line for line in lines if not line.startswith("img1.png")))
+    (tmp_path / "out" / "scores.csv").write_text(
+        "".join(line for line in lines if not line.startswith("img1.png"))
+    )
     again = predict_folder(detector, folder, tmp_path / "out")
     assert detector.folders == [4, 4]  # scored against the whole folder again
     assert [s.path.name for s, _ in again.scored] == ["img1.png"] and again.already_done == 3

@@ -41,7 +41,9 @@ def test_the_scan_stores_the_name_losslessly_and_the_window_shows_it_readably(od
     assert row.rel_path == BAD and row.load_error is None
     assert load_image(odd_workspace.folder / row.rel_path).pixels.shape[:2] == (row.height, row.width)
     assert row.title == SHOWN and row.gallery_name == SHOWN
-    with sqlite3.connect(odd_workspace.database.url.removeprefix("sqlite:///")) as raw:  # what another program reading the file sees
+    with sqlite3.connect(
+        odd_workspace.database.url.removeprefix("sqlite:///")
+    ) as raw:  # what another program reading the file sees
         assert SHOWN in {path for (path,) in raw.execute("select rel_path from images")}
     assert scan(odd_workspace).unchanged == 2  # the stored key matches the file again
 
@@ -51,8 +53,12 @@ def test_every_export_writes_the_name_as_utf8_text(odd_workspace, tmp_path):
     for row in odd_workspace.images(order="name"):
         mask = np.zeros((row.height, row.width), bool)
         mask[10:40, 10:40] = row.rel_path == BAD
-        record_review(odd_workspace, row.id, ReviewStatus.CORRECTED if row.rel_path == BAD else ReviewStatus.NORMAL,
-                      mask=mask if row.rel_path == BAD else None)
+        record_review(
+            odd_workspace,
+            row.id,
+            ReviewStatus.CORRECTED if row.rel_path == BAD else ReviewStatus.NORMAL,
+            mask=mask if row.rel_path == BAD else None,
+        )
     assert export_report(odd_workspace, tmp_path / "report.csv") == 2
     assert export_report(odd_workspace, tmp_path / "report.json") == 2
     assert export_coco(odd_workspace, tmp_path / "coco.json") is not None
@@ -60,9 +66,15 @@ def test_every_export_writes_the_name_as_utf8_text(odd_workspace, tmp_path):
 
     with open(tmp_path / "report.csv", encoding="utf-8", newline="") as handle:
         assert SHOWN in {row["path"] for row in csv.DictReader(handle)}
-    assert SHOWN in {row["path"] for row in json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))}
+    assert SHOWN in {
+        row["path"] for row in json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    }
     coco = json.loads((tmp_path / "coco.json").read_text(encoding="utf-8"))
     assert SHOWN in {image["file_name"] for image in coco["images"]}
-    for path in [tmp_path / "report.csv", tmp_path / "report.json", tmp_path / "coco.json",
-                 *(p for p in (tmp_path / "mvtec").rglob("*") if p.suffix in (".json", ".yaml", ".csv", ".txt"))]:
+    for path in [
+        tmp_path / "report.csv",
+        tmp_path / "report.json",
+        tmp_path / "coco.json",
+        *(p for p in (tmp_path / "mvtec").rglob("*") if p.suffix in (".json", ".yaml", ".csv", ".txt")),
+    ]:
         path.read_bytes().decode("utf-8")  # strictly: no surrogates, no stray bytes

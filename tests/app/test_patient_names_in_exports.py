@@ -42,8 +42,13 @@ def patient_workspace(tmp_path):
     for path in [*(demo / "series").iterdir(), demo / "multiframe" / "volume.dcm"]:
         _name_patient(path)
     rng = np.random.default_rng(1)
-    write_dicom(demo / "Doe_John_scout.dcm", rng.integers(0, 4000, (24, 32)).astype(np.uint16),
-                StudyInstanceUID=generate_uid(), SeriesInstanceUID=generate_uid(), PatientName=PATIENT)
+    write_dicom(
+        demo / "Doe_John_scout.dcm",
+        rng.integers(0, 4000, (24, 32)).astype(np.uint16),
+        StudyInstanceUID=generate_uid(),
+        SeriesInstanceUID=generate_uid(),
+        PatientName=PATIENT,
+    )
     ws = Workspace.open(folder)
     scan(ws)
     rows = ws.images()
@@ -68,7 +73,9 @@ def _export(folder, capsys, *args) -> str:
 def _without_patient_name(seg_path) -> bytes:
     """The SEG's bytes with its copied Patient Name blanked (checked to be the source's first)."""
     seg = pydicom.dcmread(seg_path)
-    assert seg.Modality == "SEG" and str(seg.PatientName) == PATIENT  # kept by design: PACS files it with the study
+    assert (
+        seg.Modality == "SEG" and str(seg.PatientName) == PATIENT
+    )  # kept by design: PACS files it with the study
     seg.PatientName = ""
     out = io.BytesIO()
     seg.save_as(out)
@@ -83,7 +90,9 @@ def _named_in(text: str) -> list[str]:
 def test_no_export_layout_names_the_patient(patient_workspace, tmp_path, capsys):
     target = tmp_path / "exports"  # the user's choice of target: it does not name the patient
     messages = [
-        _export(patient_workspace, capsys, "--format", "mvtec", "--out", str(target / "mvtec"), "--dicom-seg"),
+        _export(
+            patient_workspace, capsys, "--format", "mvtec", "--out", str(target / "mvtec"), "--dicom-seg"
+        ),
         _export(patient_workspace, capsys, "--format", "coco", "--out", str(target / "coco.json")),
         _export(patient_workspace, capsys, "--format", "report", "--out", str(target / "report.csv")),
         _export(patient_workspace, capsys, "--format", "report", "--out", str(target / "report.json")),

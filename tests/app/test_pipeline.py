@@ -4,7 +4,12 @@ import pytest
 
 from tests.app.fakes import BrightnessDetector
 from zsad_desktop.app.prediction import workspace_predictions
-from zsad_desktop.app.prediction.pipeline import InOrderWriter, prefetched, reader_threads, writes_in_background
+from zsad_desktop.app.prediction.pipeline import (
+    InOrderWriter,
+    prefetched,
+    reader_threads,
+    writes_in_background,
+)
 from zsad_desktop.app.prediction.workspace_predictions import PredictionRow, predict_images
 
 

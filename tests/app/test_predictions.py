@@ -3,7 +3,7 @@ import threading
 import numpy as np
 import pytest
 
-from tests.app.fakes import FAKE_METHOD, BrightnessDetector
+from tests.app.fakes import BrightnessDetector
 from zsad_desktop.app.prediction.workspace_predictions import (
     PredictionFailure,
     cached_prediction,
@@ -60,7 +60,10 @@ def test_unreadable_images_fail_alone(hazelnut_copy):
         rows = ws.images(order="name")
         outcomes = list(predict_images(ws, BrightnessDetector(), [r.id for r in rows] + [10**6]))
         failures = [o for o in outcomes if isinstance(o, PredictionFailure)]
-        assert {f.image_id for f in failures} == {next(r.id for r in rows if r.rel_path == "broken.png"), 10**6}
+        assert {f.image_id for f in failures} == {
+            next(r.id for r in rows if r.rel_path == "broken.png"),
+            10**6,
+        }
         assert len(outcomes) - len(failures) == len(rows) - 1
         with pytest.raises(StoreError, match="no readable pixels"):
             store_prediction(ws, 10**6, Detection(0.1, np.zeros((2, 2), np.float32), "m"))
@@ -80,7 +83,9 @@ def test_cancel_stops_between_batches(workspace):
 def test_each_detector_input_has_its_own_prediction_of_the_same_pixels(workspace):
     row = workspace.images(order="name")[0]
     plain = store_prediction(workspace, row.id, Detection(0.25, np.zeros((4, 4), np.float32), "m"))
-    tiled = store_prediction(workspace, row.id, Detection(0.5, np.ones((4, 4), np.float32), "m"), "tile:224:28")
+    tiled = store_prediction(
+        workspace, row.id, Detection(0.5, np.ones((4, 4), np.float32), "m"), "tile:224:28"
+    )
     assert (plain.detector_input, tiled.detector_input) == ("", "tile:224:28")
     assert cached_prediction(workspace, row.id, "m", "").score == 0.25
     assert cached_prediction(workspace, row.id, "m", "tile:224:28").score == 0.5

@@ -60,7 +60,9 @@ def test_filters_by_status_and_score_range(workspace):
     assert {r.id for r in both} == {by_score[3].id, by_score[8].id}
     unreviewed_in_range = workspace.images(statuses=[ReviewStatus.UNREVIEWED], min_score=low, max_score=high)
     assert [r.id for r in unreviewed_in_range] == [r.id for r in by_score[2:7] if r.id != by_score[3].id]
-    assert workspace.images(statuses=[ReviewStatus.UNREVIEWED, ReviewStatus.CORRECTED], limit=3) == by_score[:3]
+    assert (
+        workspace.images(statuses=[ReviewStatus.UNREVIEWED, ReviewStatus.CORRECTED], limit=3) == by_score[:3]
+    )
     assert workspace.images(statuses=[]) == []
 
 
@@ -91,9 +93,16 @@ def test_queries_use_indexes(workspace):
     model = workspace.active_model_id()
     expected = {
         "next": (image_queries.next_unreviewed_query(model, 100), "ix_predictions_model_score"),
-        "range": (image_queries.rows_query(model, None, 0.2, 0.4, "score", 50, True), "ix_predictions_model_score"),
-        "counts": (select(Image.review_status, func.count()).where(Image.missing.is_(False)).group_by(Image.review_status),
-                   "COVERING INDEX ix_images_review_status"),
+        "range": (
+            image_queries.rows_query(model, None, 0.2, 0.4, "score", 50, True),
+            "ix_predictions_model_score",
+        ),
+        "counts": (
+            select(Image.review_status, func.count())
+            .where(Image.missing.is_(False))
+            .group_by(Image.review_status),
+            "COVERING INDEX ix_images_review_status",
+        ),
     }
     with workspace.database.read() as session:
         for name, (statement, index) in expected.items():
@@ -107,7 +116,9 @@ def test_next_unreviewed_looks_past_the_quick_looks(workspace, monkeypatch):
     from zsad_desktop.app.workspace import image_queries
 
     monkeypatch.setattr(image_queries, "QUICK_LOOKS", (2, 3, None))
-    assert workspace.next_unreviewed().rel_path == workspace.images(order="name")[0].rel_path  # nothing scored yet
+    assert (
+        workspace.next_unreviewed().rel_path == workspace.images(order="name")[0].rel_path
+    )  # nothing scored yet
     by_score = _scored(workspace)
     for row in by_score[:5]:  # beyond both quick looks
         record_review(workspace, row.id, ReviewStatus.ACCEPTED, mask=np.ones(HAZELNUT_SIZE, bool))
@@ -137,7 +148,9 @@ def big(tmp_path):
 
 
 @pytest.mark.parametrize("order", SORT_ORDERS)
-@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all")
+@pytest.mark.parametrize(
+    "filters", FILTERS, ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all"
+)
 def test_pages_read_by_key_or_offset_follow_the_whole_list(big, order, filters):
     whole = big.images(order=order, **filters)
     listing = big.listing(order=order, **filters)
@@ -163,8 +176,10 @@ def test_pages_read_by_key_or_offset_follow_the_whole_list(big, order, filters):
 def test_the_whole_list_is_in_score_then_name_order_and_pages_keep_ties_apart(big):
     whole = big.images()
     scored = [r for r in whole if r.score is not None]
-    assert whole[len(scored):] == [r for r in whole if r.score is None]  # unscored last
-    assert [(-r.score, r.rel_path, r.frame or -1) for r in scored] == sorted((-r.score, r.rel_path, r.frame or -1) for r in scored)
+    assert whole[len(scored) :] == [r for r in whole if r.score is None]  # unscored last
+    assert [(-r.score, r.rel_path, r.frame or -1) for r in scored] == sorted(
+        (-r.score, r.rel_path, r.frame or -1) for r in scored
+    )
     tie = max({r.score for r in scored}, key=lambda s: sum(r.score == s for r in scored))
     assert sum(r.score == tie for r in scored) > 40  # a tie spans pages of 20
     listing = big.listing()
@@ -178,10 +193,19 @@ def test_the_whole_list_is_in_score_then_name_order_and_pages_keep_ties_apart(bi
 
 def test_counts_follow_the_filters(big):
     everything = big.images()
-    assert big.listing(min_score=0.5).count() == sum(r.score is not None and r.score >= 0.5 for r in everything)
-    assert big.listing(order="status", statuses=[ReviewStatus.SKIPPED]).count() == \
-        sum(r.status is ReviewStatus.SKIPPED for r in everything) > 0
-    assert big.listing(include_errors=False).count() == sum(not r.load_error for r in everything) < len(everything)
+    assert big.listing(min_score=0.5).count() == sum(
+        r.score is not None and r.score >= 0.5 for r in everything
+    )
+    assert (
+        big.listing(order="status", statuses=[ReviewStatus.SKIPPED]).count()
+        == sum(r.status is ReviewStatus.SKIPPED for r in everything)
+        > 0
+    )
+    assert (
+        big.listing(include_errors=False).count()
+        == sum(not r.load_error for r in everything)
+        < len(everything)
+    )
     assert big.listing(statuses=[]).count() == 0 and big.listing(statuses=[]).first(10) == []
     assert big.listing(max_score=-1).position(everything[0].id) is None  # filtered out
     with pytest.raises(ValueError, match="order must be one of"):

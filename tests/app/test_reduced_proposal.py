@@ -8,13 +8,17 @@ from zsad_desktop.app.viewer.mask_editing import strongest
 from zsad_desktop.app.viewer.reduced_proposal import fits, grown_mask, reduced_regions
 
 
-@pytest.mark.parametrize("reduced_shape, shape", [((40, 50), (200, 250)), ((37, 53), (100, 150)), ((64, 64), (1000, 1000))])
+@pytest.mark.parametrize(
+    "reduced_shape, shape", [((40, 50), (200, 250)), ((37, 53), (100, 150)), ((64, 64), (1000, 1000))]
+)
 def test_regions_of_a_grown_proposal_are_exact_disjoint_and_cover_it(reduced_shape, shape):
     rng = np.random.default_rng(0)
     reduced = rng.random(reduced_shape) > 0.8
     heat = rng.random(reduced_shape).astype(np.float32)
     full = grown_mask(reduced, shape)
-    np.testing.assert_array_equal(full, cv2.resize(reduced.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0)
+    np.testing.assert_array_equal(
+        full, cv2.resize(reduced.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+    )
     regions = strongest(reduced_regions(reduced, shape, heat), None)
     assert len(regions) == cv2.connectedComponents(reduced.astype(np.uint8), connectivity=8)[0] - 1
     union = np.zeros(shape, bool)
@@ -24,7 +28,10 @@ def test_regions_of_a_grown_proposal_are_exact_disjoint_and_cover_it(reduced_sha
         ys, xs = np.nonzero(pixels)
         assert all(region.contains(int(x), int(y)) for x, y in zip(xs[:40], ys[:40]))
         left, top, width, height = region.box
-        assert not region.contains(left + width, top) and pixels[top : top + height, left : left + width].sum() == region.area
+        assert (
+            not region.contains(left + width, top)
+            and pixels[top : top + height, left : left + width].sum() == region.area
+        )
         union |= pixels
     np.testing.assert_array_equal(union, full)
     peaks = [r.peak for r in regions]

@@ -8,7 +8,13 @@ from tests.conftest import TINY_TEXT768
 from zsad_desktop.app.prediction.workspace_predictions import predict_images
 from zsad_desktop.app.review.decisions import record_review
 from zsad_desktop.app.training import model_versions
-from zsad_desktop.app.training.retraining import proposal_agreement, readiness, retrain, reviewed_images, split
+from zsad_desktop.app.training.retraining import (
+    proposal_agreement,
+    readiness,
+    retrain,
+    reviewed_images,
+    split,
+)
 from zsad_desktop.app.workspace.scanning import scan
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import create_detector
@@ -37,11 +43,20 @@ def _review_all(workspace, truth, detector, limit=None):
     for row in rows:
         defect, name = row.rel_path.split("/")[-2:]
         if defect == "good":
-            record_review(workspace, row.id, ReviewStatus.NORMAL, reviewer="qa", model_version=detector.model_id)
+            record_review(
+                workspace, row.id, ReviewStatus.NORMAL, reviewer="qa", model_version=detector.model_id
+            )
         else:
             mask = read_mask(truth / defect / name.replace(".png", "_mask.png"))
-            record_review(workspace, row.id, ReviewStatus.CORRECTED, mask=mask, proposal=mask & False,
-                          reviewer="qa", model_version=detector.model_id)
+            record_review(
+                workspace,
+                row.id,
+                ReviewStatus.CORRECTED,
+                mask=mask,
+                proposal=mask & False,
+                reviewer="qa",
+                model_version=detector.model_id,
+            )
     return proposals
 
 

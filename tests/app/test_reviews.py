@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from tests.app.conftest import HAZELNUT_SIZE
-from zsad_desktop.app.review.decisions import current_review, final_mask, history, proposal_mask, record_review
+from zsad_desktop.app.review.decisions import (
+    current_review,
+    final_mask,
+    history,
+    proposal_mask,
+    record_review,
+)
 from zsad_desktop.store import ReviewStatus
 from zsad_desktop.store.errors import StoreError
 
@@ -17,15 +23,28 @@ def test_reviews_keep_full_history_and_the_proposal(workspace):
     row = workspace.images(order="name")[0]
     proposal = _square(10)
     corrected = proposal | _square(30)
-    record_review(workspace, row.id, ReviewStatus.ACCEPTED, mask=proposal, proposal=proposal, reviewer="ana",
-                  model_version="m1")
-    stored = record_review(workspace, row.id, ReviewStatus.CORRECTED, mask=corrected, reviewer="ben", note="missed a spot")
-    assert stored.status is ReviewStatus.CORRECTED and stored.mask_area == 200 and stored.model_version == "m1"
+    record_review(
+        workspace,
+        row.id,
+        ReviewStatus.ACCEPTED,
+        mask=proposal,
+        proposal=proposal,
+        reviewer="ana",
+        model_version="m1",
+    )
+    stored = record_review(
+        workspace, row.id, ReviewStatus.CORRECTED, mask=corrected, reviewer="ben", note="missed a spot"
+    )
+    assert (
+        stored.status is ReviewStatus.CORRECTED and stored.mask_area == 200 and stored.model_version == "m1"
+    )
     np.testing.assert_array_equal(final_mask(workspace, row.id), corrected)
     np.testing.assert_array_equal(proposal_mask(workspace, row.id), proposal)  # the model's original stays
     steps = history(workspace, row.id)
     assert [(s.from_status, s.to_status, s.reviewer, s.note) for s in steps] == [
-        (None, ReviewStatus.ACCEPTED, "ana", None), (ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, "ben", "missed a spot")]
+        (None, ReviewStatus.ACCEPTED, "ana", None),
+        (ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, "ben", "missed a spot"),
+    ]
     assert steps[0].model_version == "m1" and steps[0].proposal_file and steps[1].proposal_file is None
     assert workspace.files.read_mask(steps[0].mask_file).sum() == 100  # the earlier mask is still there
     assert steps[0].at <= steps[1].at and steps[1].mask_area == 200
@@ -39,7 +58,9 @@ def test_every_status_round_trips_and_only_masked_ones_keep_a_mask(workspace):
         review = current_review(workspace, row.id)
         assert review.status is status and workspace.image(row.id).status is status
         assert (review.mask_file is not None) == status.has_final_mask
-        assert review.mask_area == (100 if status.has_final_mask else 0 if status is ReviewStatus.NORMAL else None)
+        assert review.mask_area == (
+            100 if status.has_final_mask else 0 if status is ReviewStatus.NORMAL else None
+        )
     assert len(history(workspace, row.id)) == len(ReviewStatus)
 
 

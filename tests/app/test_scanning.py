@@ -32,7 +32,9 @@ def test_scan_finds_every_image_and_records_unreadable_ones(hazelnut_copy):
 def test_hidden_workspace_and_ground_truth_folders_are_not_images(tmp_path, shared_data):
     shutil.copytree(shared_data / "mvtec_ad" / "hazelnut", tmp_path / "hazelnut")
     (tmp_path / "hazelnut" / ".thumbnails").mkdir()
-    shutil.copy(tmp_path / "hazelnut" / "test" / "good" / "000.png", tmp_path / "hazelnut" / ".thumbnails" / "x.png")
+    shutil.copy(
+        tmp_path / "hazelnut" / "test" / "good" / "000.png", tmp_path / "hazelnut" / ".thumbnails" / "x.png"
+    )
     found = {rel for rel, _ in walk_images(tmp_path / "hazelnut")}
     assert found and not any("ground_truth" in rel or rel.startswith(".") for rel in found)
     assert "test/good/000.png" in found and "train/good/000.png" in found
@@ -134,12 +136,19 @@ def test_every_file_named_like_an_image_is_listed_readable_or_with_its_reason(tm
     report = scan(ws)
     rows = {r.rel_path: r for r in ws.images(order="name")}
     assert set(rows) == {"ok.png", "dangling.png", "folder.png", "pipe.png", "moving.gif", "moving.webp"}
-    assert rows["dangling.png"].load_error == f"broken symbolic link (its target {tmp_path / 'gone.png'} does not exist)"
+    assert (
+        rows["dangling.png"].load_error
+        == f"broken symbolic link (its target {tmp_path / 'gone.png'} does not exist)"
+    )
     assert rows["folder.png"].load_error == "not a file"
     assert "not a regular file" in rows["pipe.png"].load_error
     assert len(report.unreadable) == 3
     for name, first in (("moving.gif", (255, 0, 0)), ("moving.webp", (0, 0, 255))):
-        assert rows[name].load_error is None and (rows[name].width, rows[name].height, rows[name].frame) == (40, 30, None)
+        assert rows[name].load_error is None and (rows[name].width, rows[name].height, rows[name].frame) == (
+            40,
+            30,
+            None,
+        )
         assert tuple(read_rgb8(folder / name)[15, 20]) == first  # the first frame is the image
     assert scan(ws).unchanged == 6  # listed once, not again as new
     ws.close()

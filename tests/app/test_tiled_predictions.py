@@ -56,7 +56,9 @@ def test_tiled_heatmap_matches_the_untiled_one_of_a_per_pixel_detector(tmp_path)
 def test_tiled_clip_heatmap_equals_the_tile_where_one_tile_covers_the_image(tmp_path, shared_data):
     """A CLIP detector sees a tile at the tile's scale: where only the first tile covers the image, the blended
     map is that tile's own heatmap (float16 storage: 1e-3)."""
-    image = cv2.resize(cv2.imread(str(shared_data / "mvtec_ad" / "hazelnut" / "test" / "crack" / "000.png")), (448, 448))
+    image = cv2.resize(
+        cv2.imread(str(shared_data / "mvtec_ad" / "hazelnut" / "test" / "crack" / "000.png")), (448, 448)
+    )
     (tmp_path / "nut").mkdir()
     cv2.imwrite(str(tmp_path / "nut" / "nut.png"), image)
     detector = create_detector("baseline", **TINY_SETTINGS)
@@ -69,7 +71,9 @@ def test_tiled_clip_heatmap_equals_the_tile_where_one_tile_covers_the_image(tmp_
         alone = 224 - 28 - 1  # tiles start at 0, 196 (= 224 - 28) and 224
         np.testing.assert_allclose(heatmap(ws, stored)[:alone, :alone], first_tile[:alone, :alone], atol=1e-3)
         whole = detector.predict([rgb])[0].heatmap
-        assert np.abs(heatmap(ws, stored) - whole).max() > 1e-2  # the untiled map is another scale: tiling did act
+        assert (
+            np.abs(heatmap(ws, stored) - whole).max() > 1e-2
+        )  # the untiled map is another scale: tiling did act
 
 
 def test_a_very_large_image_keeps_its_reduced_map_stretched_over_the_image(tmp_path, monkeypatch):
@@ -134,8 +138,13 @@ print(grown, stored.detector_input, shown.shape, float(shown[510, 710]), float(s
 def test_a_20000_pixel_image_predicts_in_a_workspace_in_bounded_memory(tmp_path):
     """Peak allocations stay under 400 MiB, where the 16-bit image is 763 MiB and one float32 map 1,526 MiB."""
     (tmp_path / "wafer").mkdir()
-    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path / "wafer")], capture_output=True,
-                          text=True, timeout=600, cwd=REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path / "wafer")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 0, done.stderr
     grown, key, *shape, bright, dark = done.stdout.split()
     assert int(grown) < 400, done.stdout
@@ -169,8 +178,24 @@ def test_zsad_predict_tiles_by_the_options_and_refuses_a_missing_folder(tmp_path
     cv2.imwrite(str(tmp_path / "in" / "wide.png"), np.full((300, 700), 30000, np.uint16))
     cv2.imwrite(str(tmp_path / "in" / "small.png"), np.full((100, 120, 3), 50, np.uint8))
     options = ["--model-name", TINY, "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
-    assert cli.main(["predict", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--tile-size", "256",
-                     "--tile-overlap", "32", "--detector-input", "window:30000:2000", *options]) == 0
+    assert (
+        cli.main(
+            [
+                "predict",
+                str(tmp_path / "in"),
+                "--out",
+                str(tmp_path / "out"),
+                "--tile-size",
+                "256",
+                "--tile-overlap",
+                "32",
+                "--detector-input",
+                "window:30000:2000",
+                *options,
+            ]
+        )
+        == 0
+    )
     assert "2 images scored" in capsys.readouterr().out
     lines = (tmp_path / "out" / "scores.csv").read_text().splitlines()
     assert lines[0] == "path,frame,score,model,detector_input,error"
@@ -178,7 +203,11 @@ def test_zsad_predict_tiles_by_the_options_and_refuses_a_missing_folder(tmp_path
     assert keys == {"wide.png": "window:30000:2000|tile:256:32", "small.png": ""}
     assert cv2.imread(str(tmp_path / "out" / "wide_heatmap.png")).shape[:2] == (300, 700)
 
-    assert cli.main(["predict", str(tmp_path / "no-such-folder"), "--out", str(tmp_path / "x"), *options]) == 2
+    assert (
+        cli.main(["predict", str(tmp_path / "no-such-folder"), "--out", str(tmp_path / "x"), *options]) == 2
+    )
     assert "no-such-folder: no such folder" in capsys.readouterr().err
-    assert cli.main(["predict", str(tmp_path / "in" / "wide.png"), "--out", str(tmp_path / "x"), *options]) == 2
+    assert (
+        cli.main(["predict", str(tmp_path / "in" / "wide.png"), "--out", str(tmp_path / "x"), *options]) == 2
+    )
     assert "not a folder" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -22,16 +22,33 @@ def _rows(first: int, last: int) -> np.ndarray:
 @pytest.fixture
 def reviewed(workspace):
     model_versions.register_version(workspace, "m1", "baseline", {}, activate=True)
-    model_versions.register_version(workspace, "m2", "crane", {}, parent="v1", metrics={"held_out": {"pixel_auroc": 0.8, "image_auroc": float("nan")}})
+    model_versions.register_version(
+        workspace,
+        "m2",
+        "crane",
+        {},
+        parent="v1",
+        metrics={"held_out": {"pixel_auroc": 0.8, "image_auroc": float("nan")}},
+    )
     a, b, c, d, e, f = [r.id for r in workspace.images(order="name")][:6]
     empty = np.zeros(SIZE, bool)
     # rows 0-9 proposed, rows 5-14 kept: 1280 shared of 2560 + 2560 pixels -> Dice 0.5, IoU 1280 / 3840
-    record_review(workspace, a, ReviewStatus.CORRECTED, mask=_rows(5, 15), proposal=_rows(0, 10), model_version="m1")
-    record_review(workspace, b, ReviewStatus.CORRECTED, mask=_rows(0, 10), proposal=empty, model_version="m1")  # Dice 0
-    record_review(workspace, c, ReviewStatus.NORMAL, proposal=_rows(0, 1), model_version="m1")  # a false alarm
+    record_review(
+        workspace, a, ReviewStatus.CORRECTED, mask=_rows(5, 15), proposal=_rows(0, 10), model_version="m1"
+    )
+    record_review(
+        workspace, b, ReviewStatus.CORRECTED, mask=_rows(0, 10), proposal=empty, model_version="m1"
+    )  # Dice 0
+    record_review(
+        workspace, c, ReviewStatus.NORMAL, proposal=_rows(0, 1), model_version="m1"
+    )  # a false alarm
     record_review(workspace, d, ReviewStatus.NORMAL, proposal=empty, model_version="m1")
-    record_review(workspace, e, ReviewStatus.ACCEPTED, mask=_rows(3, 4), proposal=_rows(3, 4), model_version="m2")
-    record_review(workspace, f, ReviewStatus.SKIPPED, proposal=_rows(0, 50), model_version="m2")  # not decided: not counted
+    record_review(
+        workspace, e, ReviewStatus.ACCEPTED, mask=_rows(3, 4), proposal=_rows(3, 4), model_version="m2"
+    )
+    record_review(
+        workspace, f, ReviewStatus.SKIPPED, proposal=_rows(0, 50), model_version="m2"
+    )  # not decided: not counted
     return workspace
 
 

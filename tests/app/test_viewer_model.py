@@ -177,7 +177,9 @@ def test_an_8bit_image_shown_without_its_levels_is_windowed_as_stored():
     editor = model.editor
     assert model.window.current.as_tuple() == (127.5, 255.0) and model.image.levels.preset == "As stored"
     assert model.window.auto()
-    assert model.image.pixels8.min() < 10 and model.image.pixels8.max() > 245  # the dark range stretched over 0..255
+    assert (
+        model.image.pixels8.min() < 10 and model.image.pixels8.max() > 245
+    )  # the dark range stretched over 0..255
     assert model.editor is editor  # re-windowing is no new image: the reviewer's edits stay
     model.show_nothing()
     assert model.window.current is None and not model.window.auto() and not model.window.begin_drag()
@@ -192,7 +194,9 @@ def test_a_reduced_heatmap_of_a_large_image_proposes_at_the_image_size():
     assert model.heatmap.display.shape == (40, 50)
     proposal = model.proposal.data
     assert proposal.shape == (200, 250) and model.editor.mask.shape == (200, 250)
-    assert proposal[25:50, 25:50].all() and proposal.sum() == 25 * 25 + 50 * 75  # both spots, grown five times
+    assert (
+        proposal[25:50, 25:50].all() and proposal.sum() == 25 * 25 + 50 * 75
+    )  # both spots, grown five times
     strong, weak = model.regions
     assert strong.box == (25, 25, 25, 25) and strong.area == 25 * 25 and strong.peak == pytest.approx(0.95)
     assert weak.box == (150, 125, 75, 50) and weak.area == 50 * 75
@@ -209,11 +213,15 @@ def test_a_proposal_made_ahead_is_used_when_it_fits_the_threshold_and_made_again
     model = _model(threshold=0.5)
     model.show(_image(200, 250), reduced, SCALE, ahead=ahead)
     assert model.heatmap.display is ahead.display and model.proposal.data is ahead.mask
-    assert model.editor.mask is ahead.editable and model.editor.mask is not model.proposal.data  # its own copy
+    assert (
+        model.editor.mask is ahead.editable and model.editor.mask is not model.proposal.data
+    )  # its own copy
     model.paint([(100, 10)], 3)
     assert not model.proposal.data[10, 100]  # editing the reviewer's mask leaves the proposal alone
 
-    stale = proposal_ahead(SCALE.normalise(reduced), (200, 250), 0.9, 0)  # the reviewer moved the threshold meanwhile
+    stale = proposal_ahead(
+        SCALE.normalise(reduced), (200, 250), 0.9, 0
+    )  # the reviewer moved the threshold meanwhile
     model = _model(threshold=0.5)
     model.show(_image(200, 250), reduced, SCALE, ahead=stale)
     assert model.proposal.data is not stale.mask

@@ -110,7 +110,9 @@ def test_the_viewer_models_drag_shows_the_image_through_the_dragged_window():
     events.clear()
     assert model.window.begin_drag() and model.window.drag(200, -100) and model.window.drag(400, -50)
     expected = levels.dragged(start, 400, -50)
-    assert model.window.current == expected and expected.width > start.width and expected.centre < start.centre
+    assert (
+        model.window.current == expected and expected.width > start.width and expected.centre < start.centre
+    )
     np.testing.assert_array_equal(model.image.pixels8, apply_window(pixels, expected.centre, expected.width))
     assert events == ["image_refresh", "image", "window"] * 2 and chosen == []  # kept only when the drag ends
     model.window.end_drag()
@@ -157,7 +159,9 @@ def test_a_large_image_is_rewindowed_off_the_callers_thread_and_only_the_newest_
     # the first render finished stale and was never delivered; the Auto one was skipped before it started
     assert rendered == [levels.window_of(FULL_RANGE), Window(25000, 2000)] and len(posted) == 1
     assert all(t is not threading.current_thread() for t in threads)
-    assert model.image.pixels8 is first_view and model.window.rendering  # nothing shown until the view's thread runs it
+    assert (
+        model.image.pixels8 is first_view and model.window.rendering
+    )  # nothing shown until the view's thread runs it
     model.window.set(Window(21000, 500))
     assert model.window.wait_rendered(10) and len(posted) == 2
     posted[0]()  # arrives after a newer request: dropped
@@ -199,7 +203,9 @@ def test_a_remembered_window_applies_to_images_of_its_kind_only(tmp_path):
     other, auto = WindowLevel(_wide(seed=2), 16, WIDE), WindowChoice(Window(1, 1), AUTO, WIDE)
     other.follow(auto)  # Auto is worked out again for each image, not copied
     assert other.window == other.window_of(AUTO) != Window(1, 1)
-    anywhere = WindowChoice(Window(1000, 500))  # set without an image (a script): every image of more than 8 bits
+    anywhere = WindowChoice(
+        Window(1000, 500)
+    )  # set without an image (a script): every image of more than 8 bits
     for levels in (ct, other, photo):
         levels.follow(anywhere)
     assert ct.window == other.window == Window(1000, 500) and photo.window is None
@@ -221,7 +227,9 @@ def test_the_review_session_shows_an_image_through_the_workspaces_window(tmp_pat
         view = session.view(plate.id)
         np.testing.assert_array_equal(view.pixels8, apply_window(pixels, 25000, 4000))
         assert view.levels.window == Window(25000, 4000)
-        assert session.view(photo.id).pixels8.max() == 90  # the 16-bit window is not forced on the 8-bit photo
+        assert (
+            session.view(photo.id).pixels8.max() == 90
+        )  # the 16-bit window is not forced on the 8-bit photo
         assert session.view(plate.id, window=(20000, 100)).levels.window == Window(20000, 100)
     finally:
         session.close()

@@ -13,7 +13,9 @@ def test_a_workspace_lives_in_the_folders_data_dir_or_where_told(tmp_path):
     with Workspace.open(folder) as ws:
         assert ws.files.root == folder / DATA_DIR and (folder / DATA_DIR / "reviews.sqlite").is_file()
     elsewhere = tmp_path / "shared-db"
-    with Workspace.open(folder, db_url=sqlite_url(elsewhere / "team.sqlite"), data_dir=tmp_path / "pixels") as ws:
+    with Workspace.open(
+        folder, db_url=sqlite_url(elsewhere / "team.sqlite"), data_dir=tmp_path / "pixels"
+    ) as ws:
         assert ws.files.root == tmp_path / "pixels" and ws.database.url.endswith("team.sqlite")
     with pytest.raises(StoreError, match="is not a folder"):
         Workspace.open(tmp_path / "nowhere")

@@ -28,9 +28,20 @@ def write_reviews(folder: str, life: int, rounds: int, reviewer: str, pipe) -> N
         shape = (row.height, row.width)
         mask = rng.random(shape) > 0.7
         proposal = rng.random(shape) > 0.9 if round_ % 2 else None
-        record_review(workspace, row.id, status, mask=mask, proposal=proposal, reviewer=reviewer,
-                      note=f"{reviewer}:{life}:{round_}")
-        store_prediction(workspace, row.id, Detection(float(round_), rng.random(shape, np.float32), f"crash:{life}:{round_}"))
+        record_review(
+            workspace,
+            row.id,
+            status,
+            mask=mask,
+            proposal=proposal,
+            reviewer=reviewer,
+            note=f"{reviewer}:{life}:{round_}",
+        )
+        store_prediction(
+            workspace,
+            row.id,
+            Detection(float(round_), rng.random(shape, np.float32), f"crash:{life}:{round_}"),
+        )
         pipe.send(("committed", round_))
     workspace.close()
     pipe.send(("done", rounds))

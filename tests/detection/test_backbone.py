@@ -2,6 +2,7 @@ import open_clip
 import pytest
 import torch
 
+from tests.conftest import TINY
 from zsad_desktop.detection.backbone import (
     BackboneSpec,
     WeightsMissingError,
@@ -9,8 +10,6 @@ from zsad_desktop.detection.backbone import (
     resolve_weights,
 )
 from zsad_desktop.detection.interface import DetectorError
-
-from tests.conftest import TINY
 
 
 def test_missing_openai_weights_give_one_clear_message(tmp_path, monkeypatch):

@@ -1,14 +1,15 @@
 import numpy as np
 import pytest
 
+from tests.conftest import TINY
 from zsad_desktop.detection.interface import DetectorError, available_methods, create_detector
 from zsad_desktop.imaging import read_rgb8
 
-from tests.conftest import TINY
-
 
 def _detector(**extra):
-    return create_detector("baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu", **extra)
+    return create_detector(
+        "baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu", **extra
+    )
 
 
 def test_baseline_is_registered_and_unknown_methods_are_refused():

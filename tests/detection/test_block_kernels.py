@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from open_clip.transformer import QuickGELU, ResidualAttentionBlock
 
+from tests.detection.test_engine import Shapes
 from zsad_desktop.detection import block_kernels, execution
 from zsad_desktop.detection.dense import DenseAttention, fast_block
-
-from tests.detection.test_engine import Shapes
 
 pytestmark = pytest.mark.skipif(not block_kernels.available(), reason="torch without oneDNN")
 needs_bf16 = pytest.mark.skipif(not execution.cpu_supports_bf16(), reason="this CPU has no native bfloat16")
@@ -34,7 +33,10 @@ def tokens(n: int = 50, seed: int = 1) -> torch.Tensor:
 def explicit(pairs, values):
     """The definition, in float64: sum of softmax(a b^T / sqrt(d)) @ values."""
     scale = values.shape[-1] ** -0.5
-    return sum(torch.softmax(a.double() @ b.double().transpose(-2, -1) * scale, -1) for a, b in pairs) @ values.double()
+    return (
+        sum(torch.softmax(a.double() @ b.double().transpose(-2, -1) * scale, -1) for a, b in pairs)
+        @ values.double()
+    )
 
 
 @pytest.mark.parametrize("activation", [QuickGELU, torch.nn.GELU])
@@ -138,7 +140,9 @@ def test_class_token_only_keeps_the_class_token_and_the_dense_path(dtype):
 def test_a_kernel_that_fails_here_falls_back_to_torchs_operators(monkeypatch, tiny_backbone, caplog):
     from zsad_desktop.detection.dense import DenseConfig, DenseFeatureExtractor
 
-    extractor = DenseFeatureExtractor(tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.VV, start_layer=2))
+    extractor = DenseFeatureExtractor(
+        tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.VV, start_layer=2)
+    )
     pixels = torch.randn(1, 3, 112, 112, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         want = extractor(pixels)

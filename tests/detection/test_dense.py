@@ -1,9 +1,8 @@
 import torch
 
+from tests.conftest import TINY
 from zsad_desktop.detection.backbone import BackboneSpec, load_backbone
 from zsad_desktop.detection.dense import DenseAttention, DenseConfig, DenseFeatureExtractor
-
-from tests.conftest import TINY
 
 
 def _native_backbone():
@@ -15,7 +14,9 @@ def test_original_path_is_bit_identical_to_plain_clip_with_the_exact_engine():
     images = torch.randn(2, 3, 56, 56, generator=torch.Generator().manual_seed(1))
     plain = backbone.model.encode_image(images)
     for mode in DenseAttention:
-        extractor = DenseFeatureExtractor(backbone, DenseConfig(layers=(2, 4), attention=mode, start_layer=2), engine="exact")
+        extractor = DenseFeatureExtractor(
+            backbone, DenseConfig(layers=(2, 4), attention=mode, start_layer=2), engine="exact"
+        )
         with torch.no_grad():
             feats = extractor(images)
         assert torch.equal(feats.global_embedding, plain), mode
@@ -26,7 +27,9 @@ def test_fast_engine_shares_projections_yet_keeps_plain_clip_within_rounding():
     images = torch.randn(2, 3, 56, 56, generator=torch.Generator().manual_seed(1))
     plain = backbone.model.encode_image(images)
     for mode in DenseAttention:
-        extractor = DenseFeatureExtractor(backbone, DenseConfig(layers=(2, 4), attention=mode, start_layer=2), engine="fast")
+        extractor = DenseFeatureExtractor(
+            backbone, DenseConfig(layers=(2, 4), attention=mode, start_layer=2), engine="fast"
+        )
         with torch.no_grad():
             feats = extractor(images)
         torch.testing.assert_close(feats.global_embedding, plain, rtol=0, atol=1e-5)
@@ -35,8 +38,12 @@ def test_fast_engine_shares_projections_yet_keeps_plain_clip_within_rounding():
 def test_dense_path_differs_from_original_and_has_grid_shape(tiny_backbone):
     images = torch.randn(2, 3, 112, 112, generator=torch.Generator().manual_seed(2))
     plain = DenseFeatureExtractor(tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.NONE))
-    vv = DenseFeatureExtractor(tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.VV, start_layer=2))
-    qkv = DenseFeatureExtractor(tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.QKV, start_layer=2))
+    vv = DenseFeatureExtractor(
+        tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.VV, start_layer=2)
+    )
+    qkv = DenseFeatureExtractor(
+        tiny_backbone, DenseConfig(layers=(2, 4), attention=DenseAttention.QKV, start_layer=2)
+    )
     with torch.no_grad():
         a, b, c = plain(images), vv(images), qkv(images)
     assert a.grid == (8, 8)
@@ -51,7 +58,9 @@ def test_dense_attention_is_computed_per_image(tiny_backbone):
     """An image's dense features must not depend on the other images of its batch."""
     gen = torch.Generator().manual_seed(3)
     images = torch.randn(3, 3, 112, 112, generator=gen)
-    extractor = DenseFeatureExtractor(tiny_backbone, DenseConfig(layers=(4,), attention=DenseAttention.QKV, start_layer=2))
+    extractor = DenseFeatureExtractor(
+        tiny_backbone, DenseConfig(layers=(4,), attention=DenseAttention.QKV, start_layer=2)
+    )
     with torch.no_grad():
         together = extractor(images).patch_tokens[0]
         alone = extractor(images[1:2]).patch_tokens[0]

@@ -8,16 +8,20 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from tests.conftest import TINY_TEXT768
 from zsad_desktop.detection import execution
 from zsad_desktop.detection.backbone import BackboneSpec, shared_backbone
-from zsad_desktop.detection.dense import DenseAttention, DenseConfig, DenseFeatureExtractor, self_correlation_sdpa
+from zsad_desktop.detection.dense import (
+    DenseAttention,
+    DenseConfig,
+    DenseFeatureExtractor,
+    self_correlation_sdpa,
+)
 from zsad_desktop.detection.execution import Execution, resolve_precision
 from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterLayout
 from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner
 from zsad_desktop.imaging import read_rgb8
-
-from tests.conftest import TINY_TEXT768
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +41,32 @@ def detector(method: str, backbone, **execution_settings):
         prompts = CranePromptLearner(backbone).requires_grad_(False)
         return create_detector("crane", backbone=backbone, trained_prompts=prompts, **execution_settings)
     if method == "aaclip":
-        adapters = AACLIPAdapters.for_backbone(backbone, AdapterLayout.for_backbone(backbone)).eval().requires_grad_(False)
-        return create_detector("aaclip", backbone=backbone, adapters=adapters, calibration={"map_low": 0, "map_high": 1}, **execution_settings)
+        adapters = (
+            AACLIPAdapters.for_backbone(backbone, AdapterLayout.for_backbone(backbone))
+            .eval()
+            .requires_grad_(False)
+        )
+        return create_detector(
+            "aaclip",
+            backbone=backbone,
+            adapters=adapters,
+            calibration={"map_low": 0, "map_high": 1},
+            **execution_settings,
+        )
     return create_detector("baseline", backbone=backbone, **execution_settings)
 
 
 @pytest.mark.parametrize("mode", [DenseAttention.VV, DenseAttention.QKV])
 def test_sdpa_self_correlation_equals_the_explicit_weights(mode):
     q, k, v = torch.randn(3, 2, 4, 50, 16, generator=torch.Generator().manual_seed(0))
-    scale = 16 ** -0.5
+    scale = 16**-0.5
     ts = (v,) if mode is DenseAttention.VV else (q, k, v)
     explicit = sum(torch.softmax(t @ t.transpose(-2, -1) * scale, dim=-1) for t in ts) @ v
     torch.testing.assert_close(self_correlation_sdpa(q, k, v, mode), explicit, rtol=0, atol=1e-5)
     other = DenseAttention.QKV if mode is DenseAttention.VV else DenseAttention.VV
-    assert (self_correlation_sdpa(q, k, v, other) - explicit).abs().max() > 1e-2  # the comparison can tell modes apart
+    assert (
+        self_correlation_sdpa(q, k, v, other) - explicit
+    ).abs().max() > 1e-2  # the comparison can tell modes apart
 
 
 @pytest.mark.parametrize("method", ["baseline", "crane", "aaclip"])
@@ -90,7 +106,9 @@ def test_fast_engine_never_builds_a_tokens_by_tokens_matrix(backbone, mode):
     tokens = 65
     found = {}
     for engine in ("exact", "fast"):
-        extractor = DenseFeatureExtractor(backbone, DenseConfig(layers=(4,), attention=mode, start_layer=2), engine)
+        extractor = DenseFeatureExtractor(
+            backbone, DenseConfig(layers=(4,), attention=mode, start_layer=2), engine
+        )
         with torch.no_grad(), Shapes() as shapes:
             extractor(pixels)
         found[engine] = any(s[-2:] == (tokens, tokens) for s in shapes.shapes if len(s) >= 2)

@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import TINY
 from zsad_desktop.detection.backbone import BackboneSpec, shared_backbone
 from zsad_desktop.detection.device import map_in_batches
 from zsad_desktop.detection.execution import resolve_precision
 from zsad_desktop.detection.interface import create_detector
-
-from tests.conftest import TINY
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -38,9 +37,12 @@ def test_default_precision_on_a_gpu_is_reduced():
 
 @pytest.mark.parametrize("dense_attention", ["vv", "qkv"])
 def test_fast_engine_on_cuda_equals_exact_within_1e_4(gpu_backbone, images, dense_attention):
-    exact = create_detector("baseline", backbone=gpu_backbone, dense_attention=dense_attention, engine="exact").predict(images)
-    fast = create_detector("baseline", backbone=gpu_backbone, dense_attention=dense_attention, engine="fast",
-                           precision="float32").predict(images)
+    exact = create_detector(
+        "baseline", backbone=gpu_backbone, dense_attention=dense_attention, engine="exact"
+    ).predict(images)
+    fast = create_detector(
+        "baseline", backbone=gpu_backbone, dense_attention=dense_attention, engine="fast", precision="float32"
+    ).predict(images)
     for a, b in zip(exact, fast):
         assert np.abs(a.heatmap - b.heatmap).max() <= 1e-4 and abs(a.score - b.score) <= 1e-4
 
@@ -83,7 +85,9 @@ def test_out_of_memory_halves_the_batch_until_it_fits(memory_cap):
 
     def work(chunk):
         sizes.append(len(chunk))
-        block = torch.empty(len(chunk) * per_item, dtype=torch.uint8, device="cuda")  # memory grows with the batch
+        block = torch.empty(
+            len(chunk) * per_item, dtype=torch.uint8, device="cuda"
+        )  # memory grows with the batch
         del block
         return [x * 2 for x in chunk]
 
@@ -92,8 +96,12 @@ def test_out_of_memory_halves_the_batch_until_it_fits(memory_cap):
     assert sizes[:3] == [8, 4, 2] and max(sizes[2:]) <= 2  # 8 and 4 fail, 2 fits and stays
 
 
-def test_a_detector_under_a_small_memory_cap_halves_its_batch_and_gives_the_same_maps(gpu_backbone, images, memory_cap):
-    detector = create_detector("baseline", backbone=gpu_backbone, engine="exact", precision="float32", batch_size=1)
+def test_a_detector_under_a_small_memory_cap_halves_its_batch_and_gives_the_same_maps(
+    gpu_backbone, images, memory_cap
+):
+    detector = create_detector(
+        "baseline", backbone=gpu_backbone, engine="exact", precision="float32", batch_size=1
+    )
     alone = detector.predict(images)
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()

@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from tests.detection.musc.conftest import baseline, folder, musc, normal_masks  # noqa: F401 (fixtures)
 from zsad_desktop.detection.normal_memory import NormalMemory, greedy_coreset, nearest_distances
 from zsad_desktop.evaluation.metrics import pixel_auroc
-
-from tests.detection.musc.conftest import baseline, folder, musc, normal_masks  # noqa: F401 (fixtures)
 
 MEMORY_NORMALS = 10  # hazelnut has 7 normal images in all: its memory holds 7
 
@@ -89,7 +88,12 @@ def test_normal_memory_raises_pixel_auroc_of_the_zero_shot_baseline(folder, base
         memory.add(f"normal-{i}", features[i], detection.heatmap)
     zero_shot = [d.heatmap for d in baseline.predict(held)]
     held_features, _ = musc.patch_features(held)
-    memory_maps = [musc.grid_to_heatmap(memory.distances(f), grid, image.shape[:2]) for f, image in zip(held_features, held)]
+    memory_maps = [
+        musc.grid_to_heatmap(memory.distances(f), grid, image.shape[:2])
+        for f, image in zip(held_features, held)
+    ]
     without = pixel_auroc(truth, zero_shot)
     with_memory = pixel_auroc(truth, [memory.fuse(z, m) for z, m in zip(zero_shot, memory_maps)])
-    assert with_memory > without, f"{name}: the memory of {len(memory)} normals lowers pixel AUROC by {without - with_memory:.4f} ({without:.4f} -> {with_memory:.4f})"
+    assert with_memory > without, (
+        f"{name}: the memory of {len(memory)} normals lowers pixel AUROC by {without - with_memory:.4f} ({without:.4f} -> {with_memory:.4f})"
+    )

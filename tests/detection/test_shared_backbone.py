@@ -11,7 +11,9 @@ def test_another_input_size_shares_the_model_and_scores_as_a_fresh_load():
     small, large = BackboneSpec(TINY, "random", image_size=56), BackboneSpec(TINY, "random", image_size=84)
     first, second = shared_backbone(large, "cpu"), shared_backbone(small, "cpu")
     assert second.model is first.model and second.spec == small and first.spec == large
-    assert shared_backbone(BackboneSpec(TINY, "random", image_size=84, seed=1), "cpu").model is not first.model
+    assert (
+        shared_backbone(BackboneSpec(TINY, "random", image_size=84, seed=1), "cpu").model is not first.model
+    )
 
     image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
     shared = create_detector("baseline", backbone=second).predict([image])[0]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import torch
 
-from zsad_desktop.detection import dense, prompts, text_cache
+from tests.conftest import TINY, TINY_TEXT768
+from zsad_desktop.detection import dense, prompts
 from zsad_desktop.detection.backbone import BackboneSpec, shared_backbone
 from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.detection.methods.crane import scoring
 from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner
 
-from tests.conftest import TINY, TINY_TEXT768
-
 
 def _baseline(**extra):
-    return create_detector("baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu", **extra)
+    return create_detector(
+        "baseline", model_name=TINY, pretrained="random", image_size=112, device="cpu", **extra
+    )
 
 
 def test_baseline_anchors_are_read_from_disk_by_a_new_detector(tmp_path, monkeypatch):
@@ -36,7 +37,9 @@ def test_other_prompts_or_weights_miss_the_cache_and_a_damaged_file_is_recompute
     detector = _baseline()
     a = detector.anchor_cache.anchors(detector.ensemble, "object")
     b = detector.anchor_cache.anchors(detector.ensemble, "screw")
-    other_seed = create_detector("baseline", backbone=shared_backbone(BackboneSpec(TINY, "random", 112, seed=1), "cpu"))
+    other_seed = create_detector(
+        "baseline", backbone=shared_backbone(BackboneSpec(TINY, "random", 112, seed=1), "cpu")
+    )
     c = other_seed.anchor_cache.anchors(other_seed.ensemble, "object")
     files = sorted((tmp_path / "text").glob("*.pt"))
     assert len(files) == 3 and not torch.allclose(a, b) and not torch.allclose(a, c)
@@ -66,7 +69,9 @@ def test_position_embedding_is_resized_once_per_model(monkeypatch):
     backbone = shared_backbone(BackboneSpec(TINY, "random", image_size=168), "cpu")
     calls = []
     real = dense.interpolated_pos_embedding
-    monkeypatch.setattr(dense, "interpolated_pos_embedding", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    monkeypatch.setattr(
+        dense, "interpolated_pos_embedding", lambda *a, **k: calls.append(a[1]) or real(*a, **k)
+    )
     backbone.model.visual.__dict__.pop("_resized_pos_embeddings", None)
     for _ in range(2):
         detector = create_detector("baseline", backbone=backbone)
@@ -78,11 +83,17 @@ def test_position_embedding_is_resized_once_per_model(monkeypatch):
 def test_crane_reference_levels_are_scored_once_with_the_same_result(monkeypatch):
     backbone = shared_backbone(BackboneSpec(TINY_TEXT768, "random", image_size=112), "cpu")
     torch.manual_seed(0)
-    crane = create_detector("crane", backbone=backbone, trained_prompts=CranePromptLearner(backbone).requires_grad_(False))
+    crane = create_detector(
+        "crane", backbone=backbone, trained_prompts=CranePromptLearner(backbone).requires_grad_(False)
+    )
     pixels = torch.randn(2, 3, 112, 112, generator=torch.Generator().manual_seed(5))
     scored = []
     real = scoring.patch_logits
-    monkeypatch.setattr(scoring, "patch_logits", lambda levels, text, *a: scored.append(levels.shape[0]) or real(levels, text, *a))
+    monkeypatch.setattr(
+        scoring,
+        "patch_logits",
+        lambda levels, text, *a: scored.append(levels.shape[0]) or real(levels, text, *a),
+    )
     with torch.no_grad():
         out = crane.forward_batch(pixels)
         _, levels, _ = crane.feature_levels(pixels)

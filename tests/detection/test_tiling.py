@@ -18,7 +18,10 @@ class LocalMeanDetector(Detector):
         return "local-mean"
 
     def predict(self, images):
-        return [Detection(float(img.max()) / 255, img[..., 0].astype(np.float32) / 255, self.model_id) for img in images]
+        return [
+            Detection(float(img.max()) / 255, img[..., 0].astype(np.float32) / 255, self.model_id)
+            for img in images
+        ]
 
 
 def test_tiles_cover_the_image_with_the_requested_overlap():
@@ -35,7 +38,10 @@ def test_tiled_heatmap_matches_untiled_where_both_fit():
     image = rng.integers(0, 255, (700, 900, 3), dtype=np.uint8)
     rows = []
     result = tiled_predict(
-        LocalMeanDetector(), image, TilingConfig(tile_size=256, overlap=64, display_max_side=900), sink=lambda y, band: rows.append((y, band))
+        LocalMeanDetector(),
+        image,
+        TilingConfig(tile_size=256, overlap=64, display_max_side=900),
+        sink=lambda y, band: rows.append((y, band)),
     )
     full = np.concatenate([band for _, band in rows])
     assert full.shape == (700, 900)
@@ -52,7 +58,12 @@ def test_cancel_stops_between_tiles():
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(InterruptedError):
-        tiled_predict(LocalMeanDetector(), np.zeros((600, 600, 3), np.uint8), TilingConfig(tile_size=200, overlap=20), cancel=cancel)
+        tiled_predict(
+            LocalMeanDetector(),
+            np.zeros((600, 600, 3), np.uint8),
+            TilingConfig(tile_size=200, overlap=20),
+            cancel=cancel,
+        )
 
 
 LARGE_SCRIPT = r"""
@@ -78,7 +89,10 @@ print(grown, result.reduced_heatmap.shape, float(peak), result.score)
 def test_20000_pixel_image_streams_in_bounded_memory(tmp_path):
     """Peak allocations stay under 500 MiB, where one float32 map alone would be 1,526 MiB."""
     done = subprocess.run(
-        [sys.executable, "-c", LARGE_SCRIPT, str(tmp_path / "large.npy")], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", LARGE_SCRIPT, str(tmp_path / "large.npy")],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     grown_mib, *rest = done.stdout.split()

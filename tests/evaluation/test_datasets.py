@@ -18,7 +18,13 @@ def test_mvtec_reader_on_the_real_samples(shared_data):
     anomalous = [s for s in hazelnut if s.label == 1]
     assert {s.defect for s in anomalous} == {"crack", "cut", "hole", "print"}
     for sample in anomalous:
-        assert sample.mask_path == shared_data / "mvtec_ad/hazelnut/ground_truth" / sample.defect / f"{sample.image_path.stem}_mask.png"
+        assert (
+            sample.mask_path
+            == shared_data
+            / "mvtec_ad/hazelnut/ground_truth"
+            / sample.defect
+            / f"{sample.image_path.stem}_mask.png"
+        )
         assert sample.has_pixel_truth
     normal = [s for s in hazelnut if s.label == 0]
     assert normal and all(s.defect == "good" and s.mask_path is None for s in normal)
@@ -79,7 +85,9 @@ def test_unreadable_mask_is_a_dataset_error(tmp_path):
 
 def _visa(root, rows):
     (root / "split_csv").mkdir(parents=True)
-    (root / "split_csv/1cls.csv").write_text("object,split,label,image,mask\n" + "".join(r + "\n" for r in rows))
+    (root / "split_csv/1cls.csv").write_text(
+        "object,split,label,image,mask\n" + "".join(r + "\n" for r in rows)
+    )
 
 
 def test_visa_layout(tmp_path):
@@ -88,12 +96,15 @@ def test_visa_layout(tmp_path):
     _png(visa / "candle/Data/Images/Anomaly/1.png")
     _png(visa / "candle/Data/Masks/Anomaly/1.png", 255)
     _png(visa / "pcb1/Data/Images/Normal/0.png")
-    _visa(visa, [
-        "candle,test,normal,candle/Data/Images/Normal/0.png,",
-        "candle,test,anomaly,candle/Data/Images/Anomaly/1.png,candle/Data/Masks/Anomaly/1.png",
-        "candle,train,normal,candle/Data/Images/Normal/0.png,",
-        "pcb1,train,normal,pcb1/Data/Images/Normal/0.png,",
-    ])
+    _visa(
+        visa,
+        [
+            "candle,test,normal,candle/Data/Images/Normal/0.png,",
+            "candle,test,anomaly,candle/Data/Images/Anomaly/1.png,candle/Data/Masks/Anomaly/1.png",
+            "candle,train,normal,candle/Data/Images/Normal/0.png,",
+            "pcb1,train,normal,pcb1/Data/Images/Normal/0.png,",
+        ],
+    )
     data = read_dataset(visa, layout="visa")
     assert list(data) == ["candle"]  # pcb1 has no test rows
     samples = data["candle"]
@@ -111,8 +122,13 @@ def test_visa_layout(tmp_path):
 
 def test_visa_paths_that_miss_are_reported_once(tmp_path):
     _png(tmp_path / "visa/candle/Data/Images/Normal/0.png")
-    _visa(tmp_path / "visa", ["candle,test,normal,candle/Data/Images/Normal/0.png,",
-                              "candle,test,normal,candle/Data/Images/Normal/1.png,"])
+    _visa(
+        tmp_path / "visa",
+        [
+            "candle,test,normal,candle/Data/Images/Normal/0.png,",
+            "candle,test,normal,candle/Data/Images/Normal/1.png,",
+        ],
+    )
     with pytest.raises(DatasetError, match=r"1 of 2 images.*Normal/1\.png.*relative to"):
         read_dataset(tmp_path / "visa", layout="visa")
 

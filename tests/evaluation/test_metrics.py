@@ -33,7 +33,7 @@ def _random_maps(seed=0, count=6, shape=(24, 20), levels=None):
         if index % 3:
             for _ in range(rng.integers(1, 4)):
                 y, x = rng.integers(0, shape[0] - 4), rng.integers(0, shape[1] - 4)
-                mask[y:y + rng.integers(1, 5), x:x + rng.integers(1, 5)] = True
+                mask[y : y + rng.integers(1, 5), x : x + rng.integers(1, 5)] = True
         amap = (rng.random(shape) + 0.6 * mask).astype(np.float32)
         if levels:  # quantise to force ties between normal and defect pixels
             amap = np.round(amap * levels) / levels
@@ -231,7 +231,13 @@ def test_evaluate_ranks_pixels_once_and_leaves_unknown_masks_out():
     result = evaluate(labels, scores, masks, maps)
     assert isinstance(result, EvaluationResult)
     assert list(result.to_dict()) == [
-        "image_auroc", "image_ap", "image_f1_max", "pixel_auroc", "pixel_ap", "pixel_f1_max", "pixel_aupro"
+        "image_auroc",
+        "image_ap",
+        "image_f1_max",
+        "pixel_auroc",
+        "pixel_ap",
+        "pixel_f1_max",
+        "pixel_aupro",
     ]
     assert result.pixel_auroc == pixel_auroc(masks, maps) and result.pixel_aupro == aupro(masks, maps)
     assert result.image_auroc == image_auroc(labels, scores)

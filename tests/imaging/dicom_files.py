@@ -12,8 +12,18 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, ge
 PATIENT = "Secret^Patient"
 
 
-def write_dicom(path: Path, pixels: np.ndarray, bits: int = 16, photometric: str = "MONOCHROME2", slope=None,
-                intercept=None, window=None, signed: bool = False, preamble: bool = True, **elements) -> Path:
+def write_dicom(
+    path: Path,
+    pixels: np.ndarray,
+    bits: int = 16,
+    photometric: str = "MONOCHROME2",
+    slope=None,
+    intercept=None,
+    window=None,
+    signed: bool = False,
+    preamble: bool = True,
+    **elements,
+) -> Path:
     """Grey (H, W) or multi-frame (F, H, W) pixels, or RGB (H, W, 3) with photometric="RGB"."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
@@ -56,7 +66,11 @@ def functional_groups(per_frame: list[dict]) -> dict:
     for values in per_frame:
         item = Dataset()
         transform = Dataset()
-        transform.RescaleSlope, transform.RescaleIntercept, transform.RescaleType = values["slope"], values["intercept"], "HU"
+        transform.RescaleSlope, transform.RescaleIntercept, transform.RescaleType = (
+            values["slope"],
+            values["intercept"],
+            "HU",
+        )
         item.PixelValueTransformationSequence = Sequence([transform])
         voi = Dataset()
         voi.WindowCenter, voi.WindowWidth = values["window"]

@@ -99,7 +99,9 @@ def test_tiff_codec_neither_tifffile_nor_pillow_has_names_imagecodecs(tmp_path):
     with tifffile.TiffFile(path) as tif:
         offset = tif.pages[0].tags["Compression"].valueoffset
     data = bytearray(path.read_bytes())
-    data[offset : offset + 2] = (5).to_bytes(2, "little")  # claim LZW: 16-bit RGB that Pillow cannot read either
+    data[offset : offset + 2] = (5).to_bytes(
+        2, "little"
+    )  # claim LZW: 16-bit RGB that Pillow cannot read either
     path.write_bytes(bytes(data))
     with pytest.raises(ImageLoadError, match="pip install imagecodecs"):
         load_image(path)

@@ -15,12 +15,17 @@ from zsad_desktop.imaging.decode_limit import DEFAULT_MAX_PIXELS, ENV_VARIABLE
 
 def png_header_only(path, width, height):
     """A PNG that claims its size and holds one row: whoever decodes it finds it truncated."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * (3 * width + 1)))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * (3 * width + 1)))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -39,7 +44,9 @@ def test_a_30000_pixel_png_is_refused_from_its_header_naming_the_limit_and_the_s
 def test_the_setting_moves_the_limit_for_every_format_decoded_whole(tmp_path, monkeypatch, suffix):
     path = tmp_path / f"small.{suffix}"
     if suffix == "tif":
-        tifffile.imwrite(path, np.zeros((30, 40, 4), np.uint8), photometric="rgb", extrasamples=["unassalpha"])
+        tifffile.imwrite(
+            path, np.zeros((30, 40, 4), np.uint8), photometric="rgb", extrasamples=["unassalpha"]
+        )
     else:
         Image.new("RGB", (40, 30), "grey").save(path)
     monkeypatch.setenv(ENV_VARIABLE, "1199")

@@ -6,7 +6,14 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import JPEGLosslessSV1, RLELossless
 
 from tests.imaging.dicom_files import PATIENT, functional_groups, write_dicom
-from zsad_desktop.imaging import ImageLoadError, image_info, is_image_file, list_image_entries, load_image, to_rgb8
+from zsad_desktop.imaging import (
+    ImageLoadError,
+    image_info,
+    is_image_file,
+    list_image_entries,
+    load_image,
+    to_rgb8,
+)
 
 
 @pytest.mark.parametrize("bits", [8, 12, 16])
@@ -38,7 +45,10 @@ def test_monochrome2_window_from_file_is_the_default(tmp_path):
     assert image.default_window == (40.0, 80.0)
     # by hand: window 0..80 -> 0..255, so 0 -> 0, 40 -> 127.5 rounds to 128, 80 and above -> 255
     assert to_rgb8(image)[..., 0].tolist() == [[0, 128], [255, 255]]
-    assert to_rgb8(image, window=(500, 1000))[..., 0].tolist() == [[0, 10], [20, 255]]  # 40*255/1000=10.2, 80->20.4
+    assert to_rgb8(image, window=(500, 1000))[..., 0].tolist() == [
+        [0, 10],
+        [20, 255],
+    ]  # 40*255/1000=10.2, 80->20.4
 
 
 def test_monochrome2_without_window_uses_the_percentile_window(tmp_path):
@@ -51,7 +61,15 @@ def test_monochrome2_without_window_uses_the_percentile_window(tmp_path):
 
 def test_monochrome1_is_inverted_over_the_stored_range_and_the_window_moves_with_it(tmp_path):
     raw = np.array([[0, 100], [200, 300]], np.uint16)
-    path = write_dicom(tmp_path / "m1.dcm", raw, bits=12, photometric="MONOCHROME1", window=(-900, 200), slope=1.0, intercept=-1000.0)
+    path = write_dicom(
+        tmp_path / "m1.dcm",
+        raw,
+        bits=12,
+        photometric="MONOCHROME1",
+        window=(-900, 200),
+        slope=1.0,
+        intercept=-1000.0,
+    )
     image = load_image(path)
     # stored range 0..4095 rescales to -1000..3095; mirrored over their sum 2095
     np.testing.assert_array_equal(image.pixels, 2095.0 - (raw - 1000.0))
@@ -77,7 +95,9 @@ def test_multi_frame_expands_into_entries_and_frame_selects(tmp_path):
 
 def test_enhanced_multi_frame_reads_rescale_and_window_per_frame(tmp_path):
     frames = np.stack([np.full((4, 4), 100 * i, np.uint16) for i in range(3)])
-    groups = functional_groups([{"slope": 2.0, "intercept": -10.0 * i, "window": (i, 10 + i)} for i in range(3)])
+    groups = functional_groups(
+        [{"slope": 2.0, "intercept": -10.0 * i, "window": (i, 10 + i)} for i in range(3)]
+    )
     path = write_dicom(tmp_path / "enhanced.dcm", frames, **groups)
     for i in range(3):
         image = load_image(path, frame=i)
@@ -130,7 +150,10 @@ def test_compressed_without_decoder_names_the_package(tmp_path):
     with pytest.raises(ImageLoadError) as error:
         load_image(path)
     assert "needs an extra decoder" in error.value.reason
-    assert "pip install pylibjpeg pylibjpeg-libjpeg" in error.value.reason and "python-gdcm" in error.value.reason
+    assert (
+        "pip install pylibjpeg pylibjpeg-libjpeg" in error.value.reason
+        and "python-gdcm" in error.value.reason
+    )
     assert image_info(path).width == 8  # the header is still readable for folder scans
 
 

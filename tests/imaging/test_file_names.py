@@ -6,9 +6,15 @@ from zsad_desktop.imaging import ImageLoadError
 from zsad_desktop.imaging.file_names import name_from_text, name_text
 
 NAMES = [
-    "plain.png", "Ünïcødé/写真.png", "a b,c\"d'\n.png",
-    os.fsdecode(b"bad\xffname.png"), os.fsdecode(b"dir\xe9/x\x80\xfe.png"), os.fsdecode(b"\xed\xb2\x80.png"),
-    "already\ufffdFF.png", "\ufffd\ufffd.png", os.fsdecode(b"mixed\xff\xef\xbf\xbdFF.png"),  # \xef\xbf\xbd: a real U+FFFD
+    "plain.png",
+    "Ünïcødé/写真.png",
+    "a b,c\"d'\n.png",
+    os.fsdecode(b"bad\xffname.png"),
+    os.fsdecode(b"dir\xe9/x\x80\xfe.png"),
+    os.fsdecode(b"\xed\xb2\x80.png"),
+    "already\ufffdFF.png",
+    "\ufffd\ufffd.png",
+    os.fsdecode(b"mixed\xff\xef\xbf\xbdFF.png"),  # \xef\xbf\xbd: a real U+FFFD
 ]
 
 

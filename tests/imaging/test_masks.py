@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from zsad_desktop.imaging import masks
+from zsad_desktop.imaging.loaded import ImageLoadError
 from zsad_desktop.imaging.masks import (
     atomic_write,
     connected_regions,
@@ -14,7 +15,6 @@ from zsad_desktop.imaging.masks import (
     write_bytes_atomic,
     write_mask_png,
 )
-from zsad_desktop.imaging.loaded import ImageLoadError
 
 
 def ring_and_bar():
@@ -49,7 +49,11 @@ def test_read_mask_foreground_rules(tmp_path):
 def test_read_mask_errors(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "text.png").write_text("no")
-    for name, reason in (("empty.png", "empty"), ("text.png", "not a readable image"), ("gone.png", "not found")):
+    for name, reason in (
+        ("empty.png", "empty"),
+        ("text.png", "not a readable image"),
+        ("gone.png", "not found"),
+    ):
         with pytest.raises(ImageLoadError, match=reason) as error:
             read_mask(tmp_path / name)
         assert error.value.path == tmp_path / name

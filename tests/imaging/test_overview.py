@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import tifffile
 
-from zsad_desktop.imaging import ImageLoadError, apply_window, percentile_window, to_rgb8, load_image
-from zsad_desktop.imaging.overview import read_overview_rgb8
-
 from tests.conftest import REPO_ROOT
+from zsad_desktop.imaging import ImageLoadError, apply_window, load_image, percentile_window, to_rgb8
+from zsad_desktop.imaging.overview import read_overview_rgb8
 
 
 def _scan(shape=(3000, 2000)):
@@ -35,7 +34,9 @@ def test_small_and_non_tiff_images_are_read_as_for_display(tmp_path):
     cv2.imwrite(str(tmp_path / "photo.png"), rgb[..., ::-1])
     np.testing.assert_array_equal(read_overview_rgb8(tmp_path / "photo.png", side=256), rgb)
     np.testing.assert_array_equal(read_overview_rgb8(tmp_path / "photo.png", side=100), rgb[::3, ::3])
-    assert np.array_equal(read_overview_rgb8(tmp_path / "photo.png", side=1024), to_rgb8(load_image(tmp_path / "photo.png")))
+    assert np.array_equal(
+        read_overview_rgb8(tmp_path / "photo.png", side=1024), to_rgb8(load_image(tmp_path / "photo.png"))
+    )
     (tmp_path / "broken.tif").write_bytes(b"II*\0 not really")
     with pytest.raises(ImageLoadError):
         read_overview_rgb8(tmp_path / "broken.tif")
@@ -57,8 +58,13 @@ print(tracemalloc.get_traced_memory()[1] // 2**20, *shown.shape)
 
 def test_an_overview_of_a_compressed_8000_px_scan_decodes_a_band_at_a_time(tmp_path):
     """Peak allocations under 40 MiB where the decoded image is 122 MiB."""
-    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path / "big.tif")], capture_output=True,
-                          text=True, timeout=300, cwd=REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path / "big.tif")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 0, done.stderr
     peak, *shape = done.stdout.split()
     assert int(peak) < 40 and shape == ["1143", "1143", "3"], done.stdout  # every 7th pixel (8000 // 1024)

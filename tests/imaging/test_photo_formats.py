@@ -4,11 +4,21 @@ import pytest
 import tifffile
 from PIL import Image, ImageOps
 
-from zsad_desktop.imaging import ImageInfo, image_info, is_image_file, list_image_entries, load_image, read_rgb8, to_rgb8
+from zsad_desktop.imaging import (
+    ImageInfo,
+    image_info,
+    is_image_file,
+    list_image_entries,
+    load_image,
+    read_rgb8,
+    to_rgb8,
+)
 from zsad_desktop.imaging.orientation import apply_orientation
 
 RNG = np.random.default_rng(7)
-RAMP16 = (np.arange(64 * 48, dtype=np.uint32) * 21).astype(np.uint16).reshape(48, 64)  # 0..64491, all distinct
+RAMP16 = (
+    (np.arange(64 * 48, dtype=np.uint32) * 21).astype(np.uint16).reshape(48, 64)
+)  # 0..64491, all distinct
 
 
 def check_info(path, image):
@@ -51,12 +61,18 @@ def test_sixteen_bit_rgba_png_is_composited_on_white(tmp_path):
     assert pixels[0, 0].tolist() == [60000, 0, 0] and pixels[0, 1].tolist() == [65535] * 3
     # half opaque: 60000*w + 65535*(1-w) and 65535*(1-w) with w = 32768/65535
     w = 32768 / 65535
-    assert pixels[1, 0].tolist() == [round(60000 * w + 65535 * (1 - w)), round(65535 * (1 - w)), round(65535 * (1 - w))]
+    assert pixels[1, 0].tolist() == [
+        round(60000 * w + 65535 * (1 - w)),
+        round(65535 * (1 - w)),
+        round(65535 * (1 - w)),
+    ]
 
 
 def test_planar_signed_float_and_twelve_bit_tiffs(tmp_path):
     rgb = RNG.integers(0, 65536, (10, 12, 3), dtype=np.uint16)
-    tifffile.imwrite(tmp_path / "planar.tif", np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate")
+    tifffile.imwrite(
+        tmp_path / "planar.tif", np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate"
+    )
     np.testing.assert_array_equal(load_image(tmp_path / "planar.tif").pixels, rgb)
     signed = np.array([[-1000, 0], [1, 3000]], np.int16)
     tifffile.imwrite(tmp_path / "signed.tif", signed)
@@ -77,7 +93,10 @@ def test_palette_bilevel_and_white_is_zero_tiffs(tmp_path):
     colormap[:, 1] = [65535, 0, 0]  # 16-bit palette entries: red
     colormap[:, 2] = [0, 0, 32896]  # 128 << 8 | 128
     tifffile.imwrite(tmp_path / "pal.tif", index, photometric="palette", colormap=colormap)
-    assert load_image(tmp_path / "pal.tif").pixels.tolist() == [[[0, 0, 0], [255, 0, 0]], [[0, 0, 128], [255, 0, 0]]]
+    assert load_image(tmp_path / "pal.tif").pixels.tolist() == [
+        [[0, 0, 0], [255, 0, 0]],
+        [[0, 0, 128], [255, 0, 0]],
+    ]
     tifffile.imwrite(tmp_path / "white_is_zero.tif", np.array([[0, 255]], np.uint8), photometric="miniswhite")
     assert load_image(tmp_path / "white_is_zero.tif").pixels.tolist() == [[255, 0]]
     Image.fromarray(np.array([[True, False]])).save(tmp_path / "bits.tif")
@@ -127,7 +146,9 @@ def test_palette_pngs_with_and_without_transparency(tmp_path):
     image.save(tmp_path / "p.png")
     assert load_image(tmp_path / "p.png").pixels.tolist() == [[[10, 20, 30], [200, 100, 50], [200, 100, 50]]]
     image.save(tmp_path / "pt.png", transparency=0)  # index 0 fully transparent -> white
-    assert load_image(tmp_path / "pt.png").pixels.tolist() == [[[255, 255, 255], [200, 100, 50], [200, 100, 50]]]
+    assert load_image(tmp_path / "pt.png").pixels.tolist() == [
+        [[255, 255, 255], [200, 100, 50], [200, 100, 50]]
+    ]
 
 
 def test_alpha_is_composited_on_white(tmp_path):

@@ -6,7 +6,9 @@ from zsad_desktop.imaging import image_info, is_image_file, load_image, read_mas
 
 
 def test_every_head_ct_and_hazelnut_image_loads(shared_data):
-    paths = sorted((shared_data / "headct").rglob("*.png")) + sorted((shared_data / "mvtec_ad/hazelnut").rglob("*.png"))
+    paths = sorted((shared_data / "headct").rglob("*.png")) + sorted(
+        (shared_data / "mvtec_ad/hazelnut").rglob("*.png")
+    )
     assert len(paths) > 200
     for path in paths:
         assert is_image_file(path)

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from zsad_desktop.imaging import PRESETS, LoadedImage, apply_window, full_range_window, percentile_window, to_rgb8
+from zsad_desktop.imaging import (
+    PRESETS,
+    LoadedImage,
+    apply_window,
+    full_range_window,
+    percentile_window,
+    to_rgb8,
+)
 from zsad_desktop.imaging import window as window_module
 
 
@@ -24,9 +31,13 @@ def test_ct_presets_by_hand():
 def test_lookup_table_path_equals_the_float_path():
     values = np.arange(65536, dtype=np.uint16).reshape(256, 256)
     for centre, width in ((1000, 3000), (32767.5, 65535), (12, 0.5), (-50, 10)):
-        np.testing.assert_array_equal(apply_window(values, centre, width), apply_window(values.astype(np.float32), centre, width))
+        np.testing.assert_array_equal(
+            apply_window(values, centre, width), apply_window(values.astype(np.float32), centre, width)
+        )
     grey = np.arange(256, dtype=np.uint8)
-    np.testing.assert_array_equal(apply_window(grey, 127.5, 255), grey)  # the full 8-bit window is the identity
+    np.testing.assert_array_equal(
+        apply_window(grey, 127.5, 255), grey
+    )  # the full 8-bit window is the identity
 
 
 def test_chunked_rows_equal_one_pass(monkeypatch):
@@ -66,9 +77,13 @@ def test_to_rgb8_defaults(tmp_path):
     grey8 = LoadedImage(np.array([[0, 100]], np.uint8), 8, "photo", tmp_path / "a.png")
     assert to_rgb8(grey8).tolist() == [[[0] * 3, [100] * 3]]  # 8-bit: as stored
     assert to_rgb8(grey8, (100, 50))[0, 1].tolist() == [128] * 3  # unless a window is asked for
-    wide = LoadedImage(np.linspace(0, 60000, 1001, dtype=np.float32).astype(np.uint16)[None], 16, "photo", tmp_path / "b.png")
+    wide = LoadedImage(
+        np.linspace(0, 60000, 1001, dtype=np.float32).astype(np.uint16)[None], 16, "photo", tmp_path / "b.png"
+    )
     shown = to_rgb8(wide)[0, :, 0]
     assert shown[:5].tolist() == [0] * 5 and shown[-5:].tolist() == [255] * 5  # 0.5..99.5 percentile stretch
-    dicom = LoadedImage(np.array([[0.0, 40.0]], np.float32), 12, "dicom", tmp_path / "c.dcm", default_window=(40, 80))
+    dicom = LoadedImage(
+        np.array([[0.0, 40.0]], np.float32), 12, "dicom", tmp_path / "c.dcm", default_window=(40, 80)
+    )
     assert to_rgb8(dicom)[0, :, 0].tolist() == [0, 128]
     assert to_rgb8(dicom).flags["C_CONTIGUOUS"]

@@ -6,6 +6,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.store.concurrent_writers import count_with_concurrent_writers
 from zsad_desktop.store import (
     Database,
     ModelActivation,
@@ -18,8 +19,6 @@ from zsad_desktop.store import (
 )
 from zsad_desktop.store.database import _alembic_config
 
-from tests.store.concurrent_writers import count_with_concurrent_writers
-
 HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
@@ -28,11 +27,21 @@ def test_migrations_run_on_open_and_are_idempotent(tmp_path):
     open_database(url).dispose()
     second = open_database(url)
     with second.engine.connect() as connection:
-        tables = {row[0] for row in connection.execute(text("select name from sqlite_master where type='table'"))}
+        tables = {
+            row[0] for row in connection.execute(text("select name from sqlite_master where type='table'"))
+        }
         mode = connection.execute(text("PRAGMA journal_mode")).scalar()
         timeout = connection.execute(text("PRAGMA busy_timeout")).scalar()
-    assert {"images", "predictions", "reviews", "review_events", "model_versions", "model_activations",
-            "training_runs", "settings"} <= tables
+    assert {
+        "images",
+        "predictions",
+        "reviews",
+        "review_events",
+        "model_versions",
+        "model_activations",
+        "training_runs",
+        "settings",
+    } <= tables
     assert mode == "wal" and timeout > 0 and second.schema_revision() == HEAD
     second.dispose()
 
@@ -44,25 +53,40 @@ def test_upgrade_from_the_first_schema_keeps_the_data(tmp_path):
         config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
-        connection.execute(text(
-            "insert into model_versions (name, model_id, method, backbone, settings, metrics, active, created_at) values "
-            "('v1', 'm1', 'baseline', '{}', '{}', '{}', 1, '2026-01-01'),"
-            "('v2', 'm2', 'crane', '{}', '{}', '{}', 1, '2026-01-02')"))
-        connection.execute(text("insert into settings (key, value) values ('activation_history', '{\"v\": [\"v1\", \"v2\"]}')"))
-        connection.execute(text("insert into reviews (image_hash, status, updated_at) values ('abc', 'normal', '2026-01-03')"))
-        connection.execute(text(
-            "insert into images (rel_path, content_hash, size_bytes, mtime_ns, frames, missing, added_at) values "
-            "('a.png', 'abc', 1, 1, 1, 0, '2026-01-01'), ('b.png', 'def', 1, 1, 1, 0, '2026-01-01')"))
+        connection.execute(
+            text(
+                "insert into model_versions (name, model_id, method, backbone, settings, metrics, active, created_at) values "
+                "('v1', 'm1', 'baseline', '{}', '{}', '{}', 1, '2026-01-01'),"
+                "('v2', 'm2', 'crane', '{}', '{}', '{}', 1, '2026-01-02')"
+            )
+        )
+        connection.execute(
+            text('insert into settings (key, value) values (\'activation_history\', \'{"v": ["v1", "v2"]}\')')
+        )
+        connection.execute(
+            text(
+                "insert into reviews (image_hash, status, updated_at) values ('abc', 'normal', '2026-01-03')"
+            )
+        )
+        connection.execute(
+            text(
+                "insert into images (rel_path, content_hash, size_bytes, mtime_ns, frames, missing, added_at) values "
+                "('a.png', 'abc', 1, 1, 1, 0, '2026-01-01'), ('b.png', 'def', 1, 1, 1, 0, '2026-01-01')"
+            )
+        )
     old.dispose()
     upgraded = open_database(url)
     assert upgraded.schema_revision() == HEAD
     with upgraded.read() as session:
         assert session.scalars(select(ModelVersion.name).where(ModelVersion.active)).all() == ["v2"]
-        assert [a.version_id for a in session.scalars(select(ModelActivation).order_by(ModelActivation.id))] == [1, 2]
+        assert [
+            a.version_id for a in session.scalars(select(ModelActivation).order_by(ModelActivation.id))
+        ] == [1, 2]
         assert session.get(Setting, "activation_history") is None
         assert session.execute(text("select status, mask_area from reviews")).one() == ("normal", None)
-        assert session.execute(text("select rel_path, review_status from images order by rel_path")).all() == [
-            ("a.png", "normal"), ("b.png", "unreviewed")]
+        assert session.execute(
+            text("select rel_path, review_status from images order by rel_path")
+        ).all() == [("a.png", "normal"), ("b.png", "unreviewed")]
     upgraded.dispose()
 
 
@@ -72,7 +96,9 @@ def test_database_from_a_newer_application_is_refused_untouched(tmp_path):
     with database.engine.begin() as connection:
         connection.execute(text("update alembic_version set version_num='9999_future'"))
     database.dispose()
-    with pytest.raises(NewerSchemaError, match="newer version of zsad-desktop .*9999_future.*Update the application"):
+    with pytest.raises(
+        NewerSchemaError, match="newer version of zsad-desktop .*9999_future.*Update the application"
+    ):
         open_database(url)
     again = Database(url)
     assert again.schema_revision() == "9999_future"
@@ -143,9 +169,13 @@ def test_planner_statistics_follow_the_tables_as_rows_arrive(database, monkeypat
 
     def analysed_images() -> int:
         with database.engine.connect() as connection:
-            if not connection.execute(text("select 1 from sqlite_master where name = 'sqlite_stat1'")).first():
+            if not connection.execute(
+                text("select 1 from sqlite_master where name = 'sqlite_stat1'")
+            ).first():
                 return 0  # never analysed
-            rows = connection.execute(text("select stat from sqlite_stat1 where tbl = 'images'")).scalars().all()
+            rows = (
+                connection.execute(text("select stat from sqlite_stat1 where tbl = 'images'")).scalars().all()
+            )
         return max((int(stat.split()[0]) for stat in rows), default=0)
 
     for index in range(3):

@@ -14,9 +14,12 @@ def test_a_0004_database_upgrades_with_its_predictions_and_no_informativeness_ye
         config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "0004")
-        connection.execute(text(
-            "insert into predictions (image_hash, model_version, detector_input, score, heatmap_file, created_at) "
-            "values ('abc', 'm1', '', 0.7, 'h.npz', '2026-01-01')"))
+        connection.execute(
+            text(
+                "insert into predictions (image_hash, model_version, detector_input, score, heatmap_file, created_at) "
+                "values ('abc', 'm1', '', 0.7, 'h.npz', '2026-01-01')"
+            )
+        )
     old.dispose()
     upgraded = open_database(url)
     assert upgraded.schema_revision() == "0005"

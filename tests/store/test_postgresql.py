@@ -42,17 +42,40 @@ def postgres_server():
     if run_as:
         shutil.chown(tmp_path, "postgres")
     data = tmp_path / "pg"
-    subprocess.run(run_as + [f"{bin_dir}/initdb", "-D", str(data), "-A", "trust", "-U", "zsad"], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        run_as + [f"{bin_dir}/initdb", "-D", str(data), "-A", "trust", "-U", "zsad"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     port = _free_port()
     # The server outlives pg_ctl: its output goes to a log file, not to pipes this test would wait on.
-    subprocess.run(run_as + [f"{bin_dir}/pg_ctl", "-D", str(data), "-l", str(tmp_path / "server.log"), "-o",
-                             f"-p {port} -k {tmp_path} -h 127.0.0.1", "-w", "-t", "60", "start"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=90)
+    subprocess.run(
+        run_as
+        + [
+            f"{bin_dir}/pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(tmp_path / "server.log"),
+            "-o",
+            f"-p {port} -k {tmp_path} -h 127.0.0.1",
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=90,
+    )
     try:
         yield bin_dir, port, run_as
     finally:
-        subprocess.run(run_as + [f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            run_as + [f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(tmp_path, ignore_errors=True)
 
 
@@ -61,8 +84,12 @@ def postgres_url(postgres_server):
     """A fresh database on the server for each test."""
     bin_dir, port, run_as = postgres_server
     name = f"reviews{next(_names)}"
-    subprocess.run(run_as + [f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "zsad", name],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        run_as + [f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "zsad", name],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return f"postgresql+psycopg2://zsad@127.0.0.1:{port}/{name}"
 
 
@@ -98,8 +125,9 @@ def test_workspace_on_postgresql(tmp_path, postgres_url):
     record_review(ws, by_score[0].id, ReviewStatus.CORRECTED, mask=mask, reviewer="team")
     record_review(ws, by_score[0].id, ReviewStatus.ACCEPTED, mask=mask, reviewer="lead")
     assert ws.next_unreviewed().id == by_score[1].id
-    assert [r.id for r in ws.images(statuses=[ReviewStatus.UNREVIEWED], min_score=0.2, max_score=0.35)] == \
-           [r.id for r in by_score if 0.2 <= r.score <= 0.35]
+    assert [r.id for r in ws.images(statuses=[ReviewStatus.UNREVIEWED], min_score=0.2, max_score=0.35)] == [
+        r.id for r in by_score if 0.2 <= r.score <= 0.35
+    ]
     model_versions.register_version(ws, "other", "brightness", {}, activate=True)
     assert model_versions.rollback(ws).name == "v1"
     ws.close()
@@ -107,7 +135,9 @@ def test_workspace_on_postgresql(tmp_path, postgres_url):
     again = Workspace.open(folder, db_url=postgres_url)
     np.testing.assert_array_equal(final_mask(again, by_score[0].id), mask)
     assert [(h.from_status, h.to_status) for h in history(again, by_score[0].id)] == [
-        (None, ReviewStatus.CORRECTED), (ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED)]
+        (None, ReviewStatus.CORRECTED),
+        (ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED),
+    ]
     assert again.counts()[ReviewStatus.ACCEPTED] == 1 and again.counts()[ReviewStatus.UNREVIEWED] == 5
     assert export_report(again, tmp_path / "report.csv") == 6
     again.close()

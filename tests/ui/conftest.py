@@ -22,8 +22,14 @@ def tiny_prefs():
     """AppSettings for the 4-block random ViT at 112 px on the CPU."""
     # normal_memory off: marking an image normal would switch the active model to a memory version in the
     # background (issue 14), and these tests count predictions and scores of the plain model
-    detector = DetectorSettings(model_name=TINY, pretrained="random", image_size=112, device="cpu", object_name="hazelnut",
-                                normal_memory=False)
+    detector = DetectorSettings(
+        model_name=TINY,
+        pretrained="random",
+        image_size=112,
+        device="cpu",
+        object_name="hazelnut",
+        normal_memory=False,
+    )
     return AppSettings(detector=detector, reviewer="tester")
 
 
@@ -46,8 +52,13 @@ def open_window(qtbot):
         windows.append(window)
         if predicted:  # every image scored and the display scale settled
             rows = window.gallery_model
-            qtbot.waitUntil(lambda: not window.predictions.busy and all(r.score is not None or r.load_error for r in rows.rows),
-                            timeout=120_000)
+            qtbot.waitUntil(
+                lambda: (
+                    not window.predictions.busy
+                    and all(r.score is not None or r.load_error for r in rows.rows)
+                ),
+                timeout=120_000,
+            )
         return window
 
     yield open_
@@ -59,7 +70,7 @@ def open_window(qtbot):
 def shown_viewer(qtbot):
     """An ImageViewer on a new ViewerModel with `display` settings, `size` pixels, shown and exposed."""
     from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
-    from zsad_desktop.ui.viewer import ImageViewer
+    from zsad_desktop.ui.viewer.image_viewer import ImageViewer
 
     def make(size=(400, 300), **display):
         view = ImageViewer(ViewerModel(DisplaySettings(**display)))

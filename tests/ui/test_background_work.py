@@ -9,7 +9,7 @@ from zsad_desktop.app.prediction.jobs import Priority
 from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.detection.interface import Detection
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.prediction_controller import PredictionController, describe_error
+from zsad_desktop.ui.prediction.prediction_controller import PredictionController, describe_error
 
 
 class _Queue:
@@ -54,15 +54,21 @@ def test_the_image_on_screen_first_then_the_next_then_the_rest(qtbot):
     ]
     session.asked.clear()
     controller.focus(16)  # the reviewer jumped ahead
-    assert session.asked == [(Priority.ON_SCREEN, [16], "first look"), (Priority.ON_SCREEN, [16], "image:16"),
-                             (Priority.NEXT_IN_GALLERY, [17, 18, 19, 0, 1, 2], "next")]
+    assert session.asked == [
+        (Priority.ON_SCREEN, [16], "first look"),
+        (Priority.ON_SCREEN, [16], "image:16"),
+        (Priority.NEXT_IN_GALLERY, [17, 18, 19, 0, 1, 2], "next"),
+    ]
     assert controller.busy
 
 
 def test_errors_read_as_sentences():
     from zsad_desktop.detection.backbone import WeightsMissingError
 
-    assert describe_error(WeightsMissingError("put ViT-L-14-336px.pt in models/")) == "put ViT-L-14-336px.pt in models/"
+    assert (
+        describe_error(WeightsMissingError("put ViT-L-14-336px.pt in models/"))
+        == "put ViT-L-14-336px.pt in models/"
+    )
     assert describe_error(torch.OutOfMemoryError("CUDA out of memory")).startswith("Out of memory")
     assert "KeyError" in describe_error(KeyError("x")) and "kept" in describe_error(KeyError("x"))
 
@@ -82,13 +88,17 @@ class _SlowDetector:
         return [Detection(0.5, np.zeros(img.shape[:2], np.float32), self.model_id) for img in images]
 
 
-def test_out_of_memory_shows_a_banner_and_stops_the_queue_once(qtbot, tiny_prefs, hazelnut_folder, open_window, monkeypatch):
+def test_out_of_memory_shows_a_banner_and_stops_the_queue_once(
+    qtbot, tiny_prefs, hazelnut_folder, open_window, monkeypatch
+):
     detector = _SlowDetector(fail=torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     monkeypatch.setattr(ReviewSession, "detector", lambda self: detector)
     window = open_window(tiny_prefs, hazelnut_folder)
     qtbot.waitUntil(window.banner.isVisible, timeout=30_000)
     assert window.banner.text().startswith("Out of memory") and "Traceback" not in window.banner.text()
-    qtbot.waitUntil(lambda: window.session.queue.wait_idle(0), timeout=10_000)  # a batch begun before the cancel ends
+    qtbot.waitUntil(
+        lambda: window.session.queue.wait_idle(0), timeout=10_000
+    )  # a batch begun before the cancel ends
     assert detector.calls == 1  # not once per image
     window.review.settle()
     assert window.model.image.pixels8 is not None  # the images can still be reviewed
@@ -102,7 +112,9 @@ def test_cancel_keeps_what_was_predicted(qtbot, tiny_prefs, hazelnut_folder, ope
     assert window.progress.isVisible()
     window.progress.cancel.click()
     assert not window.progress.isVisible() and not window.predictions.busy
-    qtbot.waitUntil(lambda: window.session.queue.wait_idle(0), timeout=10_000)  # a batch begun before the cancel ends
+    qtbot.waitUntil(
+        lambda: window.session.queue.wait_idle(0), timeout=10_000
+    )  # a batch begun before the cancel ends
     calls = detector.calls
     qtbot.wait(400)
     assert detector.calls == calls and calls < 15
@@ -110,7 +122,9 @@ def test_cancel_keeps_what_was_predicted(qtbot, tiny_prefs, hazelnut_folder, ope
     assert 2 <= sum(r.score is not None for r in scored) < 15
 
 
-def test_an_unreadable_image_is_shown_as_such_and_the_rest_goes_on(qtbot, tiny_prefs, hazelnut_folder, open_window):
+def test_an_unreadable_image_is_shown_as_such_and_the_rest_goes_on(
+    qtbot, tiny_prefs, hazelnut_folder, open_window
+):
     (hazelnut_folder / "test" / "good" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     window = open_window(tiny_prefs, hazelnut_folder, predicted=True)
     rows = window.gallery_model.rows

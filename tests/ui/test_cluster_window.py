@@ -20,18 +20,23 @@ def test_predictions_stored_elsewhere_appear_as_they_land(qtbot, open_window, ti
     target = window.gallery_model.rows[-1]
     # Another machine's run: its own connection to the same database, a newer model made active.
     elsewhere = Workspace.open(hazelnut_folder)
-    model_versions.register_version(elsewhere, "cluster-model@112", "baseline", {"image_size": 112}, activate=True)
+    model_versions.register_version(
+        elsewhere, "cluster-model@112", "baseline", {"image_size": 112}, activate=True
+    )
     key = prediction_key(elsewhere, target.id, "cluster-model@112")
-    store_prediction(elsewhere, target.id, Detection(0.987, np.zeros((8, 8), np.float32), "cluster-model@112"), key)
+    store_prediction(
+        elsewhere, target.id, Detection(0.987, np.zeros((8, 8), np.float32), "cluster-model@112"), key
+    )
     elsewhere.close()
 
     qtbot.waitUntil(lambda: window.gallery_model.row(target.id).score == 0.987, timeout=20_000)
     assert window.gallery_model.rows[0].id == target.id  # ordered by the new scores: the only one scored
 
 
-def test_the_file_menu_scores_on_a_cluster_with_its_own_job_bar(qtbot, open_window, tiny_prefs, hazelnut_folder,
-                                                                monkeypatch):
-    import zsad_desktop.ui.cluster_controller as controller
+def test_the_file_menu_scores_on_a_cluster_with_its_own_job_bar(
+    qtbot, open_window, tiny_prefs, hazelnut_folder, monkeypatch
+):
+    import zsad_desktop.ui.cluster.cluster_controller as controller
 
     window = open_window(tiny_prefs, hazelnut_folder)
     release, asked = threading.Event(), []
@@ -48,7 +53,9 @@ def test_the_file_menu_scores_on_a_cluster_with_its_own_job_bar(qtbot, open_wind
 
     monkeypatch.setattr(controller, "cluster_work", fake_cluster_work)
     action = next(a for a in window.menus["File"].actions() if "cluster" in a.text().lower())
-    monkeypatch.setattr(controller.QInputDialog, "getText", lambda *args, **kwargs: ("ray://head:10001", True))
+    monkeypatch.setattr(
+        controller.QInputDialog, "getText", lambda *args, **kwargs: ("ray://head:10001", True)
+    )
     action.trigger()
 
     qtbot.waitUntil(lambda: window.cluster.bar.isVisible(), timeout=10_000)
@@ -60,8 +67,9 @@ def test_the_file_menu_scores_on_a_cluster_with_its_own_job_bar(qtbot, open_wind
     assert "9 images scored" in window.statusBar().currentMessage()
 
 
-def test_a_remote_cluster_is_refused_for_a_workspace_in_its_own_sqlite_file(qtbot, open_window, tiny_prefs,
-                                                                           hazelnut_folder):
+def test_a_remote_cluster_is_refused_for_a_workspace_in_its_own_sqlite_file(
+    qtbot, open_window, tiny_prefs, hazelnut_folder
+):
     import pytest
 
     pytest.importorskip("ray")

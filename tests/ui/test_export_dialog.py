@@ -19,7 +19,9 @@ def _dicom_folder(tmp_path):
     return folder
 
 
-def test_the_export_dialog_writes_pngs_and_dicom_seg_in_the_background(qtbot, open_window, tiny_prefs, tmp_path):
+def test_the_export_dialog_writes_pngs_and_dicom_seg_in_the_background(
+    qtbot, open_window, tiny_prefs, tmp_path
+):
     folder = _dicom_folder(tmp_path)
     window = open_window(tiny_prefs, folder)
     assert window.export_action in window.menus["File"].actions()

@@ -4,7 +4,7 @@ import threading
 from dataclasses import replace
 
 from zsad_desktop.app.review.review_session import ReviewSession
-from zsad_desktop.ui.gallery_model import FirstLookRole
+from zsad_desktop.ui.gallery.gallery_model import FirstLookRole
 
 
 def test_first_look_then_full_heatmap(qtbot, tiny_prefs, hazelnut_folder, open_window, monkeypatch):
@@ -15,6 +15,7 @@ def test_first_look_then_full_heatmap(qtbot, tiny_prefs, hazelnut_folder, open_w
         def held(outcome):  # on the worker: the full results wait, the first look (queued ahead) does not
             release.wait(120)
             on_result(outcome)
+
         return predict(self, image_ids, priority, held, on_error, on_progress, key)
 
     monkeypatch.setattr(ReviewSession, "predict", held_predict)
@@ -22,7 +23,9 @@ def test_first_look_then_full_heatmap(qtbot, tiny_prefs, hazelnut_folder, open_w
     window = open_window(tiny_prefs, hazelnut_folder)
     try:
         review = window.review
-        qtbot.waitUntil(lambda: review.current is not None and window.model.heatmap.raw is not None, timeout=60_000)
+        qtbot.waitUntil(
+            lambda: review.current is not None and window.model.heatmap.raw is not None, timeout=60_000
+        )
         assert "first look" in window.review.panel.model_label.text()
         image_id = review.current.row.id
         index = window.gallery_model.index(window.gallery_model.position(image_id))

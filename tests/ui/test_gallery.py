@@ -7,9 +7,9 @@ from PySide6.QtGui import QPixmap
 
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.gallery_filter_bar import FLAGGED, GalleryFilterBar
-from zsad_desktop.ui.gallery_model import PAGE, GalleryModel, RowRole
-from zsad_desktop.ui.gallery_view import GalleryView
+from zsad_desktop.ui.gallery.filter_bar import FLAGGED, GalleryFilterBar
+from zsad_desktop.ui.gallery.gallery_model import PAGE, GalleryModel, RowRole
+from zsad_desktop.ui.gallery.gallery_view import GalleryView
 
 
 def _workspace(folder, count, error_every=0):
@@ -25,9 +25,22 @@ def _workspace(folder, count, error_every=0):
     for i in range(count):
         (folder / f"img{i:05d}.png").symlink_to(folder / "plate.png")
         unreadable = error_every and i % error_every == error_every - 1
-        images.append(dict(rel_path=f"img{i:05d}.png", content_hash=f"{i:040x}", size_bytes=1, mtime_ns=1, width=200,
-                           height=300, bit_depth=8, modality="photo", load_error="not an image" if unreadable else None))
-        predictions.append(dict(image_hash=f"{i:040x}", model_version=MODEL, score=i / count, heatmap_file="-"))
+        images.append(
+            dict(
+                rel_path=f"img{i:05d}.png",
+                content_hash=f"{i:040x}",
+                size_bytes=1,
+                mtime_ns=1,
+                width=200,
+                height=300,
+                bit_depth=8,
+                modality="photo",
+                load_error="not an image" if unreadable else None,
+            )
+        )
+        predictions.append(
+            dict(image_hash=f"{i:040x}", model_version=MODEL, score=i / count, heatmap_file="-")
+        )
     workspace = Workspace.open(folder)
     with workspace.database.session() as session:
         session.execute(insert(Image), images)
@@ -50,7 +63,9 @@ def test_ten_thousand_images_open_a_page_at_a_time_without_reading_them(qtbot, t
     qtbot.waitExposed(view)
     model.set_listing(workspace.listing(), workspace.folder)
     assert model.rowCount() == PAGE and model.canFetchMore()  # one page read, not the table
-    qtbot.waitUntil(lambda: model.thumbnails.pending() == 0 and len(model.thumbnails._cache) > 0, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: model.thumbnails.pending() == 0 and len(model.thumbnails._cache) > 0, timeout=20_000
+    )
     assert len(model.thumbnails._cache) < 100  # only the rows painted so far
     first = model.data(model.index(0), 1)  # DecorationRole
     assert isinstance(first, QPixmap) and max(first.width(), first.height()) == 96
@@ -63,7 +78,10 @@ def test_ten_thousand_images_open_a_page_at_a_time_without_reading_them(qtbot, t
     assert model.rowCount() == 10_000 and not model.canFetchMore()
     scores = [row.score for row in model.rows]
     assert scores == sorted(scores, reverse=True) and len(set(model.ids())) == 10_000  # in order, none twice
-    qtbot.waitUntil(lambda: model.thumbnails.pending() == 0 and model.data(model.index(9_999), 1) is not None, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: model.thumbnails.pending() == 0 and model.data(model.index(9_999), 1) is not None,
+        timeout=20_000,
+    )
     assert len(model.thumbnails._cache) < 200
     workspace.close()
 
@@ -86,7 +104,9 @@ def test_rows_update_in_place_and_unreadable_ones_have_no_thumbnail(qtbot, tmp_p
     model = GalleryModel()
     model.set_listing(workspace.listing(order="name"), workspace.folder)
     (good, bad) = model.ids()
-    assert model.data(model.index(1), 1) is None and "unreadable: not an image" in model.data(model.index(1), 3)
+    assert model.data(model.index(1), 1) is None and "unreadable: not an image" in model.data(
+        model.index(1), 3
+    )
     changed = []
     model.dataChanged.connect(lambda a, b, roles=(): changed.append(a.row()))
     model.update_row(model.row(good)._replace(score=0.7, status=ReviewStatus.NORMAL))
@@ -100,12 +120,21 @@ def test_rows_update_in_place_and_unreadable_ones_have_no_thumbnail(qtbot, tmp_p
 def test_filter_bar_queries(qtbot):
     bar = GalleryFilterBar()
     qtbot.addWidget(bar)
-    assert bar.query(0.5).as_arguments() == {"order": "score", "statuses": None, "min_score": None, "max_score": None}
+    assert bar.query(0.5).as_arguments() == {
+        "order": "score",
+        "statuses": None,
+        "min_score": None,
+        "max_score": None,
+    }
     bar.filter.setCurrentText("Unreviewed")
     bar.sort.setCurrentText("Name")
     bar.max_score.setValue(0.8)
     query = bar.query(0.5)
-    assert query.statuses == [ReviewStatus.UNREVIEWED] and query.order == "name" and query.max_score == pytest.approx(0.8)
+    assert (
+        query.statuses == [ReviewStatus.UNREVIEWED]
+        and query.order == "name"
+        and query.max_score == pytest.approx(0.8)
+    )
     bar.filter.setCurrentText(FLAGGED)
     bar.min_score.setValue(0.2)
     assert bar.query(0.6).min_score == pytest.approx(0.6)  # flagged: at least the flag score
@@ -131,5 +160,7 @@ def test_window_gallery_sorts_and_filters(qtbot, tiny_prefs, hazelnut_folder, op
     bar.min_score.setValue(0.0)
     window.settings.flag_score = sorted(r.score for r in rows)[-3]
     bar.filter.setCurrentText(FLAGGED)
-    assert sorted(window.gallery_model.ids()) == sorted(r.id for r in rows if r.score >= window.settings.flag_score)
+    assert sorted(window.gallery_model.ids()) == sorted(
+        r.id for r in rows if r.score >= window.settings.flag_score
+    )
     assert "normal 1" in window.left.counts_label.text().replace("&nbsp;", " ")

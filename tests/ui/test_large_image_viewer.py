@@ -117,8 +117,14 @@ def test_the_navigator_follows_panning_and_a_click_recentres_the_view(qtbot, vie
     assert navigator.visible_part.contains(wanted)
 
     drag_to = QPointF(navigator.width() * 0.7, navigator.height() * 0.3)
-    move = QMouseEvent(QEvent.Type.MouseMove, drag_to, navigator.mapToGlobal(drag_to), Qt.MouseButton.NoButton,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        drag_to,
+        navigator.mapToGlobal(drag_to),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(navigator, move)
     centre = _visible(viewer).center()
     wanted = navigator.to_image(drag_to)
@@ -139,11 +145,15 @@ def test_the_navigator_can_be_switched_off_and_hides_when_the_image_fits(viewer)
 
 def test_a_small_hot_spot_and_a_thin_mask_stay_visible_when_a_large_heatmap_is_fitted(qtbot, shown_viewer):
     h, w = 3_000, 4_000  # above the size whose levels are built at once
-    view = shown_viewer((500, 400), heatmap_opacity=1.0, show_proposal=False, show_mask=False, mask_opacity=1.0)
+    view = shown_viewer(
+        (500, 400), heatmap_opacity=1.0, show_proposal=False, show_mask=False, mask_opacity=1.0
+    )
     model = view.model
     heat = np.zeros((h, w), np.float32)
     heat[1_500:1_503, 2_000:2_003] = 1.0  # 3 x 3 pixels: a ninth of a screen pixel when fitted
-    model.show(np.zeros((h, w, 3), np.uint8), heat, NormalisationStats(0.0, 1.0))  # the mask follows the proposal
+    model.show(
+        np.zeros((h, w, 3), np.uint8), heat, NormalisationStats(0.0, 1.0)
+    )  # the mask follows the proposal
     view.fit()
     items = (view.image_item, view.heatmap_item, view.mask_item)
     qtbot.waitUntil(lambda: all(item.levels_ready for item in items), timeout=30_000)

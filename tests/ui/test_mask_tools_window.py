@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from zsad_desktop.app.review.decisions import final_mask
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.mask_tools import Tool
+from zsad_desktop.ui.viewer.mask_tools import Tool
 
 
 @pytest.fixture
@@ -27,7 +27,9 @@ def test_threshold_slider_updates_proposal_and_regions_live(window):
     window.mask_panel.threshold.setValue(90)
     high_area = window.model.proposal.data.sum()
     assert high_area < low_area
-    np.testing.assert_array_equal(window.model.editor.mask, window.model.proposal.data)  # unedited: it follows
+    np.testing.assert_array_equal(
+        window.model.editor.mask, window.model.proposal.data
+    )  # unedited: it follows
     regions = window.model.regions
     assert window.mask_panel.regions.count() == max(1, len(regions))
     assert sum(r.area for r in regions) == high_area
@@ -59,10 +61,14 @@ def test_each_proposed_region_is_removed_and_restored_from_the_list(window):
 def test_polygon_then_enter_closes_it_and_enter_again_saves(qtbot, window):
     window.mask_panel.threshold.setValue(100)
     qtbot.keyClick(window, Qt.Key.Key_P)
-    assert window.viewer.tools.tool is Tool.POLYGON and window.mask_panel.tool_buttons[Tool.POLYGON].isChecked()
+    assert (
+        window.viewer.tools.tool is Tool.POLYGON and window.mask_panel.tool_buttons[Tool.POLYGON].isChecked()
+    )
     image_id = window.review.image_id
     for x, y in [(40, 40), (120, 40), (120, 110), (40, 110)]:
-        qtbot.mouseClick(window.viewer.viewport(), Qt.MouseButton.LeftButton, pos=window.viewer.mapFromScene(QPointF(x, y)))
+        qtbot.mouseClick(
+            window.viewer.viewport(), Qt.MouseButton.LeftButton, pos=window.viewer.mapFromScene(QPointF(x, y))
+        )
     qtbot.keyClick(window, Qt.Key.Key_Return)
     assert window.review.image_id == image_id  # the first Enter closes the polygon
     assert window.model.editor.mask[40:111, 40:121].all()

@@ -34,8 +34,12 @@ def _executable(path: Path, text: str) -> None:
 
 def test_missing_libraries_are_read_from_ldd_once_each_in_order():
     assert qt_libraries.missing_libraries(MINIMAL_DEBIAN_LDD) == [
-        "libxkbcommon-x11.so.0", "libxcb-cursor.so.0", "libxcb-icccm.so.4",
-        "libxcb-keysyms.so.1", "libxcb-render-util.so.0", "libfoo-unknown.so.3",
+        "libxkbcommon-x11.so.0",
+        "libxcb-cursor.so.0",
+        "libxcb-icccm.so.4",
+        "libxcb-keysyms.so.1",
+        "libxcb-render-util.so.0",
+        "libfoo-unknown.so.3",
     ]
     assert qt_libraries.missing_libraries("\tlibxcb.so.1 => /lib/libxcb.so.1 (0x1)\n") == []
 
@@ -80,7 +84,7 @@ def test_as_root_with_apt_it_installs_the_packages(tmp_path):
     log, installed = tmp_path / "apt.log", tmp_path / "installed"
     known_only = MINIMAL_DEBIAN_LDD.replace("\tlibfoo-unknown.so.3 => not found\n", "")
     _executable(bin_dir / "ldd", f"#!/bin/sh\n[ -e {installed} ] || cat <<'X'\n{known_only}X\n")
-    _executable(bin_dir / "apt-get", f"#!/bin/sh\necho \"$@\" >> {log}\ntouch {installed}\n")
+    _executable(bin_dir / "apt-get", f'#!/bin/sh\necho "$@" >> {log}\ntouch {installed}\n')
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     env.pop("QT_QPA_PLATFORM", None)
     as_root = "import sys; from zsad_desktop.ui import qt_libraries as q; q.can_install_with_apt = lambda: True; sys.exit(q.main())"
@@ -102,10 +106,12 @@ def test_run_script_stops_before_the_window_when_the_check_fails(tmp_path):
     _executable(root / ".venv" / "bin" / "pip", "#!/bin/sh\nexit 0\n")
     _executable(
         root / ".venv" / "bin" / "python",
-        f"#!/bin/sh\necho \"$@\" >> {calls}\n"
+        f'#!/bin/sh\necho "$@" >> {calls}\n'
         "if [ \"$2\" = zsad_desktop.ui.qt_libraries ]; then echo 'install libxcb-cursor0' >&2; exit 1; fi\nexit 0\n",
     )
-    done = subprocess.run(["bash", str(root / "scripts" / "run.sh"), "FOLDER"], capture_output=True, text=True)
+    done = subprocess.run(
+        ["bash", str(root / "scripts" / "run.sh"), "FOLDER"], capture_output=True, text=True
+    )
     assert done.returncode != 0
     assert "libxcb-cursor0" in done.stderr
     assert calls.read_text().splitlines() == ["-m zsad_desktop.ui.qt_libraries"]

@@ -6,14 +6,18 @@ from tests.conftest import TINY_TEXT768
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui import retraining_controller
+from zsad_desktop.ui.training import retraining_controller
 from zsad_desktop.ui.main_window import MainWindow
 
 
 def test_retrain_compare_promote_restore(qtbot, tiny_prefs, tmp_path, shared_data, monkeypatch):
     source = shared_data / "glass_anomaly" / "glass"
     folder = tmp_path / "glass"
-    for kind in ("good", "angle", "edge"):  # a few of each: the folder's own predictions are not under test here
+    for kind in (
+        "good",
+        "angle",
+        "edge",
+    ):  # a few of each: the folder's own predictions are not under test here
         (folder / "test" / kind).mkdir(parents=True)
         for image in sorted((source / "test" / kind).glob("*.png"))[:6]:
             shutil.copy(image, folder / "test" / kind / image.name)
@@ -27,19 +31,27 @@ def test_retrain_compare_promote_restore(qtbot, tiny_prefs, tmp_path, shared_dat
     session.detector()  # registers and activates the untrained version, v1
 
     told = []
-    monkeypatch.setattr(retraining_controller.QMessageBox, "information", lambda parent, title, text: told.append(text))
+    monkeypatch.setattr(
+        retraining_controller.QMessageBox, "information", lambda parent, title, text: told.append(text)
+    )
     window.retraining.start()  # too few reviews: a message, not a run
     assert window.retraining.job is None and "more image" in told[0]
 
     session.workspace.set_setting("retrain_config", {"epochs": 1, "batch_size": 8})
     rows = session.workspace.images(order="name")
-    picked = [r for r in rows if "/good/" in r.rel_path][:4] + [r for r in rows if "/good/" not in r.rel_path][:8]
+    picked = [r for r in rows if "/good/" in r.rel_path][:4] + [
+        r for r in rows if "/good/" not in r.rel_path
+    ][:8]
     for row in picked:
         defect, name = row.rel_path.split("/")[-2:]
         if defect == "good":
             session.decide(row.id, ReviewStatus.NORMAL)
         else:
-            session.decide(row.id, ReviewStatus.CORRECTED, mask=read_mask(source / "ground_truth" / defect / name.replace(".png", "_mask.png")))
+            session.decide(
+                row.id,
+                ReviewStatus.CORRECTED,
+                mask=read_mask(source / "ground_truth" / defect / name.replace(".png", "_mask.png")),
+            )
 
     shown = []
     monkeypatch.setattr(retraining_controller.ComparisonDialog, "exec", lambda self: shown.append(self) or 1)

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from zsad_desktop.app.review.decisions import current_review, final_mask, history, proposal_mask
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.mask_tools import Tool
+from zsad_desktop.ui.viewer.mask_tools import Tool
 
 
 def _drag(qtbot, viewer, points, button=Qt.MouseButton.LeftButton):
@@ -65,7 +65,9 @@ def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window)
     assert painted.sum() > before.sum() + 1000
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     np.testing.assert_array_equal(window.model.editor.mask, before)
-    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
     np.testing.assert_array_equal(window.model.editor.mask, painted)
     proposal_first = window.model.proposal.data.copy()
 
@@ -94,7 +96,9 @@ def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window)
         np.testing.assert_array_equal(final_mask(workspace, second), accepted_mask)
         assert workspace.image(third).status is ReviewStatus.NORMAL and final_mask(workspace, third) is None
         assert workspace.image(fourth).status is ReviewStatus.CORRECTED
-        assert [(h.reviewer, h.to_status) for h in history(workspace, first)] == [("tester", ReviewStatus.CORRECTED)]
+        assert [(h.reviewer, h.to_status) for h in history(workspace, first)] == [
+            ("tester", ReviewStatus.CORRECTED)
+        ]
         assert workspace.counts()[ReviewStatus.UNREVIEWED] == 11
     finally:
         workspace.close()
@@ -114,7 +118,9 @@ def test_review_loop_end_to_end(qtbot, tiny_prefs, hazelnut_folder, open_window)
     assert _heatmap_files(hazelnut_folder) == heatmaps
 
 
-def test_missing_weights_show_a_banner_not_a_traceback(qtbot, tiny_prefs, hazelnut_folder, tmp_path, monkeypatch, open_window):
+def test_missing_weights_show_a_banner_not_a_traceback(
+    qtbot, tiny_prefs, hazelnut_folder, tmp_path, monkeypatch, open_window
+):
     monkeypatch.setenv("ZSAD_MODELS_DIR", str(tmp_path / "no-models"))
     tiny_prefs.detector.model_name, tiny_prefs.detector.pretrained = "ViT-L-14-336", "openai"
     window = open_window(tiny_prefs, hazelnut_folder)

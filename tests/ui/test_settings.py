@@ -9,9 +9,9 @@ from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 from zsad_desktop.ui.launch import apply_options
 from zsad_desktop.ui.main_window import MainWindow
-from zsad_desktop.ui.settings_dialog import SettingsDialog
-from zsad_desktop.ui.settings_store import load_settings, save_settings
-from zsad_desktop.ui.shortcuts import clashes
+from zsad_desktop.ui.settings.settings_dialog import SettingsDialog
+from zsad_desktop.ui.settings.settings_store import load_settings, save_settings
+from zsad_desktop.ui.settings.shortcuts import clashes
 
 
 @pytest.fixture
@@ -21,11 +21,21 @@ def store(tmp_path):
 
 def test_settings_survive_a_restart(store):
     settings = AppSettings(
-        detector=DetectorSettings(method="crane", model_name="ViT-L-14-336", device="cpu", image_size=336, object_name="weld",
-                                  first_look=224, precision="float32"),
-        prompts_file="/data/prompts.json", reviewer="Dr. Ada", flag_score=0.7,
-        display=DisplaySettings(colour_map="inferno", heatmap_opacity=0.3, show_heatmap=False, threshold=0.62,
-                                min_region_area=25),
+        detector=DetectorSettings(
+            method="crane",
+            model_name="ViT-L-14-336",
+            device="cpu",
+            image_size=336,
+            object_name="weld",
+            first_look=224,
+            precision="float32",
+        ),
+        prompts_file="/data/prompts.json",
+        reviewer="Dr. Ada",
+        flag_score=0.7,
+        display=DisplaySettings(
+            colour_map="inferno", heatmap_opacity=0.3, show_heatmap=False, threshold=0.62, min_region_area=25
+        ),
         shortcuts={"normal": "X"},
     )
     settings.add_recent("/data/a")
@@ -70,7 +80,11 @@ def test_dialog_edits_a_copy_and_returns_the_choices(qtbot):
     dialog.shortcuts.edits["skip"].setKeySequence(QKeySequence("Ctrl+K"))
     assert settings.reviewer == "old"  # nothing changes before OK
     result = dialog.result_settings()
-    assert (result.detector.device, result.detector.model_name, result.detector.image_size) == ("cpu", "ViT-B-16", 224)
+    assert (result.detector.device, result.detector.model_name, result.detector.image_size) == (
+        "cpu",
+        "ViT-B-16",
+        224,
+    )
     assert result.detector.object_name == "object" and result.prompts_file == "/data/prompts.json"
     assert result.detector.first_look == 0 and settings.detector.first_look == 336
     assert result.detector.precision == "float32" and settings.detector.precision == "auto"
@@ -89,8 +103,10 @@ def test_changed_keys_drive_the_window_and_clashes_are_found(qtbot, tmp_path):
 
 
 def test_command_line_options_override_the_saved_settings():
-    settings = apply_options(AppSettings(reviewer="saved"), {"device": "cpu", "pretrained": "random", "reviewer": "cli",
-                                                             "image_size": None})
+    settings = apply_options(
+        AppSettings(reviewer="saved"),
+        {"device": "cpu", "pretrained": "random", "reviewer": "cli", "image_size": None},
+    )
     assert settings.detector.device == "cpu" and settings.detector.pretrained == "random"
     assert settings.reviewer == "cli" and settings.detector.image_size == DetectorSettings().image_size
     with pytest.raises(TypeError, match="unknown option"):
@@ -104,7 +120,13 @@ def test_drop_a_folder_opens_it_and_it_joins_the_recent_list(qtbot, tmp_path, mo
     monkeypatch.setattr(window, "open_folder", opened.append)
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(tmp_path / "missing.png")), QUrl.fromLocalFile(str(tmp_path))])
-    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(drop)
     assert opened == [str(tmp_path)]
 
@@ -139,12 +161,16 @@ def test_run_gui_opens_the_command_line_folder(qtbot, tiny_prefs, hazelnut_folde
     qtbot.addWidget(window)
     assert window.isVisible() and window.session is not None
     assert window.session.workspace.folder == hazelnut_folder.resolve()
-    assert window.settings.reviewer == "from the command line" and window.session.reviewer == "from the command line"
+    assert (
+        window.settings.reviewer == "from the command line"
+        and window.session.reviewer == "from the command line"
+    )
     window.close()
 
 
-def test_another_detector_in_the_settings_predicts_the_folder_again(qtbot, tiny_prefs, hazelnut_folder, open_window,
-                                                                    monkeypatch):
+def test_another_detector_in_the_settings_predicts_the_folder_again(
+    qtbot, tiny_prefs, hazelnut_folder, open_window, monkeypatch
+):
     import copy
     from dataclasses import replace
 
@@ -199,7 +225,9 @@ def test_detector_input_tab_stores_the_folders_choice_and_says_it_changed(qtbot,
         dialog.accept()
         assert dialog.input_changed
         stored = WorkspaceInputSettings.of(session.workspace)
-        assert stored == WorkspaceInputSettings(InputChoice(PERCENTILE, 2.0, 99.5), TilingChoice(True, 600, 300))
+        assert stored == WorkspaceInputSettings(
+            InputChoice(PERCENTILE, 2.0, 99.5), TilingChoice(True, 600, 300)
+        )
         again = SettingsDialog(AppSettings(), session)
         qtbot.addWidget(again)
         assert again.input_settings() == stored  # shown as stored
@@ -209,8 +237,9 @@ def test_detector_input_tab_stores_the_folders_choice_and_says_it_changed(qtbot,
         session.close()
 
 
-def test_another_detector_input_predicts_the_folder_again_and_keeps_the_old(qtbot, tiny_prefs, hazelnut_folder,
-                                                                             open_window, monkeypatch):
+def test_another_detector_input_predicts_the_folder_again_and_keeps_the_old(
+    qtbot, tiny_prefs, hazelnut_folder, open_window, monkeypatch
+):
     from zsad_desktop.app.workspace.detector_input import TilingChoice, set_tiling_choice
     from zsad_desktop.ui import main_window
 
@@ -225,7 +254,9 @@ def test_another_detector_input_predicts_the_folder_again_and_keeps_the_old(qtbo
         input_changed = True
 
         def __init__(self, *args):
-            set_tiling_choice(window.session.workspace, TilingChoice(enabled=False))  # as the dialog's OK does
+            set_tiling_choice(
+                window.session.workspace, TilingChoice(enabled=False)
+            )  # as the dialog's OK does
 
         def exec(self):
             return 1
@@ -252,6 +283,7 @@ def test_the_chosen_precision_reaches_the_detector():
     from tests.conftest import TINY
 
     for precision in ("float32", "auto"):
-        detector = DetectorSettings(model_name=TINY, pretrained="random", image_size=112, device="cpu",
-                                    precision=precision).build()
+        detector = DetectorSettings(
+            model_name=TINY, pretrained="random", image_size=112, device="cpu", precision=precision
+        ).build()
         assert detector.execution.precision == precision

@@ -51,7 +51,9 @@ def _expected(model, threshold: float) -> np.ndarray:
     return make_proposal(model.heatmap.display, (SIDE, SIDE), threshold).mask
 
 
-def test_sliding_the_threshold_makes_the_proposal_off_the_gui_thread_and_the_newest_wins(qtbot, window, grown_on):
+def test_sliding_the_threshold_makes_the_proposal_off_the_gui_thread_and_the_newest_wins(
+    qtbot, window, grown_on
+):
     view, panel = window
     model = view.model
     before = model.proposal.data

@@ -4,7 +4,7 @@ import threading
 from datetime import datetime, timezone
 
 from zsad_desktop.app.training.version_quality import VersionQuality
-from zsad_desktop.ui.models_dialog import ModelsDialog
+from zsad_desktop.ui.training.models_dialog import ModelsDialog
 
 WHEN = datetime(2026, 12, 4, tzinfo=timezone.utc)
 
@@ -33,4 +33,6 @@ def test_the_dialog_draws_each_measure_over_the_versions(qtbot):
     dialog.show()
     image = chart.grab().toImage()
     assert not image.isNull() and image.width() >= 480
-    assert len({image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}) > 3  # drawn, not blank
+    assert (
+        len({image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}) > 3
+    )  # drawn, not blank

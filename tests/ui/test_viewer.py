@@ -6,8 +6,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 
 from zsad_desktop.detection.interface import NormalisationStats
-from zsad_desktop.ui.layer_items import MaskItem
-from zsad_desktop.ui.mask_tools import Tool
+from zsad_desktop.ui.viewer.layer_items import MaskItem
+from zsad_desktop.ui.viewer.mask_tools import Tool
 
 
 @pytest.fixture
@@ -33,8 +33,16 @@ def _wheel(view, steps):
     from PySide6.QtGui import QWheelEvent
 
     centre = QPointF(view.viewport().rect().center())
-    event = QWheelEvent(centre, view.mapToGlobal(centre.toPoint()).toPointF(), QPoint(0, 0), QPoint(0, 120 * steps),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        centre,
+        view.mapToGlobal(centre.toPoint()).toPointF(),
+        QPoint(0, 0),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     view.wheelEvent(event)
 
 
@@ -83,7 +91,11 @@ def test_brush_with_size_preview_then_eraser(qtbot, viewer):
     tools.set_radius(5)
     tools.move(QPointF(100, 80))  # what a mouse move over the image does (the pointer itself is not needed)
     rect = tools.cursor_item.rect()
-    assert tools.cursor_item.isVisible() and rect.width() == pytest.approx(10) and rect.center().x() == pytest.approx(100, abs=1)
+    assert (
+        tools.cursor_item.isVisible()
+        and rect.width() == pytest.approx(10)
+        and rect.center().x() == pytest.approx(100, abs=1)
+    )
     _drag(qtbot, viewer, [(90, 80), (130, 80)])
     assert model.editor.mask[80, 90:131].all() and model.has_unsaved_edit
     tools.set_tool(Tool.ERASER)

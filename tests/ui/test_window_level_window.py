@@ -37,27 +37,44 @@ def plates(tmp_path):
 
 
 def test_a_right_drag_rewindows_a_16bit_image_keeps_the_view_and_the_workspace_keeps_the_window(
-        qtbot, tiny_prefs, plates, open_window):
+    qtbot, tiny_prefs, plates, open_window
+):
     folder, pixels = plates
     window = open_window(tiny_prefs, folder)
     model, viewer, panel = window.model, window.viewer, window.display_panel
-    qtbot.waitUntil(lambda: model.image.levels is not None and model.image.levels.pixels.dtype == np.uint16, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: model.image.levels is not None and model.image.levels.pixels.dtype == np.uint16,
+        timeout=30_000,
+    )
     levels = model.image.levels
     start = model.window.current
-    assert levels.kind == WIDE and levels.preset == FILE_DEFAULT and panel.window_readout.text() == levels.readout()
+    assert (
+        levels.kind == WIDE
+        and levels.preset == FILE_DEFAULT
+        and panel.window_readout.text() == levels.readout()
+    )
     viewer.zoom(2.0)
     scale, scroll = viewer.scale_factor, viewer.horizontalScrollBar().value()
 
     _right_drag(qtbot, viewer, 120, -60)
     expected = levels.dragged(start, 120, -60)
-    assert model.window.current == expected and expected.width > start.width and expected.centre < start.centre
+    assert (
+        model.window.current == expected and expected.width > start.width and expected.centre < start.centre
+    )
     np.testing.assert_array_equal(_shown(viewer), apply_window(pixels, expected.centre, expected.width))
-    assert viewer.scale_factor == scale and viewer.horizontalScrollBar().value() == scroll  # zoom and place kept
-    assert panel.window_readout.text() == levels.readout() == expected.readout() and panel.window_preset.currentIndex() == -1  # "Custom"
+    assert (
+        viewer.scale_factor == scale and viewer.horizontalScrollBar().value() == scroll
+    )  # zoom and place kept
+    assert (
+        panel.window_readout.text() == levels.readout() == expected.readout()
+        and panel.window_preset.currentIndex() == -1
+    )  # "Custom"
     assert current_window(window.session.workspace) == expected
 
     window.step(1)  # the next plate opens in the reviewer's window
-    qtbot.waitUntil(lambda: model.image.levels is not levels and model.image.levels is not None, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: model.image.levels is not levels and model.image.levels is not None, timeout=30_000
+    )
     assert model.window.current == expected
     np.testing.assert_array_equal(_shown(viewer), apply_window(pixels[::-1], expected.centre, expected.width))
 
@@ -76,7 +93,7 @@ def test_a_ct_slice_offers_the_ct_presets_and_shows_the_chosen_one(qtbot, tiny_p
     model, panel = window.model, window.display_panel
     qtbot.waitUntil(lambda: model.image.levels is not None, timeout=30_000)
     combo = panel.window_preset
-    assert [combo.itemText(i) for i in range(combo.count())][1:1 + len(PRESETS)] == list(PRESETS)
+    assert [combo.itemText(i) for i in range(combo.count())][1 : 1 + len(PRESETS)] == list(PRESETS)
     assert panel.window_readout.text() == "W 80 L 40" and combo.currentText() == FILE_DEFAULT
     combo.textActivated.emit("CT bone")  # as when the reviewer picks it
     assert panel.window_readout.text() == "W 1800 L 400"
@@ -109,7 +126,8 @@ def test_a_large_image_is_rewindowed_while_the_event_loop_keeps_running(qtbot, s
 
 
 def test_with_the_current_window_as_detector_input_a_new_window_predicts_the_folder_again(
-        qtbot, tiny_prefs, plates, tmp_path, open_window):
+    qtbot, tiny_prefs, plates, tmp_path, open_window
+):
     from sqlalchemy import select
 
     from zsad_desktop.app.workspace.detector_input import CURRENT_WINDOW, InputChoice, set_input_choice
@@ -130,7 +148,9 @@ def test_with_the_current_window_as_detector_input_a_new_window_predicts_the_fol
     first = keys()
     assert len(first) == 2 and first[0] == first[1] == "file-window"  # no window chosen yet: each file's own
     model.window.set(Window(30000.0, 8000.0))  # a preset or the end of a drag: the reviewer's choice
-    qtbot.waitUntil(lambda: keys().count("window:30000:8000") == 2 and not window.predictions.busy, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: keys().count("window:30000:8000") == 2 and not window.predictions.busy, timeout=120_000
+    )
     qtbot.waitUntil(lambda: model.heatmap.raw is not None, timeout=60_000)  # the on-screen image's new map
     rows = window.gallery_model.rows
     assert len(rows) == 2 and all(r.score is not None for r in rows) and len(keys()) == 4  # the old ones stay

@@ -8,5 +8,11 @@ from zsad_desktop.imaging import ImageLoadError
 from zsad_desktop.store.errors import StoreError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    FileNotFoundError, FileExistsError, NotADirectoryError, DetectorError, ImageLoadError, DatasetError, StoreError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    DetectorError,
+    ImageLoadError,
+    DatasetError,
+    StoreError,
 )

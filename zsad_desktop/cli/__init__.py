@@ -1,11 +1,11 @@
 """Command line: the application's use cases without the window.
 
-    zsad gui [FOLDER]                 the review window
-    zsad predict FOLDER --out DIR     heatmaps and a CSV of scores
-    zsad eval ROOT --layout mvtec     per-category metrics table and JSON
-    zsad train --method crane ...     train adapters or prompts on a dataset
-    zsad scan / export / models / retrain WORKSPACE   the review store
-    zsad demo DIR                     write generated demo images
+zsad gui [FOLDER]                 the review window
+zsad predict FOLDER --out DIR     heatmaps and a CSV of scores
+zsad eval ROOT --layout mvtec     per-category metrics table and JSON
+zsad train --method crane ...     train adapters or prompts on a dataset
+zsad scan / export / models / retrain WORKSPACE   the review store
+zsad demo DIR                     write generated demo images
 """
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ import logging
 import sys
 
 from zsad_desktop import __version__
-from zsad_desktop.cli import demo_commands, folder_commands, gui_command, training_commands, workspace_commands
+from zsad_desktop.cli import (
+    demo_commands,
+    folder_commands,
+    gui_command,
+    training_commands,
+    workspace_commands,
+)
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="zsad", description="Review anomalies proposed by zero-shot CLIP detectors.")
+    root = argparse.ArgumentParser(
+        prog="zsad", description="Review anomalies proposed by zero-shot CLIP detectors."
+    )
     root.add_argument("--version", action="version", version=f"zsad-desktop {__version__}")
     root.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -30,7 +38,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     from zsad_desktop.app.user_errors import USER_ERRORS
 
     try:

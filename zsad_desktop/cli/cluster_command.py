@@ -9,13 +9,24 @@ import sys
 def add_cluster_options(predict: argparse.ArgumentParser) -> None:
     group = predict.add_argument_group(
         "on a Ray cluster (pip install -e '.[cluster]'): predictions go into the folder's review workspace, "
-        "seen with the workspace's detector-input settings, instead of --out")
-    group.add_argument("--cluster", metavar="ADDRESS",
-                       help="'auto' (a local Ray on this machine) or ray://HOST:PORT of a running cluster")
-    group.add_argument("--db", help="the workspace database every worker reaches, e.g. postgresql+psycopg2://user@host/reviews "
-                                    "(default with --cluster auto: FOLDER/.zsad/reviews.sqlite)")
-    group.add_argument("--workers", type=int, help="actors (default: one per GPU of the cluster, else one per CPU)")
-    group.add_argument("--chunk-size", type=int, help="images per task, what a lost worker loses (default: the batch size)")
+        "seen with the workspace's detector-input settings, instead of --out"
+    )
+    group.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="'auto' (a local Ray on this machine) or ray://HOST:PORT of a running cluster",
+    )
+    group.add_argument(
+        "--db",
+        help="the workspace database every worker reaches, e.g. postgresql+psycopg2://user@host/reviews "
+        "(default with --cluster auto: FOLDER/.zsad/reviews.sqlite)",
+    )
+    group.add_argument(
+        "--workers", type=int, help="actors (default: one per GPU of the cluster, else one per CPU)"
+    )
+    group.add_argument(
+        "--chunk-size", type=int, help="images per task, what a lost worker loses (default: the batch size)"
+    )
 
 
 def cmd_cluster_predict(args: argparse.Namespace) -> int:
@@ -28,30 +39,52 @@ def cmd_cluster_predict(args: argparse.Namespace) -> int:
 
     require_ray()  # before the scan: without Ray the user learns at once how to install it
     if args.cluster != AUTO and not args.db:
-        print("error: a cluster's workers need a database they all reach: add --db postgresql+psycopg2://...",
-              file=sys.stderr)
+        print(
+            "error: a cluster's workers need a database they all reach: add --db postgresql+psycopg2://...",
+            file=sys.stderr,
+        )
         return 2
     if not args.folder.is_dir():
         raise FileNotFoundError(f"{args.folder}: no such folder")
-    if args.out or args.detector_input[0] != InputChoice() or args.tile_size or args.tile_overlap or args.no_tiling:
-        print("note: with --cluster the predictions go into the workspace, seen with its own detector-input and "
-              "tiling settings (the window's Settings); --out and the 'what the detector sees' options are ignored",
-              file=sys.stderr)
+    if (
+        args.out
+        or args.detector_input[0] != InputChoice()
+        or args.tile_size
+        or args.tile_overlap
+        or args.no_tiling
+    ):
+        print(
+            "note: with --cluster the predictions go into the workspace, seen with its own detector-input and "
+            "tiling settings (the window's Settings); --out and the 'what the detector sees' options are ignored",
+            file=sys.stderr,
+        )
     workspace = Workspace.open(args.folder, db_url=args.db)
     try:
         report = scan(workspace)
-        print(f"{report.total} images: {report.added} new, {report.changed} changed, "
-              f"{len(report.unreadable)} unreadable")
+        print(
+            f"{report.total} images: {report.added} new, {report.changed} changed, "
+            f"{len(report.unreadable)} unreadable"
+        )
         recipe = recipe_of(args)
 
         def register(facts) -> None:  # the window shows the active model's scores as they land
-            model_versions.register_version(workspace, facts.model_id, recipe.method, {
-                key: recipe.settings.get(key) for key in ("model_name", "pretrained", "image_size")},
-                settings={"object_name": args.object_name or "object"}, activate=True)
+            model_versions.register_version(
+                workspace,
+                facts.model_id,
+                recipe.method,
+                {key: recipe.settings.get(key) for key in ("model_name", "pretrained", "image_size")},
+                settings={"object_name": args.object_name or "object"},
+                activate=True,
+            )
 
         bar = ClusterBar()
-        result = score_on_cluster(workspace, recipe, ClusterChoice(args.cluster, args.workers, args.chunk_size),
-                                  progress=bar.update, on_model=register)
+        result = score_on_cluster(
+            workspace,
+            recipe,
+            ClusterChoice(args.cluster, args.workers, args.chunk_size),
+            progress=bar.update,
+            on_model=register,
+        )
         bar.close()
     finally:
         workspace.close()

@@ -7,13 +7,21 @@ from pathlib import Path
 
 
 def add_commands(sub) -> None:
-    demo = sub.add_parser("demo", help="write generated demo images", description="Write demo images with masks to DIR.")
+    demo = sub.add_parser(
+        "demo", help="write generated demo images", description="Write demo images with masks to DIR."
+    )
     demo.add_argument("out", type=Path)
-    demo.add_argument("--kind", choices=("plates", "ct", "wafer"), default="plates",
-                      help="plates: brushed metal with scratches and stains (PNG, MVTec layout); "
-                           "ct: a head phantom as a 16-bit DICOM series with bleeds, and a multi-frame copy; "
-                           "wafer: one large 16-bit TIFF (--side pixels square) of a die grid with defects")
-    demo.add_argument("--side", type=int, default=8192, help="wafer only: image side in pixels (default: 8192)")
+    demo.add_argument(
+        "--kind",
+        choices=("plates", "ct", "wafer"),
+        default="plates",
+        help="plates: brushed metal with scratches and stains (PNG, MVTec layout); "
+        "ct: a head phantom as a 16-bit DICOM series with bleeds, and a multi-frame copy; "
+        "wafer: one large 16-bit TIFF (--side pixels square) of a die grid with defects",
+    )
+    demo.add_argument(
+        "--side", type=int, default=8192, help="wafer only: image side in pixels (default: 8192)"
+    )
     demo.set_defaults(run=cmd_demo)
 
 

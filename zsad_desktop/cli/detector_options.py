@@ -9,24 +9,49 @@ from pathlib import Path
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("detector")
-    group.add_argument("--method", default="baseline", help="detection method: baseline, aaclip, crane, musc (default: baseline)")
-    group.add_argument("--model", type=Path, help="a trained model folder (has model.json); overrides --method")
-    group.add_argument("--checkpoint", help="method checkpoint: Crane .pth file or AA-CLIP adapter folder")
-    group.add_argument("--model-name", default="ViT-L-14-336", help="open_clip backbone (default: ViT-L-14-336)")
     group.add_argument(
-        "--pretrained", default="openai", help="pretrained tag, checkpoint file, or 'random' for a test run (default: openai)"
+        "--method",
+        default="baseline",
+        help="detection method: baseline, aaclip, crane, musc (default: baseline)",
     )
-    group.add_argument("--image-size", type=int, default=518, help="input size in pixels (default: 518, a 37x37 grid)")
-    group.add_argument("--object-name", help="what the images show, used in the text prompts (default: object, or the model's own)")
+    group.add_argument(
+        "--model", type=Path, help="a trained model folder (has model.json); overrides --method"
+    )
+    group.add_argument("--checkpoint", help="method checkpoint: Crane .pth file or AA-CLIP adapter folder")
+    group.add_argument(
+        "--model-name", default="ViT-L-14-336", help="open_clip backbone (default: ViT-L-14-336)"
+    )
+    group.add_argument(
+        "--pretrained",
+        default="openai",
+        help="pretrained tag, checkpoint file, or 'random' for a test run (default: openai)",
+    )
+    group.add_argument(
+        "--image-size", type=int, default=518, help="input size in pixels (default: 518, a 37x37 grid)"
+    )
+    group.add_argument(
+        "--object-name",
+        help="what the images show, used in the text prompts (default: object, or the model's own)",
+    )
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    group.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: by device)")
-    group.add_argument("--engine", choices=("fast", "exact"),
-                       help="fast (default): attention by scaled_dot_product_attention; exact: the explicit float32 "
-                            "path the papers' code computes, to check against")
-    group.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"),
-                       help="auto (default): bfloat16 where the CPU or GPU has it natively (float16 on older GPUs), "
-                            "else float32; float32 for maps within 1e-4 of the exact engine")
-    group.add_argument("--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2")
+    group.add_argument(
+        "--batch-size", type=int, default=None, help="images per forward pass (default: by device)"
+    )
+    group.add_argument(
+        "--engine",
+        choices=("fast", "exact"),
+        help="fast (default): attention by scaled_dot_product_attention; exact: the explicit float32 "
+        "path the papers' code computes, to check against",
+    )
+    group.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="auto (default): bfloat16 where the CPU or GPU has it natively (float16 on older GPUs), "
+        "else float32; float32 for maps within 1e-4 of the exact engine",
+    )
+    group.add_argument(
+        "--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2"
+    )
     group.add_argument("--dinov2-checkpoint", help="Crane+ only: DINOv2 weights file")
 
 
@@ -40,8 +65,15 @@ def build_detector(args: argparse.Namespace):
     common.update({key: value for key in ("engine", "precision") if (value := getattr(args, key, None))})
     if args.model:
         return load_saved_model(args.model, device=args.device, **common)
-    extra = {key: value for key, value in (("checkpoint", args.checkpoint), ("variant", args.variant),
-                                           ("dinov2_checkpoint", args.dinov2_checkpoint)) if value}
+    extra = {
+        key: value
+        for key, value in (
+            ("checkpoint", args.checkpoint),
+            ("variant", args.variant),
+            ("dinov2_checkpoint", args.dinov2_checkpoint),
+        )
+        if value
+    }
     return create_detector(
         args.method,
         model_name=args.model_name,

@@ -4,41 +4,72 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from zsad_desktop.cli.cluster_command import add_cluster_options, cmd_cluster_predict
-from zsad_desktop.cli.detector_options import add_detector_options, build_detector, execution_line, tqdm_progress
+from zsad_desktop.cli.detector_options import (
+    add_detector_options,
+    build_detector,
+    execution_line,
+    tqdm_progress,
+)
 
 
 def add_commands(sub) -> None:
-    predict = sub.add_parser("predict", help="heatmaps and scores for a folder", description="Score every image below FOLDER.")
+    predict = sub.add_parser(
+        "predict", help="heatmaps and scores for a folder", description="Score every image below FOLDER."
+    )
     predict.add_argument("folder", type=Path)
-    predict.add_argument("--out", type=Path, help="output folder for heatmap PNGs and scores.csv (required without --cluster)")
+    predict.add_argument(
+        "--out", type=Path, help="output folder for heatmap PNGs and scores.csv (required without --cluster)"
+    )
     seen = predict.add_argument_group("what the detector sees (8-bit photos are used as stored)")
-    seen.add_argument("--detector-input", type=detector_input_option, default="file-window", metavar="RULE",
-                      help="file-window (DICOM's own window, else the 0.5-99.5 percentile window; default), "
-                           "percentile[:LO:HI], or window:CENTRE:WIDTH (e.g. window:40:80 for the CT brain window)")
-    seen.add_argument("--tile-size", type=int, metavar="PX",
-                      help="images longer than this are predicted by overlapping tiles of this size "
-                           "(default: twice the input size, e.g. 1036 for 518)")
-    seen.add_argument("--tile-overlap", type=int, metavar="PX",
-                      help="pixels shared by neighbouring tiles (default: a quarter of the input size; "
-                           "an eighth of --tile-size when that is given)")
-    seen.add_argument("--no-tiling", action="store_true", help="resize every image to the input, however large")
+    seen.add_argument(
+        "--detector-input",
+        type=detector_input_option,
+        default="file-window",
+        metavar="RULE",
+        help="file-window (DICOM's own window, else the 0.5-99.5 percentile window; default), "
+        "percentile[:LO:HI], or window:CENTRE:WIDTH (e.g. window:40:80 for the CT brain window)",
+    )
+    seen.add_argument(
+        "--tile-size",
+        type=int,
+        metavar="PX",
+        help="images longer than this are predicted by overlapping tiles of this size "
+        "(default: twice the input size, e.g. 1036 for 518)",
+    )
+    seen.add_argument(
+        "--tile-overlap",
+        type=int,
+        metavar="PX",
+        help="pixels shared by neighbouring tiles (default: a quarter of the input size; "
+        "an eighth of --tile-size when that is given)",
+    )
+    seen.add_argument(
+        "--no-tiling", action="store_true", help="resize every image to the input, however large"
+    )
     add_detector_options(predict)
-    predict.add_argument("--normals", type=Path, metavar="DIR",
-                         help="a folder of known-good images: their patches form a normal memory whose map is fused "
-                              "with the method's zero-shot map (not with --method musc or --cluster)")
+    predict.add_argument(
+        "--normals",
+        type=Path,
+        metavar="DIR",
+        help="a folder of known-good images: their patches form a normal memory whose map is fused "
+        "with the method's zero-shot map (not with --method musc or --cluster)",
+    )
     add_cluster_options(predict)
     predict.set_defaults(run=cmd_predict)
 
-
-    evaluate = sub.add_parser("eval", help="metrics on a benchmark dataset", description="Evaluate on a dataset with masks.")
+    evaluate = sub.add_parser(
+        "eval", help="metrics on a benchmark dataset", description="Evaluate on a dataset with masks."
+    )
     evaluate.add_argument("root", type=Path, help="dataset root (or one category folder)")
     evaluate.add_argument("--layout", choices=("mvtec", "visa", "btad", "folder"), default="mvtec")
     evaluate.add_argument("--categories", nargs="*", help="only these categories")
-    evaluate.add_argument("--json", type=Path, help="where to write the metrics (default: eval_<layout>.json)")
+    evaluate.add_argument(
+        "--json", type=Path, help="where to write the metrics (default: eval_<layout>.json)"
+    )
     add_detector_options(evaluate)
     evaluate.set_defaults(run=cmd_eval)
 
@@ -61,7 +92,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     choice, window = args.detector_input
     if not args.folder.is_dir():  # before the detector loads: a mistyped folder is no "0 images scored"
         if args.folder.exists():
-            raise NotADirectoryError(f"{args.folder}: not a folder (zsad predict scores the images below a folder)")
+            raise NotADirectoryError(
+                f"{args.folder}: not a folder (zsad predict scores the images below a folder)"
+            )
         raise FileNotFoundError(f"{args.folder}: no such folder")
     detector = build_detector(args)
     if args.normals is not None:
@@ -70,8 +103,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
             return 2
     print(execution_line(detector), file=sys.stderr)
     progress = tqdm_progress("predict")
-    result = predict_folder(detector, args.folder, args.out, batch_size=detector.batch_size, progress=progress,
-                            choice=choice, tiling=tiling, window=window)
+    result = predict_folder(
+        detector,
+        args.folder,
+        args.out,
+        batch_size=detector.batch_size,
+        progress=progress,
+        choice=choice,
+        tiling=tiling,
+        window=window,
+    )
     progress.close()
     for error in result.failed:
         print(f"skipped {error}", file=sys.stderr)
@@ -85,8 +126,11 @@ def _with_normals(detector, normals: Path, choice, window):
     from zsad_desktop.imaging.file_names import name_text
 
     if hasattr(detector, "score_folder"):
-        print("error: --normals needs a method that scores images one by one (baseline, aaclip, crane), "
-              "not a folder-level one", file=sys.stderr)
+        print(
+            "error: --normals needs a method that scores images one by one (baseline, aaclip, crane), "
+            "not a folder-level one",
+            file=sys.stderr,
+        )
         return None
     extractor = musc_extractor(detector)
     progress = tqdm_progress("normals")
@@ -99,7 +143,10 @@ def _with_normals(detector, normals: Path, choice, window):
 
 
 def _missing_out() -> int:
-    print("error: zsad predict needs --out DIR (or --cluster to score into the folder's workspace)", file=sys.stderr)
+    print(
+        "error: zsad predict needs --out DIR (or --cluster to score into the folder's workspace)",
+        file=sys.stderr,
+    )
     return 2
 
 
@@ -118,7 +165,9 @@ def detector_input_option(text: str):
             return InputChoice(CURRENT_WINDOW), (numbers[0], numbers[1])
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
-    raise argparse.ArgumentTypeError(f"{text!r}: expected file-window, percentile[:LO:HI] or window:CENTRE:WIDTH")
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: expected file-window, percentile[:LO:HI] or window:CENTRE:WIDTH"
+    )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -130,7 +179,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     def progress(category: str, done: int, total: int) -> None:
         bars.setdefault(category, tqdm_progress(category))(done, total)
 
-    result = evaluate_dataset(detector, args.root, args.layout, args.categories, detector.batch_size, progress)
+    result = evaluate_dataset(
+        detector, args.root, args.layout, args.categories, detector.batch_size, progress
+    )
     for bar in bars.values():
         bar.close()
     print(result.table())

@@ -9,31 +9,46 @@ from zsad_desktop.cli.detector_options import add_detector_options, build_detect
 
 
 def add_commands(sub) -> None:
-    scan = sub.add_parser("scan", help="index a folder into its review workspace", description="Scan FOLDER (incremental).")
+    scan = sub.add_parser(
+        "scan", help="index a folder into its review workspace", description="Scan FOLDER (incremental)."
+    )
     scan.add_argument("workspace", type=Path, help="image folder")
-    scan.add_argument("--db", help="database URL (default: FOLDER/.zsad/reviews.sqlite), e.g. postgresql://...")
+    scan.add_argument(
+        "--db", help="database URL (default: FOLDER/.zsad/reviews.sqlite), e.g. postgresql://..."
+    )
     scan.add_argument("--predict", action="store_true", help="also compute missing predictions")
     add_detector_options(scan)
     scan.set_defaults(run=cmd_scan)
 
-    export = sub.add_parser("export", help="export reviewed masks", description="Export reviewed masks and reports.")
+    export = sub.add_parser(
+        "export", help="export reviewed masks", description="Export reviewed masks and reports."
+    )
     export.add_argument("workspace", type=Path)
     export.add_argument("--format", choices=("mvtec", "coco", "report"), default="mvtec")
-    export.add_argument("--out", type=Path, required=True, help="folder (mvtec) or file (coco .json, report .csv/.json)")
+    export.add_argument(
+        "--out", type=Path, required=True, help="folder (mvtec) or file (coco .json, report .csv/.json)"
+    )
     export.add_argument("--category", default="reviewed", help="category folder name in the MVTec export")
-    export.add_argument("--dicom-seg", action="store_true",
-                        help="mvtec only: also a DICOM Segmentation per reviewed DICOM image with a defect")
+    export.add_argument(
+        "--dicom-seg",
+        action="store_true",
+        help="mvtec only: also a DICOM Segmentation per reviewed DICOM image with a defect",
+    )
     export.add_argument("--db", help="database URL")
     export.set_defaults(run=cmd_export)
 
-    models = sub.add_parser("models", help="list, promote or roll back model versions", description="Model versions.")
+    models = sub.add_parser(
+        "models", help="list, promote or roll back model versions", description="Model versions."
+    )
     models.add_argument("action", choices=("list", "promote", "rollback"))
     models.add_argument("workspace", type=Path)
     models.add_argument("version", nargs="?", help="version name for promote (e.g. v2)")
     models.add_argument("--db", help="database URL")
     models.set_defaults(run=cmd_models)
 
-    retrain = sub.add_parser("retrain", help="train a new version on the reviews", description="Retrain on reviewed images.")
+    retrain = sub.add_parser(
+        "retrain", help="train a new version on the reviews", description="Retrain on reviewed images."
+    )
     retrain.add_argument("workspace", type=Path)
     retrain.add_argument("--method", help="method to train (default: the active one; crane for the baseline)")
     retrain.add_argument("--epochs", type=int)
@@ -56,15 +71,22 @@ def cmd_scan(args) -> int:
 
     workspace = _open(args)
     report = scan(workspace)
-    print(f"{report.total} images: {report.added} new, {report.changed} changed, {report.unchanged} unchanged, "
-          f"{report.missing} gone, {len(report.unreadable)} unreadable")
+    print(
+        f"{report.total} images: {report.added} new, {report.changed} changed, {report.unchanged} unchanged, "
+        f"{report.missing} gone, {len(report.unreadable)} unreadable"
+    )
     for problem in report.unreadable:
         print(f"unreadable {problem}", file=sys.stderr)
     if args.predict:
         detector = build_detector(args)
-        model_versions.register_version(workspace, detector.model_id, args.method,
-                                        {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size},
-                                        settings={"object_name": args.object_name or "object"}, activate=True)
+        model_versions.register_version(
+            workspace,
+            detector.model_id,
+            args.method,
+            {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size},
+            settings={"object_name": args.object_name or "object"},
+            activate=True,
+        )
         ids = [r.id for r in workspace.images() if r.score is None and not r.load_error]
         failed = sum(isinstance(o, PredictionFailure) for o in predict_images(workspace, detector, ids))
         print(f"{len(ids) - failed} predictions computed, {failed} failed")
@@ -119,10 +141,17 @@ def cmd_retrain(args) -> int:
         bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.4f} eta {p.eta_s:.0f}s")
         bar.update(1)
 
-    outcome = retrain(workspace, method=args.method, config={"epochs": args.epochs} if args.epochs else None,
-                      device=args.device, progress=progress)
+    outcome = retrain(
+        workspace,
+        method=args.method,
+        config={"epochs": args.epochs} if args.epochs else None,
+        device=args.device,
+        progress=progress,
+    )
     bar.close()
-    print(f"new version {outcome.version.name} ({outcome.version.method}), held-out on {len(outcome.held_out)} reviewed images:")
+    print(
+        f"new version {outcome.version.name} ({outcome.version.method}), held-out on {len(outcome.held_out)} reviewed images:"
+    )
     for key in ("image_auroc", "pixel_auroc", "pixel_aupro", "pixel_f1_max", "proposal_dice"):
         new, old = outcome.new_metrics.get(key, float("nan")), outcome.active_metrics.get(key, float("nan"))
         print(f"  {key:<14} new {new * 100:6.1f}   active {old * 100:6.1f}")

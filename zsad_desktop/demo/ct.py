@@ -32,7 +32,9 @@ def head_slice(size: int, position: float, rng: np.random.Generator) -> np.ndarr
     cv2.ellipse(hu, centre, inner, 0, 0, 360, 32.0, -1)  # brain
     ventricle = (max(2, int(size * 0.05 * scale)), max(3, int(size * 0.11 * scale)))
     for dx in (-1, 1):
-        cv2.ellipse(hu, (centre[0] + dx * size // 18, centre[1]), ventricle, dx * 15, 0, 360, 8.0, -1)  # fluid
+        cv2.ellipse(
+            hu, (centre[0] + dx * size // 18, centre[1]), ventricle, dx * 15, 0, 360, 8.0, -1
+        )  # fluid
     brain = hu == 32.0
     hu[brain] += rng.normal(0, 3.0, int(brain.sum())).astype(np.float32)  # tissue texture and noise
     return hu
@@ -52,8 +54,15 @@ def add_bleed(hu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return mask > 0
 
 
-def _dataset(path: Path, study: str, series: str, instance: int, slices: np.ndarray, description: str,
-             frame_of_reference: str) -> FileDataset:
+def _dataset(
+    path: Path,
+    study: str,
+    series: str,
+    instance: int,
+    slices: np.ndarray,
+    description: str,
+    frame_of_reference: str,
+) -> FileDataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -86,7 +95,9 @@ def write_ct_demo(target: Path, slices: int = 12, size: int = 256, bleeding: int
     rng = np.random.default_rng(seed)
     target = Path(target)
     volume, masks = [], []
-    with_bleed = set(rng.choice(np.arange(2, slices - 2), size=min(bleeding, max(0, slices - 4)), replace=False).tolist())
+    with_bleed = set(
+        rng.choice(np.arange(2, slices - 2), size=min(bleeding, max(0, slices - 4)), replace=False).tolist()
+    )
     for index in range(slices):
         hu = head_slice(size, index / max(1, slices - 1), rng)
         masks.append(add_bleed(hu, rng) if index in with_bleed else np.zeros(hu.shape, bool))
@@ -96,9 +107,13 @@ def write_ct_demo(target: Path, slices: int = 12, size: int = 256, bleeding: int
         (target / folder).mkdir(parents=True, exist_ok=True)
     for index, (hu, mask) in enumerate(zip(volume, masks), start=1):
         path = target / "series" / f"IM{index:04d}"
-        _dataset(path, study, series, index, hu, "Head phantom", frame_of_reference).save_as(path, enforce_file_format=True)
+        _dataset(path, study, series, index, hu, "Head phantom", frame_of_reference).save_as(
+            path, enforce_file_format=True
+        )
         if mask.any():
             cv2.imwrite(str(target / "ground_truth" / f"IM{index:04d}_mask.png"), mask.astype(np.uint8) * 255)
     path = target / "multiframe" / "volume.dcm"
-    _dataset(path, study, generate_uid(), 1, np.stack(volume), "Head phantom volume", frame_of_reference).save_as(path, enforce_file_format=True)
+    _dataset(
+        path, study, generate_uid(), 1, np.stack(volume), "Head phantom volume", frame_of_reference
+    ).save_as(path, enforce_file_format=True)
     return target

@@ -18,7 +18,10 @@ DEFECTS = ("scratch", "stain")
 def _plate(rng: np.random.Generator, size: int) -> np.ndarray:
     grain = rng.normal(0, 1, (size, size)).astype(np.float32)
     grain = cv2.GaussianBlur(grain, (0, 0), sigmaX=8, sigmaY=0.6)  # brushed along x
-    shade = np.linspace(0.9, 1.1, size, dtype=np.float32)[None, :] * np.linspace(1.05, 0.95, size, dtype=np.float32)[:, None]
+    shade = (
+        np.linspace(0.9, 1.1, size, dtype=np.float32)[None, :]
+        * np.linspace(1.05, 0.95, size, dtype=np.float32)[:, None]
+    )
     grey = np.clip((150 + 18 * grain / grain.std()) * shade, 0, 255)
     tint = np.array([1.0, 1.02, 1.06], np.float32)
     return np.clip(grey[..., None] * tint, 0, 255).astype(np.uint8)
@@ -30,7 +33,9 @@ def _defect(rng: np.random.Generator, image: np.ndarray, kind: str) -> np.ndarra
     if kind == "scratch":
         p0 = rng.integers(size // 5, 4 * size // 5, 2)
         p1 = np.clip(p0 + rng.integers(-size // 3, size // 3, 2), 5, size - 5)
-        cv2.line(mask, tuple(int(v) for v in p0), tuple(int(v) for v in p1), 255, thickness=int(rng.integers(2, 5)))
+        cv2.line(
+            mask, tuple(int(v) for v in p0), tuple(int(v) for v in p1), 255, thickness=int(rng.integers(2, 5))
+        )
         colour = (40, 40, 45)
     else:
         centre = tuple(int(v) for v in rng.integers(size // 5, 4 * size // 5, 2))
@@ -43,7 +48,9 @@ def _defect(rng: np.random.Generator, image: np.ndarray, kind: str) -> np.ndarra
     return mask
 
 
-def write_demo_folder(target: Path, normal: int = 6, per_defect: int = 4, size: int = 256, seed: int = 0) -> Path:
+def write_demo_folder(
+    target: Path, normal: int = 6, per_defect: int = 4, size: int = 256, seed: int = 0
+) -> Path:
     """Write the demo images and masks under `target` (created); returns it."""
     rng = np.random.default_rng(seed)
     target = Path(target)

@@ -47,14 +47,18 @@ def write_wafer_demo(target: Path, side: int = 8192, defects: int = 5, seed: int
             cv2.line(mask, (cx, cy), (cx + dx, cy + dy), 1, thickness=max(2, side // 1500))
     path = target / "wafer.tif"
     with tifffile.TiffWriter(path, bigtiff=side * side * 2 > 2**31) as tif:
+
         def tiles():  # row-major, each TILE x TILE (zero-padded at the right and bottom edges)
             for top in range(0, side, TILE):
                 rows = min(TILE, side - top)
                 band = np.zeros((TILE, -(-side // TILE) * TILE), np.uint16)
                 band[:rows, :side] = _band(top, rows, side, rng)
-                band[:rows, :side][mask[top : top + rows] > 0] = 9000  # particles and scratches are dark in bright-field light
+                band[:rows, :side][mask[top : top + rows] > 0] = (
+                    9000  # particles and scratches are dark in bright-field light
+                )
                 for left in range(0, band.shape[1], TILE):
                     yield np.ascontiguousarray(band[:, left : left + TILE])
+
         tif.write(tiles(), shape=(side, side), dtype=np.uint16, tile=(TILE, TILE), compression=None)
     cv2.imwrite(str(target / "ground_truth" / "wafer_mask.png"), mask * 255)
     return target

@@ -145,7 +145,9 @@ def _local_candidates(spec: BackboneSpec, cfg: dict, name: str) -> list[Path]:
     hub = cfg.get("hf_hub", "")
     if hub:
         repo, filename = os.path.split(hub.rstrip("/")) if not hub.endswith("/") else (hub.rstrip("/"), "")
-        for file in ([filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]):
+        for file in (
+            [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        ):
             candidates.append(folder / repo.replace("/", "--") / file)
             try:
                 from huggingface_hub import try_to_load_from_cache
@@ -188,13 +190,17 @@ def _is_torchscript(path: Path) -> bool:
 def load_backbone(spec: BackboneSpec, device: torch.device | str = "cpu") -> Backbone:
     """Build the CLIP of `spec`, load its weights, freeze it and move it to `device`."""
     if spec.model_name not in open_clip.list_models():
-        raise DetectorError(f"unknown backbone {spec.model_name!r}; open_clip knows {len(open_clip.list_models())} models")
+        raise DetectorError(
+            f"unknown backbone {spec.model_name!r}; open_clip knows {len(open_clip.list_models())} models"
+        )
     weights = resolve_weights(spec)
     cfg = get_tag_config(spec) or {}
     quick_gelu = spec.quick_gelu if spec.quick_gelu is not None else bool(cfg.get("quick_gelu", False))
     torch.manual_seed(spec.seed)
     previous = logging.root.level
-    logging.root.setLevel(logging.ERROR)  # open_clip warns "no pretrained weights": we load them ourselves below
+    logging.root.setLevel(
+        logging.ERROR
+    )  # open_clip warns "no pretrained weights": we load them ourselves below
     try:
         model = open_clip.create_model(spec.model_name, pretrained=None, force_quick_gelu=quick_gelu)
     finally:
@@ -224,7 +230,13 @@ def shared_backbone(spec: BackboneSpec, device: torch.device | str = "cpu") -> B
     positional embedding, which is resized per grid outside the model."""
     key = (spec, str(device))
     if key not in _LOADED:
-        same_weights = next((loaded for (other, on), loaded in _LOADED.items()
-                             if on == str(device) and replace(other, image_size=spec.image_size) == spec), None)
+        same_weights = next(
+            (
+                loaded
+                for (other, on), loaded in _LOADED.items()
+                if on == str(device) and replace(other, image_size=spec.image_size) == spec
+            ),
+            None,
+        )
         _LOADED[key] = replace(same_weights, spec=spec) if same_weights else load_backbone(spec, device)
     return _LOADED[key]

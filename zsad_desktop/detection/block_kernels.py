@@ -26,11 +26,17 @@ QUICK_GELU_SCALE = 1.702  # QuickGELU(y) = y * sigmoid(1.702 y) = SiLU(1.702 y) 
 
 
 log = logging.getLogger(__name__)
-_failure: str | None = None  # set when a kernel failed on this machine: torch's standard operators from then on
+_failure: str | None = (
+    None  # set when a kernel failed on this machine: torch's standard operators from then on
+)
 
 
 def available() -> bool:
-    return _failure is None and torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    return (
+        _failure is None
+        and torch.backends.mkldnn.is_available()
+        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    )
 
 
 def applies(x: torch.Tensor) -> bool:
@@ -42,9 +48,12 @@ def shares_projection(block: torch.nn.Module) -> bool:
     """An open_clip self-attention block whose q, k, v projection both paths can share."""
     attn = getattr(block, "attn", None)
     return (
-        isinstance(attn, torch.nn.MultiheadAttention) and attn._qkv_same_embed_dim and attn.batch_first
-        and attn.in_proj_bias is not None and not hasattr(block, "ln_1_kv") and all(
-            hasattr(block, name) for name in ("ln_1", "ln_2", "mlp", "ls_1", "ls_2"))
+        isinstance(attn, torch.nn.MultiheadAttention)
+        and attn._qkv_same_embed_dim
+        and attn.batch_first
+        and attn.in_proj_bias is not None
+        and not hasattr(block, "ln_1_kv")
+        and all(hasattr(block, name) for name in ("ln_1", "ln_2", "mlp", "ls_1", "ls_2"))
     )
 
 
@@ -144,7 +153,9 @@ def attention(pairs: list[tuple[torch.Tensor, torch.Tensor]], values: torch.Tens
 def split_heads(qkv: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(B, N, 3 * width) projections -> q, k, v of (B, heads, N, width / heads)."""
     b, n, three_width = qkv.shape
-    return tuple(t.reshape(b, n, count, three_width // 3 // count).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
+    return tuple(
+        t.reshape(b, n, count, three_width // 3 // count).transpose(1, 2) for t in qkv.chunk(3, dim=-1)
+    )
 
 
 def merge_heads(out: torch.Tensor) -> torch.Tensor:
@@ -155,8 +166,13 @@ def merge_heads(out: torch.Tensor) -> torch.Tensor:
 SELF_CORRELATION = {"vv": ("v",), "qkv": ("q", "k", "v")}
 
 
-def kernel_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor | None, mode: str | None,
-                 class_token_only: bool = False):
+def kernel_block(
+    block: torch.nn.Module,
+    x: torch.Tensor,
+    dense: torch.Tensor | None,
+    mode: str | None,
+    class_token_only: bool = False,
+):
     """The original path's block and, where `dense` is given, the self-correlation path beside it
     (`mode` "vv" or "qkv"), from one q, k, v projection. Returns (x, dense). `class_token_only`:
     the original path continues for the class token alone (the last block, where only the global
@@ -176,8 +192,13 @@ def kernel_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor | 
     return x, dense
 
 
-def try_kernel_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor | None, mode: str | None,
-                     class_token_only: bool = False):
+def try_kernel_block(
+    block: torch.nn.Module,
+    x: torch.Tensor,
+    dense: torch.Tensor | None,
+    mode: str | None,
+    class_token_only: bool = False,
+):
     """`kernel_block`, or None where oneDNN cannot run it here (a build or CPU without these kernels):
     the caller then runs torch's standard operators, now and for every later block."""
     global _failure

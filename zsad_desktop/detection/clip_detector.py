@@ -9,7 +9,8 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,7 +63,9 @@ class ClipDetector(Detector):
 
     @property
     def model_id(self) -> str:
-        digest = hashlib.sha1(json.dumps(self.settings(), sort_keys=True, default=str).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(json.dumps(self.settings(), sort_keys=True, default=str).encode()).hexdigest()[
+            :10
+        ]
         return f"{self.method}:{self.backbone.spec.identifier}:{digest}"
 
     @abc.abstractmethod

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from zsad_desktop.detection import block_kernels
-from zsad_desktop.detection.block_kernels import merge_heads, shares_projection, split_heads
 from zsad_desktop.detection.backbone import Backbone
+from zsad_desktop.detection.block_kernels import merge_heads, shares_projection, split_heads
 
 
 class DenseAttention(str, Enum):
@@ -45,7 +45,9 @@ class DenseFeatures:
     grid: tuple[int, int]
 
 
-def cached_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: str, antialias: bool) -> torch.Tensor:
+def cached_pos_embedding(
+    backbone: Backbone, grid: tuple[int, int], mode: str, antialias: bool
+) -> torch.Tensor:
     """Resized once per model, grid and method: every detector sharing the model reuses it."""
     cache = backbone.model.visual.__dict__.setdefault("_resized_pos_embeddings", {})
     pos = backbone.model.visual.positional_embedding
@@ -57,7 +59,9 @@ def cached_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: str, a
     return cache[key]
 
 
-def interpolated_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: str, antialias: bool) -> torch.Tensor:
+def interpolated_pos_embedding(
+    backbone: Backbone, grid: tuple[int, int], mode: str, antialias: bool
+) -> torch.Tensor:
     visual = backbone.model.visual
     pos = visual.positional_embedding
     old = int(round((pos.shape[0] - 1) ** 0.5))
@@ -66,7 +70,11 @@ def interpolated_pos_embedding(backbone: Backbone, grid: tuple[int, int], mode: 
     cls_pos, patch_pos = pos[:1], pos[1:]
     patch_pos = patch_pos.reshape(1, old, old, -1).permute(0, 3, 1, 2)
     patch_pos = F.interpolate(
-        patch_pos.float(), size=grid, mode=mode, align_corners=False, antialias=antialias and mode in ("bilinear", "bicubic")
+        patch_pos.float(),
+        size=grid,
+        mode=mode,
+        align_corners=False,
+        antialias=antialias and mode in ("bilinear", "bicubic"),
     ).to(pos.dtype)
     return torch.cat([cls_pos, patch_pos.permute(0, 2, 3, 1).reshape(-1, pos.shape[1])])
 
@@ -93,7 +101,9 @@ class DenseFeatureExtractor(torch.nn.Module):
         x = x.flatten(2).transpose(1, 2)
         cls = visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1)
-        pos = cached_pos_embedding(self.backbone, grid, self.config.pos_interpolation, self.config.pos_antialias)
+        pos = cached_pos_embedding(
+            self.backbone, grid, self.config.pos_interpolation, self.config.pos_antialias
+        )
         return visual.ln_pre(x + pos.to(x.dtype)), grid
 
     def forward(self, images: torch.Tensor, block_hook=None) -> DenseFeatures:
@@ -111,7 +121,9 @@ class DenseFeatureExtractor(torch.nn.Module):
             if self.engine == "fast" and block_kernels.applies(x) and block_kernels.supports(block):
                 # The last block's patch tokens are read from the dense path: the original needs its class token only.
                 last = index == len(visual.transformer.resblocks) and dense is not None and block_hook is None
-                done = block_kernels.try_kernel_block(block, x, dense, cfg.attention.value, class_token_only=last)
+                done = block_kernels.try_kernel_block(
+                    block, x, dense, cfg.attention.value, class_token_only=last
+                )
             if done is not None:
                 x, dense = done
             elif dense is not None and self.engine == "fast" and shares_projection(block):
@@ -119,7 +131,9 @@ class DenseFeatureExtractor(torch.nn.Module):
             else:
                 if dense is not None:
                     # Both paths take their attention input from the original stream.
-                    dense = dense + block.ls_1(self_correlation_attention(block, block.ln_1(x), cfg.attention, self.engine))
+                    dense = dense + block.ls_1(
+                        self_correlation_attention(block, block.ln_1(x), cfg.attention, self.engine)
+                    )
                 x = block(x)
             if block_hook is not None:
                 x = block_hook(index, x)
@@ -136,7 +150,9 @@ class DenseFeatureExtractor(torch.nn.Module):
         return tokens @ visual.proj if visual.proj is not None else tokens
 
 
-def self_correlation_attention(block: torch.nn.Module, x: torch.Tensor, mode: DenseAttention, engine: str = "exact") -> torch.Tensor:
+def self_correlation_attention(
+    block: torch.nn.Module, x: torch.Tensor, mode: DenseAttention, engine: str = "exact"
+) -> torch.Tensor:
     """Attention of one block whose weights come from token self-similarity.
 
     Computed per image (batch dimension kept apart), using the block's own
@@ -158,17 +174,25 @@ def self_correlation_attention(block: torch.nn.Module, x: torch.Tensor, mode: De
     return attn.out_proj(out)
 
 
-def self_correlation_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mode: DenseAttention) -> torch.Tensor:
+def self_correlation_sdpa(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mode: DenseAttention
+) -> torch.Tensor:
     """softmax(t t^T / sqrt(d)) v summed over t in (v,) or (q, k, v): the same as the explicit
     weights (a sum of attentions is the attention of the summed weights), in memory linear in N."""
     if mode is DenseAttention.VV:
         return F.scaled_dot_product_attention(v, v, v)
     if mode is DenseAttention.QKV:
-        return F.scaled_dot_product_attention(q, q, v) + F.scaled_dot_product_attention(k, k, v) + F.scaled_dot_product_attention(v, v, v)
+        return (
+            F.scaled_dot_product_attention(q, q, v)
+            + F.scaled_dot_product_attention(k, k, v)
+            + F.scaled_dot_product_attention(v, v, v)
+        )
     raise ValueError(f"no self-correlation for {mode}")
 
 
-def fast_block(block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor, mode: DenseAttention) -> tuple[torch.Tensor, torch.Tensor]:
+def fast_block(
+    block: torch.nn.Module, x: torch.Tensor, dense: torch.Tensor, mode: DenseAttention
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One block of the original path and of the dense path beside it, from one q, k, v projection."""
     attn = block.attn
     q, k, v = split_heads(F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias), attn.num_heads)

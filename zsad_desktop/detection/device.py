@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import torch
 
@@ -26,7 +27,9 @@ def default_batch_size(device: torch.device, image_size: int) -> int:
     if device.type != "cuda":
         return 1  # measured on a 2-core CPU: batches of 2, 4, 8 are slower per image than 1 (issue 13)
     free, _ = torch.cuda.mem_get_info(device)
-    per_image = 0.35e9 * (image_size / 518) ** 4  # ViT-L at 518 with the dense path, measured on the device machine
+    per_image = (
+        0.35e9 * (image_size / 518) ** 4
+    )  # ViT-L at 518 with the dense path, measured on the device machine
     return int(max(1, min(32, free * 0.6 // per_image)))
 
 

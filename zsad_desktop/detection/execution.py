@@ -44,7 +44,9 @@ class Execution:
             raise ValueError(f"precision is one of {PRECISIONS}, not {self.precision!r}")
 
     def dtype(self, device: torch.device) -> torch.dtype:
-        return resolve_precision(torch.device(device), "float32" if self.engine == "exact" else self.precision)
+        return resolve_precision(
+            torch.device(device), "float32" if self.engine == "exact" else self.precision
+        )
 
     def autocast(self, device: torch.device):
         return autocast_for(torch.device(device), self.dtype(device))
@@ -74,7 +76,9 @@ def _cpuinfo_has(flag: str) -> bool:
 def supported_precisions(device: torch.device) -> tuple[str, ...]:
     device = torch.device(device)
     if device.type == "cuda":
-        return ("float32", "bfloat16", "float16") if torch.cuda.is_bf16_supported() else ("float32", "float16")
+        return (
+            ("float32", "bfloat16", "float16") if torch.cuda.is_bf16_supported() else ("float32", "float16")
+        )
     return ("float32", "bfloat16") if cpu_supports_bf16() else ("float32",)
 
 
@@ -109,7 +113,8 @@ def precision_summary(device: str = "auto") -> str:
     """What each precision means on this machine, for a settings screen or --help."""
     chosen = select_device(device)
     auto = str(resolve_precision(chosen, "auto")).replace("torch.", "")
-    return (f"auto: {auto} on this computer's {chosen.type.upper()}. float32: maps within 1e-4 of the exact engine "
-            f"(slower). bfloat16: about 2-3x faster on CPUs with native bfloat16 and on GPUs; maps close to "
-            f"float32 (README, Speed). Supported here: {', '.join(supported_precisions(chosen))}.")
-
+    return (
+        f"auto: {auto} on this computer's {chosen.type.upper()}. float32: maps within 1e-4 of the exact engine "
+        f"(slower). bfloat16: about 2-3x faster on CPUs with native bfloat16 and on GPUs; maps close to "
+        f"float32 (README, Speed). Supported here: {', '.join(supported_precisions(chosen))}."
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -25,11 +25,21 @@ def mask_at(sample: TrainingSample, side: int) -> np.ndarray | None:
     """The sample's mask at side x side: zeros for a normal image, None where anomalous without a mask."""
     if sample.mask_path is None:
         return np.zeros((side, side), bool) if int(sample.label) == 0 else None
-    return cv2.resize(read_mask(sample.mask_path).astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST) > 0
+    return (
+        cv2.resize(
+            read_mask(sample.mask_path).astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST
+        )
+        > 0
+    )
 
 
-def detector_metrics(detector: Detector, samples: Sequence[TrainingSample], batch_size: int = 8,
-                     check_cancel: Callable[[], None] | None = None, side: int = SIDE) -> dict[str, float]:
+def detector_metrics(
+    detector: Detector,
+    samples: Sequence[TrainingSample],
+    batch_size: int = 8,
+    check_cancel: Callable[[], None] | None = None,
+    side: int = SIDE,
+) -> dict[str, float]:
     """val_image_auroc and val_pixel_auroc of `detector` on `samples`; a metric undefined there
     (one class only, no masks) is left out rather than reported as NaN."""
     from zsad_desktop.evaluation import image_auroc, pixel_auroc
@@ -45,7 +55,11 @@ def detector_metrics(detector: Detector, samples: Sequence[TrainingSample], batc
             mask = mask_at(sample, side)
             if mask is not None:
                 masks.append(mask)
-                maps.append(cv2.resize(detection.heatmap.astype(np.float32), (side, side), interpolation=cv2.INTER_AREA))
+                maps.append(
+                    cv2.resize(
+                        detection.heatmap.astype(np.float32), (side, side), interpolation=cv2.INTER_AREA
+                    )
+                )
     metrics: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -10,8 +10,9 @@ picks one from a setting, never from an if/elif chain.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,7 +37,9 @@ class NormalisationStats:
 
     def normalise(self, heatmap: np.ndarray) -> np.ndarray:
         span = max(self.high - self.low, 1e-12)
-        out = np.subtract(heatmap, self.low, dtype=np.float32)  # one new array, then in place (a 4096 px map: 64 MB)
+        out = np.subtract(
+            heatmap, self.low, dtype=np.float32
+        )  # one new array, then in place (a 4096 px map: 64 MB)
         out /= span
         return np.clip(out, 0.0, 1.0, out=out)
 
@@ -44,7 +47,7 @@ class NormalisationStats:
         return {"low": float(self.low), "high": float(self.high)}
 
     @classmethod
-    def from_heatmaps(cls, heatmaps: Sequence[np.ndarray], q: float = 0.995) -> "NormalisationStats":
+    def from_heatmaps(cls, heatmaps: Sequence[np.ndarray], q: float = 0.995) -> NormalisationStats:
         values = np.concatenate([h.ravel()[:: max(1, h.size // 20000)] for h in heatmaps])
         return cls(low=float(np.quantile(values, 1 - q)), high=float(np.quantile(values, q)))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 
-def focal_loss(probabilities: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, smooth: float = 1e-5) -> torch.Tensor:
+def focal_loss(
+    probabilities: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, smooth: float = 1e-5
+) -> torch.Tensor:
     """Focal loss on class probabilities (B, C, H, W) against class indices (B, H, W).
 
     As the reference implementations: the one-hot target is clamped by

@@ -42,8 +42,15 @@ class MapStats:
 
 
 class NormalMemory:
-    def __init__(self, budget: int = 100_000, seed: int = 0, stats_images: int = 8, projection_dim: int | None = None):
-        self.budget, self.seed, self.stats_images, self.projection_dim = budget, seed, stats_images, projection_dim
+    def __init__(
+        self, budget: int = 100_000, seed: int = 0, stats_images: int = 8, projection_dim: int | None = None
+    ):
+        self.budget, self.seed, self.stats_images, self.projection_dim = (
+            budget,
+            seed,
+            stats_images,
+            projection_dim,
+        )
         self.version = 0
         self._features: dict[str, torch.Tensor] = {}
         self._zero_shot: dict[str, np.ndarray] = {}  # a sample of each normal's zero-shot map values
@@ -116,28 +123,37 @@ class NormalMemory:
             mem = torch.cat(values) if values else torch.zeros(1)
             mem_stats = MapStats(float(mem.mean()), float(mem.std()) if mem.numel() > 1 else 1.0)
             zs = np.concatenate(list(self._zero_shot.values())) if self._zero_shot else None
-            zs_stats = MapStats(float(zs.mean()), float(zs.std())) if zs is not None and zs.size > 1 else MapStats()
+            zs_stats = (
+                MapStats(float(zs.mean()), float(zs.std())) if zs is not None and zs.size > 1 else MapStats()
+            )
             self._stats = (mem_stats, zs_stats)
         return self._stats
 
     def fuse(self, zero_shot_map: np.ndarray, memory_map: np.ndarray) -> np.ndarray:
         """The documented rule: sum of the two maps standardised with normal-image statistics."""
         mem_stats, zs_stats = self.stats()
-        return (zs_stats.standardise(np.asarray(zero_shot_map, np.float32)) + mem_stats.standardise(np.asarray(memory_map, np.float32))).astype(np.float32)
+        return (
+            zs_stats.standardise(np.asarray(zero_shot_map, np.float32))
+            + mem_stats.standardise(np.asarray(memory_map, np.float32))
+        ).astype(np.float32)
 
     # -- disk -------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Atomic: written to a temporary file beside `path`, then renamed over it."""
         payload = {
-            "format": FORMAT, "version": self.version, "budget": self.budget, "seed": self.seed,
+            "format": FORMAT,
+            "version": self.version,
+            "budget": self.budget,
+            "seed": self.seed,
             "projection_dim": self.projection_dim,
-            "features": self._features, "zero_shot": self._zero_shot,
+            "features": self._features,
+            "zero_shot": self._zero_shot,
         }
         with atomic_write(path) as handle:
             torch.save(payload, handle)
 
     @classmethod
-    def load(cls, path: str | Path) -> "NormalMemory":
+    def load(cls, path: str | Path) -> NormalMemory:
         payload = torch.load(Path(path), map_location="cpu", weights_only=False)
         if payload.get("format") != FORMAT:
             raise ValueError(f"{path}: normal memory format {payload.get('format')!r}, expected {FORMAT}")
@@ -155,7 +171,9 @@ def nearest_distances(query: torch.Tensor, bank: torch.Tensor, chunk: int = 4096
     return best
 
 
-def greedy_coreset(features: torch.Tensor, size: int, seed: int = 0, projection_dim: int = 128) -> torch.Tensor:
+def greedy_coreset(
+    features: torch.Tensor, size: int, seed: int = 0, projection_dim: int = 128
+) -> torch.Tensor:
     """PatchCore's greedy k-center selection, distances measured after a random projection."""
     gen = torch.Generator().manual_seed(seed)
     x = features

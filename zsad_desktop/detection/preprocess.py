@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -17,7 +17,9 @@ def to_model_input(
     """RGB uint8 (H, W, 3) images -> normalised (B, 3, size, size), resized
     bicubic without centre crop so the whole image is scored. Pillow's bicubic,
     as both papers' code uses: OpenCV's differs when shrinking large images."""
-    batch = np.stack([np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BICUBIC)) for img in images])
+    batch = np.stack(
+        [np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BICUBIC)) for img in images]
+    )
     tensor = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float().div_(255.0)
     mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
     std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)

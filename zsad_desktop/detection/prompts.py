@@ -26,7 +26,7 @@ class PromptEnsemble:
     templates: tuple[str, ...]
 
     @classmethod
-    def from_file(cls, path: Path | None = None) -> "PromptEnsemble":
+    def from_file(cls, path: Path | None = None) -> PromptEnsemble:
         path = Path(path) if path else resources_dir() / "prompts" / "ensemble.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -69,13 +69,18 @@ class TextAnchorCache:
                 # float32 whatever the detector's precision: anchors are computed once and cached.
                 with torch.inference_mode(), full_precision(self.backbone.device):
                     return torch.stack(
-                        [state_anchor(encode_sentences(self.backbone, normal)), state_anchor(encode_sentences(self.backbone, abnormal))]
+                        [
+                            state_anchor(encode_sentences(self.backbone, normal)),
+                            state_anchor(encode_sentences(self.backbone, abnormal)),
+                        ]
                     )
 
             if self.on_disk:
                 from zsad_desktop.detection.text_cache import cached_text
 
-                stacked = cached_text("ensemble", self.backbone, {"normal": normal, "abnormal": abnormal}, compute)
+                stacked = cached_text(
+                    "ensemble", self.backbone, {"normal": normal, "abnormal": abnormal}, compute
+                )
             else:
                 stacked = compute()
             self._cache[key] = stacked  # (2, D): row 0 normal, row 1 abnormal

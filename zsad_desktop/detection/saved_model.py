@@ -20,7 +20,11 @@ MANIFEST = "model.json"
 
 
 def write_manifest(
-    folder: Path, method: str, backbone: BackboneSpec, settings: dict[str, Any], normalisation: NormalisationStats | None = None
+    folder: Path,
+    method: str,
+    backbone: BackboneSpec,
+    settings: dict[str, Any],
+    normalisation: NormalisationStats | None = None,
 ) -> Path:
     data = {
         "method": method,

@@ -15,8 +15,9 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -34,7 +35,12 @@ def cache_dir() -> Path:
 
 def backbone_key(backbone: Backbone) -> dict[str, Any]:
     spec = backbone.spec
-    key: dict[str, Any] = {"model": spec.model_name, "weights": spec.pretrained, "quick_gelu": spec.quick_gelu, "seed": spec.seed}
+    key: dict[str, Any] = {
+        "model": spec.model_name,
+        "weights": spec.pretrained,
+        "quick_gelu": spec.quick_gelu,
+        "seed": spec.seed,
+    }
     try:
         path = resolve_weights(spec, allow_download=False)
     except Exception:  # noqa: BLE001 - loaded already; a vanished file only loses the file stamp
@@ -57,7 +63,9 @@ def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def cached_text(kind: str, backbone: Backbone, key: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+def cached_text(
+    kind: str, backbone: Backbone, key: dict[str, Any], compute: Callable[[], torch.Tensor]
+) -> torch.Tensor:
     """The tensor stored for (`kind`, backbone, `key`), or `compute()`'s result, stored; on the backbone's device."""
     name = digest({"format": FORMAT, "kind": kind, "backbone": backbone_key(backbone), **key})[:20]
     path = cache_dir() / "text" / f"{kind}-{name}.pt"

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -36,7 +37,7 @@ class TilingConfig:
     batch_size: int = 4
 
     @classmethod
-    def for_input_size(cls, input_size: int) -> "TilingConfig":
+    def for_input_size(cls, input_size: int) -> TilingConfig:
         return cls(tile_size=2 * input_size, overlap=max(16, input_size // 4))
 
     def needs_tiling(self, height: int, width: int) -> bool:
@@ -142,7 +143,9 @@ def tiled_predict(
     return TiledDetection(float(best), reduced, scale, total)
 
 
-def _reduce_into(acc_sum: np.ndarray, acc_count: np.ndarray, rows: np.ndarray, top: int, scale: float) -> None:
+def _reduce_into(
+    acc_sum: np.ndarray, acc_count: np.ndarray, rows: np.ndarray, top: int, scale: float
+) -> None:
     """Average finished full-resolution rows into the reduced map (area on columns, mean on rows)."""
     narrow = cv2.resize(rows, (acc_sum.shape[1], rows.shape[0]), interpolation=cv2.INTER_AREA)
     index = np.minimum(((top + np.arange(rows.shape[0])) * scale).astype(int), acc_sum.shape[0] - 1)

@@ -13,9 +13,10 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -152,14 +153,24 @@ def train_method(
     from zsad_desktop.detection.saved_model import write_manifest
 
     if method not in trainable_methods():
-        raise DetectorError(f"{method!r} cannot be trained; trainable methods: {', '.join(trainable_methods())}")
+        raise DetectorError(
+            f"{method!r} cannot be trained; trainable methods: {', '.join(trainable_methods())}"
+        )
     if not train_samples:
         raise DetectorError("no training images: at least one reviewed or labelled image is needed")
     out_dir = Path(out_dir)
     work = out_dir.with_name(out_dir.name + ".partial")
     _prepare_work_dir(work, _run_identity(method, backbone_spec, config or {}, train_samples, val_samples))
-    context = TrainingContext(backbone_spec, list(train_samples), work, dict(config or {}), device,
-                              progress or (lambda p: None), cancel or threading.Event(), list(val_samples))
+    context = TrainingContext(
+        backbone_spec,
+        list(train_samples),
+        work,
+        dict(config or {}),
+        device,
+        progress or (lambda p: None),
+        cancel or threading.Event(),
+        list(val_samples),
+    )
     settings, losses = _TRAINERS[method](context)
     context.check_cancel()
     write_manifest(work, method, backbone_spec, settings)
@@ -171,12 +182,23 @@ def train_method(
     return TrainingResult(out_dir, method, losses, stats, {"epochs": epochs, "held_out": held_out})
 
 
-def _run_identity(method: str, spec: BackboneSpec, config: dict, train: Sequence[TrainingSample], val: Sequence[TrainingSample]) -> dict:
+def _run_identity(
+    method: str,
+    spec: BackboneSpec,
+    config: dict,
+    train: Sequence[TrainingSample],
+    val: Sequence[TrainingSample],
+) -> dict:
     digest = hashlib.sha1()
     for part, samples in (("train", train), ("val", val)):
         for s in samples:
             digest.update(f"{part}|{s.image_path}|{s.frame}|{s.mask_path}|{s.label}|{s.category}\n".encode())
-    return {"method": method, "backbone": asdict(spec), "config": _plain(config), "samples": digest.hexdigest()}
+    return {
+        "method": method,
+        "backbone": asdict(spec),
+        "config": _plain(config),
+        "samples": digest.hexdigest(),
+    }
 
 
 def _prepare_work_dir(work: Path, identity: dict) -> None:
@@ -222,15 +244,22 @@ def _normalisation(model_dir: Path, device: str, samples: Sequence[TrainingSampl
     return NormalisationStats.from_heatmaps(maps) if maps else NormalisationStats()
 
 
-def samples_from_dataset(root: Path, layout: str = "mvtec", split: str = "test", categories: list[str] | None = None) -> list[TrainingSample]:
+def samples_from_dataset(
+    root: Path, layout: str = "mvtec", split: str = "test", categories: list[str] | None = None
+) -> list[TrainingSample]:
     """Every sample of a benchmark dataset (an auxiliary dataset for zero-shot training), with its category."""
     from zsad_desktop.evaluation import read_dataset
 
-    return [TrainingSample(s.image_path, s.mask_path, s.label, getattr(s, "category", None) or category)
-            for category, samples in read_dataset(root, layout, split, categories).items() for s in samples]
+    return [
+        TrainingSample(s.image_path, s.mask_path, s.label, getattr(s, "category", None) or category)
+        for category, samples in read_dataset(root, layout, split, categories).items()
+        for s in samples
+    ]
 
 
-def split_samples(samples: Sequence[TrainingSample], held_out: float = 0.2, seed: int = 0) -> tuple[list, list]:
+def split_samples(
+    samples: Sequence[TrainingSample], held_out: float = 0.2, seed: int = 0
+) -> tuple[list, list]:
     """(train, held out), stratified by label: both normal and anomalous images are held out (where
     there are at least two of a kind), so the held-out image AUROC is defined."""
     rng = np.random.default_rng(seed)

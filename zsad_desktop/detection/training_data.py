@@ -12,9 +12,9 @@ zero fill), the mask takes 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -60,11 +60,16 @@ def augmentation(
     fills = {tv_tensors.Image: tuple(fill or mean_fill()), tv_tensors.Mask: 0}
     steps: list = []
     if colour_jitter:  # image only: v2 colour transforms leave masks alone
-        steps += [v2.RandomApply([v2.ColorJitter(**{name: 0.5})], p=0.7) for name in ("brightness", "contrast", "saturation")]
+        steps += [
+            v2.RandomApply([v2.ColorJitter(**{name: 0.5})], p=0.7)
+            for name in ("brightness", "contrast", "saturation")
+        ]
     if rotation:
         steps.append(v2.RandomApply([v2.RandomRotation(degrees=rotation, fill=fills)], p=p))
     if translate:
-        steps.append(v2.RandomApply([v2.RandomAffine(degrees=0, translate=(translate, translate), fill=fills)], p=p))
+        steps.append(
+            v2.RandomApply([v2.RandomAffine(degrees=0, translate=(translate, translate), fill=fills)], p=p)
+        )
     if flips:
         steps += [v2.RandomHorizontalFlip(p=0.5), v2.RandomVerticalFlip(p=0.5)]
     return v2.Compose(steps or [v2.Identity()])
@@ -91,7 +96,9 @@ class SegmentationDataset(torch.utils.data.Dataset):
         self.size = size
         self.augment = augment
         self.with_info = with_info
-        self.resize_image = v2.Resize((size, size), interpolation=v2.InterpolationMode.BICUBIC, antialias=True)
+        self.resize_image = v2.Resize(
+            (size, size), interpolation=v2.InterpolationMode.BICUBIC, antialias=True
+        )
         self.resize_mask = v2.Resize((size, size), interpolation=v2.InterpolationMode.NEAREST)
         self.normalise = v2.Normalize(mean, std)
 
@@ -108,7 +115,17 @@ class SegmentationDataset(torch.utils.data.Dataset):
         if self.augment is not None:
             image, target = self.augment(image, target)
         pixels = self.normalise(image.float() / 255.0)
-        item = (pixels.as_subclass(torch.Tensor), target[0].float().as_subclass(torch.Tensor), int(sample.label))
+        item = (
+            pixels.as_subclass(torch.Tensor),
+            target[0].float().as_subclass(torch.Tensor),
+            int(sample.label),
+        )
         if self.with_info:
-            return (*item, {"category": sample.category or "", "mask_known": sample.mask_path is not None or int(sample.label) == 0})
+            return (
+                *item,
+                {
+                    "category": sample.category or "",
+                    "mask_known": sample.mask_path is not None or int(sample.label) == 0,
+                },
+            )
         return item

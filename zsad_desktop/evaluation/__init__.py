@@ -22,7 +22,23 @@ from zsad_desktop.evaluation.metrics import (
 from zsad_desktop.evaluation.pixel_ranking import MetricInputError, PixelRanking
 
 __all__ = [
-    "LAYOUTS", "DatasetError", "EvaluationResult", "MetricInputError", "PixelRanking", "Sample",
-    "UndefinedMetricWarning", "aupro", "dice", "evaluate", "f1_max", "image_ap", "image_auroc", "iou", "load_mask",
-    "pixel_ap", "pixel_auroc", "pixel_f1_max", "read_dataset",
+    "LAYOUTS",
+    "DatasetError",
+    "EvaluationResult",
+    "MetricInputError",
+    "PixelRanking",
+    "Sample",
+    "UndefinedMetricWarning",
+    "aupro",
+    "dice",
+    "evaluate",
+    "f1_max",
+    "image_ap",
+    "image_auroc",
+    "iou",
+    "load_mask",
+    "pixel_ap",
+    "pixel_auroc",
+    "pixel_f1_max",
+    "read_dataset",
 ]

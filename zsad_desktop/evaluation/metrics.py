@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
@@ -49,7 +49,9 @@ def _image_inputs(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.nd
     if labels.size != scores.size:
         raise MetricInputError(f"{labels.size} labels but {scores.size} scores")
     if not np.isin(labels, (0, 1)).all():
-        raise MetricInputError(f"image labels must be 0 (normal) or 1 (anomalous), got {np.unique(labels)[:5].tolist()}")
+        raise MetricInputError(
+            f"image labels must be 0 (normal) or 1 (anomalous), got {np.unique(labels)[:5].tolist()}"
+        )
     if not np.isfinite(scores).all():
         raise MetricInputError("image scores hold NaN or infinite values")
     return labels.astype(bool), scores
@@ -138,7 +140,9 @@ def aupro(masks: Masks, maps: Maps, fpr_limit: float = 0.3, num_thresholds: int 
 def _pair(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     prediction, truth = np.asarray(prediction).astype(bool), np.asarray(truth).astype(bool)
     if prediction.shape != truth.shape:
-        raise MetricInputError(f"predicted mask shape {prediction.shape} differs from ground truth {truth.shape}")
+        raise MetricInputError(
+            f"predicted mask shape {prediction.shape} differs from ground truth {truth.shape}"
+        )
     return prediction, truth
 
 
@@ -181,12 +185,20 @@ def evaluate(labels: Sequence[int], scores: Sequence[float], masks: Masks, maps:
     NaN metrics are explained in ``result.undefined``; no warning is raised.
     """
     if not len(labels) == len(scores) == len(masks) == len(maps):
-        raise MetricInputError(f"lengths differ: {len(labels)} labels, {len(scores)} scores, {len(masks)} masks, {len(maps)} maps")
+        raise MetricInputError(
+            f"lengths differ: {len(labels)} labels, {len(scores)} scores, {len(masks)} masks, {len(maps)} maps"
+        )
     labels, scores = _image_inputs(labels, scores)
     ranking = PixelRanking.from_maps(masks, maps)
     image_reason, pixel_reason = _image_undefined_reason(labels), ranking.undefined_reason
-    values = {name: math.nan if image_reason else metric(labels, scores) for name, metric in IMAGE_METRICS.items()}
+    values = {
+        name: math.nan if image_reason else metric(labels, scores) for name, metric in IMAGE_METRICS.items()
+    }
     values |= {name: math.nan if pixel_reason else metric(ranking) for name, metric in PIXEL_METRICS.items()}
-    undefined = {name: reason for names, reason in ((IMAGE_METRICS, image_reason), (PIXEL_METRICS, pixel_reason))
-                 if reason for name in names}
+    undefined = {
+        name: reason
+        for names, reason in ((IMAGE_METRICS, image_reason), (PIXEL_METRICS, pixel_reason))
+        if reason
+        for name in names
+    }
     return EvaluationResult(**values, undefined=undefined)

@@ -19,9 +19,9 @@ percent of a benchmark's pixels).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -33,7 +33,9 @@ class MetricInputError(ValueError):
 
 def check_pair(index: int, mask: np.ndarray, amap: np.ndarray) -> None:
     if mask.shape != amap.shape:
-        raise MetricInputError(f"image {index}: mask shape {mask.shape} differs from heatmap shape {amap.shape}")
+        raise MetricInputError(
+            f"image {index}: mask shape {mask.shape} differs from heatmap shape {amap.shape}"
+        )
     if mask.ndim != 2:
         raise MetricInputError(f"image {index}: expected 2-D (H, W) mask and heatmap, got shape {mask.shape}")
 
@@ -63,7 +65,7 @@ class PixelRanking:
         defects, weights, regions, start = [], [], 0, 0
         for mask, amap in pairs:
             outside = amap[~mask]
-            normal[start:start + outside.size] = outside
+            normal[start : start + outside.size] = outside
             start += outside.size
             if mask.any():
                 count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
@@ -153,7 +155,9 @@ class PixelRanking:
             low = min(self.normal[0], self.defect[0])
             high = max(self.normal[-1], self.defect[-1])
             thresholds = np.linspace(high, low, num_thresholds)
-            fpr = (self.normal.size - np.searchsorted(self.normal, thresholds, side="left")) / self.normal.size
+            fpr = (
+                self.normal.size - np.searchsorted(self.normal, thresholds, side="left")
+            ) / self.normal.size
             suffix = np.append(np.cumsum(self.region_weight[::-1])[::-1], 0.0)
             pro = suffix[np.searchsorted(self.defect, thresholds, side="left")]
         return np.concatenate([[0.0], fpr, [1.0]]), np.clip(np.concatenate([[0.0], pro, [1.0]]), 0.0, 1.0)

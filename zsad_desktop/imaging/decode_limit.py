@@ -32,8 +32,10 @@ def max_decode_pixels() -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise ValueError(f"{ENV_VARIABLE}={os.environ[ENV_VARIABLE]!r}: expected a positive number of pixels, "
-                         f"e.g. {30_000 * 30_000} for 30,000 x 30,000")
+        raise ValueError(
+            f"{ENV_VARIABLE}={os.environ[ENV_VARIABLE]!r}: expected a positive number of pixels, "
+            f"e.g. {30_000 * 30_000} for 30,000 x 30,000"
+        )
     return value
 
 
@@ -42,6 +44,8 @@ def refuse_if_too_large(path: Path | str, width: int, height: int, kind: str) ->
     limit = max_decode_pixels()
     if width * height > limit:
         raise ImageLoadError(
-            path, f"{width:,} x {height:,} pixels ({width * height / 1e6:,.0f} megapixels) is more than the "
-                  f"{limit / 1e6:,.0f} megapixels decoded whole ({kind}); set {ENV_VARIABLE} to a larger number "
-                  "of pixels to open it, or store it as a tiled TIFF, which is read by regions")
+            path,
+            f"{width:,} x {height:,} pixels ({width * height / 1e6:,.0f} megapixels) is more than the "
+            f"{limit / 1e6:,.0f} megapixels decoded whole ({kind}); set {ENV_VARIABLE} to a larger number "
+            "of pixels to open it, or store it as a tiled TIFF, which is read by regions",
+        )

@@ -80,8 +80,14 @@ def dicom_info(path: Path) -> ImageInfo:
     ds = _header_without_pixels(path)
     if "Rows" not in ds or "Columns" not in ds:
         raise ImageLoadError(path, "DICOM file has no image (no Rows/Columns)")
-    return ImageInfo(int(ds.Columns), int(ds.Rows), int(ds.get("BitsStored", 8) or 8), "dicom", frame_total(ds),
-                     safe_label(ds))
+    return ImageInfo(
+        int(ds.Columns),
+        int(ds.Rows),
+        int(ds.get("BitsStored", 8) or 8),
+        "dicom",
+        frame_total(ds),
+        safe_label(ds),
+    )
 
 
 def dicom_entries(path: Path) -> list[ImageEntry]:
@@ -153,19 +159,25 @@ def _decode(path: Path, ds: pydicom.Dataset, index: int | None) -> np.ndarray:
     except NotImplementedError:
         raise ImageLoadError(path, f"DICOM transfer syntax {syntax} is not supported") from None
     if not decoder.is_available:
-        raise ImageLoadError(path, f"compressed DICOM ({syntax.name}) needs an extra decoder: {_install_hint(decoder)}")
+        raise ImageLoadError(
+            path, f"compressed DICOM ({syntax.name}) needs an extra decoder: {_install_hint(decoder)}"
+        )
     # From the path only the asked frame is read; a file without preamble is decoded from the dataset.
     source = str(path) if ds.preamble is not None else ds
     try:
         return pixel_array(source, index=index)
     except Exception as exc:  # noqa: BLE001 - decoders raise many types for damaged pixel data
-        raise ImageLoadError(path, f"DICOM pixel data could not be decoded ({type(exc).__name__}: {exc})") from None
+        raise ImageLoadError(
+            path, f"DICOM pixel data could not be decoded ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _install_hint(decoder) -> str:
     """'pip install pylibjpeg pylibjpeg-libjpeg, or pip install python-gdcm' from pydicom's missing plugins."""
     options = []
-    for line in decoder.missing_dependencies:  # "pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1"
+    for (
+        line
+    ) in decoder.missing_dependencies:  # "pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1"
         wanted = line.split("requires", 1)[-1].split(" and ")
         names = [re.split(r"[<>=!~ ]", name.strip(), maxsplit=1)[0] for name in wanted]
         names = ["python-gdcm" if name == "gdcm" else name for name in names if name and name != "numpy"]
@@ -177,7 +189,10 @@ def _install_hint(decoder) -> str:
 
 def _frame_item(ds: pydicom.Dataset, index: int, sequence: str) -> pydicom.Dataset | None:
     """An enhanced multi-frame attribute group: the frame's own, else the shared one."""
-    for groups, item_index in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
+    for groups, item_index in (
+        ("PerFrameFunctionalGroupsSequence", index),
+        ("SharedFunctionalGroupsSequence", 0),
+    ):
         items = ds.get(groups)
         if items and item_index < len(items) and items[item_index].get(sequence):
             return items[item_index].get(sequence)[0]
@@ -194,7 +209,10 @@ def _rescaled(raw: np.ndarray, ds: pydicom.Dataset, index: int) -> np.ndarray:
     source = _rescale_source(ds, index)
     if source is ds:
         return np.asarray(apply_modality_lut(raw, ds), dtype=np.float32)
-    slope, intercept = float(source.get("RescaleSlope", 1) or 1), float(source.get("RescaleIntercept", 0) or 0)
+    slope, intercept = (
+        float(source.get("RescaleSlope", 1) or 1),
+        float(source.get("RescaleIntercept", 0) or 0),
+    )
     return raw.astype(np.float32) * np.float32(slope) + np.float32(intercept)
 
 

@@ -22,13 +22,27 @@ from zsad_desktop.imaging.loaded import ImageEntry, ImageInfo, ImageLoadError, L
 from zsad_desktop.imaging.window import apply_window, percentile_window
 
 __all__ = [
-    "IMAGE_SUFFIXES", "DICOM_SUFFIXES", "ImageEntry", "ImageInfo", "ImageLoadError", "LoadedImage", "file_not_found_reason",
+    "IMAGE_SUFFIXES",
+    "DICOM_SUFFIXES",
+    "ImageEntry",
+    "ImageInfo",
+    "ImageLoadError",
+    "LoadedImage",
+    "file_not_found_reason",
     "frame_count",
-    "image_info", "is_dicom_file", "is_image_file", "list_image_entries", "load_image", "read_rgb8", "to_rgb8",
+    "image_info",
+    "is_dicom_file",
+    "is_image_file",
+    "list_image_entries",
+    "load_image",
+    "read_rgb8",
+    "to_rgb8",
 ]
 
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}) | DICOM_SUFFIXES
+IMAGE_SUFFIXES = (
+    frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}) | DICOM_SUFFIXES
+)
 RASTER_SIGNATURES = (photo.PNG_SIGNATURE, b"\xff\xd8\xff", b"BM", *photo.TIFF_SIGNATURES, b"GIF8", b"RIFF")
 HEAD_BYTES = 132  # DICOM's "DICM" sits after a 128-byte preamble
 
@@ -102,7 +116,9 @@ def to_rgb8(image: LoadedImage, window: tuple[float, float] | None = None) -> np
     return pixels_to_rgb8(image.pixels, window or image.default_window, forced=window is not None)
 
 
-def pixels_to_rgb8(pixels: np.ndarray, window: tuple[float, float] | None = None, forced: bool = False) -> np.ndarray:
+def pixels_to_rgb8(
+    pixels: np.ndarray, window: tuple[float, float] | None = None, forced: bool = False
+) -> np.ndarray:
     """`to_rgb8` of bare pixels: wider than 8 bit through `window` (else the percentile window);
     8-bit data as stored unless `forced`."""
     if pixels.dtype != np.uint8 or forced:

@@ -11,8 +11,9 @@ import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import cv2
 import numpy as np
@@ -54,7 +55,9 @@ def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else NEW_FILE_MODE)  # mkstemp made it 0600
+        os.chmod(
+            tmp, path.stat().st_mode & 0o7777 if path.exists() else NEW_FILE_MODE
+        )  # mkstemp made it 0600
         _replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -36,5 +36,8 @@ def _every(pixels: Any, step: int) -> np.ndarray:
         return np.array(pixels[::step, ::step])
     rows = step * max(1, BAND_ROWS // step)  # a band starts on a sampled row
     # a copy of each sampled band, or the view would keep the whole band alive
-    bands = [np.array(np.asarray(pixels[top : top + rows])[::step, ::step]) for top in range(0, pixels.shape[0], rows)]
+    bands = [
+        np.array(np.asarray(pixels[top : top + rows])[::step, ::step])
+        for top in range(0, pixels.shape[0], rows)
+    ]
     return np.concatenate(bands)

@@ -60,7 +60,12 @@ def photo_info(path: Path, head: bytes) -> ImageInfo:
 
 
 def _format_name(head: bytes) -> str:
-    for signature, name in ((PNG_SIGNATURE, "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"), (b"GIF8", "GIF")):
+    for signature, name in (
+        (PNG_SIGNATURE, "PNG"),
+        (b"\xff\xd8\xff", "JPEG"),
+        (b"BM", "BMP"),
+        (b"GIF8", "GIF"),
+    ):
         if head.startswith(signature):
             return name
     if head[:4] in TIFF_SIGNATURES:

@@ -10,9 +10,10 @@ slices `ImageRegions.pixels` like an array: `pixels[y0:y1, x0:x1]`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -70,7 +71,8 @@ def _plain_tiff(path: Path) -> tifffile.TiffFile | None:
         and page.samplesperpixel in (1, 3)
         and (page.samplesperpixel == 1 or page.planarconfig == PLANARCONFIG.CONTIG)
         and np.dtype(page.dtype).kind in "uif"
-        and page.shaped[0] == 1 and page.shaped[1] == 1  # no volume or separate planes
+        and page.shaped[0] == 1
+        and page.shaped[1] == 1  # no volume or separate planes
     )
     if not plain:
         tif.close()

@@ -8,8 +8,8 @@ JPEG) are handed to Pillow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import tifffile
@@ -88,11 +88,15 @@ def _as_displayable(page: tifffile.TiffPage, pixels: np.ndarray, path: Path) -> 
             pixels = pixels[..., 0]
         elif channels == 2:
             pixels = on_white(pixels[..., 0], pixels[..., 1], top)
-        elif channels >= 4 and page.extrasamples and int(page.extrasamples[0]) in (1, 2):  # (un)associated alpha
+        elif (
+            channels >= 4 and page.extrasamples and int(page.extrasamples[0]) in (1, 2)
+        ):  # (un)associated alpha
             pixels = on_white(pixels[..., :3], pixels[..., 3], top)
         else:
             pixels = pixels[..., :3]
     if pixels.dtype in (np.uint8, np.uint16):
         return pixels, bits
-    depth = 32 if pixels.dtype.kind == "f" else bits  # signed or 32-bit integers: exact in float32 up to 2**24
+    depth = (
+        32 if pixels.dtype.kind == "f" else bits
+    )  # signed or 32-bit integers: exact in float32 up to 2**24
     return pixels.astype(np.float32), depth

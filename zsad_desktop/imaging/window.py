@@ -33,7 +33,9 @@ def apply_window(pixels: np.ndarray, centre: float, width: float) -> np.ndarray:
     pixels = np.asarray(pixels)
     low, width = _low_and_width(centre, width)
     if pixels.dtype in (np.uint8, np.uint16, np.bool_):
-        levels = np.arange(2 ** (8 * pixels.dtype.itemsize) if pixels.dtype != np.bool_ else 2, dtype=np.float64)
+        levels = np.arange(
+            2 ** (8 * pixels.dtype.itemsize) if pixels.dtype != np.bool_ else 2, dtype=np.float64
+        )
         table = _to_uint8(levels, low, width)
         return table[pixels.astype(np.intp, copy=False) if pixels.dtype == np.bool_ else pixels]
     out = np.empty(pixels.shape, np.uint8)

@@ -22,7 +22,20 @@ from zsad_desktop.store.schema import (
 )
 
 __all__ = [
-    "Database", "open_database", "sqlite_url", "NewerSchemaError", "StoreError", "PixelFiles", "Image",
-    "ModelActivation", "ModelVersion",
-    "Prediction", "Review", "ReviewEvent", "ReviewStatus", "Setting", "TrainingRun", "TrainingStatus",
+    "Database",
+    "open_database",
+    "sqlite_url",
+    "NewerSchemaError",
+    "StoreError",
+    "PixelFiles",
+    "Image",
+    "ModelActivation",
+    "ModelVersion",
+    "Prediction",
+    "Review",
+    "ReviewEvent",
+    "ReviewStatus",
+    "Setting",
+    "TrainingRun",
+    "TrainingStatus",
 ]

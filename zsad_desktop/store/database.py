@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -136,7 +136,9 @@ class Database:
         script = ScriptDirectory.from_config(_alembic_config())
         known = {rev.revision for rev in script.walk_revisions()}
         with self._errors(), self.engine.execution_options(**{_WRITER: True}).begin() as connection:
-            self._take_write_lock(connection)  # two copies opening a fresh database migrate one after the other
+            self._take_write_lock(
+                connection
+            )  # two copies opening a fresh database migrate one after the other
             current = MigrationContext.configure(connection).get_current_heads()
             unknown = [rev for rev in current if rev not in known]
             if unknown:
@@ -159,7 +161,10 @@ class Database:
             if self.is_sqlite:
                 session.execute(text(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}"))
             session.execute(text("ANALYZE"))
-            rows = sum(session.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0 for table in _COUNTED_TABLES)
+            rows = sum(
+                session.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0
+                for table in _COUNTED_TABLES
+            )
         with self._statistics_lock:
             self._rows_at_analysis = rows
 
@@ -192,7 +197,9 @@ def _create_folder_of(url: str) -> None:
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StoreError(f"cannot create the folder of the review database {path}: {error.strerror or error}") from None
+            raise StoreError(
+                f"cannot create the folder of the review database {path}: {error.strerror or error}"
+            ) from None
 
 
 def open_database(url: str) -> Database:

@@ -47,8 +47,13 @@ class PixelFiles:
         except ImageLoadError as error:
             raise StoreError(f"the mask {error.path} of a review cannot be read: {error.reason}") from None
 
-    def write_heatmap(self, image_hash: str, model_version: str, heatmap: np.ndarray,
-                      image_shape: tuple[int, int] | None = None) -> str:
+    def write_heatmap(
+        self,
+        image_hash: str,
+        model_version: str,
+        heatmap: np.ndarray,
+        image_shape: tuple[int, int] | None = None,
+    ) -> str:
         """Compressed float16 (half the size; ample for display and thresholds). Values beyond float16's
         range would turn into infinities, so such a heatmap is kept as float32 instead. `image_shape`
         (height, width) is recorded when the map is smaller than the image it covers (a very large image's

@@ -9,9 +9,23 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from zsad_desktop.store.file_name_type import FileNameText
@@ -45,8 +59,20 @@ class TrainingStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-_status = Enum(ReviewStatus, name="review_status", values_callable=lambda e: [m.value for m in e], native_enum=False, length=16)
-_training = Enum(TrainingStatus, name="training_status", values_callable=lambda e: [m.value for m in e], native_enum=False, length=16)
+_status = Enum(
+    ReviewStatus,
+    name="review_status",
+    values_callable=lambda e: [m.value for m in e],
+    native_enum=False,
+    length=16,
+)
+_training = Enum(
+    TrainingStatus,
+    name="training_status",
+    values_callable=lambda e: [m.value for m in e],
+    native_enum=False,
+    length=16,
+)
 
 
 class Setting(Base):
@@ -71,22 +97,23 @@ class Image(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rel_path: Mapped[str] = mapped_column(FileNameText(1024))  # any name the file system allows
-    frame: Mapped[Optional[int]] = mapped_column(Integer)
-    label: Mapped[Optional[str]] = mapped_column(String(256))  # DICOM's patient-safe label; None for photos
-    content_hash: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    frame: Mapped[int | None] = mapped_column(Integer)
+    label: Mapped[str | None] = mapped_column(String(256))  # DICOM's patient-safe label; None for photos
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
-    width: Mapped[Optional[int]] = mapped_column(Integer)
-    height: Mapped[Optional[int]] = mapped_column(Integer)
-    bit_depth: Mapped[Optional[int]] = mapped_column(Integer)
-    modality: Mapped[Optional[str]] = mapped_column(String(16))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    bit_depth: Mapped[int | None] = mapped_column(Integer)
+    modality: Mapped[str | None] = mapped_column(String(16))
     frames: Mapped[int] = mapped_column(Integer, default=1)
-    load_error: Mapped[Optional[str]] = mapped_column(Text)
+    load_error: Mapped[str | None] = mapped_column(Text)
     # no index: a yes/no column only misleads SQLite's planner into driving joins from it
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     review_status: Mapped[ReviewStatus] = mapped_column(
-        _status, default=ReviewStatus.UNREVIEWED, server_default=ReviewStatus.UNREVIEWED.value)
+        _status, default=ReviewStatus.UNREVIEWED, server_default=ReviewStatus.UNREVIEWED.value
+    )
 
 
 class Prediction(Base):
@@ -96,7 +123,9 @@ class Prediction(Base):
 
     __tablename__ = "predictions"
     __table_args__ = (
-        UniqueConstraint("image_hash", "model_version", "detector_input", name="uq_predictions_image_model_input"),
+        UniqueConstraint(
+            "image_hash", "model_version", "detector_input", name="uq_predictions_image_model_input"
+        ),
         Index("ix_predictions_model_score", "model_version", "score"),
         Index("ix_predictions_model_informativeness", "model_version", "informativeness"),
     )
@@ -107,7 +136,7 @@ class Prediction(Base):
     score: Mapped[float] = mapped_column(Float)
     heatmap_file: Mapped[str] = mapped_column(String(512))
     # how much reviewing this image would teach the model (app.review.informative_order); None until computed
-    informativeness: Mapped[Optional[float]] = mapped_column(Float)
+    informativeness: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -118,13 +147,13 @@ class Review(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     image_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[ReviewStatus] = mapped_column(_status, index=True, default=ReviewStatus.UNREVIEWED)
-    mask_file: Mapped[Optional[str]] = mapped_column(String(512))
-    proposal_file: Mapped[Optional[str]] = mapped_column(String(512))
-    model_version: Mapped[Optional[str]] = mapped_column(String(255))
-    reviewer: Mapped[Optional[str]] = mapped_column(String(128))
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    mask_file: Mapped[str | None] = mapped_column(String(512))
+    proposal_file: Mapped[str | None] = mapped_column(String(512))
+    model_version: Mapped[str | None] = mapped_column(String(255))
+    reviewer: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    mask_area: Mapped[Optional[int]] = mapped_column(BigInteger)  # defect pixels of the final mask
+    mask_area: Mapped[int | None] = mapped_column(BigInteger)  # defect pixels of the final mask
 
 
 class ReviewEvent(Base):
@@ -133,15 +162,15 @@ class ReviewEvent(Base):
     __tablename__ = "review_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     image_hash: Mapped[str] = mapped_column(String(64), index=True)
-    from_status: Mapped[Optional[ReviewStatus]] = mapped_column(_status)
+    from_status: Mapped[ReviewStatus | None] = mapped_column(_status)
     to_status: Mapped[ReviewStatus] = mapped_column(_status)
-    mask_file: Mapped[Optional[str]] = mapped_column(String(512))
-    reviewer: Mapped[Optional[str]] = mapped_column(String(128))
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    mask_file: Mapped[str | None] = mapped_column(String(512))
+    reviewer: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    mask_area: Mapped[Optional[int]] = mapped_column(BigInteger)
-    proposal_file: Mapped[Optional[str]] = mapped_column(String(512))
-    model_version: Mapped[Optional[str]] = mapped_column(String(255))
+    mask_area: Mapped[int | None] = mapped_column(BigInteger)
+    proposal_file: Mapped[str | None] = mapped_column(String(512))
+    model_version: Mapped[str | None] = mapped_column(String(255))
 
 
 class ModelVersion(Base):
@@ -149,18 +178,25 @@ class ModelVersion(Base):
 
     __tablename__ = "model_versions"
     __table_args__ = (
-        Index("uq_model_versions_one_active", "active", unique=True,
-              sqlite_where=text("active"), postgresql_where=text("active")),
+        Index(
+            "uq_model_versions_one_active",
+            "active",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    model_id: Mapped[str] = mapped_column(String(255))  # the detector's model_id: what predictions are tagged with
+    model_id: Mapped[str] = mapped_column(
+        String(255)
+    )  # the detector's model_id: what predictions are tagged with
     method: Mapped[str] = mapped_column(String(32))
     backbone: Mapped[dict[str, Any]] = mapped_column(JSON)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    checkpoint: Mapped[Optional[str]] = mapped_column(String(1024))
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
-    training_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("training_runs.id"))
+    checkpoint: Mapped[str | None] = mapped_column(String(1024))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -172,9 +208,9 @@ class ModelActivation(Base):
     __tablename__ = "model_activations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
-    activated_by: Mapped[Optional[str]] = mapped_column(String(128))
+    activated_by: Mapped[str | None] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    undone_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TrainingRun(Base):
@@ -186,6 +222,6 @@ class TrainingRun(Base):
     held_out_review_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,8 +14,10 @@ class ErrorBanner(QFrame):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("errorBanner")
-        self.setStyleSheet("#errorBanner { background: #7a1f1f; }"
-                           " #errorBanner QLabel, #errorBanner QToolButton { color: white; }")
+        self.setStyleSheet(
+            "#errorBanner { background: #7a1f1f; }"
+            " #errorBanner QLabel, #errorBanner QToolButton { color: white; }"
+        )
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

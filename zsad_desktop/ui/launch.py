@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from zsad_desktop.app.review.review_session import DetectorSettings
 from zsad_desktop.app.review.settings import AppSettings
-from zsad_desktop.ui.settings_store import APPLICATION, ORGANISATION, load_settings
+from zsad_desktop.ui.settings import APPLICATION, ORGANISATION, load_settings
 
 DETECTOR_OPTIONS = {f.name for f in fields(DetectorSettings)} - {"extra"}
 OTHER_OPTIONS = {"reviewer", "prompts_file", "flag_score"}
@@ -22,7 +22,9 @@ def apply_options(settings: AppSettings, options: dict[str, Any]) -> AppSettings
     if unknown:
         raise TypeError(f"unknown option(s) for the window: {', '.join(sorted(unknown))}")
     given = {k: v for k, v in options.items() if v is not None}
-    settings.detector = replace(settings.detector, **{k: v for k, v in given.items() if k in DETECTOR_OPTIONS})
+    settings.detector = replace(
+        settings.detector, **{k: v for k, v in given.items() if k in DETECTOR_OPTIONS}
+    )
     for key in OTHER_OPTIONS & set(given):
         setattr(settings, key, given[key])
     return settings

@@ -15,23 +15,23 @@ from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.user_errors import USER_ERRORS
 from zsad_desktop.app.viewer.viewer_model import ViewerModel
-from zsad_desktop.ui.cluster_controller import ClusterController
-from zsad_desktop.ui.prediction_watcher import PredictionWatcher
+from zsad_desktop.ui.cluster import ClusterController
 from zsad_desktop.ui.error_banner import ErrorBanner
-from zsad_desktop.ui.export_dialog import ExportDialog
-from zsad_desktop.ui.gallery_panel import GalleryPanel
-from zsad_desktop.ui.informative_controller import InformativeController
-from zsad_desktop.ui.job_bridge import JobBridge
-from zsad_desktop.ui.job_progress import JobProgress
-from zsad_desktop.ui.mask_tools import Tool
+from zsad_desktop.ui.exports import ExportDialog
+from zsad_desktop.ui.gallery import GalleryPanel
 from zsad_desktop.ui.menus import apply_shortcuts, build_menus
-from zsad_desktop.ui.prediction_controller import PredictionController, describe_error
-from zsad_desktop.ui.retraining_controller import RetrainingController
-from zsad_desktop.ui.review_controller import ReviewController
-from zsad_desktop.ui.settings_dialog import SettingsDialog
-from zsad_desktop.ui.settings_store import save_settings
+from zsad_desktop.ui.prediction import (
+    JobBridge,
+    JobProgress,
+    PredictionController,
+    PredictionWatcher,
+    describe_error,
+)
+from zsad_desktop.ui.review import InformativeController, ReviewController
+from zsad_desktop.ui.settings import SettingsDialog, save_settings
 from zsad_desktop.ui.side_panel import SidePanel
-from zsad_desktop.ui.viewer import ImageViewer
+from zsad_desktop.ui.training import RetrainingController
+from zsad_desktop.ui.viewer import ImageViewer, Tool
 
 
 class MainWindow(QMainWindow):
@@ -46,7 +46,9 @@ class MainWindow(QMainWindow):
         self._build()
         self.predictions = PredictionController(self)
         self.predictions.scored.connect(self._scored)
-        self.predictions.progress.connect(lambda done, total: self.progress.show_progress("Predicting", done, total))
+        self.predictions.progress.connect(
+            lambda done, total: self.progress.show_progress("Predicting", done, total)
+        )
         self.predictions.failed.connect(self.show_error)
         self.predictions.finished.connect(self._all_predicted)
         self.review = ReviewController(self.model, self.viewer, self.review_panel, self.step, self)
@@ -60,11 +62,15 @@ class MainWindow(QMainWindow):
         self.scanning = JobBridge(self)
         self.scanning.scanned.connect(self._scanned)
         self.scanning.error.connect(lambda error: self.show_error(describe_error(error)))
-        self.scanning.progress.connect(lambda done, total: self.progress.show_progress("Scanning", done, total))
+        self.scanning.progress.connect(
+            lambda done, total: self.progress.show_progress("Scanning", done, total)
+        )
         self.retraining = RetrainingController(self)
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
         self.export_action = self.actions["export"]
-        self.informative = InformativeController(self)  # most informative first: the order's scores, the next key's mode
+        self.informative = InformativeController(
+            self
+        )  # most informative first: the order's scores, the next key's mode
         self.cluster = ClusterController(self)  # File > Score on a Ray cluster
         # Predictions stored by anyone (a cluster run, another window, the normal memory's refresh) as they land.
         self.watcher = PredictionWatcher(lambda: self.session.workspace if self.session else None, self)
@@ -77,10 +83,18 @@ class MainWindow(QMainWindow):
         self.left = GalleryPanel()
         self.left.filter_bar.changed.connect(self.reload_gallery)
         self.left.imageChosen.connect(lambda image_id: self.review.show_image(image_id))
-        self.filter_bar, self.gallery, self.gallery_model = self.left.filter_bar, self.left.view, self.left.model
+        self.filter_bar, self.gallery, self.gallery_model = (
+            self.left.filter_bar,
+            self.left.view,
+            self.left.model,
+        )
         self.viewer = ImageViewer(self.model)
         self.right = SidePanel(self.model)
-        self.review_panel, self.mask_panel, self.display_panel = self.right.review, self.right.masks, self.right.display
+        self.review_panel, self.mask_panel, self.display_panel = (
+            self.right.review,
+            self.right.masks,
+            self.right.display,
+        )
         self.review_panel.decision.connect(lambda name: self.review.decide(name))
         self.mask_panel.toolChosen.connect(lambda name: self.set_tool(Tool(name)))
         self.mask_panel.editRequested.connect(self.edit)
@@ -106,20 +120,32 @@ class MainWindow(QMainWindow):
             return lambda: self.review.decide(name)
 
         return {
-            "open": self.choose_folder, "export": self.open_export, "settings": self.open_settings, "quit": self.close,
+            "open": self.choose_folder,
+            "export": self.open_export,
+            "settings": self.open_settings,
+            "quit": self.close,
             **{name: decide(name) for name in ("accept", "correct", "normal", "reject", "skip")},
-            "next": lambda: self.step(1), "previous": lambda: self.step(-1),
-            **{name: (lambda n=name: self.edit(n)) for name in ("undo", "redo", "use_proposal", "fill", "clear")},
+            "next": lambda: self.step(1),
+            "previous": lambda: self.step(-1),
+            **{
+                name: (lambda n=name: self.edit(n))
+                for name in ("undo", "redo", "use_proposal", "fill", "clear")
+            },
             **{tool.value: (lambda t=tool: self.set_tool(t)) for tool in Tool},
-            "smaller": lambda: self.resize_brush(1 / 1.25), "larger": lambda: self.resize_brush(1.25),
-            "fit": self.viewer.fit, "actual": self.viewer.actual_size,
-            "zoom_in": lambda: self.viewer.zoom(1.25), "zoom_out": lambda: self.viewer.zoom(0.8),
+            "smaller": lambda: self.resize_brush(1 / 1.25),
+            "larger": lambda: self.resize_brush(1.25),
+            "fit": self.viewer.fit,
+            "actual": self.viewer.actual_size,
+            "zoom_in": lambda: self.viewer.zoom(1.25),
+            "zoom_out": lambda: self.viewer.zoom(0.8),
             "heatmap": lambda: self.model.set_display(show_heatmap=not self.model.display.show_heatmap),
             "proposal": lambda: self.model.set_display(show_proposal=not self.model.display.show_proposal),
             "navigator": self.viewer.toggle_navigator,
-            "window_auto": self.model.window.auto, "window_reset": self.model.window.reset,
+            "window_auto": self.model.window.auto,
+            "window_reset": self.model.window.reset,
             "window_next": self.model.window.next_preset,
-            "retrain": self.retraining.start, "retrain_progress": self.retraining.panel.show,
+            "retrain": self.retraining.start,
+            "retrain_progress": self.retraining.panel.show,
             "versions": self.retraining.show_versions,
         }
 
@@ -151,8 +177,9 @@ class MainWindow(QMainWindow):
         then predict what is not cached."""
         self.close_folder()
         try:
-            self.session = ReviewSession.open(folder, self.settings.detector_settings(), reviewer=self.settings.reviewer,
-                                              db_url=db_url)
+            self.session = ReviewSession.open(
+                folder, self.settings.detector_settings(), reviewer=self.settings.reviewer, db_url=db_url
+            )
         except USER_ERRORS as error:
             self.show_error(str(error))
             return
@@ -180,7 +207,9 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         unreadable = f", {len(report.unreadable)} unreadable" if report.unreadable else ""
-        self.statusBar().showMessage(f"{report.total} images ({report.added} new, {report.changed} changed{unreadable})", 8000)
+        self.statusBar().showMessage(
+            f"{report.total} images ({report.added} new, {report.changed} changed{unreadable})", 8000
+        )
         self.progress.show_progress("", 0, 0)
         self.reload_gallery()
         if self.gallery_model.rowCount() and self.review.image_id is None:
@@ -216,7 +245,9 @@ class MainWindow(QMainWindow):
             self.session.queue.cancel_all(keep=("retrain", "scan"))
             self.reload_gallery()
             self.predict_all(new_detector=True)
-            self.statusBar().showMessage("The detector sees the new window: predicting the folder through it", 6000)
+            self.statusBar().showMessage(
+                "The detector sees the new window: predicting the folder through it", 6000
+            )
 
     def cancel_predictions(self) -> None:
         self.predictions.cancel()
@@ -226,7 +257,9 @@ class MainWindow(QMainWindow):
         """A prediction arrived: its score (or why the image could not be read) goes into the gallery row."""
         row = self.gallery_model.row(image_id)
         if row is not None:
-            self.gallery_model.update_row(row._replace(score=score) if failure is None else row._replace(load_error=failure))
+            self.gallery_model.update_row(
+                row._replace(score=score) if failure is None else row._replace(load_error=failure)
+            )
         self.review.prediction_arrived(image_id)
 
     def _first_look(self, image_id: int) -> None:
@@ -272,8 +305,13 @@ class MainWindow(QMainWindow):
 
     def edit(self, what: str) -> None:
         self.review.settle()
-        {"undo": self.model.undo, "redo": self.model.redo, "use_proposal": self.model.use_proposal,
-         "fill": self.model.fill_holes, "clear": self.model.clear}[what]()
+        {
+            "undo": self.model.undo,
+            "redo": self.model.redo,
+            "use_proposal": self.model.use_proposal,
+            "fill": self.model.fill_holes,
+            "clear": self.model.clear,
+        }[what]()
 
     def open_export(self) -> None:
         if self.session is None:
@@ -302,7 +340,9 @@ class MainWindow(QMainWindow):
         self.session.reviewer = self.settings.reviewer
         if dialog.chosen_version:
             self.retraining.restore(dialog.chosen_version)
-        elif self.settings.detector_settings() != before or dialog.input_changed:  # new predictions either way
+        elif (
+            self.settings.detector_settings() != before or dialog.input_changed
+        ):  # new predictions either way
             self.banner.dismiss()
             self.session.change_settings(self.settings.detector_settings())
             self.reload_gallery()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from zsad_desktop.ui.shortcuts import SHORTCUTS, key_sequences
+from zsad_desktop.ui.settings import SHORTCUTS, key_sequences
 
 MENUS = ("File", "Review", "Edit", "View", "Model")
 
 
-def build_menus(window: QMainWindow, handlers: dict[str, Callable[[], None]],
-                overrides: dict[str, str]) -> tuple[dict[str, QAction], dict[str, QMenu]]:
+def build_menus(
+    window: QMainWindow, handlers: dict[str, Callable[[], None]], overrides: dict[str, str]
+) -> tuple[dict[str, QAction], dict[str, QMenu]]:
     """One action per shortcut with a handler, in its menu; returns the actions and the menus by name."""
     menus = {name: window.menuBar().addMenu(f"&{name}") for name in MENUS}
     actions: dict[str, QAction] = {}

@@ -5,9 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from zsad_desktop.app.viewer.viewer_model import ViewerModel
-from zsad_desktop.ui.display_panel import DisplayPanel
-from zsad_desktop.ui.mask_panel import MaskPanel
-from zsad_desktop.ui.review_panel import ReviewPanel
+from zsad_desktop.ui.review import ReviewPanel
+from zsad_desktop.ui.viewer import DisplayPanel, MaskPanel
 
 
 class SidePanel(QWidget):

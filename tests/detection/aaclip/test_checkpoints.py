@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.detection.aaclip.conftest import SPEC
 from zsad_desktop.detection.backbone import shared_backbone
 from zsad_desktop.detection.interface import DetectorError, create_detector
 from zsad_desktop.detection.methods.aaclip.checkpoint import (
@@ -12,8 +13,6 @@ from zsad_desktop.detection.methods.aaclip.checkpoint import (
 )
 from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterLayout
 
-from tests.detection.aaclip.conftest import SPEC
-
 V = T = E = 64  # the tiny backbone's vision width, text width and joint space
 LEVELS = 4  # the tiny backbone's 4 blocks are its 4 levels
 
@@ -21,7 +20,10 @@ LEVELS = 4  # the tiny backbone's 4 blocks are its 4 levels
 def reference_states(generator: torch.Generator, relu: bool = False, image_adapt_until: int = 4):
     """State dicts with the key names the authors' AdaptedCLIP gives them."""
     proj = "fc.0.weight" if relu else "fc.weight"
-    image = {f"layer_adapters.{i}.fc.0.weight": torch.randn(V, V, generator=generator) for i in range(image_adapt_until)}
+    image = {
+        f"layer_adapters.{i}.fc.0.weight": torch.randn(V, V, generator=generator)
+        for i in range(image_adapt_until)
+    }
     image.update({f"seg_proj.{i}.{proj}": torch.randn(E, V, generator=generator) for i in range(LEVELS)})
     image[f"det_proj.{proj}"] = torch.randn(E, V, generator=generator)
     text = {f"{i}.fc.0.weight": torch.randn(T, T, generator=generator) for i in range(3)}
@@ -31,12 +33,20 @@ def reference_states(generator: torch.Generator, relu: bool = False, image_adapt
 
 def save_like_the_reference(folder, image, text, image_file="image_adapter.pth"):
     """As its train.py saves them: epoch, state, optimiser state."""
-    torch.save({"epoch": 20, "image_adapter": image, "image_optimizer": {"state": {}, "param_groups": []}}, folder / image_file)
-    torch.save({"epoch": 5, "text_adapter": text, "text_optimizer": {"state": {}, "param_groups": []}}, folder / "text_adapter.pth")
+    torch.save(
+        {"epoch": 20, "image_adapter": image, "image_optimizer": {"state": {}, "param_groups": []}},
+        folder / image_file,
+    )
+    torch.save(
+        {"epoch": 5, "text_adapter": text, "text_optimizer": {"state": {}, "param_groups": []}},
+        folder / "text_adapter.pth",
+    )
 
 
 def make(**settings):
-    return create_detector("aaclip", model_name=SPEC.model_name, pretrained="random", image_size=112, device="cpu", **settings)
+    return create_detector(
+        "aaclip", model_name=SPEC.model_name, pretrained="random", image_size=112, device="cpu", **settings
+    )
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -109,7 +119,9 @@ def test_relu_projections_of_the_reference_flag_load_with_the_setting(tmp_path):
     with pytest.raises(DetectorError, match="seg_proj.0.fc.0.weight"):
         make(checkpoint_dir=str(tmp_path))
     detector = make(checkpoint_dir=str(tmp_path), projection_relu=True)
-    assert torch.equal(detector.adapters.image_adapter["seg_proj"][2].fc[0].weight, image["seg_proj.2.fc.0.weight"])
+    assert torch.equal(
+        detector.adapters.image_adapter["seg_proj"][2].fc[0].weight, image["seg_proj.2.fc.0.weight"]
+    )
 
 
 def test_missing_or_extra_keys_are_named(tmp_path):
@@ -129,7 +141,14 @@ def test_folder_without_text_adapter_uses_clips_text_encoder(tmp_path):
     torch.save({"epoch": 1, "image_adapter": image}, tmp_path / "image_adapter.pth")
     detector = make(checkpoint_dir=str(tmp_path))
     clip, tokenizer = detector.backbone.model, detector.backbone.tokenizer
-    normal = ["object.", "a photo of object.", "a object.", "a photo of a object.", "the object.", "a photo of the object."]
+    normal = [
+        "object.",
+        "a photo of object.",
+        "a object.",
+        "a photo of a object.",
+        "the object.",
+        "a photo of the object.",
+    ]
     with torch.no_grad():
         expected = F.normalize(F.normalize(clip.encode_text(tokenizer(normal)), dim=-1).mean(0), dim=-1)
     assert not detector.adapt_text

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
+from tests.detection.aaclip.conftest import SPEC
 from zsad_desktop.detection.backbone import shared_backbone
 from zsad_desktop.detection.dense import interpolated_pos_embedding
 from zsad_desktop.detection.interface import create_detector
@@ -18,8 +19,6 @@ from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterL
 from zsad_desktop.detection.methods.aaclip.scoring import ScoreCalibration, gaussian_blur
 from zsad_desktop.detection.preprocess import to_model_input
 from zsad_desktop.imaging import read_rgb8
-
-from tests.detection.aaclip.conftest import SPEC
 
 PROMPT_NORMAL = ["{}", "a {}", "the {}"]
 PROMPT_ABNORMAL = ["a damaged {}", "a broken {}", "a {} with flaw", "a {} with defect", "a {} with damage"]
@@ -40,7 +39,10 @@ def reference_image_forward(clip, adapters, x, i_w=0.1, image_adapt_until=4, lev
     x = visual.conv1(x)
     grid = x.shape[-2:]
     x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
-    x = torch.cat([visual.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype), x], dim=1)
+    x = torch.cat(
+        [visual.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype), x],
+        dim=1,
+    )
     x = x + reference_pos_embedding(visual, tuple(grid))
     x = visual.ln_pre(x)
     tokens = []
@@ -73,7 +75,9 @@ def reference_encode_text(clip, adapters, text, t_w=0.1, text_adapt_until=3):
 def reference_text_features(clip, tokenizer, adapters, real_name):
     text_features = []
     for states in (PROMPT_NORMAL, PROMPT_ABNORMAL):
-        sentences = [template.format(state.format(real_name)) for state in states for template in PROMPT_TEMPLATES]
+        sentences = [
+            template.format(state.format(real_name)) for state in states for template in PROMPT_TEMPLATES
+        ]
         emb = reference_encode_text(clip, adapters, tokenizer(sentences))
         emb = emb / emb.norm(dim=-1, keepdim=True)
         emb = emb.mean(dim=0)
@@ -84,7 +88,9 @@ def reference_text_features(clip, tokenizer, adapters, real_name):
 def kornia_blur(maps: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
     """gaussian_blur2d with reflect borders == scipy's 'mirror' mode with the same radius."""
     radius = kernel // 2
-    return torch.from_numpy(np.stack([gaussian_filter(m, sigma, mode="mirror", truncate=radius / sigma) for m in maps.numpy()]))
+    return torch.from_numpy(
+        np.stack([gaussian_filter(m, sigma, mode="mirror", truncate=radius / sigma) for m in maps.numpy()])
+    )
 
 
 def reference_heatmap(seg_tokens, text_features, img_size, domain):
@@ -115,10 +121,21 @@ def model_folder(tmp_path_factory):
 def test_heatmaps_and_scores_equal_the_reference_inference(model_folder, hazelnut, domain):
     folder, adapters = model_folder
     calibration = ScoreCalibration(-3.0, 5.0, 0.4, 0.6)
-    detector = create_detector("aaclip", model_name=SPEC.model_name, pretrained="random", image_size=112, device="cpu",
-                               checkpoint_dir=str(folder), domain=domain, object_name="single brown hazelnut",
-                               calibration=calibration.to_dict(), precision="float32")  # the reference runs float32
-    images = [read_rgb8(s.image_path)[:112, 8:120] for s in hazelnut[:3]]  # already at input size: no resizing
+    detector = create_detector(
+        "aaclip",
+        model_name=SPEC.model_name,
+        pretrained="random",
+        image_size=112,
+        device="cpu",
+        checkpoint_dir=str(folder),
+        domain=domain,
+        object_name="single brown hazelnut",
+        calibration=calibration.to_dict(),
+        precision="float32",
+    )  # the reference runs float32
+    images = [
+        read_rgb8(s.image_path)[:112, 8:120] for s in hazelnut[:3]
+    ]  # already at input size: no resizing
     found = detector.predict(images)
 
     clip = detector.backbone.model
@@ -129,8 +146,12 @@ def test_heatmaps_and_scores_equal_the_reference_inference(model_folder, hazelnu
         maps = reference_heatmap(seg, text, (112, 112), "Industrial" if domain == "industrial" else "Medical")
         image_pred = ((det @ text)[:, 1] + 1) / 2
     # metrics_eval with the stored ranges in place of the test set's min and max
-    peak = (maps.flatten(1).max(1).values - calibration.map_low) / (calibration.map_high - calibration.map_low)
-    det_scaled = (image_pred - calibration.detection_low) / (calibration.detection_high - calibration.detection_low)
+    peak = (maps.flatten(1).max(1).values - calibration.map_low) / (
+        calibration.map_high - calibration.map_low
+    )
+    det_scaled = (image_pred - calibration.detection_low) / (
+        calibration.detection_high - calibration.detection_low
+    )
     expected_scores = peak if domain == "medical" else 0.5 * peak + 0.5 * det_scaled
 
     scale = float(maps.abs().max())
@@ -143,7 +164,9 @@ def test_heatmaps_and_scores_equal_the_reference_inference(model_folder, hazelnu
 def test_blur_is_kornias_gaussian_with_reflected_borders():
     maps = torch.rand(2, 13, 11, generator=torch.Generator().manual_seed(0))
     for kernel, sigma in ((7, 1.0), (9, 1.5)):
-        assert torch.allclose(gaussian_blur(maps, kernel, sigma), kornia_blur(maps, kernel, sigma).float(), atol=1e-6)
+        assert torch.allclose(
+            gaussian_blur(maps, kernel, sigma), kornia_blur(maps, kernel, sigma).float(), atol=1e-6
+        )
 
 
 def reference_dpam_block(block, x):
@@ -152,7 +175,11 @@ def reference_dpam_block(block, x):
     b, n, c = x.shape
     heads = attn.num_heads
     y = block.ln_1(x)
-    qkv = F.linear(y, attn.in_proj_weight, attn.in_proj_bias).reshape(b, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+    qkv = (
+        F.linear(y, attn.in_proj_weight, attn.in_proj_bias)
+        .reshape(b, n, 3, heads, c // heads)
+        .permute(2, 0, 3, 1, 4)
+    )
     v = qkv[2]
     weights = ((v @ v.transpose(-2, -1)) * (c // heads) ** -0.5).softmax(dim=-1)
     out = F.linear((weights @ v).transpose(1, 2).reshape(b, n, c), attn.out_proj.weight, attn.out_proj.bias)

@@ -41,7 +41,9 @@ def test_focal_and_dice_equal_the_reference_formulas():
     masks = (torch.rand(3, 9, 7, generator=g) > 0.7).float()
     assert torch.allclose(focal_loss(probs, masks), reference_focal(probs, masks[:, None]), atol=1e-7)
     assert torch.allclose(dice_loss(probs[:, 1], masks), reference_dice(probs[:, 1], masks), atol=1e-7)
-    assert torch.allclose(dice_loss(probs[:, 0], 1 - masks), reference_dice(probs[:, 0], 1 - masks), atol=1e-7)
+    assert torch.allclose(
+        dice_loss(probs[:, 0], 1 - masks), reference_dice(probs[:, 0], 1 - masks), atol=1e-7
+    )
     assert focal_loss(torch.stack([1 - masks, masks], 1), masks) < 1e-6  # a perfect prediction costs nothing
 
 
@@ -62,8 +64,10 @@ def test_augmentation_moves_image_and_mask_together_and_fills_with_the_mean(squa
     moved = 0
     for _ in range(8):
         pixels, mask, label, info = dataset[0]
-        white = ((pixels[0] * STD[0] + MEAN[0]) > 0.99)
-        assert torch.equal(white, mask.bool())  # nearest-neighbour sampling: the square and its mask stay aligned
+        white = (pixels[0] * STD[0] + MEAN[0]) > 0.99
+        assert torch.equal(
+            white, mask.bool()
+        )  # nearest-neighbour sampling: the square and its mask stay aligned
         moved += int(not torch.equal(mask[10:30, 20:44], torch.ones(20, 24)))
         filled = (pixels.abs().amax(0) < 0.01).sum()  # pixels brought in from outside normalise to about zero
         assert filled > 0
@@ -72,7 +76,9 @@ def test_augmentation_moves_image_and_mask_together_and_fills_with_the_mean(squa
 
 def test_colour_jitter_changes_the_image_only(square_sample):
     torch.manual_seed(1)
-    dataset = SegmentationDataset([square_sample], 64, MEAN, STD, augmentation(rotation=0, translate=0, flips=False, colour_jitter=True))
+    dataset = SegmentationDataset(
+        [square_sample], 64, MEAN, STD, augmentation(rotation=0, translate=0, flips=False, colour_jitter=True)
+    )
     plain = SegmentationDataset([square_sample], 64, MEAN, STD)
     changed = sum(not torch.allclose(dataset[0][0], plain[0][0]) for _ in range(6))
     assert changed >= 3 and all(torch.equal(dataset[0][1], plain[0][1]) for _ in range(3))
@@ -80,9 +86,14 @@ def test_colour_jitter_changes_the_image_only(square_sample):
 
 def test_items_without_info_are_the_three_crane_uses(square_sample, tmp_path):
     pixels, mask, label = SegmentationDataset([square_sample], 32, MEAN, STD)[0]
-    assert pixels.shape == (3, 32, 32) and mask.shape == (32, 32) and mask.dtype == torch.float32 and label == 1
+    assert (
+        pixels.shape == (3, 32, 32) and mask.shape == (32, 32) and mask.dtype == torch.float32 and label == 1
+    )
     unmasked = TrainingSample(square_sample.image_path, None, 1)
-    assert SegmentationDataset([unmasked], 32, MEAN, STD, with_info=True)[0][3] == {"category": "", "mask_known": False}
+    assert SegmentationDataset([unmasked], 32, MEAN, STD, with_info=True)[0][3] == {
+        "category": "",
+        "mask_known": False,
+    }
 
 
 def test_samples_from_a_dataset_carry_their_category(shared_data):
@@ -90,7 +101,9 @@ def test_samples_from_a_dataset_carry_their_category(shared_data):
     assert {s.category for s in samples} == {"hazelnut", "transistor"}
     assert all((s.mask_path is None) == (s.label == 0) for s in samples)
     train, held_out = split_samples(samples, 0.2)
-    assert len(held_out) == 4 and not set(train) & set(held_out) and len(train) + len(held_out) == len(samples)
+    assert (
+        len(held_out) == 4 and not set(train) & set(held_out) and len(train) + len(held_out) == len(samples)
+    )
     assert {s.label for s in held_out} == {0, 1}  # stratified: the held-out image AUROC is defined
 
 
@@ -101,4 +114,6 @@ def test_an_interrupted_run_folder_is_kept_only_for_the_same_run(tmp_path):
     _prepare_work_dir(work, {"run": 1})
     assert (work / "text_adapter.pth").is_file()
     _prepare_work_dir(work, {"run": 2})
-    assert not (work / "text_adapter.pth").exists() and json.loads((work / "run.json").read_text()) == {"run": 2}
+    assert not (work / "text_adapter.pth").exists() and json.loads((work / "run.json").read_text()) == {
+        "run": 2
+    }

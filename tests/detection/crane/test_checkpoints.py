@@ -4,15 +4,22 @@ import numpy as np
 import pytest
 import torch
 
+from tests.detection.crane.conftest import RELEASED
 from zsad_desktop.detection.interface import DetectorError
 from zsad_desktop.detection.methods.crane.checkpoint import load_prompt_checkpoint, save_prompt_checkpoint
 from zsad_desktop.detection.methods.crane.detector import CraneDetector
 from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner
 
-from tests.detection.crane.conftest import RELEASED
-
-RELEASED_KEYS = {"ctx_pos", "ctx_neg", *(f"compound_prompts_text.{i}" for i in range(8)),
-                 *(f"{kind}_{state}" for kind in ("token_prefix", "token_suffix", "tokenized_prompts") for state in ("pos", "neg"))}
+RELEASED_KEYS = {
+    "ctx_pos",
+    "ctx_neg",
+    *(f"compound_prompts_text.{i}" for i in range(8)),
+    *(
+        f"{kind}_{state}"
+        for kind in ("token_prefix", "token_suffix", "tokenized_prompts")
+        for state in ("pos", "neg")
+    ),
+}
 
 
 @pytest.mark.parametrize("path", RELEASED, ids=lambda p: p.parent.name)
@@ -20,7 +27,9 @@ def test_released_checkpoint_loads_every_key_and_gives_finite_heatmaps(path, bac
     state = torch.load(path, map_location="cpu", weights_only=True)["prompt_learner"]
     assert set(state) == RELEASED_KEYS
     plus = "cranep" in path.parent.name
-    detector = CraneDetector(backbone=backbone, checkpoint=str(path), dinov2_checkpoint=str(dinov2_file) if plus else None)
+    detector = CraneDetector(
+        backbone=backbone, checkpoint=str(path), dinov2_checkpoint=str(dinov2_file) if plus else None
+    )
     assert detector.variant == ("crane+" if plus else "crane")
     loaded = detector.prompts.state_dict()
     assert set(loaded) == set(state)
@@ -28,7 +37,10 @@ def test_released_checkpoint_loads_every_key_and_gives_finite_heatmaps(path, bac
         assert loaded[key].dtype == value.dtype and torch.equal(loaded[key], value), key
     for image, detection in zip(images, detector.predict(images)):
         assert detection.heatmap.shape == image.shape[:2] and detection.heatmap.dtype == np.float32
-        assert np.isfinite(detection.heatmap).all() and 0.0 <= detection.heatmap.min() <= detection.heatmap.max() <= 1.0
+        assert (
+            np.isfinite(detection.heatmap).all()
+            and 0.0 <= detection.heatmap.min() <= detection.heatmap.max() <= 1.0
+        )
         assert 0.0 <= detection.score <= 1.0
 
 
@@ -49,7 +61,9 @@ def test_crane_plus_checkpoint_without_dinov2_is_a_clear_message(backbone, relea
 
 def test_missing_default_checkpoint_says_where_to_put_it(tmp_path, monkeypatch, backbone):
     monkeypatch.setenv("ZSAD_MODELS_DIR", str(tmp_path))
-    with pytest.raises(DetectorError, match=str(tmp_path / "crane" / "trained_on_mvtec_crane" / "epoch_5.pth")):
+    with pytest.raises(
+        DetectorError, match=str(tmp_path / "crane" / "trained_on_mvtec_crane" / "epoch_5.pth")
+    ):
         CraneDetector(backbone=backbone)
 
 
@@ -66,7 +80,10 @@ def test_extra_missing_or_misshaped_keys_are_refused_by_name(tmp_path, backbone)
     good = {k: v.clone() for k, v in learner.state_dict().items()}
     cases = [
         ({**good, "surprise": torch.zeros(1)}, r"unexpected keys \['surprise'\]"),
-        ({k: v for k, v in good.items() if k != "compound_prompts_text.7"}, r"missing keys \['compound_prompts_text.7'\]"),
+        (
+            {k: v for k, v in good.items() if k != "compound_prompts_text.7"},
+            r"missing keys \['compound_prompts_text.7'\]",
+        ),
         ({**good, "ctx_pos": torch.zeros(1, 1, 8, 768)}, r"ctx_pos \(1, 1, 8, 768\) vs \(1, 1, 12, 768\)"),
     ]
     for state, message in cases:
@@ -95,4 +112,6 @@ def test_save_then_load_is_exact_and_in_the_released_format(tmp_path, backbone):
     other = CranePromptLearner(backbone)
     load_prompt_checkpoint(other, tmp_path / "epoch_5.pth")
     for key, value in learner.state_dict().items():
-        assert other.state_dict()[key].dtype == value.dtype and torch.equal(other.state_dict()[key], value), key
+        assert other.state_dict()[key].dtype == value.dtype and torch.equal(other.state_dict()[key], value), (
+            key
+        )

@@ -4,16 +4,17 @@ import numpy as np
 import pytest
 import torch
 
+from tests.detection.crane.conftest import PLAIN, write_meta_dinov2
 from zsad_desktop.detection.interface import DetectorError
 from zsad_desktop.detection.methods.crane.dattn import dino_attention, load_dinov2
 from zsad_desktop.detection.methods.crane.detector import CraneDetector
 
-from tests.detection.crane.conftest import PLAIN, write_meta_dinov2
-
 
 def crane_plus(backbone, released, dinov2_file, **settings):
     path = next(p for p in released if p.parent.name == "trained_on_mvtec_cranep")
-    return CraneDetector(backbone=backbone, checkpoint=str(path), dinov2_checkpoint=str(dinov2_file), **settings)
+    return CraneDetector(
+        backbone=backbone, checkpoint=str(path), dinov2_checkpoint=str(dinov2_file), **settings
+    )
 
 
 def test_meta_and_timm_layouts_give_the_same_dinov2_features(tmp_path, backbone, dinov2_file):
@@ -56,8 +57,14 @@ def test_per_image_mean_keeps_each_heatmap_independent_of_its_batch(backbone, re
     alone = crane_plus(backbone, released, dinov2_file).predict([images[0]])[0].heatmap
     batched = crane_plus(backbone, released, dinov2_file, batch_size=2).predict([images[0], noise])[0].heatmap
     np.testing.assert_allclose(alone, batched, atol=1e-5)
-    as_reference = crane_plus(backbone, released, dinov2_file, dattn_mean="batch", batch_size=2)  # one batch of two
-    assert not np.allclose(as_reference.predict([images[0]])[0].heatmap, as_reference.predict([images[0], noise])[0].heatmap, atol=1e-5)
+    as_reference = crane_plus(
+        backbone, released, dinov2_file, dattn_mean="batch", batch_size=2
+    )  # one batch of two
+    assert not np.allclose(
+        as_reference.predict([images[0]])[0].heatmap,
+        as_reference.predict([images[0], noise])[0].heatmap,
+        atol=1e-5,
+    )
 
 
 def test_identical_dinov2_patches_still_give_finite_attention(backbone):
@@ -73,7 +80,11 @@ def test_identical_dinov2_patches_still_give_finite_attention(backbone):
 def test_crane_plus_heatmaps_are_finite_on_a_uniform_image(backbone, released, dinov2_file):
     grey = np.full((90, 120, 3), 128, np.uint8)
     detection = crane_plus(backbone, released, dinov2_file).predict([grey])[0]
-    assert detection.heatmap.shape == (90, 120) and np.isfinite(detection.heatmap).all() and np.isfinite(detection.score)
+    assert (
+        detection.heatmap.shape == (90, 120)
+        and np.isfinite(detection.heatmap).all()
+        and np.isfinite(detection.score)
+    )
 
 
 def test_dinov2_without_registers_loads(tmp_path, backbone):
@@ -91,7 +102,13 @@ def test_dinov2_is_found_in_the_models_folder(tmp_path, monkeypatch, backbone, r
         CraneDetector(backbone=backbone, checkpoint=str(path))
     (tmp_path / "dinov2_vitb14_reg4_pretrain.pth").write_bytes(dinov2_file.read_bytes())
     detector = CraneDetector(backbone=backbone, checkpoint=str(path))
-    assert detector.variant == "crane+" and detector.dinov2_checkpoint == str(tmp_path / "dinov2_vitb14_reg4_pretrain.pth")
-    by_name = CraneDetector(backbone=backbone, checkpoint=str(PLAIN), dinov2_checkpoint="dinov2_vitb14_reg4_pretrain.pth")
+    assert detector.variant == "crane+" and detector.dinov2_checkpoint == str(
+        tmp_path / "dinov2_vitb14_reg4_pretrain.pth"
+    )
+    by_name = CraneDetector(
+        backbone=backbone, checkpoint=str(PLAIN), dinov2_checkpoint="dinov2_vitb14_reg4_pretrain.pth"
+    )
     assert by_name.variant == "crane+" and by_name.dino is not None
-    assert CraneDetector(backbone=backbone, checkpoint=str(PLAIN)).variant == "crane"  # a file alone does not switch
+    assert (
+        CraneDetector(backbone=backbone, checkpoint=str(PLAIN)).variant == "crane"
+    )  # a file alone does not switch

@@ -5,13 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.conftest import TINY_TEXT768
+from tests.detection.crane.conftest import PLAIN
 from zsad_desktop.detection.backbone import BackboneSpec, shared_backbone
 from zsad_desktop.detection.interface import DetectorError, create_detector
 from zsad_desktop.detection.methods.crane import scoring
 from zsad_desktop.detection.methods.crane.detector import CraneDetector, default_layers
-
-from tests.conftest import TINY_TEXT768
-from tests.detection.crane.conftest import PLAIN
 
 
 def pixels(seed: int, size: int = 112, batch: int = 2) -> torch.Tensor:
@@ -34,7 +33,10 @@ def test_e_attn_leaves_the_original_path_unchanged(released):
     native = shared_backbone(BackboneSpec(TINY_TEXT768, "random", image_size=56), "cpu")
     batch = pixels(4, size=56)
     plain = native.model.encode_image(batch)
-    for engine, tolerance in (("exact", 0.0), ("fast", 1e-5)):  # fast: one q, k, v for both paths (rounding only)
+    for engine, tolerance in (
+        ("exact", 0.0),
+        ("fast", 1e-5),
+    ):  # fast: one q, k, v for both paths (rounding only)
         detector = CraneDetector(backbone=native, checkpoint=str(PLAIN), features="per_layer", engine=engine)
         with torch.no_grad():
             feats = detector.extractor(batch)
@@ -75,8 +77,15 @@ def test_per_layer_map_takes_the_softmax_on_the_grid_before_upsampling():
     probs = logits[0].softmax(-1)[..., 1].reshape(1, 1, 2, 2)
     expected = F.interpolate(probs, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
     torch.testing.assert_close(scoring.anomaly_map(logits, grid, size, "per_layer"), expected)
-    upsampled = F.interpolate(logits[0].reshape(1, 2, 2, 2).permute(0, 3, 1, 2), size=(size, size), mode="bilinear", align_corners=False)
-    torch.testing.assert_close(scoring.anomaly_map(logits, grid, size, "after_mean"), upsampled.softmax(1)[:, 1])
+    upsampled = F.interpolate(
+        logits[0].reshape(1, 2, 2, 2).permute(0, 3, 1, 2),
+        size=(size, size),
+        mode="bilinear",
+        align_corners=False,
+    )
+    torch.testing.assert_close(
+        scoring.anomaly_map(logits, grid, size, "after_mean"), upsampled.softmax(1)[:, 1]
+    )
     assert not torch.allclose(expected, upsampled.softmax(1)[:, 1])
 
 
@@ -84,11 +93,15 @@ def test_after_mean_averages_logits_across_levels():
     grid, size = (1, 1), 2
     logits = torch.tensor([[[[0.0, 10.0]]], [[[0.0, -10.0]]]])  # two levels that disagree completely
     assert torch.allclose(scoring.anomaly_map(logits, grid, size, "after_mean"), torch.full((1, 2, 2), 0.5))
-    assert torch.allclose(scoring.anomaly_map(logits, grid, size, "per_layer"), torch.full((1, 2, 2), 0.5), atol=1e-4)
+    assert torch.allclose(
+        scoring.anomaly_map(logits, grid, size, "per_layer"), torch.full((1, 2, 2), 0.5), atol=1e-4
+    )
     logits[1] = torch.tensor([0.0, 2.0])
     per_layer = scoring.anomaly_map(logits, grid, size, "per_layer")[0, 0, 0]
     after_mean = scoring.anomaly_map(logits, grid, size, "after_mean")[0, 0, 0]
-    assert per_layer == pytest.approx((torch.sigmoid(torch.tensor(10.0)) + torch.sigmoid(torch.tensor(2.0))) / 2)
+    assert per_layer == pytest.approx(
+        (torch.sigmoid(torch.tensor(10.0)) + torch.sigmoid(torch.tensor(2.0))) / 2
+    )
     assert after_mean == pytest.approx(torch.sigmoid(torch.tensor(6.0)))
 
 
@@ -106,10 +119,15 @@ def test_heatmap_is_smoothed_at_the_input_size_and_resized_to_the_image(detector
     assert detection.heatmap.shape == images[0].shape[:2]
     with torch.no_grad(), detector.autocast():  # the detector's own precision, as predict runs it
         from zsad_desktop.detection.preprocess import to_model_input
-        batch = to_model_input(images[:1], 112, detector.backbone.mean, detector.backbone.std, torch.device("cpu"))
+
+        batch = to_model_input(
+            images[:1], 112, detector.backbone.mean, detector.backbone.std, torch.device("cpu")
+        )
         maps, scores = detector.score_grid(batch)
     assert maps.shape == (1, 112, 112)
-    np.testing.assert_allclose(detector.finish_map(maps[0].numpy(), images[0].shape[:2]), detection.heatmap, atol=1e-6)
+    np.testing.assert_allclose(
+        detector.finish_map(maps[0].numpy(), images[0].shape[:2]), detection.heatmap, atol=1e-6
+    )
     assert detection.score == pytest.approx(float(scores[0]), abs=1e-6)
 
 
@@ -128,10 +146,15 @@ def test_model_id_changes_with_settings(backbone, released):
     assert a.model_id != b.model_id and a.model_id.startswith("crane:")
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"map_softmax": "softmax"}, "map_softmax"), ({"features": "all"}, "features"),
-    ({"variant": "crane++"}, "variant"), ({"layers": (2, 9)}, "do not fit a 4-block"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"map_softmax": "softmax"}, "map_softmax"),
+        ({"features": "all"}, "features"),
+        ({"variant": "crane++"}, "variant"),
+        ({"layers": (2, 9)}, "do not fit a 4-block"),
+    ],
+)
 def test_bad_settings_are_named(backbone, released, settings, message):
     with pytest.raises(DetectorError, match=message):
         CraneDetector(backbone=backbone, checkpoint=str(PLAIN), **settings)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.detection.crane.conftest import SPEC
 from zsad_desktop.detection.methods.crane.checkpoint import load_prompt_checkpoint
 from zsad_desktop.detection.methods.crane.detector import CraneDetector
 from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner
@@ -13,8 +14,6 @@ from zsad_desktop.detection.methods.crane.trainer import CraneTrainingConfig, cr
 from zsad_desktop.detection.saved_model import load_saved_model, read_manifest
 from zsad_desktop.detection.training import TrainingCancelled, samples_from_dataset, train_method
 from zsad_desktop.imaging import read_rgb8
-
-from tests.detection.crane.conftest import SPEC
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +23,24 @@ def samples(shared_data):
 
 def test_defaults_are_the_reference_recipe():
     config = CraneTrainingConfig()
-    assert (config.epochs, config.batch_size, config.learning_rate, config.betas) == (5, 8, 1e-3, (0.6, 0.999))
-    assert (config.focal_weight, config.dice_weight, config.image_weight, config.image_temperature) == (2.0, 2.0, 0.2, 0.01)
-    assert config.image_token and not config.image_token_at_test and config.upsampling == "nearest" and not config.augment
+    assert (config.epochs, config.batch_size, config.learning_rate, config.betas) == (
+        5,
+        8,
+        1e-3,
+        (0.6, 0.999),
+    )
+    assert (config.focal_weight, config.dice_weight, config.image_weight, config.image_temperature) == (
+        2.0,
+        2.0,
+        0.2,
+        0.01,
+    )
+    assert (
+        config.image_token
+        and not config.image_token_at_test
+        and config.upsampling == "nearest"
+        and not config.augment
+    )
 
 
 def test_only_the_prompts_receive_gradients(backbone):
@@ -43,8 +57,15 @@ def test_only_the_prompts_receive_gradients(backbone):
 
 def test_training_decreases_the_loss_and_saves_a_loadable_model(tmp_path, samples):
     progress = []
-    result = train_method("crane", backbone_spec=SPEC, train_samples=samples, out_dir=tmp_path / "model",
-                          config={"epochs": 2, "batch_size": 5}, device="cpu", progress=progress.append)
+    result = train_method(
+        "crane",
+        backbone_spec=SPEC,
+        train_samples=samples,
+        out_dir=tmp_path / "model",
+        config={"epochs": 2, "batch_size": 5},
+        device="cpu",
+        progress=progress.append,
+    )
     assert len(result.losses) == 2 and result.losses[-1] < result.losses[0]
     assert len(progress) == 4 and progress[-1].epoch == 2 and progress[-1].stage == "prompts"
     manifest = read_manifest(result.model_dir)
@@ -64,5 +85,13 @@ def test_cancelled_training_keeps_the_previous_model(tmp_path, samples):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(TrainingCancelled):
-        train_method("crane", backbone_spec=SPEC, train_samples=samples, out_dir=out, config={"epochs": 1}, device="cpu", cancel=cancel)
+        train_method(
+            "crane",
+            backbone_spec=SPEC,
+            train_samples=samples,
+            out_dir=out,
+            config={"epochs": 1},
+            device="cpu",
+            cancel=cancel,
+        )
     assert (out / "model.json").read_text() == '{"previous": true}'

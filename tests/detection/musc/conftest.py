@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from zsad_desktop.detection.interface import create_detector
-
 from tests.conftest import TINY
 from tests.detection.musc.folder_data import category
+from zsad_desktop.detection.interface import create_detector
 
 FOLDERS = {"hazelnut": "mvtec_ad/hazelnut", "glass": "glass_anomaly/glass"}
 BAD_PER_FOLDER = 12  # glass has 80 defective images: a sample keeps the test short

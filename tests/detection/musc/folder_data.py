@@ -22,6 +22,8 @@ def category(root: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[np.nd
     bad = sorted(p for p in (root / "test").glob("*/*.png") if p.parent.name != "good")
     masks = []
     for p in bad:
-        mask = np.asarray(Image.open(root / "ground_truth" / p.parent.name / f"{p.stem}_mask.png").convert("L"))
+        mask = np.asarray(
+            Image.open(root / "ground_truth" / p.parent.name / f"{p.stem}_mask.png").convert("L")
+        )
         masks.append(np.asarray(Image.fromarray(mask).resize((SIDE, SIDE), Image.Resampling.NEAREST)) > 127)
     return [_small(read_rgb8(p)) for p in goods], [_small(read_rgb8(p)) for p in bad], masks

@@ -3,18 +3,27 @@
 Run outside the repository: unpack xrli-U/MuSc at b76b93d into DIR/MuSc, copy
 this file to DIR and run it with this package's venv; it prints the numbers.
 """
-import json, os, sys, importlib.util
-import numpy as np, torch, torch.nn.functional as F
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "MuSc")); sys.path.append(os.path.join(HERE, "MuSc/models/backbone"))
+sys.path.insert(0, os.path.join(HERE, "MuSc"))
+sys.path.append(os.path.join(HERE, "MuSc/models/backbone"))
 sys.path.append("/work/main")
-from tests.detection.musc import stand_in
-from zsad_desktop.imaging import read_rgb8
-from zsad_desktop.detection.preprocess import to_model_input
 import models.backbone.open_clip as open_clip
 from models.modules._LNAMD import LNAMD
 from models.modules._MSM import MSM
 from models.modules._RsCIN import RsCIN
+
+from tests.detection.musc import stand_in
+from zsad_desktop.detection.preprocess import to_model_input
+from zsad_desktop.imaging import read_rgb8
 
 cfg_path = os.path.join(HERE, stand_in.NAME + ".json")
 json.dump(stand_in.CONFIG, open(cfg_path, "w"))
@@ -23,7 +32,9 @@ model, _, _ = open_clip.create_model_and_transforms(stand_in.NAME, 112, pretrain
 model.eval()
 stand_in.fill_visual(model)
 images = [read_rgb8(f"/work/shared/data/mvtec_ad/hazelnut/{p}") for p in stand_in.IMAGES]
-pixels = to_model_input(images, 112, open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD, torch.device("cpu"))
+pixels = to_model_input(
+    images, 112, open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD, torch.device("cpu")
+)
 device = torch.device("cpu")
 features_list = list(stand_in.LAYERS)
 # as make_category_data: one batch, then LNAMD per r, MSM per layer (0 to 0.3), means, max, RsCIN [1, 2, 3]
@@ -39,7 +50,13 @@ for r in [1, 3, 5]:
         feats /= feats.norm(dim=-1, keepdim=True)
     maps_l = torch.tensor([]).double()
     for l in range(len(features_list)):
-        maps_l = torch.cat((maps_l, MSM(Z=feats[:, :, l, :], device=device, topmin_min=0, topmin_max=0.3).unsqueeze(0).cpu()), 0)
+        maps_l = torch.cat(
+            (
+                maps_l,
+                MSM(Z=feats[:, :, l, :], device=device, topmin_min=0, topmin_max=0.3).unsqueeze(0).cpu(),
+            ),
+            0,
+        )
     anomaly_maps_r = torch.cat((anomaly_maps_r, maps_l.mean(0).unsqueeze(0)), 0)
 grid = anomaly_maps_r.mean(0)  # (N, 64) before their interpolation to the input size
 up = F.interpolate(grid.view(len(images), 1, 8, 8), size=112, mode="bilinear", align_corners=True).numpy()
@@ -49,8 +66,12 @@ g = grid.numpy()
 out = {
     "token_layer3_first": patch_tokens[0][0, 1, :4].tolist(),
     "token_layer12_sum": float(patch_tokens[3].double().sum()),
-    "grid_sum": g.sum(1).tolist(), "grid_max": g.max(1).tolist(), "grid_min": g.min(1).tolist(),
-    "grid_first_image_row0": g[0, :8].tolist(), "grid_crack_argmax": int(g[4].argmax()),
-    "raw_scores": ac_score.tolist(), "rscin_scores": np.asarray(scores).tolist(),
+    "grid_sum": g.sum(1).tolist(),
+    "grid_max": g.max(1).tolist(),
+    "grid_min": g.min(1).tolist(),
+    "grid_first_image_row0": g[0, :8].tolist(),
+    "grid_crack_argmax": int(g[4].argmax()),
+    "raw_scores": ac_score.tolist(),
+    "rscin_scores": np.asarray(scores).tolist(),
 }
 print(json.dumps(out, indent=1))

@@ -16,8 +16,12 @@ CONFIG = {
 }
 LAYERS = (3, 6, 9, 12)  # 1-based blocks read (their feature_layers [2, 5, 8, 11])
 IMAGES = [  # under shared/data/mvtec_ad/hazelnut
-    "train/good/000.png", "train/good/001.png", "train/good/002.png", "train/good/003.png",
-    "test/crack/000.png", "test/hole/000.png",
+    "train/good/000.png",
+    "train/good/001.png",
+    "train/good/002.png",
+    "train/good/003.png",
+    "test/crack/000.png",
+    "test/hole/000.png",
 ]
 
 

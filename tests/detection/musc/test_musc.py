@@ -3,13 +3,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from zsad_desktop.detection.interface import DetectorError, available_methods, create_detector
-from zsad_desktop.detection.methods.musc import folder_subsets
-from zsad_desktop.detection.methods.musc.scoring import interval_mean, lnamd, mutual_scores, nearest_patch_distances, rscin
-from zsad_desktop.evaluation.metrics import pixel_auroc
-
 from tests.conftest import TINY
 from tests.detection.musc.conftest import normal_masks
+from zsad_desktop.detection.interface import DetectorError, available_methods, create_detector
+from zsad_desktop.detection.methods.musc import folder_subsets
+from zsad_desktop.detection.methods.musc.scoring import (
+    interval_mean,
+    lnamd,
+    mutual_scores,
+    nearest_patch_distances,
+    rscin,
+)
+from zsad_desktop.evaluation.metrics import pixel_auroc
 
 
 def _random_images(n, seed=0):
@@ -41,7 +46,9 @@ def test_one_image_needs_others():
 
 
 def test_a_single_image_scored_against_references_is_independent_of_its_batch():
-    detector = create_detector("musc", model_name=TINY, pretrained="random", image_size=112, device="cpu", reference_size=4)
+    detector = create_detector(
+        "musc", model_name=TINY, pretrained="random", image_size=112, device="cpu", reference_size=4
+    )
     before = detector.model_id
     detector.set_references(_random_images(6, seed=1))
     assert detector.model_id != before  # the sample is part of what made the map
@@ -63,7 +70,9 @@ def test_lnamd_is_a_layer_norm_then_zero_padded_neighbourhood_mean():
     tokens = torch.randn(2, 1 + 16, 8)
     z = lnamd([tokens], (4, 4), 3)[:, :, 0]
     x = tokens[:, 1:].reshape(2, 4, 4, 8)
-    x = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / torch.sqrt(x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5)
+    x = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / torch.sqrt(
+        x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5
+    )
     padded = F.pad(x, (0, 0, 1, 1, 1, 1))
     expect = sum(padded[:, i : i + 4, j : j + 4] for i in range(3) for j in range(3)) / 9
     np.testing.assert_allclose(z.numpy(), F.normalize(expect.reshape(2, 16, 8), dim=-1).numpy(), atol=1e-5)
@@ -81,9 +90,13 @@ def test_mutual_scoring_finds_the_patch_without_look_alikes():
 def test_blocked_distances_equal_brute_force_in_any_block_size():
     torch.manual_seed(0)
     q, refs = torch.randn(3, 10, 6), torch.randn(5, 7, 6)
-    expect = torch.stack([torch.stack([(qi[:, None] - r[None]).norm(dim=-1).min(1).values for r in refs], 1) for qi in q])
+    expect = torch.stack(
+        [torch.stack([(qi[:, None] - r[None]).norm(dim=-1).min(1).values for r in refs], 1) for qi in q]
+    )
     for budget in (1, 4 * 10 * 7 * 2, 1 << 20):  # one pair a product, two, everything
-        np.testing.assert_allclose(nearest_patch_distances(q, refs, budget).numpy(), expect.numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            nearest_patch_distances(q, refs, budget).numpy(), expect.numpy(), atol=1e-5
+        )
 
 
 def test_rscin_with_k_1_is_the_min_max_normalised_score():
@@ -99,4 +112,6 @@ def test_musc_on_the_folder_beats_the_zero_shot_baseline(folder, baseline, musc)
     truth = normal_masks(goods) + masks
     zero_shot = pixel_auroc(truth, [d.heatmap for d in baseline.predict(images)])
     mutual = pixel_auroc(truth, [d.heatmap for d in musc.score_folder(images)])
-    assert mutual > zero_shot, f"{name}: musc pixel AUROC {mutual:.4f} is {zero_shot - mutual:.4f} below the baseline's {zero_shot:.4f}"
+    assert mutual > zero_shot, (
+        f"{name}: musc pixel AUROC {mutual:.4f} is {zero_shot - mutual:.4f} below the baseline's {zero_shot:.4f}"
+    )

@@ -22,24 +22,66 @@ import open_clip
 import pytest
 import torch
 
+from tests.detection.musc import stand_in
 from zsad_desktop.detection.backbone import BackboneSpec, load_backbone
 from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.detection.methods.musc.scoring import rscin
 from zsad_desktop.imaging import read_rgb8
 
-from tests.detection.musc import stand_in
-
 THEIRS = {
     "token_layer3_first": [4.788891315460205, -3.5360612869262695, -2.344879627227783, 1.7359731197357178],
     "token_layer12_sum": -5678.7374735586345,
-    "grid_sum": [2.2325601257228604, 1.9788027192310742, 2.3622775324620306, 2.565924669150263, 6.126129473869999, 3.2186623580443365],
-    "grid_max": [0.10258863819763064, 0.06638850504532456, 0.07040736638009548, 0.1079692174680531, 0.20181498676538467, 0.14977347819755474],
-    "grid_min": [0.0164763901848346, 0.017028874640042584, 0.026021531006942194, 0.02877898917843898, 0.0695826845864455, 0.03348725801333785],
-    "grid_first_image_row0": [0.025322398481269676, 0.026997115618238848, 0.031171323421100777, 0.036577126709744334,
-                              0.03678930612901846, 0.028572616788248222, 0.023147312148163717, 0.01968958438374102],
+    "grid_sum": [
+        2.2325601257228604,
+        1.9788027192310742,
+        2.3622775324620306,
+        2.565924669150263,
+        6.126129473869999,
+        3.2186623580443365,
+    ],
+    "grid_max": [
+        0.10258863819763064,
+        0.06638850504532456,
+        0.07040736638009548,
+        0.1079692174680531,
+        0.20181498676538467,
+        0.14977347819755474,
+    ],
+    "grid_min": [
+        0.0164763901848346,
+        0.017028874640042584,
+        0.026021531006942194,
+        0.02877898917843898,
+        0.0695826845864455,
+        0.03348725801333785,
+    ],
+    "grid_first_image_row0": [
+        0.025322398481269676,
+        0.026997115618238848,
+        0.031171323421100777,
+        0.036577126709744334,
+        0.03678930612901846,
+        0.028572616788248222,
+        0.023147312148163717,
+        0.01968958438374102,
+    ],
     "grid_crack_argmax": 21,
-    "raw_scores": [0.10132290701994455, 0.06565880268020317, 0.06981681596958525, 0.10573801050771738, 0.20027600122317926, 0.14687693753287231],
-    "rscin_scores": [0.19498209655284882, 0.10665939003229141, 0.051951635628938675, 0.18540261685848236, 0.7610868811607361, 0.401842325925827],
+    "raw_scores": [
+        0.10132290701994455,
+        0.06565880268020317,
+        0.06981681596958525,
+        0.10573801050771738,
+        0.20027600122317926,
+        0.14687693753287231,
+    ],
+    "rscin_scores": [
+        0.19498209655284882,
+        0.10665939003229141,
+        0.051951635628938675,
+        0.18540261685848236,
+        0.7610868811607361,
+        0.401842325925827,
+    ],
 }
 
 
@@ -64,11 +106,17 @@ def test_matches_the_authors_code(shared_data, stand_in_musc):
     musc = stand_in_musc
     images = [read_rgb8(shared_data / "mvtec_ad/hazelnut" / p) for p in stand_in.IMAGES]
     feats = musc.extract(images)
-    np.testing.assert_allclose(feats.tokens[0][0, 1, :4].numpy(), THEIRS["token_layer3_first"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        feats.tokens[0][0, 1, :4].numpy(), THEIRS["token_layer3_first"], rtol=1e-5, atol=1e-5
+    )
     assert feats.tokens[3].double().sum().item() == pytest.approx(THEIRS["token_layer12_sum"], rel=1e-5)
     grid = musc.grid_maps(feats).flatten(1).numpy()
-    for key, ours in (("grid_sum", grid.sum(1)), ("grid_max", grid.max(1)), ("grid_min", grid.min(1)),
-                      ("grid_first_image_row0", grid[0, :8])):
+    for key, ours in (
+        ("grid_sum", grid.sum(1)),
+        ("grid_max", grid.max(1)),
+        ("grid_min", grid.min(1)),
+        ("grid_first_image_row0", grid[0, :8]),
+    ):
         np.testing.assert_allclose(ours, THEIRS[key], atol=1e-5, err_msg=key)
     assert int(grid[4].argmax()) == THEIRS["grid_crack_argmax"]
     raw = musc.raw_scores(torch.from_numpy(grid).reshape(-1, 8, 8))
@@ -81,8 +129,12 @@ def test_matches_the_authors_code(shared_data, stand_in_musc):
 
 def test_the_fast_engine_stays_within_1e_4_of_the_exact_one(shared_data, stand_in_backbone, stand_in_musc):
     images = [read_rgb8(shared_data / "mvtec_ad/hazelnut" / p) for p in stand_in.IMAGES]
-    fast = create_detector("musc", backbone=stand_in_backbone, layers=stand_in.LAYERS, engine="fast", precision="float32")
+    fast = create_detector(
+        "musc", backbone=stand_in_backbone, layers=stand_in.LAYERS, engine="fast", precision="float32"
+    )
     exact_grid = stand_in_musc.grid_maps(stand_in_musc.extract(images))
     fast_grid = fast.grid_maps(fast.extract(images))
     assert (fast_grid - exact_grid).abs().max() <= 1e-4
-    assert not torch.equal(fast_grid, exact_grid)  # the fast engine did run (oneDNN products round differently)
+    assert not torch.equal(
+        fast_grid, exact_grid
+    )  # the fast engine did run (oneDNN products round differently)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, connected
@@ -62,14 +63,20 @@ class ClusterResult:
 
     def summary(self) -> str:
         lost = f", {self.retried} retried after {self.workers_lost} lost workers" if self.workers_lost else ""
-        return (f"{self.scored} images scored, {self.already_done + self.found} already done, "
-                f"{len(self.failed)} failed{lost} ({self.seconds:.1f} s)")
+        return (
+            f"{self.scored} images scored, {self.already_done + self.found} already done, "
+            f"{len(self.failed)} failed{lost} ({self.seconds:.1f} s)"
+        )
 
 
-def score_on_cluster(workspace: Workspace, recipe: DetectorRecipe, choice: ClusterChoice = ClusterChoice(),
-                     progress: Callable[[ClusterProgress], None] | None = None,
-                     cancel: threading.Event | None = None,
-                     on_model: Callable[[WorkerFacts], None] | None = None) -> ClusterResult:
+def score_on_cluster(
+    workspace: Workspace,
+    recipe: DetectorRecipe,
+    choice: ClusterChoice = ClusterChoice(),
+    progress: Callable[[ClusterProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_model: Callable[[WorkerFacts], None] | None = None,
+) -> ClusterResult:
     """Score every image of the (scanned) workspace that the recipe's model has not scored, on Ray.
     `on_model` hears which model the actors hold, before the first chunk is handed out."""
     with connected(choice.address, choice.num_cpus, choice.object_store_mb) as ray:
@@ -107,8 +114,11 @@ class _Run:
                 raise ClusterUnavailable(f"no worker could load the detector: {self.first_error}")
         if on_model is not None:
             on_model(self.facts)
-        plan = plan_work(self.workspace, self.facts.model_id,
-                         WorkspaceInput.of(self.workspace, self.facts.input_size, self.facts.batch_size))
+        plan = plan_work(
+            self.workspace,
+            self.facts.model_id,
+            WorkspaceInput.of(self.workspace, self.facts.input_size, self.facts.batch_size),
+        )
         self.result.model_id, self.result.already_done = self.facts.model_id, plan.already_done
         self.pending.extend(plan.chunks(self.choice.chunk_size or self.facts.batch_size))
         self.total, self.clock = len(plan.items), time.perf_counter()
@@ -121,8 +131,10 @@ class _Run:
             if not self.pending and not any(chunk is not None for _, chunk in self.refs.values()):
                 return self._finish(started)
             if not self.refs:
-                raise ClusterUnavailable(f"every worker was lost; {sum(map(len, self.pending))} images left "
-                                         f"unscored (run again to finish): {self.first_error}")
+                raise ClusterUnavailable(
+                    f"every worker was lost; {sum(map(len, self.pending))} images left "
+                    f"unscored (run again to finish): {self.first_error}"
+                )
             self._collect()
 
     def _finish(self, started: float) -> ClusterResult:
@@ -146,7 +158,9 @@ class _Run:
             except self.ray.exceptions.RayActorError as error:  # the actor (or its node) is gone
                 self._lost(slot, chunk, error)
                 continue
-            except self.ray.exceptions.RayTaskError as error:  # not an image's fault: the run stops, rerun resumes
+            except (
+                self.ray.exceptions.RayTaskError
+            ) as error:  # not an image's fault: the run stops, rerun resumes
                 raise error.as_instanceof_cause() from None
             if chunk is None:
                 slot.ready = True
@@ -185,4 +199,6 @@ class _Run:
         elapsed = max(time.perf_counter() - self.clock, 1e-9)
         rate = self.done / elapsed
         eta = (self.total - self.done) / rate if rate > 0 else None
-        self.report(ClusterProgress(self.done, len(self.result.failed), self.total, rate, eta, self.pool.names()))
+        self.report(
+            ClusterProgress(self.done, len(self.result.failed), self.total, rate, eta, self.pool.names())
+        )

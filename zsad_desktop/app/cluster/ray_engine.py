@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from zsad_desktop.detection.interface import DetectorError
 
@@ -20,7 +21,9 @@ def require_ray():
     try:
         import ray
     except ImportError:
-        raise ClusterUnavailable(f"scoring on a cluster needs Ray, which is not installed: {INSTALL_HINT}") from None
+        raise ClusterUnavailable(
+            f"scoring on a cluster needs Ray, which is not installed: {INSTALL_HINT}"
+        ) from None
     return ray
 
 

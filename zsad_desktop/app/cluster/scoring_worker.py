@@ -10,10 +10,10 @@ chunk scored twice still leaves one prediction per (image hash, model, detector 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -60,32 +60,70 @@ class ScoringWorker:
         self.writers = reader_threads(str(getattr(self.detector, "device", "")))
 
     def describe(self) -> WorkerFacts:
-        return WorkerFacts(self.detector.model_id, detector_input_size(self.detector), self.batch_size,
-                           str(getattr(self.detector, "device", "")), f"{os.uname().nodename}:{os.getpid()}")
+        return WorkerFacts(
+            self.detector.model_id,
+            detector_input_size(self.detector),
+            self.batch_size,
+            str(getattr(self.detector, "device", "")),
+            f"{os.uname().nodename}:{os.getpid()}",
+        )
 
     def score(self, items: Sequence[WorkItem]) -> list[ItemOutcome]:
         """Each item's outcome; items the store already has are returned as they are, not scored again."""
         model_id = self.detector.model_id
         known = stored_keys(self.workspace, model_id, items)
-        outcomes = [ItemOutcome(i.image_hash, i.key, i.image_ids, str(i.source.path), *known[(i.image_hash, i.key)],
-                                computed=False) for i in items if (i.image_hash, i.key) in known]
+        outcomes = [
+            ItemOutcome(
+                i.image_hash,
+                i.key,
+                i.image_ids,
+                str(i.source.path),
+                *known[(i.image_hash, i.key)],
+                computed=False,
+            )
+            for i in items
+            if (i.image_hash, i.key) in known
+        ]
         todo = {id(i.source): i for i in items if (i.image_hash, i.key) not in known}
         computed: list[ItemOutcome] = []
         writing: list[tuple[WorkItem, float, Future]] = []
         # Compressing a 1024 px heatmap takes about 0.2 s of a core: on a GPU, several write while it scores.
         with ThreadPoolExecutor(self.writers, thread_name_prefix="zsad-heatmaps") as pool:
-            for source, result in detect_files(self.detector, [i.source for i in todo.values()], self.batch_size):
+            for source, result in detect_files(
+                self.detector, [i.source for i in todo.values()], self.batch_size
+            ):
                 item = todo[id(source)]
                 if isinstance(result, ImageLoadError):
-                    computed.append(ItemOutcome(item.image_hash, item.key, item.image_ids, str(source.path),
-                                                error=result.reason))
+                    computed.append(
+                        ItemOutcome(
+                            item.image_hash, item.key, item.image_ids, str(source.path), error=result.reason
+                        )
+                    )
                     continue
-                writing.append((item, result.score, pool.submit(
-                    self.workspace.files.write_heatmap, item.image_hash, model_id, result.heatmap,
-                    getattr(result, "image_shape", None))))
+                writing.append(
+                    (
+                        item,
+                        result.score,
+                        pool.submit(
+                            self.workspace.files.write_heatmap,
+                            item.image_hash,
+                            model_id,
+                            result.heatmap,
+                            getattr(result, "image_shape", None),
+                        ),
+                    )
+                )
             for item, score, written in writing:  # every file on disk before any row is committed
-                computed.append(ItemOutcome(item.image_hash, item.key, item.image_ids, str(item.source.path), score,
-                                            written.result()))
+                computed.append(
+                    ItemOutcome(
+                        item.image_hash,
+                        item.key,
+                        item.image_ids,
+                        str(item.source.path),
+                        score,
+                        written.result(),
+                    )
+                )
         return outcomes + self._commit(model_id, computed)
 
     def _commit(self, model_id: str, computed: list[ItemOutcome]) -> list[ItemOutcome]:
@@ -96,21 +134,39 @@ class ScoringWorker:
         with self.workspace.database.session() as session:
             if scored:
                 insert = _insert_ignoring_duplicates(session.bind.dialect.name)
-                rows = [{"image_hash": o.image_hash, "model_version": model_id, "detector_input": o.key,
-                         "score": o.score, "heatmap_file": o.heatmap_file, "created_at": utcnow()} for o in scored]
-                returned = session.execute(insert.returning(Prediction.image_hash, Prediction.detector_input), rows)
+                rows = [
+                    {
+                        "image_hash": o.image_hash,
+                        "model_version": model_id,
+                        "detector_input": o.key,
+                        "score": o.score,
+                        "heatmap_file": o.heatmap_file,
+                        "created_at": utcnow(),
+                    }
+                    for o in scored
+                ]
+                returned = session.execute(
+                    insert.returning(Prediction.image_hash, Prediction.detector_input), rows
+                )
                 inserted = {(h, k) for h, k in returned}
             for outcome in failed:  # recorded on the images' rows, as the window's own predictions do
-                session.execute(update(Image).where(Image.id.in_(outcome.image_ids)).values(load_error=outcome.error))
+                session.execute(
+                    update(Image).where(Image.id.in_(outcome.image_ids)).values(load_error=outcome.error)
+                )
         lost = [o for o in scored if (o.image_hash, o.key) not in inserted]
         if not lost:
             return computed
         for outcome in lost:
             self.workspace.files.path(outcome.heatmap_file).unlink(missing_ok=True)
         theirs = stored_keys(self.workspace, model_id, lost)
-        return [o if (o.image_hash, o.key) not in theirs else
-                ItemOutcome(o.image_hash, o.key, o.image_ids, o.path, *theirs[(o.image_hash, o.key)], computed=False)
-                for o in computed]
+        return [
+            o
+            if (o.image_hash, o.key) not in theirs
+            else ItemOutcome(
+                o.image_hash, o.key, o.image_ids, o.path, *theirs[(o.image_hash, o.key)], computed=False
+            )
+            for o in computed
+        ]
 
 
 def _insert_ignoring_duplicates(dialect: str):
@@ -118,4 +174,5 @@ def _insert_ignoring_duplicates(dialect: str):
     if module is None:
         raise StoreError(f"cluster scoring writes to PostgreSQL or SQLite, not {dialect}")
     return module.insert(Prediction).on_conflict_do_nothing(
-        index_elements=["image_hash", "model_version", "detector_input"])
+        index_elements=["image_hash", "model_version", "detector_input"]
+    )

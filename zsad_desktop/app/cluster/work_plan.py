@@ -3,8 +3,8 @@ the model has no prediction for, with the workspace images sharing those pixels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy import func, select
 
@@ -44,32 +44,55 @@ def plan_work(workspace: Workspace, model_id: str, resolved: WorkspaceInput) -> 
     by_pixels: dict[tuple[str, str], tuple[ImageSource, list[int]]] = {}
     with workspace.database.read() as session:
         for start in range(0, len(ids), LOOKUP_CHUNK):
-            rows = session.execute(select(Image.id, Image.content_hash, Image.rel_path, Image.frame, Image.bit_depth,
-                                          Image.modality, Image.height, Image.width)
-                                   .where(Image.id.in_(ids[start : start + LOOKUP_CHUNK])))
+            rows = session.execute(
+                select(
+                    Image.id,
+                    Image.content_hash,
+                    Image.rel_path,
+                    Image.frame,
+                    Image.bit_depth,
+                    Image.modality,
+                    Image.height,
+                    Image.width,
+                ).where(Image.id.in_(ids[start : start + LOOKUP_CHUNK]))
+            )
             for image_id, image_hash, rel_path, frame, bit_depth, modality, height, width in rows:
                 if image_hash is None:
                     continue
                 detector_input, tiling, key = resolved.for_image(bit_depth, modality, height, width)
                 source = ImageSource(workspace.folder / rel_path, frame, detector_input, tiling, key)
                 by_pixels.setdefault((image_hash, key), (source, []))[1].append(image_id)
-    items = [WorkItem(image_hash, source, tuple(sorted(image_ids)))
-             for (image_hash, _), (source, image_ids) in sorted(by_pixels.items(), key=lambda kv: str(kv[1][0].path))]
+    items = [
+        WorkItem(image_hash, source, tuple(sorted(image_ids)))
+        for (image_hash, _), (source, image_ids) in sorted(
+            by_pixels.items(), key=lambda kv: str(kv[1][0].path)
+        )
+    ]
     return WorkPlan(items, readable - len(ids))
 
 
 def _readable_count(workspace: Workspace) -> int:
     with workspace.database.read() as session:
-        return session.scalar(select(func.count()).select_from(Image)
-                              .where(Image.missing.is_(False), Image.load_error.is_(None))) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Image)
+                .where(Image.missing.is_(False), Image.load_error.is_(None))
+            )
+            or 0
+        )
 
 
-def stored_keys(workspace: Workspace, model_id: str, items: Sequence) -> dict[tuple[str, str], tuple[float, str]]:
+def stored_keys(
+    workspace: Workspace, model_id: str, items: Sequence
+) -> dict[tuple[str, str], tuple[float, str]]:
     """{(hash, key): (score, heatmap file)} of the predictions already stored for the items' hashes
     (anything with an `image_hash`)."""
     hashes = list({item.image_hash for item in items})
     with workspace.database.read() as session:
-        rows = session.execute(select(Prediction.image_hash, Prediction.detector_input, Prediction.score,
-                                      Prediction.heatmap_file)
-                               .where(Prediction.model_version == model_id, Prediction.image_hash.in_(hashes)))
+        rows = session.execute(
+            select(
+                Prediction.image_hash, Prediction.detector_input, Prediction.score, Prediction.heatmap_file
+            ).where(Prediction.model_version == model_id, Prediction.image_hash.in_(hashes))
+        )
         return {(h, k): (score, heatmap_file) for h, k, score, heatmap_file in rows}

@@ -78,5 +78,7 @@ class WorkerPool:
     def _new_slot(self, index: int) -> Slot:
         resources = {"num_gpus": 1, "num_cpus": self.cpus_per_gpu} if self.use_gpu else {"num_cpus": 1}
         name = f"{ACTOR_PREFIX}-{self._run}-{next(self._names)}"
-        actor = self.ray.remote(ScoringWorker).options(name=name, max_restarts=0, max_concurrency=1, **resources)
+        actor = self.ray.remote(ScoringWorker).options(
+            name=name, max_restarts=0, max_concurrency=1, **resources
+        )
         return Slot(index, actor.remote(*self.actor_args), name)

@@ -5,9 +5,14 @@ on screen."""
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
-from zsad_desktop.app.cluster.cluster_run import ClusterChoice, ClusterProgress, ClusterResult, score_on_cluster
+from zsad_desktop.app.cluster.cluster_run import (
+    ClusterChoice,
+    ClusterProgress,
+    ClusterResult,
+    score_on_cluster,
+)
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, require_ray
 from zsad_desktop.app.training import model_versions
@@ -18,29 +23,45 @@ Work = Callable[[Callable[[int, int], None], threading.Event], ClusterResult]
 
 def recipe_of_settings(settings) -> DetectorRecipe:
     """The recipe of the window's detector settings (a `DetectorSettings`)."""
-    values = {"model_name": settings.model_name, "pretrained": settings.pretrained, "image_size": settings.image_size,
-              "object_name": settings.object_name, **settings.extra}
+    values = {
+        "model_name": settings.model_name,
+        "pretrained": settings.pretrained,
+        "image_size": settings.image_size,
+        "object_name": settings.object_name,
+        **settings.extra,
+    }
     if settings.checkpoint:
         values["checkpoint"] = settings.checkpoint
     return DetectorRecipe(settings.method, values, device=settings.device)
 
 
-def cluster_work(workspace: Workspace, settings, address: str,
-                 on_progress: Callable[[ClusterProgress], None] | None = None) -> Work:
+def cluster_work(
+    workspace: Workspace, settings, address: str, on_progress: Callable[[ClusterProgress], None] | None = None
+) -> Work:
     """The job's work; refused at once (ClusterUnavailable) without Ray, or when workers on other machines
     would have to share this workspace's SQLite file."""
     require_ray()
     if address != AUTO and workspace.database.is_sqlite:
-        raise ClusterUnavailable("workers on a cluster need the team's shared database: open the workspace on "
-                                 "PostgreSQL (zsad gui FOLDER --db postgresql+psycopg2://...) or use 'auto'")
+        raise ClusterUnavailable(
+            "workers on a cluster need the team's shared database: open the workspace on "
+            "PostgreSQL (zsad gui FOLDER --db postgresql+psycopg2://...) or use 'auto'"
+        )
     recipe = recipe_of_settings(settings)
 
     def register(facts) -> None:  # as the window registers its own detector: the active version
         model_versions.register_version(
-            workspace, facts.model_id, settings.method,
-            {"model_name": settings.model_name, "pretrained": settings.pretrained, "image_size": settings.image_size},
+            workspace,
+            facts.model_id,
+            settings.method,
+            {
+                "model_name": settings.model_name,
+                "pretrained": settings.pretrained,
+                "image_size": settings.image_size,
+            },
             settings={"object_name": settings.object_name, **settings.extra},
-            checkpoint=settings.checkpoint or None, activate=True)
+            checkpoint=settings.checkpoint or None,
+            activate=True,
+        )
 
     def work(progress: Callable[[int, int], None], cancel: threading.Event) -> ClusterResult:
         def report(state: ClusterProgress) -> None:

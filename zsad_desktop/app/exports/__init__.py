@@ -11,7 +11,22 @@ from zsad_desktop.app.exports.report import REPORT_FIELDS, export_report, review
 from zsad_desktop.app.exports.reviewed import DECIDED, ReviewedImage, reviewed_images
 
 __all__ = [
-    "LAYOUTS", "ExportChoice", "ExportSummary", "run_export",
-    "ANOMALY_LABEL", "DECIDED", "ExportReport", "REPORT_FIELDS", "ReviewedImage", "UniqueNames", "export_coco",
-    "export_mvtec", "export_report", "inside", "region_annotations", "review_report", "reviewed_images", "safe_name",
+    "LAYOUTS",
+    "ExportChoice",
+    "ExportSummary",
+    "run_export",
+    "ANOMALY_LABEL",
+    "DECIDED",
+    "ExportReport",
+    "REPORT_FIELDS",
+    "ReviewedImage",
+    "UniqueNames",
+    "export_coco",
+    "export_mvtec",
+    "export_report",
+    "inside",
+    "region_annotations",
+    "review_report",
+    "reviewed_images",
+    "safe_name",
 ]

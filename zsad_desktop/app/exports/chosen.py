@@ -7,9 +7,9 @@ offer the same layouts and say the same things.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from zsad_desktop.app.exports.coco import export_coco
 from zsad_desktop.app.exports.mvtec import export_mvtec
@@ -36,26 +36,45 @@ class ExportSummary:
     cancelled: bool = False
 
 
-def run_export(workspace: Workspace, choice: ExportChoice, progress: Callable[[int, int], None] | None = None,
-               cancel: threading.Event | None = None) -> ExportSummary:
+def run_export(
+    workspace: Workspace,
+    choice: ExportChoice,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ExportSummary:
     if choice.layout not in LAYOUTS:
         raise StoreError(f"unknown export layout {choice.layout!r}: choose one of {', '.join(LAYOUTS)}")
     if choice.dicom_seg and choice.layout != "mvtec":
         raise StoreError("DICOM SEG files are written with the MVTec layout only")
     if choice.layout == "mvtec":
-        report = export_mvtec(workspace, choice.target, choice.category, progress=progress, cancel=cancel,
-                              dicom_seg=choice.dicom_seg)
-        lines = [f"{report.normal} normal and {report.anomalous} anomalous images exported to {report.folder}"]
+        report = export_mvtec(
+            workspace,
+            choice.target,
+            choice.category,
+            progress=progress,
+            cancel=cancel,
+            dicom_seg=choice.dicom_seg,
+        )
+        lines = [
+            f"{report.normal} normal and {report.anomalous} anomalous images exported to {report.folder}"
+        ]
         if choice.dicom_seg:
             lines.append(f"{report.segmentations} DICOM SEG files in {report.folder / 'dicom_seg'}")
-        problems = [f"skipped: {m}" for m in report.skipped] + [f"no DICOM SEG: {m}" for m in report.seg_skipped]
+        problems = [f"skipped: {m}" for m in report.skipped] + [
+            f"no DICOM SEG: {m}" for m in report.seg_skipped
+        ]
         return ExportSummary(lines, problems, report.cancelled)
     if choice.layout == "coco":
         data = export_coco(workspace, choice.target, progress, cancel)
         if data is None:
             return ExportSummary([], [], cancelled=True)
-        return ExportSummary([f"{len(data['images'])} images, {len(data['annotations'])} defect regions "
-                              f"written to {choice.target}"], [])
+        return ExportSummary(
+            [
+                f"{len(data['images'])} images, {len(data['annotations'])} defect regions "
+                f"written to {choice.target}"
+            ],
+            [],
+        )
     count = export_report(workspace, choice.target, cancel)
     if count is None:
         return ExportSummary([], [], cancelled=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from pycocotools import mask as coco_mask
@@ -26,11 +27,20 @@ def region_annotations(mask: np.ndarray, image_id: int, first_id: int) -> list[d
     annotations = []
     for region in range(1, count + 1):
         rle = coco_mask.encode(np.asfortranarray(labels == region, dtype=np.uint8))
-        annotations.append({
-            "id": first_id + len(annotations), "image_id": image_id, "category_id": 1, "iscrowd": 0,
-            "segmentation": {"size": [int(x) for x in rle["size"]], "counts": rle["counts"].decode("ascii")},
-            "area": float(coco_mask.area(rle)), "bbox": [float(v) for v in coco_mask.toBbox(rle)],
-        })
+        annotations.append(
+            {
+                "id": first_id + len(annotations),
+                "image_id": image_id,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentation": {
+                    "size": [int(x) for x in rle["size"]],
+                    "counts": rle["counts"].decode("ascii"),
+                },
+                "area": float(coco_mask.area(rle)),
+                "bbox": [float(v) for v in coco_mask.toBbox(rle)],
+            }
+        )
     return annotations
 
 
@@ -56,7 +66,12 @@ def export_coco(
             progress(done, len(reviewed))
         mask = final_mask(workspace, image)
         height, width = mask.shape if mask is not None else (image.height, image.width)
-        entry = {"id": image.image_id, "file_name": name_text(image.rel_path), "width": int(width or 0), "height": int(height or 0)}
+        entry = {
+            "id": image.image_id,
+            "file_name": name_text(image.rel_path),
+            "width": int(width or 0),
+            "height": int(height or 0),
+        }
         uid_stem = dicom_stem(workspace.folder / image.rel_path, None, image.image_id)
         if uid_stem is not None:  # DICOM: the instance (and frame) that tools outside match on
             entry["file_name"] = with_frame(uid_stem, image.frame)
@@ -68,12 +83,18 @@ def export_coco(
         if mask is not None:
             annotations += region_annotations(mask, image.image_id, len(annotations) + 1)
     # A DICOM folder is often named after the patient: then the info names no folder.
-    info = ({"description": "reviewed defects"} if any_dicom else
-            {"description": f"reviewed defects of {name_text(workspace.folder.name)}",
-             "images_root": name_text(str(workspace.folder))})  # valid UTF-8 whatever the names
+    info = (
+        {"description": "reviewed defects"}
+        if any_dicom
+        else {
+            "description": f"reviewed defects of {name_text(workspace.folder.name)}",
+            "images_root": name_text(str(workspace.folder)),
+        }
+    )  # valid UTF-8 whatever the names
     data = {
         "info": info,
-        "images": images, "annotations": annotations,
+        "images": images,
+        "annotations": annotations,
         "categories": [{"id": 1, "name": ANOMALY_LABEL, "supercategory": "defect"}],
     }
     with atomic_write(Path(target_file), mode="w") as handle:

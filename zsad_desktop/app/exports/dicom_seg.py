@@ -25,8 +25,17 @@ from zsad_desktop.imaging.dicom import frame_total
 SEGMENT_LABEL = "anomaly"
 #: type 2 patient and study attributes a SEG copies: required but may be empty, so an absent one is
 #: passed on empty (many exports drop them); missing UIDs (type 1) are a refusal
-EMPTY_ALLOWED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
-                 "ReferringPhysicianName", "StudyID", "AccessionNumber")
+EMPTY_ALLOWED = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+)
 
 
 class SegRefused(Exception):
@@ -36,19 +45,27 @@ class SegRefused(Exception):
 def write_dicom_seg(source: Path, frame: int | None, mask: np.ndarray, target: Path) -> None:
     """Write `mask` (H, W bool) of `source` (its `frame`, or None) to `target` as a DICOM SEG."""
     try:
-        header = pydicom.dcmread(source, stop_before_pixels=True)  # highdicom needs the attributes, not pixels
+        header = pydicom.dcmread(
+            source, stop_before_pixels=True
+        )  # highdicom needs the attributes, not pixels
     except (OSError, ValueError, EOFError, pydicom.errors.InvalidDicomError) as error:
         raise SegRefused(f"not a readable DICOM file ({error})") from None
     for keyword in EMPTY_ALLOWED:
         if keyword not in header:
             setattr(header, keyword, "")
-    missing = [k for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID") if not header.get(k)]
+    missing = [
+        k
+        for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+        if not header.get(k)
+    ]
     if missing:
         raise SegRefused(f"the source has no {', '.join(missing)}")
     frames = frame_total(header)
     mask = np.asarray(mask, bool)
     if mask.shape != (int(header.get("Rows", 0)), int(header.get("Columns", 0))):
-        raise SegRefused(f"mask size {mask.shape} differs from the image's {header.get('Rows')}x{header.get('Columns')}")
+        raise SegRefused(
+            f"mask size {mask.shape} differs from the image's {header.get('Rows')}x{header.get('Columns')}"
+        )
     index = frame or 0
     patch_frame = frames > 1 and get_image_coordinate_system(header) is None
     if frames > 1 and not patch_frame:
@@ -60,10 +77,18 @@ def write_dicom_seg(source: Path, frame: int | None, mask: np.ndarray, target: P
         header.NumberOfFrames = 1
     try:
         seg = hd.seg.Segmentation(
-            source_images=[header], pixel_array=pixels, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-            segment_descriptions=[_segment()], series_instance_uid=hd.UID(), series_number=9901,
-            sop_instance_uid=hd.UID(), instance_number=1, manufacturer="zsad-desktop",
-            manufacturer_model_name="zsad-desktop", software_versions=str(__version__), device_serial_number="0",
+            source_images=[header],
+            pixel_array=pixels,
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=[_segment()],
+            series_instance_uid=hd.UID(),
+            series_number=9901,
+            sop_instance_uid=hd.UID(),
+            instance_number=1,
+            manufacturer="zsad-desktop",
+            manufacturer_model_name="zsad-desktop",
+            software_versions=str(__version__),
+            device_serial_number="0",
             series_description="zsad reviewed anomaly",
         )
     except (AttributeError, ValueError, TypeError, KeyError, IndexError, NotImplementedError) as error:
@@ -78,7 +103,8 @@ def write_dicom_seg(source: Path, frame: int | None, mask: np.ndarray, target: P
 
 def _segment() -> hd.seg.SegmentDescription:
     return hd.seg.SegmentDescription(
-        segment_number=1, segment_label=SEGMENT_LABEL,
+        segment_number=1,
+        segment_label=SEGMENT_LABEL,
         segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
         segmented_property_type=codes.SCT.Lesion,
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,

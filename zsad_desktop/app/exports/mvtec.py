@@ -23,9 +23,9 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -90,8 +90,14 @@ def export_mvtec(
     return report
 
 
-def _write(workspace: Workspace, root: Path, label: str, progress: Progress | None,
-           cancel: threading.Event | None, dicom_seg: bool = False) -> ExportReport:
+def _write(
+    workspace: Workspace,
+    root: Path,
+    label: str,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    dicom_seg: bool = False,
+) -> ExportReport:
     report = ExportReport(root)
     for sub in ("test/good", f"test/{label}", f"ground_truth/{label}"):
         (root / sub).mkdir(parents=True)
@@ -118,7 +124,9 @@ def _write(workspace: Workspace, root: Path, label: str, progress: Progress | No
             continue
         report.files += 1
         if anomalous:
-            _write_png(inside(root, root / f"ground_truth/{label}/{name}_mask.png"), mask.astype(np.uint8) * 255)
+            _write_png(
+                inside(root, root / f"ground_truth/{label}/{name}_mask.png"), mask.astype(np.uint8) * 255
+            )
             report.anomalous += 1
             report.files += 1
             if dicom_seg and uid_stem:
@@ -130,8 +138,9 @@ def _write(workspace: Workspace, root: Path, label: str, progress: Progress | No
     return report
 
 
-def _write_seg(report: ExportReport, source: Path, frame: int | None, mask: np.ndarray, folder: Path,
-               name: str) -> None:
+def _write_seg(
+    report: ExportReport, source: Path, frame: int | None, mask: np.ndarray, folder: Path, name: str
+) -> None:
     folder.mkdir(exist_ok=True)
     try:
         write_dicom_seg(source, frame, mask, inside(folder.parent, folder / f"{name}_seg.dcm"))
@@ -183,9 +192,15 @@ def _write_anomalib_config(root: Path, final: Path, category: str, label: str) -
         "val_split_mode": "same_as_test",
     }
     config = {"data": {"class_path": "anomalib.data.Folder", "init_args": init_args}}
-    lines = ["# anomalib Folder dataset over this export: anomalib train --model Padim --config anomalib_folder.yaml",
-             "data:", "  class_path: anomalib.data.Folder", "  init_args:"]
-    lines += [f"    {key}: {json.dumps(value)}" for key, value in init_args.items()]  # JSON scalars are valid YAML
+    lines = [
+        "# anomalib Folder dataset over this export: anomalib train --model Padim --config anomalib_folder.yaml",
+        "data:",
+        "  class_path: anomalib.data.Folder",
+        "  init_args:",
+    ]
+    lines += [
+        f"    {key}: {json.dumps(value)}" for key, value in init_args.items()
+    ]  # JSON scalars are valid YAML
     (root / f"{CONFIG_NAME}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / f"{CONFIG_NAME}.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 

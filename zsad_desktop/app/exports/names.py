@@ -32,7 +32,7 @@ def safe_name(text: str, fallback: str = "image") -> str:
     if name.split(".")[0].lower() in _RESERVED:
         name = f"_{name}"
     if len(name) > MAX_NAME:  # keep it unique: the cut-off part goes into a short hash
-        name = f"{name[:MAX_NAME - 9]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+        name = f"{name[: MAX_NAME - 9]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
     return name
 
 

@@ -27,16 +27,26 @@ def review_report(workspace: Workspace, cancel: threading.Event | None = None) -
         area = image.mask_area
         if area is None and image.mask_file:  # reviews saved before areas were stored
             area = int(workspace.files.read_mask(image.mask_file).sum())
-        rows.append({
-            "path": name_text(exported_path(workspace.folder, image.rel_path, image.frame, image.image_id)),
-            "score": image.score, "status": image.status.value, "reviewer": image.reviewer,
-            "model_version": image.model_version, "defect_area": area or 0, "note": image.note,
-            "updated_at": image.updated_at.isoformat() if image.updated_at else None,
-        })
+        rows.append(
+            {
+                "path": name_text(
+                    exported_path(workspace.folder, image.rel_path, image.frame, image.image_id)
+                ),
+                "score": image.score,
+                "status": image.status.value,
+                "reviewer": image.reviewer,
+                "model_version": image.model_version,
+                "defect_area": area or 0,
+                "note": image.note,
+                "updated_at": image.updated_at.isoformat() if image.updated_at else None,
+            }
+        )
     return rows
 
 
-def export_report(workspace: Workspace, target_file: Path | str, cancel: threading.Event | None = None) -> int | None:
+def export_report(
+    workspace: Workspace, target_file: Path | str, cancel: threading.Event | None = None
+) -> int | None:
     """CSV, or JSON when the file name ends in .json; returns the number of images listed, or None
     when cancelled (then nothing is written)."""
     rows = review_report(workspace, cancel)

@@ -40,21 +40,41 @@ def reviewed_images(workspace: Workspace, statuses=DECIDED) -> list[ReviewedImag
     """Images present and readable with one of `statuses` (all images if None), by path; score from the active model."""
     active = workspace.active_model_id() or ""
     query = (
-        select(Image.id, Image.rel_path, Image.width, Image.height, Review.status, Review.mask_file, Review.mask_area,
-               Review.reviewer, Review.model_version, Review.note, Review.updated_at, Prediction.score,
-               Image.frame)
+        select(
+            Image.id,
+            Image.rel_path,
+            Image.width,
+            Image.height,
+            Review.status,
+            Review.mask_file,
+            Review.mask_area,
+            Review.reviewer,
+            Review.model_version,
+            Review.note,
+            Review.updated_at,
+            Prediction.score,
+            Image.frame,
+        )
         .select_from(Image)
         .outerjoin(Review, Review.image_hash == Image.content_hash)
-        .outerjoin(Prediction, and_(Prediction.image_hash == Image.content_hash, Prediction.model_version == active,
-                                    Prediction.detector_input == workspace.input_key(active)))
+        .outerjoin(
+            Prediction,
+            and_(
+                Prediction.image_hash == Image.content_hash,
+                Prediction.model_version == active,
+                Prediction.detector_input == workspace.input_key(active),
+            ),
+        )
         .where(Image.missing.is_(False))
         .order_by(Image.rel_path, Image.frame)
     )
     if statuses is not None:
         query = query.where(Review.status.in_(list(statuses)), Image.load_error.is_(None))
     with workspace.database.read() as session:
-        return [ReviewedImage(id_, rel, w, h, ReviewStatus(status) if status else ReviewStatus.UNREVIEWED, *rest)
-                for id_, rel, w, h, status, *rest in session.execute(query)]
+        return [
+            ReviewedImage(id_, rel, w, h, ReviewStatus(status) if status else ReviewStatus.UNREVIEWED, *rest)
+            for id_, rel, w, h, status, *rest in session.execute(query)
+        ]
 
 
 def final_mask(workspace: Workspace, image: ReviewedImage) -> np.ndarray | None:

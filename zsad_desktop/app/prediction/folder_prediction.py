@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -66,7 +66,9 @@ class FolderPrediction:
     cancelled: bool = False
 
     def summary(self) -> str:
-        return f"{len(self.scored)} images scored, {self.already_done} already done, {len(self.failed)} skipped"
+        return (
+            f"{len(self.scored)} images scored, {self.already_done} already done, {len(self.failed)} skipped"
+        )
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -106,8 +108,17 @@ def detect_files(
                     readable.append((item, pixels))
                 else:
                     try:
-                        yield item, predict_tiled(detector, source.path, source.frame, source.detector_input,
-                                                  source.tiling, cancel)
+                        yield (
+                            item,
+                            predict_tiled(
+                                detector,
+                                source.path,
+                                source.frame,
+                                source.detector_input,
+                                source.tiling,
+                                cancel,
+                            ),
+                        )
                     except ImageLoadError as error:
                         yield item, error
                     except InterruptedError:  # cancelled between the tiles of a large image
@@ -146,14 +157,19 @@ class LazyImages:
             return np.zeros(shape, np.uint8)
 
 
-def score_whole_folder(detector, sources: Sequence[ImageSource], progress: Progress | None = None,
-                       cancel: threading.Event | None = None
-                       ) -> Iterator[tuple[ImageSource, Detection | ImageLoadError]]:
+def score_whole_folder(
+    detector,
+    sources: Sequence[ImageSource],
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[tuple[ImageSource, Detection | ImageLoadError]]:
     """A folder-level method (one with `score_folder`, e.g. musc) scores every source against the others,
     reading them lazily; then yields (source, detection or load error) in order. A cancel yields nothing."""
     images = LazyImages(sources)
     try:
-        detections = detector.score_folder(images, progress, (lambda: cancel.is_set()) if cancel is not None else None)
+        detections = detector.score_folder(
+            images, progress, (lambda: cancel.is_set()) if cancel is not None else None
+        )
     except InterruptedError:
         return
     for i, (source, detection) in enumerate(zip(sources, detections)):
@@ -168,8 +184,9 @@ def _read_input(pair: tuple[Path | ImageSource, ImageSource]) -> np.ndarray | No
     return source.detector_input.to_rgb8(load_image(source.path, source.frame))
 
 
-def folder_sources(folder: Path, resolved: WorkspaceInput, paths: Sequence[Path] | None = None
-                   ) -> Iterator[ImageSource | ImageLoadError]:
+def folder_sources(
+    folder: Path, resolved: WorkspaceInput, paths: Sequence[Path] | None = None
+) -> Iterator[ImageSource | ImageLoadError]:
     """Each image below `folder` (or of `paths`; each frame of a multi-frame file) as a source, from its header."""
     for path in image_files(folder) if paths is None else paths:
         try:
@@ -179,7 +196,9 @@ def folder_sources(folder: Path, resolved: WorkspaceInput, paths: Sequence[Path]
             yield error
             continue
         for entry in entries:
-            detector_input, tiling, key = resolved.for_image(info.bit_depth, info.modality, info.height, info.width)
+            detector_input, tiling, key = resolved.for_image(
+                info.bit_depth, info.modality, info.height, info.width
+            )
             yield ImageSource(path, entry.frame if entry else None, detector_input, tiling, key)
 
 
@@ -192,8 +211,14 @@ def _outside(paths: list[Path], folder: Path, out_dir: Path) -> list[Path]:
     return [path for path in paths if path.relative_to(folder).parts[: len(inner)] != inner]
 
 
-def write_heatmaps(out_dir: Path, source: ImageSource, folder: Path, detection: Detection, detector: Detector,
-                   keep_suffix: bool = False) -> None:
+def write_heatmaps(
+    out_dir: Path,
+    source: ImageSource,
+    folder: Path,
+    detection: Detection,
+    detector: Detector,
+    keep_suffix: bool = False,
+) -> None:
     """A colour-mapped PNG for people and a raw 16-bit PNG (score x 65535) for programs, named after the
     image (with its suffix when `keep_suffix`: x.png and x.gif side by side); a very large tiled image's
     heatmaps are its reduced map."""
@@ -205,7 +230,10 @@ def write_heatmaps(out_dir: Path, source: ImageSource, folder: Path, detection: 
     heat = np.clip(detection.heatmap, 0.0, 1.0)
     shown = detector.normalisation.normalise(detection.heatmap)
     colour = cv2.cvtColor(colourise(shown), cv2.COLOR_RGB2BGR)
-    for name, pixels in ((f"{stem}_heatmap.png", colour), (f"{stem}_raw16.png", (heat * 65535).astype(np.uint16))):
+    for name, pixels in (
+        (f"{stem}_heatmap.png", colour),
+        (f"{stem}_raw16.png", (heat * 65535).astype(np.uint16)),
+    ):
         ok, encoded = cv2.imencode(".png", pixels)
         with atomic_write(target / name) as handle:
             handle.write(encoded.tobytes())
@@ -239,6 +267,7 @@ def predict_folder(
     if folder_level:  # whole images, never tiles
         resolved = WorkspaceInput(choice, window, None)
     with ScoresFile(out_dir / "scores.csv") as scores:
+
         def relative(path: Path) -> str:
             return str(Path(path).relative_to(folder))
 
@@ -258,8 +287,11 @@ def predict_folder(
                 sources.append(source)
         if folder_level and sources:  # the images done are scored again as the others' references
             sources = readable
-        outcomes = (score_whole_folder(detector, sources, progress, cancel) if folder_level
-                    else detect_files(detector, sources, batch_size, progress, cancel))
+        outcomes = (
+            score_whole_folder(detector, sources, progress, cancel)
+            if folder_level
+            else detect_files(detector, sources, batch_size, progress, cancel)
+        )
         for source, outcome in outcomes:
             if (source.path, source.frame) in done_keys:  # its row is there already
                 continue
@@ -268,8 +300,12 @@ def predict_folder(
                 scores.add_skipped(relative(source.path), outcome.reason)
                 continue
             shared_stem = stems[source.path.parent, source.path.stem] > 1
-            write_heatmaps(out_dir, source, folder, outcome, detector, shared_stem)  # first: a row means its files are there
-            scores.add_score(score_key(relative(source.path), source.frame, outcome.model_id, source.key), outcome.score)
+            write_heatmaps(
+                out_dir, source, folder, outcome, detector, shared_stem
+            )  # first: a row means its files are there
+            scores.add_score(
+                score_key(relative(source.path), source.frame, outcome.model_id, source.key), outcome.score
+            )
             result.scored.append((source, outcome.score))
     result.cancelled = cancel is not None and cancel.is_set()
     return result

@@ -16,8 +16,9 @@ import itertools
 import logging
 import os
 import threading
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ class JobQueue:
         self._counter = itertools.count()
         self._running: list[Job] = []
         self._stopped = False
-        self._threads = [threading.Thread(target=self._loop, name=f"jobs-{name}-{i}", daemon=True) for i in range(workers)]
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"jobs-{name}-{i}", daemon=True) for i in range(workers)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -131,7 +134,9 @@ class JobQueue:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         with self._lock:
-            return self._lock.wait_for(lambda: not self._running and all(j.cancel.is_set() for j in self._heap), timeout)
+            return self._lock.wait_for(
+                lambda: not self._running and all(j.cancel.is_set() for j in self._heap), timeout
+            )
 
     def run_waiting(self, better_than: Priority) -> int:
         """From inside a long job (a training step), run the waiting jobs that
@@ -208,7 +213,10 @@ class JobQueue:
 
 
 def prediction_order(
-    gallery_ids: Sequence[int], on_screen: int | None, needed: Collection[int] | None = None, lookahead: int = 8
+    gallery_ids: Sequence[int],
+    on_screen: int | None,
+    needed: Collection[int] | None = None,
+    lookahead: int = 8,
 ) -> list[tuple[Priority, list[int]]]:
     """Which images to predict, in which order: the one on screen, then the next
     `lookahead` in gallery order, then the rest of the folder from there on,

@@ -29,8 +29,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,7 +38,13 @@ from zsad_desktop.app.prediction.folder_prediction import folder_sources, image_
 from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, workspace_input
 from zsad_desktop.app.workspace.detector_input import InputChoice, WorkspaceInput
 from zsad_desktop.app.workspace.workspace import Workspace
-from zsad_desktop.detection.interface import Detection, Detector, DetectorError, NormalisationStats, create_detector
+from zsad_desktop.detection.interface import (
+    Detection,
+    Detector,
+    DetectorError,
+    NormalisationStats,
+    create_detector,
+)
 from zsad_desktop.detection.normal_memory import NormalMemory
 from zsad_desktop.imaging import ImageLoadError, load_image
 from zsad_desktop.store import ReviewStatus
@@ -65,7 +71,9 @@ def musc_extractor(base: Detector) -> Detector:
     """A musc detector on `base`'s backbone (shared: no second model), for patch features."""
     backbone = getattr(base, "backbone", None)
     if backbone is None:
-        raise DetectorError(f"a normal memory needs a CLIP backbone; {base.method or 'this detector'} has none")
+        raise DetectorError(
+            f"a normal memory needs a CLIP backbone; {base.method or 'this detector'} has none"
+        )
     return create_detector("musc", backbone=backbone, batch_size=getattr(base, "batch_size", None))
 
 
@@ -77,10 +85,14 @@ class MemoryDetector(Detector):
             raise ValueError("the normal memory is empty: predict with the base detector")
         self.base, self.memory, self.extractor = base, memory, extractor
         self.method = f"{base.method}+normals"
-        self.backbone = getattr(base, "backbone", None)  # its input size keys the predictions (detector_input)
+        self.backbone = getattr(
+            base, "backbone", None
+        )  # its input size keys the predictions (detector_input)
         self.device = getattr(base, "device", "cpu")
         self.batch_size = getattr(base, "batch_size", 4)
-        self.normalisation = NormalisationStats(0.0, 1.0)  # heatmaps are already on a 0..1 scale for all images
+        self.normalisation = NormalisationStats(
+            0.0, 1.0
+        )  # heatmaps are already on a 0..1 scale for all images
         self._lock = threading.Lock()
 
     @property
@@ -90,8 +102,10 @@ class MemoryDetector(Detector):
     def memory_maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Each image's distance-to-nearest-normal map at its own size."""
         features, grid = self.extractor.patch_features(images, degree=FEATURE_DEGREE)
-        return [self.extractor.grid_to_heatmap(self.memory.distances(f), grid, image.shape[:2])
-                for f, image in zip(features, images)]
+        return [
+            self.extractor.grid_to_heatmap(self.memory.distances(f), grid, image.shape[:2])
+            for f, image in zip(features, images)
+        ]
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Detection]:
         images = list(images)
@@ -108,8 +122,12 @@ class MemoryDetector(Detector):
             return out
 
 
-def add_normals(memory: NormalMemory, items: Sequence[tuple[str, np.ndarray, np.ndarray | None]], base: Detector,
-                extractor: Detector) -> None:
+def add_normals(
+    memory: NormalMemory,
+    items: Sequence[tuple[str, np.ndarray, np.ndarray | None]],
+    base: Detector,
+    extractor: Detector,
+) -> None:
     """Add (id, 8-bit RGB pixels, zero-shot map or None) items; missing zero-shot maps are predicted by `base`."""
     if not items:
         return
@@ -122,9 +140,15 @@ def add_normals(memory: NormalMemory, items: Sequence[tuple[str, np.ndarray, np.
 
 
 # -- a folder of known-good images (zsad predict --normals DIR) ---------------------------------------------
-def memory_from_folder(folder: Path, base: Detector, extractor: Detector | None = None,
-                       choice: InputChoice = InputChoice(), window: tuple[float, float] | None = None,
-                       progress: Progress | None = None, batch: int = 8) -> tuple[NormalMemory, list[ImageLoadError]]:
+def memory_from_folder(
+    folder: Path,
+    base: Detector,
+    extractor: Detector | None = None,
+    choice: InputChoice = InputChoice(),
+    window: tuple[float, float] | None = None,
+    progress: Progress | None = None,
+    batch: int = 8,
+) -> tuple[NormalMemory, list[ImageLoadError]]:
     """A memory of every image below `folder` (seen as the predictions see them, untiled), and the files skipped."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -166,13 +190,24 @@ def load_memory(path: Path) -> NormalMemory:
     return NormalMemory.load(path) if Path(path).is_file() else NormalMemory()
 
 
-def sync_memory(workspace: Workspace, base: Detector, extractor: Detector, memory: NormalMemory,
-                cancel: threading.Event | None = None, batch: int = 8) -> tuple[int, list[str]]:
+def sync_memory(
+    workspace: Workspace,
+    base: Detector,
+    extractor: Detector,
+    memory: NormalMemory,
+    cancel: threading.Event | None = None,
+    batch: int = 8,
+) -> tuple[int, list[str]]:
     """Make `memory` hold exactly the workspace's readable images reviewed NORMAL (by content hash): images
     no longer normal are removed, new ones added (their cached zero-shot map of `base` reused when there is
     one). Returns (images added, ids removed); the caller saves."""
-    rows = [r for r in workspace.images(statuses=[ReviewStatus.NORMAL], order="name", model_id=base.model_id,
-                                        include_errors=False) if r.content_hash]
+    rows = [
+        r
+        for r in workspace.images(
+            statuses=[ReviewStatus.NORMAL], order="name", model_id=base.model_id, include_errors=False
+        )
+        if r.content_hash
+    ]
     normal = {r.content_hash: r for r in rows}
     removed = [image_id for image_id in memory.image_ids() if image_id not in normal]
     for image_id in removed:

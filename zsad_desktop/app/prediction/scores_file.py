@@ -78,8 +78,10 @@ def claim_output(out_dir: Path, folder: Path) -> None:
     except (FileNotFoundError, ValueError, AttributeError):
         earlier = None  # a first run, or one from before the record
     if earlier not in (None, source):
-        raise FileExistsError(f"{name_text(str(out_dir))} holds the scores of {earlier}, not {source}: give another "
-                              f"--out, or delete {RUN_RECORD} there to continue it with this folder")
+        raise FileExistsError(
+            f"{name_text(str(out_dir))} holds the scores of {earlier}, not {source}: give another "
+            f"--out, or delete {RUN_RECORD} there to continue it with this folder"
+        )
     if earlier is None:
         with atomic_write(record, mode="w") as handle:
             json.dump({"folder": source}, handle)

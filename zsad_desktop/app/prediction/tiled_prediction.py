@@ -11,9 +11,9 @@ image size it covers, and readers stretch it over the image.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -57,7 +57,9 @@ def predict_tiled(
         window = detector_input.window_for(regions.pixels, regions.default_window)
         full = np.empty((height, width), np.float32) if height * width <= full_max_pixels else None
         sink = _into(full) if full is not None else None
-        result = tiled_predict(detector, regions.pixels, tiling, sink=sink, to_rgb8=_tile_to_rgb8(window), cancel=cancel)
+        result = tiled_predict(
+            detector, regions.pixels, tiling, sink=sink, to_rgb8=_tile_to_rgb8(window), cancel=cancel
+        )
     heatmap = full if full is not None else result.reduced_heatmap
     return TiledImageDetection(result.score, heatmap, detector.model_id, (height, width), result.tiles)
 

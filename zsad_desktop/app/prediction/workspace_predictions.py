@@ -11,9 +11,10 @@ their row and skipped.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -56,22 +57,35 @@ class _ImageFacts(NamedTuple):
     width: int | None
 
 
-_FACTS = (Image.rel_path, Image.frame, Image.content_hash, Image.load_error, Image.bit_depth, Image.modality,
-          Image.height, Image.width)
+_FACTS = (
+    Image.rel_path,
+    Image.frame,
+    Image.content_hash,
+    Image.load_error,
+    Image.bit_depth,
+    Image.modality,
+    Image.height,
+    Image.width,
+)
 
 
-def workspace_input(workspace: Workspace, model_version: str, detector: Detector | None = None,
-                    whole: bool = False) -> WorkspaceInput:
+def workspace_input(
+    workspace: Workspace, model_version: str, detector: Detector | None = None, whole: bool = False
+) -> WorkspaceInput:
     """The workspace's detector-input and tiling choices, resolved for the model (its input size);
     `whole`: no tiling, every image resized to the input (a first look)."""
     # The same input size whether asked with the detector (predicting) or without (looking up): a
     # detector that does not say its own falls back to its registered version's, as lookups do.
-    size = (detector_input_size(detector) if detector is not None else None) or model_input_size(workspace, model_version)
+    size = (detector_input_size(detector) if detector is not None else None) or model_input_size(
+        workspace, model_version
+    )
     resolved = WorkspaceInput.of(workspace, size, getattr(detector, "batch_size", 4))
     return replace(resolved, tiling=None) if whole else resolved
 
 
-def prediction_key(workspace: Workspace, image_id: int, model_version: str, whole: bool = False) -> str | None:
+def prediction_key(
+    workspace: Workspace, image_id: int, model_version: str, whole: bool = False
+) -> str | None:
     """The detector-input key the image's prediction by `model_version` has under the current choices."""
     with workspace.database.read() as session:
         facts = session.execute(select(*_FACTS).where(Image.id == image_id)).first()
@@ -84,8 +98,13 @@ def _key(resolved: WorkspaceInput, facts: _ImageFacts) -> str:
     return resolved.for_image(facts.bit_depth, facts.modality, facts.height, facts.width)[2]
 
 
-def cached_prediction(workspace: Workspace, image_id: int, model_version: str,
-                      detector_input: str | None = None, whole: bool = False) -> PredictionRow | None:
+def cached_prediction(
+    workspace: Workspace,
+    image_id: int,
+    model_version: str,
+    detector_input: str | None = None,
+    whole: bool = False,
+) -> PredictionRow | None:
     """The stored prediction of `model_version` for the image's pixels made with `detector_input`
     (default: the key the workspace's current choices give this image, untiled with `whole`), or None."""
     if detector_input is None:
@@ -96,10 +115,18 @@ def cached_prediction(workspace: Workspace, image_id: int, model_version: str,
         image = session.get(Image, image_id)
         if image is None or image.content_hash is None:
             return None
-        row = session.scalar(select(Prediction).where(
-            Prediction.image_hash == image.content_hash, Prediction.model_version == model_version,
-            Prediction.detector_input == detector_input))
-        return PredictionRow(image_id, row.score, row.model_version, row.heatmap_file, row.detector_input) if row else None
+        row = session.scalar(
+            select(Prediction).where(
+                Prediction.image_hash == image.content_hash,
+                Prediction.model_version == model_version,
+                Prediction.detector_input == detector_input,
+            )
+        )
+        return (
+            PredictionRow(image_id, row.score, row.model_version, row.heatmap_file, row.detector_input)
+            if row
+            else None
+        )
 
 
 def heatmap(workspace: Workspace, prediction: PredictionRow, max_side: int | None = None) -> np.ndarray:
@@ -113,10 +140,14 @@ def heatmap(workspace: Workspace, prediction: PredictionRow, max_side: int | Non
     if stored.shape == (height, width):
         return stored
     shrinking = height * width < stored.size
-    return cv2.resize(stored, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return cv2.resize(
+        stored, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    )
 
 
-def store_prediction(workspace: Workspace, image_id: int, detection: Detection, detector_input: str = "") -> PredictionRow:
+def store_prediction(
+    workspace: Workspace, image_id: int, detection: Detection, detector_input: str = ""
+) -> PredictionRow:
     """Heatmap file first, then the row; if another process stored the same prediction meanwhile, theirs stays.
     A tiled detection's reduced map is stored with the size of the image it covers."""
     with workspace.database.read() as session:
@@ -128,8 +159,15 @@ def store_prediction(workspace: Workspace, image_id: int, detection: Detection, 
     relative = workspace.files.write_heatmap(image_hash, detection.model_id, detection.heatmap, image_shape)
     try:
         with workspace.database.session() as session:
-            session.add(Prediction(image_hash=image_hash, model_version=detection.model_id, detector_input=detector_input,
-                                   score=detection.score, heatmap_file=relative))
+            session.add(
+                Prediction(
+                    image_hash=image_hash,
+                    model_version=detection.model_id,
+                    detector_input=detector_input,
+                    score=detection.score,
+                    heatmap_file=relative,
+                )
+            )
     except IntegrityError:  # another process stored the same prediction first: keep theirs
         workspace.files.path(relative).unlink(missing_ok=True)
         return cached_prediction(workspace, image_id, detection.model_id, detector_input)
@@ -158,18 +196,23 @@ def predict_images(
         if facts is None or facts.content_hash is None:
             yield PredictionFailure(image_id, facts.load_error if facts else "not in this workspace")
             continue
-        detector_input, tiling, key = resolved.for_image(facts.bit_depth, facts.modality, facts.height, facts.width)
+        detector_input, tiling, key = resolved.for_image(
+            facts.bit_depth, facts.modality, facts.height, facts.width
+        )
         found = cached.get((facts.content_hash, key))
         if found is not None:
             yield PredictionRow(image_id, found[0], model_version, found[1], key)
             continue
         to_compute.setdefault((facts.content_hash, key), []).append(image_id)
-        sources.setdefault((facts.content_hash, key), ImageSource(
-            workspace.folder / facts.rel_path, facts.frame, detector_input, tiling, key))
+        sources.setdefault(
+            (facts.content_hash, key),
+            ImageSource(workspace.folder / facts.rel_path, facts.frame, detector_input, tiling, key),
+        )
     by_source = {sources[group]: ids for group, ids in to_compute.items()}
     # On a GPU, heatmap files and rows are written on another thread while the next batch is scored.
     writer: InOrderWriter[list[PredictionRow | PredictionFailure]] = InOrderWriter(
-        writes_in_background(str(getattr(detector, "device", ""))))
+        writes_in_background(str(getattr(detector, "device", "")))
+    )
     try:
         for source, outcome in detect_files(detector, list(by_source), size, progress, cancel):
             writer.submit(partial(_record, workspace, by_source[source], source.key, outcome))
@@ -181,16 +224,19 @@ def predict_images(
         writer.close()  # a consumer that stops early still gets every started write finished
 
 
-def _record(workspace: Workspace, ids: list[int], key: str,
-            outcome: Detection | ImageLoadError) -> list[PredictionRow | PredictionFailure]:
+def _record(
+    workspace: Workspace, ids: list[int], key: str, outcome: Detection | ImageLoadError
+) -> list[PredictionRow | PredictionFailure]:
     """Store one outcome for every image id sharing its pixels: a failure on their rows, or the prediction."""
     if isinstance(outcome, ImageLoadError):
         with workspace.database.session() as session:
             session.execute(update(Image).where(Image.id.in_(ids)).values(load_error=outcome.reason))
         return [PredictionFailure(image_id, outcome.reason) for image_id in ids]
     stored = store_prediction(workspace, ids[0], outcome, key)
-    return [stored] + [PredictionRow(image_id, stored.score, stored.model_version, stored.heatmap_file, key)
-                       for image_id in ids[1:]]
+    return [stored] + [
+        PredictionRow(image_id, stored.score, stored.model_version, stored.heatmap_file, key)
+        for image_id in ids[1:]
+    ]
 
 
 LOOKUP_CHUNK = 900  # below every database's limit on bound parameters
@@ -208,7 +254,12 @@ def _lookup(workspace: Workspace, image_ids: Sequence[int], model_version: str):
                 images[id_] = _ImageFacts(*facts)
             hashes = list({images[i].content_hash for i in chunk if i in images and images[i].content_hash})
             for image_hash, key, score, heatmap_file in session.execute(
-                    select(Prediction.image_hash, Prediction.detector_input, Prediction.score, Prediction.heatmap_file)
-                    .where(Prediction.model_version == model_version, Prediction.image_hash.in_(hashes))):
+                select(
+                    Prediction.image_hash,
+                    Prediction.detector_input,
+                    Prediction.score,
+                    Prediction.heatmap_file,
+                ).where(Prediction.model_version == model_version, Prediction.image_hash.in_(hashes))
+            ):
                 cached[(image_hash, key)] = (score, heatmap_file)
     return images, cached

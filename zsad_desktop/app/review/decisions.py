@@ -16,7 +16,10 @@ import numpy as np
 from sqlalchemy import select, update
 
 from zsad_desktop.app.workspace.workspace import Workspace
-from zsad_desktop.store import Image, Review, ReviewEvent, ReviewStatus
+from zsad_desktop.store import Image, Review, ReviewEvent
+from zsad_desktop.store import (
+    ReviewStatus as ReviewStatus,  # the statuses a decision moves between, for the window
+)
 from zsad_desktop.store.errors import StoreError
 from zsad_desktop.store.schema import utcnow
 
@@ -41,7 +44,9 @@ def _image(workspace: Workspace, image_id: int) -> tuple[str, tuple[int, int] | 
         if image is None:
             raise StoreError(f"no image with id {image_id} in this workspace")
         if image.content_hash is None:
-            raise StoreError(f"{image.rel_path} could not be read, so it cannot be reviewed: {image.load_error}")
+            raise StoreError(
+                f"{image.rel_path} could not be read, so it cannot be reviewed: {image.load_error}"
+            )
         size = (image.height, image.width) if image.height and image.width else None
         return image.content_hash, size
 
@@ -81,7 +86,9 @@ def record_review(
         mask = None
     proposal = _checked_mask(proposal, size, "proposal") if proposal is not None else None
     mask_file = workspace.files.write_mask(image_hash, mask, "final") if mask is not None else None
-    proposal_file = workspace.files.write_mask(image_hash, proposal, "proposal") if proposal is not None else None
+    proposal_file = (
+        workspace.files.write_mask(image_hash, proposal, "proposal") if proposal is not None else None
+    )
     area = int(mask.sum()) if mask is not None else (0 if status is ReviewStatus.NORMAL else None)
     with workspace.database.session() as session:  # holds the write lock: `before` cannot go stale
         review = session.scalar(select(Review).where(Review.image_hash == image_hash))
@@ -98,10 +105,20 @@ def record_review(
         review.reviewer = reviewer
         review.note = note
         review.updated_at = utcnow()
-        session.add(ReviewEvent(
-            image_hash=image_hash, from_status=before, to_status=status, mask_file=mask_file, mask_area=area,
-            proposal_file=proposal_file, model_version=model_version, reviewer=reviewer, note=note, at=review.updated_at,
-        ))
+        session.add(
+            ReviewEvent(
+                image_hash=image_hash,
+                from_status=before,
+                to_status=status,
+                mask_file=mask_file,
+                mask_area=area,
+                proposal_file=proposal_file,
+                model_version=model_version,
+                reviewer=reviewer,
+                note=note,
+                at=review.updated_at,
+            )
+        )
         # Every path with these pixels shows the new state (the gallery counts and filters by it).
         session.execute(update(Image).where(Image.content_hash == image_hash).values(review_status=status))
     return review
@@ -122,13 +139,31 @@ def final_mask(workspace: Workspace, image_id: int) -> np.ndarray | None:
 
 def proposal_mask(workspace: Workspace, image_id: int) -> np.ndarray | None:
     review = current_review(workspace, image_id)
-    return workspace.files.read_mask(review.proposal_file) if review is not None and review.proposal_file else None
+    return (
+        workspace.files.read_mask(review.proposal_file)
+        if review is not None and review.proposal_file
+        else None
+    )
 
 
 def history(workspace: Workspace, image_id: int) -> list[HistoryEntry]:
     """Every decision on the image's pixels, oldest first."""
     image_hash, _ = _image(workspace, image_id)
     with workspace.database.read() as session:
-        events = session.scalars(select(ReviewEvent).where(ReviewEvent.image_hash == image_hash).order_by(ReviewEvent.id))
-        return [HistoryEntry(e.at, e.reviewer, e.from_status, e.to_status, e.mask_file, e.note, e.mask_area,
-                             e.proposal_file, e.model_version) for e in events]
+        events = session.scalars(
+            select(ReviewEvent).where(ReviewEvent.image_hash == image_hash).order_by(ReviewEvent.id)
+        )
+        return [
+            HistoryEntry(
+                e.at,
+                e.reviewer,
+                e.from_status,
+                e.to_status,
+                e.mask_file,
+                e.note,
+                e.mask_area,
+                e.proposal_file,
+                e.model_version,
+            )
+            for e in events
+        ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 
@@ -43,11 +43,23 @@ def refresh_informativeness(workspace: Workspace, cancel: threading.Event | None
     other = second_opinion(workspace, active)
     threshold = workspace.setting("informative_threshold", None)
     with workspace.database.read() as session:
-        mine = session.execute(select(Prediction.id, Prediction.image_hash, Prediction.detector_input, Prediction.score)
-                               .where(Prediction.model_version == active.model_id)).all()
-        theirs = {} if other is None else {
-            (h, k): s for h, k, s in session.execute(select(Prediction.image_hash, Prediction.detector_input, Prediction.score)
-                                                     .where(Prediction.model_version == other))}
+        mine = session.execute(
+            select(Prediction.id, Prediction.image_hash, Prediction.detector_input, Prediction.score).where(
+                Prediction.model_version == active.model_id
+            )
+        ).all()
+        theirs = (
+            {}
+            if other is None
+            else {
+                (h, k): s
+                for h, k, s in session.execute(
+                    select(Prediction.image_hash, Prediction.detector_input, Prediction.score).where(
+                        Prediction.model_version == other
+                    )
+                )
+            }
+        )
     # quantiles only compare predictions made from the same detector input
     groups: dict[str, list] = defaultdict(list)
     for row in mine:
@@ -65,18 +77,30 @@ def refresh_informativeness(workspace: Workspace, cancel: threading.Event | None
     return len(values)
 
 
-def queue_informativeness(queue: JobQueue, workspace: Workspace, on_done: Callable[[int], None] | None = None,
-                          on_error: Callable[[BaseException], None] | None = None):
+def queue_informativeness(
+    queue: JobQueue,
+    workspace: Workspace,
+    on_done: Callable[[int], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+):
     """Refresh the scores off the GUI thread, after the folder's predictions already queued; a newer
     request replaces one still waiting."""
-    return queue.submit("most informative order", lambda _progress, cancel: refresh_informativeness(workspace, cancel),
-                        Priority.FOLDER, on_done, on_error, key=JOB_KEY)
+    return queue.submit(
+        "most informative order",
+        lambda _progress, cancel: refresh_informativeness(workspace, cancel),
+        Priority.FOLDER,
+        on_done,
+        on_error,
+        key=JOB_KEY,
+    )
 
 
 def next_most_informative(workspace: Workspace) -> ImageRow | None:
     """The unreviewed readable image whose review would teach the model most; before the scores are
     computed, the usual next image (highest score first)."""
-    rows = workspace.images(statuses=[ReviewStatus.UNREVIEWED], order="informative", limit=1, include_errors=False)
+    rows = workspace.images(
+        statuses=[ReviewStatus.UNREVIEWED], order="informative", limit=1, include_errors=False
+    )
     if rows and rows[0].informativeness is not None:
         return rows[0]
     return workspace.next_unreviewed()

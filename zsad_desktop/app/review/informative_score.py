@@ -14,7 +14,7 @@ has no second opinion). Ties are broken by the image's key so the order is repea
 
 from __future__ import annotations
 
-from typing import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -39,7 +39,11 @@ def closeness(scores: Sequence[float], threshold: float | None = None) -> np.nda
     if values.size == 0:
         return values
     places = quantiles(values)
-    at = 0.5 if threshold is None else float(np.searchsorted(np.sort(values), threshold)) / max(values.size - 1, 1)
+    at = (
+        0.5
+        if threshold is None
+        else float(np.searchsorted(np.sort(values), threshold)) / max(values.size - 1, 1)
+    )
     return np.clip(1.0 - 2.0 * np.abs(places - min(at, 1.0)), 0.0, 1.0)
 
 
@@ -51,7 +55,9 @@ def disagreement(active: Sequence[float], other: Sequence[float]) -> np.ndarray:
 
 
 def informativeness(
-    scores: Mapping[Hashable, float], other: Mapping[Hashable, float] | None = None, threshold: float | None = None,
+    scores: Mapping[Hashable, float],
+    other: Mapping[Hashable, float] | None = None,
+    threshold: float | None = None,
 ) -> dict[Hashable, float]:
     """The score of each image (keyed as `scores`), from the active version's scores and, where given,
     the parent version's (or another method's) scores of the same images."""

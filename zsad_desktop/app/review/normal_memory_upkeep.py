@@ -82,7 +82,9 @@ class NormalsUpkeep:
             self._memory = memory
             detector = base
             if len(memory):
-                detector = self._snapshot(base, NormalMemory.load(memory_path(self.session.workspace, base.model_id)))
+                detector = self._snapshot(
+                    base, NormalMemory.load(memory_path(self.session.workspace, base.model_id))
+                )
                 self._register(detector)
                 self._current, self._snapshot_ids = detector, frozenset(memory.image_ids())
         if len(memory) or self.session.workspace.counts().get(ReviewStatus.NORMAL):
@@ -100,8 +102,9 @@ class NormalsUpkeep:
 
     def schedule(self):
         """Queue a sync of the memory with the reviews (a waiting one is replaced: one is enough)."""
-        return self.session.queue.submit("normal memory", self._sync, Priority.FOLDER, on_error=self._failed,
-                                         key=SYNC_KEY)
+        return self.session.queue.submit(
+            "normal memory", self._sync, Priority.FOLDER, on_error=self._failed, key=SYNC_KEY
+        )
 
     # the background job -----------------------------------------------------------------------------
     def _sync(self, _progress, cancel: threading.Event) -> None:
@@ -146,14 +149,19 @@ class NormalsUpkeep:
     def _register(self, detector: Detector) -> None:
         """Register and activate the detector's model version, as the session does for the plain one."""
         settings = self.session.settings
-        extra = {"normals": len(detector.memory), "memory_version": detector.memory.version} \
-            if isinstance(detector, MemoryDetector) else {}
+        extra = (
+            {"normals": len(detector.memory), "memory_version": detector.memory.version}
+            if isinstance(detector, MemoryDetector)
+            else {}
+        )
         model_versions.register_version(
-            self.session.workspace, detector.model_id,
+            self.session.workspace,
+            detector.model_id,
             settings.method + ("+normals" if isinstance(detector, MemoryDetector) else ""),
             {k: v for k, v in asdict(settings).items() if k in ("model_name", "pretrained", "image_size")},
             settings={"object_name": settings.object_name, **settings.extra, **extra},
-            checkpoint=settings.checkpoint or None, activate=True,
+            checkpoint=settings.checkpoint or None,
+            activate=True,
         )
 
     def _unreviewed_most_suspicious_first(self) -> list[int]:
@@ -167,8 +175,13 @@ class NormalsUpkeep:
         queue = self.session.queue
         queue.cancel_keyed(REFRESH_KEY)  # an older snapshot's refresh is moot
         for start in range(0, len(image_ids), REFRESH_CHUNK):
-            self.session.predict(image_ids[start : start + REFRESH_CHUNK], Priority.FOLDER, lambda outcome: None,
-                                 self._failed, key=f"{REFRESH_KEY}{start}")
+            self.session.predict(
+                image_ids[start : start + REFRESH_CHUNK],
+                Priority.FOLDER,
+                lambda outcome: None,
+                self._failed,
+                key=f"{REFRESH_KEY}{start}",
+            )
 
     @staticmethod
     def _failed(error: BaseException) -> None:

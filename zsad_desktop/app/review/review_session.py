@@ -10,9 +10,10 @@ predictions, never per image.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -58,11 +59,17 @@ class DetectorSettings:
         if self.checkpoint:
             options["checkpoint"] = self.checkpoint
         return create_detector(
-            self.method, model_name=self.model_name, pretrained=self.pretrained, image_size=self.image_size,
-            device=self.device, object_name=self.object_name, precision=self.precision, **options,
+            self.method,
+            model_name=self.model_name,
+            pretrained=self.pretrained,
+            image_size=self.image_size,
+            device=self.device,
+            object_name=self.object_name,
+            precision=self.precision,
+            **options,
         )
 
-    def first_look_settings(self) -> "DetectorSettings | None":
+    def first_look_settings(self) -> DetectorSettings | None:
         """The same detector at the first-look size, or None when that would not be smaller."""
         if not 0 < self.first_look < self.image_size:
             return None
@@ -95,7 +102,7 @@ class ImageView:
 
     @property
     def modality(self) -> str:
-        """"photo" or "dicom", as the loader read it."""
+        """ "photo" or "dicom", as the loader read it."""
         return "photo" if self.levels is None else self.levels.modality
 
     @property
@@ -111,7 +118,13 @@ class ImageView:
 
 
 class ReviewSession:
-    def __init__(self, workspace: Workspace, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = ""):
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: DetectorSettings,
+        queue: JobQueue | None = None,
+        reviewer: str = "",
+    ):
         self.workspace = workspace
         self.settings = settings
         self.queue = queue or JobQueue()
@@ -125,8 +138,14 @@ class ReviewSession:
         self.normals = NormalsUpkeep(self)  # the images reviewed NORMAL fused into predictions
 
     @classmethod
-    def open(cls, folder: Path | str, settings: DetectorSettings, queue: JobQueue | None = None, reviewer: str = "",
-             db_url: str | None = None) -> "ReviewSession":
+    def open(
+        cls,
+        folder: Path | str,
+        settings: DetectorSettings,
+        queue: JobQueue | None = None,
+        reviewer: str = "",
+        db_url: str | None = None,
+    ) -> ReviewSession:
         workspace = Workspace.open(folder, db_url=db_url)
         settings.object_name = workspace.setting("object_name", settings.object_name)
         return cls(workspace, settings, queue, reviewer)
@@ -138,10 +157,17 @@ class ReviewSession:
             if self._detector is None:
                 detector = self.settings.build()
                 model_versions.register_version(
-                    self.workspace, detector.model_id, self.settings.method,
-                    {k: v for k, v in asdict(self.settings).items() if k in ("model_name", "pretrained", "image_size")},
+                    self.workspace,
+                    detector.model_id,
+                    self.settings.method,
+                    {
+                        k: v
+                        for k, v in asdict(self.settings).items()
+                        if k in ("model_name", "pretrained", "image_size")
+                    },
                     settings={"object_name": self.settings.object_name, **self.settings.extra},
-                    checkpoint=self.settings.checkpoint or None, activate=True,
+                    checkpoint=self.settings.checkpoint or None,
+                    activate=True,
                 )
                 self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
                 self._first_look_on = self._detector is detector  # the first look has no memory
@@ -177,7 +203,9 @@ class ReviewSession:
             self._first_look_on = False
         self.queue.cancel_keyed("folder:")  # those chunks were for the previous version
 
-    def retrain(self, on_progress: Callable, on_done: Callable, on_error: Callable, config: dict | None = None):
+    def retrain(
+        self, on_progress: Callable, on_done: Callable, on_error: Callable, config: dict | None = None
+    ):
         """Queue a training run; while it trains, the image on screen still gets its prediction."""
         from zsad_desktop.app.training.retraining import retrain
 
@@ -186,7 +214,9 @@ class ReviewSession:
                 on_progress(p)
                 self.queue.run_waiting(Priority.TRAINING)
 
-            return retrain(self.workspace, config=config, device=self.settings.device, progress=report, cancel=cancel)
+            return retrain(
+                self.workspace, config=config, device=self.settings.device, progress=report, cancel=cancel
+            )
 
         return self.queue.submit("retrain", work, Priority.TRAINING, on_done, on_error, key="retrain")
 
@@ -212,15 +242,29 @@ class ReviewSession:
         return feeds_detector and detector_input.current_window(self.workspace) != before
 
     # background work ---------------------------------------------------------
-    def scan(self, on_done: Callable[[scanning.ScanReport], None], on_error: Callable[[BaseException], None], on_progress=None):
-        return self.queue.submit("scan", lambda progress, cancel: scanning.scan(self.workspace, progress, cancel),
-                                 Priority.ON_SCREEN, on_done, on_error, on_progress, key="scan")
+    def scan(
+        self,
+        on_done: Callable[[scanning.ScanReport], None],
+        on_error: Callable[[BaseException], None],
+        on_progress=None,
+    ):
+        return self.queue.submit(
+            "scan",
+            lambda progress, cancel: scanning.scan(self.workspace, progress, cancel),
+            Priority.ON_SCREEN,
+            on_done,
+            on_error,
+            on_progress,
+            key="scan",
+        )
 
     def predict(
         self,
         image_ids: list[int],
         priority: Priority,
-        on_result: Callable[[workspace_predictions.PredictionRow | workspace_predictions.PredictionFailure], None],
+        on_result: Callable[
+            [workspace_predictions.PredictionRow | workspace_predictions.PredictionFailure], None
+        ],
         on_error: Callable[[BaseException], None],
         on_progress=None,
         key: str | None = None,
@@ -229,13 +273,19 @@ class ReviewSession:
 
         def work(progress, cancel):
             detector = self.detector()
-            for outcome in workspace_predictions.predict_images(self.workspace, detector, image_ids, progress=progress, cancel=cancel):
+            for outcome in workspace_predictions.predict_images(
+                self.workspace, detector, image_ids, progress=progress, cancel=cancel
+            ):
                 on_result(outcome)
             self.normalisation(detector.model_id, compute=True)  # here, not on the GUI thread
 
-        return self.queue.submit(f"predict {len(image_ids)}", work, priority, None, on_error, on_progress, key=key)
+        return self.queue.submit(
+            f"predict {len(image_ids)}", work, priority, None, on_error, on_progress, key=key
+        )
 
-    def predict_first_look(self, image_id: int, on_result: Callable, on_error: Callable[[BaseException], None]):
+    def predict_first_look(
+        self, image_id: int, on_result: Callable, on_error: Callable[[BaseException], None]
+    ):
         """Queue a quick low-resolution heatmap of the image on screen, ahead of its full one (queue it
         first, at the same priority); nothing when the full one exists or there is no first look."""
 
@@ -247,13 +297,18 @@ class ReviewSession:
             if detector is None:
                 return
             # Whole, never tiled: one pass a few seconds long, even for an image the full one tiles.
-            for outcome in workspace_predictions.predict_images(self.workspace, detector, [image_id], cancel=cancel,
-                                                                whole=True):
+            for outcome in workspace_predictions.predict_images(
+                self.workspace, detector, [image_id], cancel=cancel, whole=True
+            ):
                 on_result(outcome)
 
-        return self.queue.submit("first look", work, Priority.ON_SCREEN, None, on_error, key=f"image:{image_id}:first")
+        return self.queue.submit(
+            "first look", work, Priority.ON_SCREEN, None, on_error, key=f"image:{image_id}:first"
+        )
 
-    def predict_folder(self, ordered_ids: list[int], on_result, on_error, on_progress=None, chunk: int = 8) -> None:
+    def predict_folder(
+        self, ordered_ids: list[int], on_result, on_error, on_progress=None, chunk: int = 8
+    ) -> None:
         """The rest of the folder in gallery order, in chunks so the image on screen can jump the queue."""
         for start in range(0, len(ordered_ids), chunk):
             part = ordered_ids[start : start + chunk]
@@ -282,7 +337,9 @@ class ReviewSession:
         for row in rows[::step][:NORMALISATION_SAMPLE]:
             cached = workspace_predictions.cached_prediction(self.workspace, row.id, model_id)
             if cached is not None:  # scored with an earlier detector input only: not on this scale
-                maps.append(workspace_predictions.heatmap(self.workspace, cached, max_side=NORMALISATION_MAX_SIDE))
+                maps.append(
+                    workspace_predictions.heatmap(self.workspace, cached, max_side=NORMALISATION_MAX_SIDE)
+                )
         if not maps:
             return NormalisationStats(0.0, 1.0)
         stats = NormalisationStats.from_heatmaps(maps)
@@ -297,37 +354,66 @@ class ReviewSession:
         row = self.workspace.image(image_id)
         loaded = load_image(self.workspace.absolute_path(row), row.frame)
         levels = window_level.WindowLevel.of(loaded)
-        levels.follow(window_level.chosen_window(self.workspace) if window is None
-                      else window_level.WindowChoice(window_level.Window(*window)))
+        levels.follow(
+            window_level.chosen_window(self.workspace)
+            if window is None
+            else window_level.WindowChoice(window_level.Window(*window))
+        )
         pixels8 = levels.render()
         shown = None
         raw, scale, first_look = self.heatmap_for(image_id)
         if raw is not None:
             shown = scale.normalise(raw)
-        return ImageView(row, pixels8, shown, raw, decisions.final_mask(self.workspace, image_id),
-                         decisions.proposal_mask(self.workspace, image_id), decisions.history(self.workspace, image_id),
-                         levels, scale, first_look)
+        return ImageView(
+            row,
+            pixels8,
+            shown,
+            raw,
+            decisions.final_mask(self.workspace, image_id),
+            decisions.proposal_mask(self.workspace, image_id),
+            decisions.history(self.workspace, image_id),
+            levels,
+            scale,
+            first_look,
+        )
 
     def heatmap_for(self, image_id: int) -> tuple[np.ndarray | None, NormalisationStats | None, bool]:
         """(raw heatmap as the viewer holds it, display scale, whether it is the first look): the active
         model's, else its first look (shown on the active model's scale, so colours do not jump)."""
         model_id = self.model_id()  # None until the full detector has loaded in a new workspace
-        cached = workspace_predictions.cached_prediction(self.workspace, image_id, model_id) if model_id else None
+        cached = (
+            workspace_predictions.cached_prediction(self.workspace, image_id, model_id) if model_id else None
+        )
         first_look = cached is None and self._first_look is not None and self._first_look_on
         if first_look:
-            cached = workspace_predictions.cached_prediction(self.workspace, image_id, self._first_look.model_id,
-                                                             whole=True)
+            cached = workspace_predictions.cached_prediction(
+                self.workspace, image_id, self._first_look.model_id, whole=True
+            )
         if cached is None:
             return None, None, False
         raw = workspace_predictions.heatmap(self.workspace, cached, max_side=VIEW_HEATMAP_MAX_SIDE)
         return raw, self.normalisation(model_id) if model_id else NormalisationStats(0.0, 1.0), first_look
 
     # decisions ------------------------------------------------------------------
-    def decide(self, image_id: int, status: ReviewStatus, mask: np.ndarray | None = None,
-               proposal: np.ndarray | None = None, note: str | None = None) -> None:
+    def decide(
+        self,
+        image_id: int,
+        status: ReviewStatus,
+        mask: np.ndarray | None = None,
+        proposal: np.ndarray | None = None,
+        note: str | None = None,
+    ) -> None:
         before = self.workspace.image(image_id).status
-        decisions.record_review(self.workspace, image_id, status, mask=mask, proposal=proposal,
-                              reviewer=self.reviewer or None, note=note, model_version=self.model_id())
+        decisions.record_review(
+            self.workspace,
+            image_id,
+            status,
+            mask=mask,
+            proposal=proposal,
+            reviewer=self.reviewer or None,
+            note=note,
+            model_version=self.model_id(),
+        )
         self.normals.review_changed(before, ReviewStatus(status))
 
     def close(self) -> None:

@@ -52,7 +52,7 @@ class WorkspaceInputSettings:
     tiling: TilingChoice = field(default_factory=TilingChoice)
 
     @classmethod
-    def of(cls, workspace: Workspace) -> "WorkspaceInputSettings":
+    def of(cls, workspace: Workspace) -> WorkspaceInputSettings:
         return cls(input_choice(workspace), tiling_choice(workspace))
 
     def apply(self, workspace: Workspace) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -20,7 +20,15 @@ from zsad_desktop.detection.interface import Detector
 from zsad_desktop.evaluation import evaluate, load_mask, read_dataset
 from zsad_desktop.imaging import ImageLoadError
 
-METRICS = ("image_auroc", "image_ap", "image_f1_max", "pixel_auroc", "pixel_ap", "pixel_f1_max", "pixel_aupro")
+METRICS = (
+    "image_auroc",
+    "image_ap",
+    "image_f1_max",
+    "pixel_auroc",
+    "pixel_ap",
+    "pixel_f1_max",
+    "pixel_aupro",
+)
 
 
 @dataclass
@@ -32,19 +40,25 @@ class DatasetEvaluation:
     def mean(self) -> dict[str, float]:
         out = {}
         for metric in METRICS:
-            values = [m[metric] for m in self.per_category.values() if not math.isnan(m.get(metric, math.nan))]
+            values = [
+                m[metric] for m in self.per_category.values() if not math.isnan(m.get(metric, math.nan))
+            ]
             out[metric] = float(np.mean(values)) if values else math.nan
         return out
 
     def table(self) -> str:
-        header = f"{'category':<16}" + "".join(f"{m.replace('pixel_', 'px_').replace('image_', 'img_'):>12}" for m in METRICS)
+        header = f"{'category':<16}" + "".join(
+            f"{m.replace('pixel_', 'px_').replace('image_', 'img_'):>12}" for m in METRICS
+        )
         lines = [header, "-" * len(header)]
         for name, metrics in [*self.per_category.items(), ("mean", self.mean)]:
             lines.append(f"{name:<16}" + "".join(f"{metrics.get(m, math.nan) * 100:>12.1f}" for m in METRICS))
         return "\n".join(lines)
 
     def to_json(self) -> str:
-        return json.dumps({"per_category": self.per_category, "mean": self.mean, "skipped": self.skipped}, indent=2)
+        return json.dumps(
+            {"per_category": self.per_category, "mean": self.mean, "skipped": self.skipped}, indent=2
+        )
 
 
 def evaluate_dataset(
@@ -88,7 +102,8 @@ def evaluate_samples(detector: Detector, samples, batch_size: int = 4) -> dict[s
         sample = by_path[path]
         labels.append(sample.label)
         scores.append(outcome.score)
-        masks.append(load_mask(sample, outcome.heatmap.shape) if sample.label == 0 or sample.mask_path else None)
+        masks.append(
+            load_mask(sample, outcome.heatmap.shape) if sample.label == 0 or sample.mask_path else None
+        )
         maps.append(outcome.heatmap)
     return evaluate(np.array(labels), np.array(scores), masks, maps).to_dict()
-

@@ -9,9 +9,10 @@ returns to the one before, so rolling back twice walks back two steps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -54,8 +55,17 @@ class TrainingRunInfo:
 
 def _info(version: ModelVersion, parent: str | None) -> VersionInfo:
     return VersionInfo(
-        version.name, version.model_id, version.method, version.backbone, version.settings or {}, version.checkpoint,
-        parent, version.metrics or {}, version.active, version.created_at, version.training_run_id,
+        version.name,
+        version.model_id,
+        version.method,
+        version.backbone,
+        version.settings or {},
+        version.checkpoint,
+        parent,
+        version.metrics or {},
+        version.active,
+        version.created_at,
+        version.training_run_id,
     )
 
 
@@ -79,9 +89,16 @@ def register_version(
             count = session.scalar(select(func.count()).select_from(ModelVersion)) or 0
             parent_row = _by_name(session, parent) if parent else None
             existing = ModelVersion(
-                name=f"v{count + 1}", model_id=model_id, method=method, backbone=backbone, settings=settings or {},
-                checkpoint=checkpoint, parent_id=parent_row.id if parent_row else None, metrics=metrics or {},
-                training_run_id=training_run_id, active=False,
+                name=f"v{count + 1}",
+                model_id=model_id,
+                method=method,
+                backbone=backbone,
+                settings=settings or {},
+                checkpoint=checkpoint,
+                parent_id=parent_row.id if parent_row else None,
+                metrics=metrics or {},
+                training_run_id=training_run_id,
+                active=False,
             )
             session.add(existing)
             session.flush()
@@ -124,7 +141,9 @@ def rollback(workspace: Workspace) -> VersionInfo:
     """Go back to the version that was active before the current one."""
     with workspace.database.session() as session:
         log = session.scalars(
-            select(ModelActivation).where(ModelActivation.undone_at.is_(None)).order_by(ModelActivation.id.desc())
+            select(ModelActivation)
+            .where(ModelActivation.undone_at.is_(None))
+            .order_by(ModelActivation.id.desc())
         ).all()
         current = session.scalar(select(ModelVersion).where(ModelVersion.active.is_(True)))
         earlier = [a for a in log if current is None or a.version_id != current.id]
@@ -144,7 +163,9 @@ def activations(workspace: Workspace) -> list[tuple[str, datetime, str | None, d
     """(version name, when, by whom, undone when) of every activation, oldest first."""
     with workspace.database.read() as session:
         rows = session.execute(
-            select(ModelVersion.name, ModelActivation.at, ModelActivation.activated_by, ModelActivation.undone_at)
+            select(
+                ModelVersion.name, ModelActivation.at, ModelActivation.activated_by, ModelActivation.undone_at
+            )
             .join(ModelVersion, ModelVersion.id == ModelActivation.version_id)
             .order_by(ModelActivation.id)
         )
@@ -186,15 +207,22 @@ def start_training_run(
 ) -> int:
     """Record a run that starts now, with the reviews it trains and is judged on; returns its id."""
     with workspace.database.session() as session:
-        run = TrainingRun(method=method, train_review_ids=list(train_review_ids),
-                          held_out_review_ids=list(held_out_review_ids), config=dict(config or {}))
+        run = TrainingRun(
+            method=method,
+            train_review_ids=list(train_review_ids),
+            held_out_review_ids=list(held_out_review_ids),
+            config=dict(config or {}),
+        )
         session.add(run)
         session.flush()
         return run.id
 
 
 def finish_training_run(
-    workspace: Workspace, run_id: int, status: TrainingStatus, metrics: dict[str, Any] | None = None,
+    workspace: Workspace,
+    run_id: int,
+    status: TrainingStatus,
+    metrics: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
     with workspace.database.session() as session:
@@ -208,10 +236,26 @@ def finish_training_run(
 
 def training_runs(workspace: Workspace) -> list[TrainingRunInfo]:
     with workspace.database.read() as session:
-        produced = dict(session.execute(
-            select(ModelVersion.training_run_id, ModelVersion.name).where(ModelVersion.training_run_id.is_not(None))).all())
+        produced = dict(
+            session.execute(
+                select(ModelVersion.training_run_id, ModelVersion.name).where(
+                    ModelVersion.training_run_id.is_not(None)
+                )
+            ).all()
+        )
         return [
-            TrainingRunInfo(r.id, r.method, r.status, list(r.train_review_ids or []), list(r.held_out_review_ids or []),
-                            r.config or {}, r.metrics or {}, r.error, r.started_at, r.finished_at, produced.get(r.id))
+            TrainingRunInfo(
+                r.id,
+                r.method,
+                r.status,
+                list(r.train_review_ids or []),
+                list(r.held_out_review_ids or []),
+                r.config or {},
+                r.metrics or {},
+                r.error,
+                r.started_at,
+                r.finished_at,
+                produced.get(r.id),
+            )
             for r in session.scalars(select(TrainingRun).order_by(TrainingRun.id))
         ]

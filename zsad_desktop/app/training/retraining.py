@@ -9,9 +9,10 @@ the new version against the active one before the reviewer promotes it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -21,7 +22,9 @@ from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.backbone import BackboneSpec
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
 from zsad_desktop.detection.saved_model import load_saved_model
-from zsad_desktop.detection.training import TrainingCancelled, TrainingProgress, train_method
+from zsad_desktop.detection.training import TrainingCancelled as TrainingCancelled  # for the window
+from zsad_desktop.detection.training import TrainingProgress as TrainingProgress
+from zsad_desktop.detection.training import train_method
 from zsad_desktop.detection.training_data import TrainingSample
 from zsad_desktop.evaluation import dice, evaluate, load_mask
 from zsad_desktop.store import Image, Review, ReviewStatus, TrainingStatus
@@ -65,7 +68,13 @@ def reviewed_images(workspace: Workspace) -> list[ReviewedImage]:
             seen.add(review.image_hash)
             anomalous = review.status is not ReviewStatus.NORMAL and review.mask_file is not None
             mask = workspace.files.path(review.mask_file) if anomalous else None
-            out.append(ReviewedImage(review.id, review.image_hash, TrainingSample(workspace.folder / rel_path, mask, int(anomalous), frame=frame)))
+            out.append(
+                ReviewedImage(
+                    review.id,
+                    review.image_hash,
+                    TrainingSample(workspace.folder / rel_path, mask, int(anomalous), frame=frame),
+                )
+            )
     return out
 
 
@@ -79,13 +88,18 @@ def readiness(workspace: Workspace) -> tuple[bool, str]:
     anomalous = sum(i.sample.label for i in items)
     needed = minimum_reviews(workspace) - len(items)
     if needed > 0:
-        return False, f"Review {needed} more image{'s' if needed > 1 else ''} to retrain ({len(items)} of {minimum_reviews(workspace)})."
+        return (
+            False,
+            f"Review {needed} more image{'s' if needed > 1 else ''} to retrain ({len(items)} of {minimum_reviews(workspace)}).",
+        )
     if anomalous == 0 or anomalous == len(items):
         return False, "Retraining needs both anomalous (accepted or corrected) and normal reviews."
     return True, f"{len(items)} reviewed images ({anomalous} anomalous) are ready for retraining."
 
 
-def split(workspace: Workspace, items: list[ReviewedImage]) -> tuple[list[ReviewedImage], list[ReviewedImage]]:
+def split(
+    workspace: Workspace, items: list[ReviewedImage]
+) -> tuple[list[ReviewedImage], list[ReviewedImage]]:
     """Train and held-out parts. An image's side is chosen once and stored, so the
     held-out set stays fixed as reviews accumulate; each class keeps about 20% aside."""
     assigned: dict[str, str] = dict(workspace.setting("held_out_split", {}) or {})
@@ -95,7 +109,9 @@ def split(workspace: Workspace, items: list[ReviewedImage]) -> tuple[list[Review
         for position, item in enumerate(group, start=1):
             if item.image_hash in assigned:
                 continue
-            if held < round(HELD_OUT_SHARE * position) or (position == len(group) and held == 0 and len(group) > 1):
+            if held < round(HELD_OUT_SHARE * position) or (
+                position == len(group) and held == 0 and len(group) > 1
+            ):
                 assigned[item.image_hash] = "held_out"
                 held += 1
             else:
@@ -109,9 +125,15 @@ def detector_for(version: model_versions.VersionInfo, device: str = "auto") -> D
     if version.checkpoint and (Path(version.checkpoint) / "model.json").is_file():
         return load_saved_model(Path(version.checkpoint), device=device)
     backbone = version.backbone
-    return create_detector(version.method, model_name=backbone["model_name"], pretrained=backbone["pretrained"],
-                           image_size=backbone["image_size"], device=device, **version.settings,
-                           **({"checkpoint": version.checkpoint} if version.checkpoint else {}))
+    return create_detector(
+        version.method,
+        model_name=backbone["model_name"],
+        pretrained=backbone["pretrained"],
+        image_size=backbone["image_size"],
+        device=device,
+        **version.settings,
+        **({"checkpoint": version.checkpoint} if version.checkpoint else {}),
+    )
 
 
 def compare_on(detector: Detector, items: list[ReviewedImage]) -> dict[str, float]:
@@ -122,8 +144,14 @@ def compare_on(detector: Detector, items: list[ReviewedImage]) -> dict[str, floa
     detections = detector.predict(images)
     masks = [load_mask(i.sample, d.heatmap.shape) for i, d in zip(items, detections)]
     labels = np.array([i.sample.label for i in items])
-    metrics = evaluate(labels, np.array([d.score for d in detections]), masks, [d.heatmap for d in detections]).to_dict()
-    stats = detector.normalisation if detector.normalisation != NormalisationStats() else NormalisationStats.from_heatmaps([d.heatmap for d in detections])
+    metrics = evaluate(
+        labels, np.array([d.score for d in detections]), masks, [d.heatmap for d in detections]
+    ).to_dict()
+    stats = (
+        detector.normalisation
+        if detector.normalisation != NormalisationStats()
+        else NormalisationStats.from_heatmaps([d.heatmap for d in detections])
+    )
     proposals = [stats.normalise(d.heatmap) >= PROPOSAL_THRESHOLD for d in detections]
     metrics["proposal_dice"] = float(np.mean([dice(p, m) for p, m in zip(proposals, masks)]))
     return metrics
@@ -147,15 +175,27 @@ def retrain(
     if active is None and (method is None or backbone is None):
         raise StoreError("no active model in this workspace: open it in the window or predict first")
     method = method or (active.method if active.method != "baseline" else "crane")
-    backbone = backbone or BackboneSpec(active.backbone["model_name"], active.backbone["pretrained"], active.backbone["image_size"])
+    backbone = backbone or BackboneSpec(
+        active.backbone["model_name"], active.backbone["pretrained"], active.backbone["image_size"]
+    )
     train, held_out = split(workspace, reviewed_images(workspace))
-    run_id = model_versions.start_training_run(workspace, method, [i.review_id for i in train],
-                                               [i.review_id for i in held_out], config)
+    run_id = model_versions.start_training_run(
+        workspace, method, [i.review_id for i in train], [i.review_id for i in held_out], config
+    )
     out_dir = workspace.files.root / "models" / f"run-{run_id}"
     try:
-        result = train_method(method, backbone_spec=backbone, train_samples=[i.sample for i in train], out_dir=out_dir,
-                              config=config, device=device, progress=progress, cancel=cancel,
-                              val_samples=[i.sample for i in held_out], normalisation_samples=[i.sample for i in train])
+        result = train_method(
+            method,
+            backbone_spec=backbone,
+            train_samples=[i.sample for i in train],
+            out_dir=out_dir,
+            config=config,
+            device=device,
+            progress=progress,
+            cancel=cancel,
+            val_samples=[i.sample for i in held_out],
+            normalisation_samples=[i.sample for i in train],
+        )
     except TrainingCancelled:
         model_versions.finish_training_run(workspace, run_id, TrainingStatus.CANCELLED)
         raise
@@ -166,12 +206,22 @@ def retrain(
     new_metrics = compare_on(new_detector, held_out)
     active_metrics = compare_on(detector_for(active, device), held_out) if active else {}
     version = model_versions.register_version(
-        workspace, new_detector.model_id, method, {"model_name": backbone.model_name, "pretrained": backbone.pretrained,
-                                                   "image_size": backbone.image_size},
-        checkpoint=str(result.model_dir), parent=active.name if active else None,
-        metrics={"held_out": new_metrics, "parent_held_out": active_metrics, "losses": result.losses}, training_run_id=run_id,
+        workspace,
+        new_detector.model_id,
+        method,
+        {
+            "model_name": backbone.model_name,
+            "pretrained": backbone.pretrained,
+            "image_size": backbone.image_size,
+        },
+        checkpoint=str(result.model_dir),
+        parent=active.name if active else None,
+        metrics={"held_out": new_metrics, "parent_held_out": active_metrics, "losses": result.losses},
+        training_run_id=run_id,
     )
-    model_versions.finish_training_run(workspace, run_id, TrainingStatus.FINISHED, metrics={"new": new_metrics, "active": active_metrics})
+    model_versions.finish_training_run(
+        workspace, run_id, TrainingStatus.FINISHED, metrics={"new": new_metrics, "active": active_metrics}
+    )
     return RetrainOutcome(version, new_metrics, active_metrics, held_out, run_id)
 
 
@@ -180,11 +230,21 @@ def proposal_agreement(workspace: Workspace) -> dict[str, list[tuple[str, float]
     names = {v.model_id: v.name for v in model_versions.list_versions(workspace)}
     out: dict[str, list[tuple[str, float]]] = {}
     with workspace.database.session() as session:
-        reviews = session.scalars(select(Review).where(Review.proposal_file.is_not(None)).order_by(Review.updated_at))
+        reviews = session.scalars(
+            select(Review).where(Review.proposal_file.is_not(None)).order_by(Review.updated_at)
+        )
         for review in reviews:
-            if review.model_version not in names or review.status not in (ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, ReviewStatus.NORMAL):
+            if review.model_version not in names or review.status not in (
+                ReviewStatus.ACCEPTED,
+                ReviewStatus.CORRECTED,
+                ReviewStatus.NORMAL,
+            ):
                 continue
             proposal = workspace.files.read_mask(review.proposal_file)
-            final = workspace.files.read_mask(review.mask_file) if review.mask_file else np.zeros_like(proposal)
-            out.setdefault(names[review.model_version], []).append((review.updated_at.isoformat(), dice(proposal, final)))
+            final = (
+                workspace.files.read_mask(review.mask_file) if review.mask_file else np.zeros_like(proposal)
+            )
+            out.setdefault(names[review.model_version], []).append(
+                (review.updated_at.isoformat(), dice(proposal, final))
+            )
     return out

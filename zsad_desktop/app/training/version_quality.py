@@ -25,9 +25,13 @@ from zsad_desktop.store import Review, ReviewStatus
 DECIDED = (ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, ReviewStatus.NORMAL, ReviewStatus.REJECTED)
 #: (column heading, attribute) of the table `zsad models list` prints and the Models dialog charts
 MEASURES = (
-    ("proposal Dice", "proposal_dice"), ("proposal IoU", "proposal_iou"), ("false alarms", "false_alarm_rate"),
-    ("accepted as is", "accepted_rate"), ("held-out pixel AUROC", "held_out_pixel_auroc"),
-    ("held-out image AUROC", "held_out_image_auroc"), ("held-out Dice", "held_out_dice"),
+    ("proposal Dice", "proposal_dice"),
+    ("proposal IoU", "proposal_iou"),
+    ("false alarms", "false_alarm_rate"),
+    ("accepted as is", "accepted_rate"),
+    ("held-out pixel AUROC", "held_out_pixel_auroc"),
+    ("held-out image AUROC", "held_out_image_auroc"),
+    ("held-out Dice", "held_out_dice"),
 )
 
 
@@ -64,8 +68,14 @@ def version_quality(workspace: Workspace) -> list[VersionQuality]:
     versions = model_versions.list_versions(workspace)
     known = {v.model_id for v in versions}
     with workspace.database.read() as session:
-        reviews = [(r.model_version, r.status, r.proposal_file, r.mask_file) for r in session.scalars(
-            select(Review).where(Review.model_version.in_(known), Review.status.in_([s.value for s in DECIDED])))]
+        reviews = [
+            (r.model_version, r.status, r.proposal_file, r.mask_file)
+            for r in session.scalars(
+                select(Review).where(
+                    Review.model_version.in_(known), Review.status.in_([s.value for s in DECIDED])
+                )
+            )
+        ]
     out = []
     for version in versions:
         mine = [r for r in reviews if r[0] == version.model_id]
@@ -81,19 +91,42 @@ def version_quality(workspace: Workspace) -> list[VersionQuality]:
             elif status is ReviewStatus.NORMAL:
                 alarms.append(float(proposal.any()))
         accepted = sum(1 for r in mine if r[1] is ReviewStatus.ACCEPTED)
-        out.append(VersionQuality(
-            version.name, version.method, version.parent, version.active, version.created_at, len(mine),
-            sum(1 for r in mine if r[1] is ReviewStatus.CORRECTED), sum(1 for r in mine if r[1] is ReviewStatus.NORMAL),
-            _mean(dices), _mean(ious), _mean(alarms), accepted / len(mine) if mine else None,
-            _held_out(version.metrics, "pixel_auroc"), _held_out(version.metrics, "image_auroc"),
-            _held_out(version.metrics, "proposal_dice")))
+        out.append(
+            VersionQuality(
+                version.name,
+                version.method,
+                version.parent,
+                version.active,
+                version.created_at,
+                len(mine),
+                sum(1 for r in mine if r[1] is ReviewStatus.CORRECTED),
+                sum(1 for r in mine if r[1] is ReviewStatus.NORMAL),
+                _mean(dices),
+                _mean(ious),
+                _mean(alarms),
+                accepted / len(mine) if mine else None,
+                _held_out(version.metrics, "pixel_auroc"),
+                _held_out(version.metrics, "image_auroc"),
+                _held_out(version.metrics, "proposal_dice"),
+            )
+        )
     return out
 
 
 def table_lines(rows: list[VersionQuality]) -> list[str]:
     """The table as text: a heading, then one line per version ('*' marks the active one, '-' no figure)."""
     heads = ["", "version", "method", "parent", "created", "reviews"] + [head for head, _ in MEASURES]
-    cells = [["*" if r.active else "", r.name, r.method, r.parent or "-", f"{r.created_at:%Y-%m-%d %H:%M}", str(r.decided)]
-             + ["-" if getattr(r, attr) is None else f"{getattr(r, attr):.3f}" for _, attr in MEASURES] for r in rows]
+    cells = [
+        [
+            "*" if r.active else "",
+            r.name,
+            r.method,
+            r.parent or "-",
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            str(r.decided),
+        ]
+        + ["-" if getattr(r, attr) is None else f"{getattr(r, attr):.3f}" for _, attr in MEASURES]
+        for r in rows
+    ]
     widths = [max(len(str(c)) for c in column) for column in zip(heads, *cells)]
     return ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [heads, *cells]]

@@ -15,8 +15,8 @@ full-resolution ones.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -36,7 +36,9 @@ class TileGrid:
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.height < 1 or self.tile < 1:
-            raise ValueError(f"a tile grid needs positive sizes, not {self.width} x {self.height} in tiles of {self.tile}")
+            raise ValueError(
+                f"a tile grid needs positive sizes, not {self.width} x {self.height} in tiles of {self.tile}"
+            )
 
     @property
     def columns(self) -> int:
@@ -83,7 +85,9 @@ def level_for_scale(scale: float, count: int) -> int:
     return level
 
 
-def choose_level(desired: int, available: Iterable[int], tiles_needed: Callable[[int], int], budget: int) -> int:
+def choose_level(
+    desired: int, available: Iterable[int], tiles_needed: Callable[[int], int], budget: int
+) -> int:
     """The level to draw while some are still being built: the desired one, else the nearest finer one
     that needs at most `budget` tiles (sharper), else the nearest coarser one (a blurred moment), else the finest."""
     ready = sorted(set(available))
@@ -134,8 +138,9 @@ def halve(a: np.ndarray, how: str = "mean") -> np.ndarray:
     return out
 
 
-def build_levels(array: np.ndarray, count: int, how: str = "mean",
-                 cancelled: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, np.ndarray]]:
+def build_levels(
+    array: np.ndarray, count: int, how: str = "mean", cancelled: Callable[[], bool] = lambda: False
+) -> Iterator[tuple[int, np.ndarray]]:
     """Levels 1 .. count-1, each from the one before, as (level, array); stops early once `cancelled()`."""
     level = array
     for index in range(1, count):

@@ -9,8 +9,8 @@ window draws; this module decides what the pixels become.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -80,8 +80,13 @@ class Region:
 class MaskEditor:
     """A bool mask with undoable edits. `edited` says whether there is anything unsaved."""
 
-    def __init__(self, shape: tuple[int, int], mask: np.ndarray | None = None,
-                 history_edits: int = HISTORY_EDITS, history_bytes: int = HISTORY_BYTES):
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        mask: np.ndarray | None = None,
+        history_edits: int = HISTORY_EDITS,
+        history_bytes: int = HISTORY_BYTES,
+    ):
         self.mask = np.zeros(shape, bool)
         self._undo: list[MaskDelta] = []
         self._redo: list[MaskDelta] = []
@@ -98,7 +103,9 @@ class MaskEditor:
         if mask is not None:
             mask = np.asarray(mask, bool)
             if mask.shape != self.mask.shape:
-                raise ValueError(f"mask of shape {mask.shape} does not fit an image of shape {self.mask.shape}")
+                raise ValueError(
+                    f"mask of shape {mask.shape} does not fit an image of shape {self.mask.shape}"
+                )
             self.mask = sparse_copy(mask) if copy else mask
         else:
             self.mask = np.zeros(self.mask.shape, bool)  # not zeros_like: untouched pages cost nothing
@@ -115,8 +122,8 @@ class MaskEditor:
         changed = np.argwhere(new != old)
         if changed.size == 0:
             return False
-        (t, l), (b, r) = changed.min(axis=0), changed.max(axis=0) + 1
-        delta = MaskDelta(top + int(t), left + int(l), old[t:b, l:r].copy(), new[t:b, l:r].copy())
+        (t, lft), (b, r) = changed.min(axis=0), changed.max(axis=0) + 1
+        delta = MaskDelta(top + int(t), left + int(lft), old[t:b, lft:r].copy(), new[t:b, lft:r].copy())
         delta.window_in(self.mask)[...] = delta.after
         self.changed_box = delta.box
         self._undo.append(delta)
@@ -196,10 +203,10 @@ class MaskEditor:
         found = np.argwhere(pixels)
         if found.size == 0:
             return False
-        (t, l), (b, r) = found.min(axis=0), found.max(axis=0) + 1
-        top, left = top + int(t), left + int(l)
-        window = self.mask[top : top + (b - t), left : left + (r - l)].copy()
-        window[pixels[t:b, l:r]] = value
+        (t, lft), (b, r) = found.min(axis=0), found.max(axis=0) + 1
+        top, left = top + int(t), left + int(lft)
+        window = self.mask[top : top + (b - t), left : left + (r - lft)].copy()
+        window[pixels[t:b, lft:r]] = value
         return self._commit(top, left, window)
 
     def remove_region_at(self, x: int, y: int) -> bool:
@@ -278,15 +285,18 @@ def label_regions(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, tuple[
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     cols = np.flatnonzero(mask[top:bottom].any(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:bottom, left:right].astype(np.uint8),
-                                                                connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask[top:bottom, left:right].astype(np.uint8), connectivity=8
+    )
     stats = stats.copy()
     stats[:, 0] += left
     stats[:, 1] += top
     return count, labels, stats, (top, left)
 
 
-def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: int | None = None) -> list[Region]:
+def mask_regions(
+    mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: int | None = None
+) -> list[Region]:
     """The connected regions of `mask`, the strongest (highest heatmap peak, then largest) first
     (a very large image's reduced map: `reduced_proposal.reduced_regions`)."""
     mask = np.asarray(mask, bool)
@@ -295,7 +305,11 @@ def mask_regions(mask: np.ndarray, heatmap01: np.ndarray | None = None, limit: i
     for label in range(1, count):
         left, top, width, height, area = (int(v) for v in stats[label])
         crop = labels[top - y0 : top - y0 + height, left - x0 : left - x0 + width] == label
-        peak = float(heatmap01[top : top + height, left : left + width][crop].max()) if heatmap01 is not None else 1.0
+        peak = (
+            float(heatmap01[top : top + height, left : left + width][crop].max())
+            if heatmap01 is not None
+            else 1.0
+        )
         regions.append(Region(label, area, peak, (left, top, width, height), crop, mask.shape))
     return strongest(regions, limit)
 

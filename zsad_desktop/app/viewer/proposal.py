@@ -32,8 +32,9 @@ class Proposal:
         return (self.threshold, self.min_area) == (threshold, min_area)
 
 
-def make_proposal(display01: np.ndarray, shape: tuple[int, ...], threshold: float, min_area: int = 0,
-                  editable: bool = False) -> Proposal:
+def make_proposal(
+    display01: np.ndarray, shape: tuple[int, ...], threshold: float, min_area: int = 0, editable: bool = False
+) -> Proposal:
     """The proposal of `display01` (the image's size, or a reduction of it) over an image of `shape`."""
     if display01.shape == tuple(shape[:2]):
         mask = threshold_mask(display01, threshold, min_area)
@@ -45,8 +46,9 @@ def make_proposal(display01: np.ndarray, shape: tuple[int, ...], threshold: floa
     return Proposal(threshold, min_area, display01, mask, regions, sparse_copy(mask) if editable else None)
 
 
-def proposal_ahead(display01: np.ndarray | None, shape: tuple[int, ...], threshold: float,
-                   min_area: int) -> Proposal | None:
+def proposal_ahead(
+    display01: np.ndarray | None, shape: tuple[int, ...], threshold: float, min_area: int
+) -> Proposal | None:
     """On a loader thread: the proposal a viewer showing `display01` (the heatmap on its display scale)
     at `threshold` will need."""
     if display01 is None:

@@ -12,7 +12,8 @@ mask follows the new proposal only if it still follows the proposal then.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from zsad_desktop.app.viewer import proposal as proposals
 from zsad_desktop.app.viewer.latest_render import LatestRender
@@ -53,7 +54,11 @@ class ProposalControl:
         """Make the proposal for the model's heatmap at its threshold. Returns True when it is made
         on the worker (it is shown later); False when it was made and shown here and now."""
         heatmap, shape = self._model.heatmap, self._model.image.shape
-        display01, threshold, min_area = heatmap.display, self._model.display.threshold, self._model.display.min_region_area
+        display01, threshold, min_area = (
+            heatmap.display,
+            self._model.display.threshold,
+            self._model.display.min_region_area,
+        )
         if display01 is None or shape is None:
             self.forget()
             self._model.use_proposal_made(None)
@@ -63,8 +68,10 @@ class ProposalControl:
             self._model.use_proposal_made(proposals.make_proposal(display01, shape, threshold, min_area))
             return False
         # The editor's copy is made on the worker too: it is as large as the image.
-        self._renders.submit(lambda: proposals.make_proposal(display01, shape, threshold, min_area, editable=True),
-                             lambda ticket, made: self._deliver(ticket, heatmap, made))
+        self._renders.submit(
+            lambda: proposals.make_proposal(display01, shape, threshold, min_area, editable=True),
+            lambda ticket, made: self._deliver(ticket, heatmap, made),
+        )
         return True
 
     def _deliver(self, ticket: int, heatmap: Any, made: Proposal) -> None:
@@ -95,4 +102,3 @@ class ProposalControl:
         arrived = self._renders.drain(timeout)
         self.apply_ready()
         return arrived
-

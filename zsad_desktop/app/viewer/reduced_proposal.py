@@ -53,8 +53,16 @@ def grown_mask(reduced: np.ndarray, shape: tuple[int, ...], block: int = 256) ->
 class GrownRegion(Region):
     """A region labelled on the reduced mask, as `Region` in image pixels; `crop` is made on demand."""
 
-    def __init__(self, label: int, peak: float, piece: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                 at: tuple[int, int], shape: tuple[int, int]):
+    def __init__(
+        self,
+        label: int,
+        peak: float,
+        piece: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        at: tuple[int, int],
+        shape: tuple[int, int],
+    ):
         # rows/cols: the reduced row/column (within `piece`) of each image row/column of the box at `at` (y0, x0)
         counts_r = np.bincount(rows, minlength=piece.shape[0])
         counts_c = np.bincount(cols, minlength=piece.shape[1])
@@ -86,10 +94,16 @@ class GrownRegion(Region):
     def contains(self, x: int, y: int) -> bool:
         piece, rows, cols = self._grid
         left, top, width, height = self.box
-        return left <= x < left + width and top <= y < top + height and bool(piece[rows[y - top], cols[x - left]])
+        return (
+            left <= x < left + width
+            and top <= y < top + height
+            and bool(piece[rows[y - top], cols[x - left]])
+        )
 
 
-def reduced_regions(reduced: np.ndarray, shape: tuple[int, ...], heatmap01: np.ndarray | None) -> list[GrownRegion]:
+def reduced_regions(
+    reduced: np.ndarray, shape: tuple[int, ...], heatmap01: np.ndarray | None
+) -> list[GrownRegion]:
     """The regions of the reduced mask `reduced`, in image pixels (`shape`), unsorted."""
     count, labels, stats, (box_top, box_left) = label_regions(reduced)
     (height, width), (h, w) = shape[:2], reduced.shape
@@ -97,11 +111,26 @@ def reduced_regions(reduced: np.ndarray, shape: tuple[int, ...], heatmap01: np.n
     regions = []
     for label in range(1, count):
         left, top, box_w, box_h, _ = (int(v) for v in stats[label])
-        piece = labels[top - box_top : top - box_top + box_h, left - box_left : left - box_left + box_w] == label
-        peak = float(heatmap01[top : top + box_h, left : left + box_w][piece].max()) if heatmap01 is not None else 1.0
+        piece = (
+            labels[top - box_top : top - box_top + box_h, left - box_left : left - box_left + box_w] == label
+        )
+        peak = (
+            float(heatmap01[top : top + box_h, left : left + box_w][piece].max())
+            if heatmap01 is not None
+            else 1.0
+        )
         y0, y1 = np.searchsorted(rows_all, [top, top + box_h])
         x0, x1 = np.searchsorted(cols_all, [left, left + box_w])
         if y1 > y0 and x1 > x0:  # a reduced pixel that no image pixel shows (never, shrinking) has no region
-            regions.append(GrownRegion(label, peak, piece, rows_all[y0:y1] - top, cols_all[x0:x1] - left,
-                                       (int(y0), int(x0)), (height, width)))
+            regions.append(
+                GrownRegion(
+                    label,
+                    peak,
+                    piece,
+                    rows_all[y0:y1] - top,
+                    cols_all[x0:x1] - left,
+                    (int(y0), int(x0)),
+                    (height, width),
+                )
+            )
     return regions

@@ -18,8 +18,9 @@ proposal when the threshold moves: on a worker thread for a large image.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -142,8 +143,15 @@ class ViewerModel:
         return [self.image, self.heatmap, self.proposal, self.mask]
 
     # what is shown ----------------------------------------------------------------
-    def show(self, pixels8: np.ndarray, raw_heatmap: np.ndarray | None = None, stats: NormalisationStats | None = None,
-             saved_mask: np.ndarray | None = None, levels: WindowLevel | None = None, ahead: Proposal | None = None) -> None:
+    def show(
+        self,
+        pixels8: np.ndarray,
+        raw_heatmap: np.ndarray | None = None,
+        stats: NormalisationStats | None = None,
+        saved_mask: np.ndarray | None = None,
+        levels: WindowLevel | None = None,
+        ahead: Proposal | None = None,
+    ) -> None:
         """A new image. The reviewer's mask starts from their saved mask, else from the proposal.
         `levels` holds its full-range pixels; without, 8-bit `pixels8` are windowed as stored.
         `ahead`: the proposal made on a loader thread (`proposal.proposal_ahead`), used if it still fits."""
@@ -170,17 +178,27 @@ class ViewerModel:
             self.events.emit(name)
         self.events.emit("mask", None)
 
-    def set_heatmap(self, raw_heatmap: np.ndarray | None, stats: NormalisationStats | None = None,
-                    ahead: Proposal | None = None) -> None:
+    def set_heatmap(
+        self,
+        raw_heatmap: np.ndarray | None,
+        stats: NormalisationStats | None = None,
+        ahead: Proposal | None = None,
+    ) -> None:
         """The prediction for the image on screen arrived (or the scale changed)."""
         if self.editor is None:
             return
         self._set_heatmap(raw_heatmap, stats, ahead)
 
-    def _set_heatmap(self, raw: np.ndarray | None, stats: NormalisationStats | None, ahead: Proposal | None = None) -> None:
+    def _set_heatmap(
+        self, raw: np.ndarray | None, stats: NormalisationStats | None, ahead: Proposal | None = None
+    ) -> None:
         if raw is not None and not fits(raw.shape, self.image.shape):
-            raise ValueError(f"heatmap of shape {raw.shape} does not fit the image of shape {self.image.shape}")
-        self.heatmap = HeatmapLayer(None if raw is None else np.asarray(raw, np.float32), stats or NormalisationStats())
+            raise ValueError(
+                f"heatmap of shape {raw.shape} does not fit the image of shape {self.image.shape}"
+            )
+        self.heatmap = HeatmapLayer(
+            None if raw is None else np.asarray(raw, np.float32), stats or NormalisationStats()
+        )
         usable = ahead is not None and raw is not None and ahead.display.shape == raw.shape[:2]
         if usable and ahead.matches(self.display.threshold, self.display.min_region_area):
             self.heatmap._display = ahead.display  # normalised on the loader thread with the same scale
@@ -233,7 +251,10 @@ class ViewerModel:
             raise ValueError(f"unknown display settings: {', '.join(sorted(unknown))}")
         before = self.display
         self.display = replace(before, **changes)
-        if (self.display.threshold, self.display.min_region_area) != (before.threshold, before.min_region_area):
+        if (self.display.threshold, self.display.min_region_area) != (
+            before.threshold,
+            before.min_region_area,
+        ):
             self._propose(keep_shown=True)
         self.events.emit("display")
 
@@ -313,8 +334,11 @@ class ViewerModel:
             self.editor.edited = False
 
     def mask_equals_proposal(self) -> bool:
-        return (self.editor is not None and self.proposal.data is not None
-                and bool(np.array_equal(self.editor.mask, self.proposal.data)))
+        return (
+            self.editor is not None
+            and self.proposal.data is not None
+            and bool(np.array_equal(self.editor.mask, self.proposal.data))
+        )
 
     def colour_bar_range(self) -> tuple[float, float]:
         """The colour bar's ends in the model's units."""

@@ -12,7 +12,8 @@ preview through the new window at once (`ImageLayer.preview`, the
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,6 +26,7 @@ class ShowsImage(Protocol):
 
     image: Any  # the ImageLayer: levels, pixels8, preview
     events: Any  # emit(name)
+
 
 SYNC_RENDER_PIXELS = 2048 * 2048
 PREVIEW_SIDE = 1024  # the preview's longer side at most: a few milliseconds to window
@@ -136,8 +138,10 @@ class WindowControl:
             return
         self._model.image.preview = render8(reduced(levels.pixels), window)  # first: the render may be quick
         self._model.events.emit("image_preview")
-        self._renders.submit(lambda: render8(levels.pixels, window),
-                             lambda ticket, pixels8: self.post(lambda: self._show(ticket, levels, pixels8)))
+        self._renders.submit(
+            lambda: render8(levels.pixels, window),
+            lambda ticket, pixels8: self.post(lambda: self._show(ticket, levels, pixels8)),
+        )
 
     def _show(self, ticket: int, levels: WindowLevel, pixels8: np.ndarray) -> None:
         if not self._renders.is_latest(ticket) or self.levels is not levels:

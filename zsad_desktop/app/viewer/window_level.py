@@ -46,7 +46,9 @@ class Window:
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.centre) and np.isfinite(self.width) and self.width > 0):
-            raise ValueError(f"a window needs a finite centre and a positive width, not ({self.centre}, {self.width})")
+            raise ValueError(
+                f"a window needs a finite centre and a positive width, not ({self.centre}, {self.width})"
+            )
 
     def readout(self) -> str:
         return f"W {_number(self.width)} L {_number(self.centre)}"
@@ -68,15 +70,24 @@ class WindowChoice:
 def image_kind(loaded: LoadedImage) -> str:
     if loaded.pixels.dtype == np.uint8:
         return PHOTO_8BIT
-    ct = loaded.modality == "dicom" and loaded.label.split(" ", 1)[0].upper() == "CT"  # the label starts with Modality
+    ct = (
+        loaded.modality == "dicom" and loaded.label.split(" ", 1)[0].upper() == "CT"
+    )  # the label starts with Modality
     return HOUNSFIELD if ct and loaded.pixels.ndim == 2 else WIDE
 
 
 class WindowLevel:
     """One image's full-range pixels and the window it is shown through (None: 8-bit as stored)."""
 
-    def __init__(self, pixels: np.ndarray, bit_depth: int, kind: str, default_window: tuple[float, float] | None = None,
-                 data_range: tuple[float, float] | None = None, modality: str = "photo"):
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        bit_depth: int,
+        kind: str,
+        default_window: tuple[float, float] | None = None,
+        data_range: tuple[float, float] | None = None,
+        modality: str = "photo",
+    ):
         if kind not in (PHOTO_8BIT, WIDE, HOUNSFIELD):
             raise ValueError(f"image kind is {PHOTO_8BIT!r}, {WIDE!r} or {HOUNSFIELD!r}, not {kind!r}")
         self.pixels = pixels
@@ -91,9 +102,15 @@ class WindowLevel:
         self.reset()
 
     @classmethod
-    def of(cls, loaded: LoadedImage) -> "WindowLevel":
+    def of(cls, loaded: LoadedImage) -> WindowLevel:
         """Built where the image is read (the loader thread): the data range scans every pixel."""
-        return cls(loaded.pixels, loaded.bit_depth, image_kind(loaded), loaded.default_window, modality=loaded.modality)
+        return cls(
+            loaded.pixels,
+            loaded.bit_depth,
+            image_kind(loaded),
+            loaded.default_window,
+            modality=loaded.modality,
+        )
 
     # what is offered ------------------------------------------------------------------------
     def presets(self) -> list[str]:
@@ -105,7 +122,9 @@ class WindowLevel:
     def window_of(self, name: str) -> Window | None:
         """The window a preset gives this image (None: as stored)."""
         if name not in self.presets():
-            raise ValueError(f"no window preset {name!r} for this image; choose one of {', '.join(self.presets())}")
+            raise ValueError(
+                f"no window preset {name!r} for this image; choose one of {', '.join(self.presets())}"
+            )
         if name == AS_STORED:
             return None
         if name == FILE_DEFAULT:
@@ -147,7 +166,9 @@ class WindowLevel:
         step = span / DRAG_PIXELS
         smallest = 1.0 if self.kind != WIDE or self.pixels.dtype.kind in "uib" else span / DRAG_PIXELS
         width = max(smallest, start.width + dx * step)
-        centre = min(max(start.centre + dy * step, low - span), high + span)  # never dragged out of sight for good
+        centre = min(
+            max(start.centre + dy * step, low - span), high + span
+        )  # never dragged out of sight for good
         return Window(centre, width)
 
     def choice(self) -> WindowChoice | None:
@@ -204,7 +225,9 @@ def current_window(workspace: Workspace) -> Window | None:
 
 
 def remember_window(workspace: Workspace, choice: WindowChoice | None) -> None:
-    value = None if choice is None else {**asdict(choice.window), "preset": choice.preset, "kind": choice.kind}
+    value = (
+        None if choice is None else {**asdict(choice.window), "preset": choice.preset, "kind": choice.kind}
+    )
     workspace.set_setting(SETTING, value)
 
 
@@ -220,11 +243,18 @@ def _as_choice(value: Any) -> WindowChoice | None:
         if value is None:
             return None
         if isinstance(value, dict):
-            return WindowChoice(Window(float(value["centre"]), float(value["width"])),
-                                str(value.get("preset", "")), str(value.get("kind", "")))
+            return WindowChoice(
+                Window(float(value["centre"]), float(value["width"])),
+                str(value.get("preset", "")),
+                str(value.get("kind", "")),
+            )
         centre, width = value  # [centre, width], as older versions and scripts store it
         return WindowChoice(Window(float(centre), float(width)))
-    except (KeyError, TypeError, ValueError) as error:  # a damaged setting: every image its default, and say so
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as error:  # a damaged setting: every image its default, and say so
         log.warning("workspace setting %s ignored (%s): %r", SETTING, error, value)
         return None
 
@@ -234,7 +264,9 @@ def _data_range(pixels: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     if pixels.dtype.kind == "f":
         low, high = np.nanmin(pixels), np.nanmax(pixels)
-        if not (np.isfinite(low) and np.isfinite(high)):  # NaN or inf here and there: the finite values' range
+        if not (
+            np.isfinite(low) and np.isfinite(high)
+        ):  # NaN or inf here and there: the finite values' range
             finite = pixels[np.isfinite(pixels)]
             return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         return float(low), float(high)

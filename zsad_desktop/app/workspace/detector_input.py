@@ -77,7 +77,9 @@ class TilingChoice:
         if 0 < self.tile_size < MIN_TILE:
             raise ValueError(f"a tile must be at least {MIN_TILE} pixels, not {self.tile_size}")
         if self.tile_size and self.overlap and self.overlap * 2 > self.tile_size:
-            raise ValueError(f"the overlap ({self.overlap}) must be at most half the tile size ({self.tile_size})")
+            raise ValueError(
+                f"the overlap ({self.overlap}) must be at most half the tile size ({self.tile_size})"
+            )
 
     def config(self, input_size: int | None, batch_size: int = 4) -> TilingConfig | None:
         """The tiling to use, or None: tiling off, or no size given and no input size to derive one from."""
@@ -109,7 +111,9 @@ class DetectorInput:
             return f"percentile:{_number(self.lo)}:{_number(self.hi)}"
         return FILE_WINDOW
 
-    def window_for(self, pixels: np.ndarray, file_window: tuple[float, float] | None) -> tuple[float, float] | None:
+    def window_for(
+        self, pixels: np.ndarray, file_window: tuple[float, float] | None
+    ) -> tuple[float, float] | None:
         """The window this rule puts on `pixels` (any array-like, sampled by rows), or None for "as stored"."""
         if self.rule == "window":
             return self.window
@@ -123,8 +127,12 @@ class DetectorInput:
         return to_rgb8(image, self.window_for(image.pixels, image.default_window))
 
 
-def input_for(choice: InputChoice, bit_depth: int | None, modality: str | None,
-              current_window: tuple[float, float] | None = None) -> DetectorInput:
+def input_for(
+    choice: InputChoice,
+    bit_depth: int | None,
+    modality: str | None,
+    current_window: tuple[float, float] | None = None,
+) -> DetectorInput:
     """The rule for one image, from its header facts (the same ones a workspace scan stores)."""
     if modality == "photo" and bit_depth == 8:
         return DetectorInput("")
@@ -202,15 +210,22 @@ class WorkspaceInput:
     tiling: TilingConfig | None
 
     @classmethod
-    def of(cls, workspace: Workspace, input_size: int | None, batch_size: int = 4) -> "WorkspaceInput":
-        return cls(input_choice(workspace), current_window(workspace), tiling_choice(workspace).config(input_size, batch_size))
+    def of(cls, workspace: Workspace, input_size: int | None, batch_size: int = 4) -> WorkspaceInput:
+        return cls(
+            input_choice(workspace),
+            current_window(workspace),
+            tiling_choice(workspace).config(input_size, batch_size),
+        )
 
     def for_image(self, bit_depth: int | None, modality: str | None, height: int | None, width: int | None):
         """(DetectorInput, tiling or None, key) of one image from its header facts."""
         detector_input = input_for(self.choice, bit_depth, modality, self.window)
-        tiled = self.tiling if self.tiling and height and width and self.tiling.needs_tiling(height, width) else None
+        tiled = (
+            self.tiling
+            if self.tiling and height and width and self.tiling.needs_tiling(height, width)
+            else None
+        )
         return detector_input, tiled, prediction_key(detector_input, tiled)
-
 
     def key_column(self):
         """SQL: the key `for_image` gives each image, from its columns, for joining predictions to images
@@ -220,14 +235,20 @@ class WorkspaceInput:
         if self.tiling is None:
             return case((stored, literal("")), else_=literal(wide.key))
         tiled = or_(Image.height > self.tiling.tile_size, Image.width > self.tiling.tile_size)
-        return case((and_(stored, tiled), literal(prediction_key(DetectorInput(""), self.tiling))),
-                    (stored, literal("")), (tiled, literal(prediction_key(wide, self.tiling))), else_=literal(wide.key))
+        return case(
+            (and_(stored, tiled), literal(prediction_key(DetectorInput(""), self.tiling))),
+            (stored, literal("")),
+            (tiled, literal(prediction_key(wide, self.tiling))),
+            else_=literal(wide.key),
+        )
 
 
 def detector_input_size(detector) -> int | None:
     """The side of the detector's square input, where it has one (CLIP backbones)."""
     backbone = getattr(detector, "backbone", None)
-    size = getattr(getattr(backbone, "spec", None), "image_size", None) or getattr(detector, "input_size", None)
+    size = getattr(getattr(backbone, "spec", None), "image_size", None) or getattr(
+        detector, "input_size", None
+    )
     return int(size) if size else None
 
 
@@ -238,7 +259,9 @@ def model_input_size(workspace: Workspace, model_id: str) -> int | None:
     """The input size of the model that tags predictions `model_id`: its registered version's backbone,
     else the size in its identifier; None for detectors without one."""
     with workspace.database.read() as session:
-        backbone = session.scalar(select(ModelVersion.backbone).where(ModelVersion.model_id == model_id).limit(1))
+        backbone = session.scalar(
+            select(ModelVersion.backbone).where(ModelVersion.model_id == model_id).limit(1)
+        )
     if isinstance(backbone, dict) and backbone.get("image_size"):
         return int(backbone["image_size"])
     found = _SIZE_IN_ID.search(model_id)

@@ -16,8 +16,9 @@ pages while the window's thread reads others.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, tuple_
 from sqlalchemy.orm import Session
@@ -44,7 +45,9 @@ class _Segment:
     holds: Callable[[ImageRow], bool]
 
     def ordered(self, reverse: bool = False) -> Select:
-        columns = [column.desc() if descending != reverse else column.asc() for column, descending in self.order]
+        columns = [
+            column.desc() if descending != reverse else column.asc() for column, descending in self.order
+        ]
         return self.paged.order_by(*columns)
 
     def beyond(self, values: tuple, before: bool = False):
@@ -88,38 +91,72 @@ class GalleryListing:
             return row.rel_path, _frame(row)
 
         if order == "score":
-            self._segments = [self._segment(lambda score: ((score, True), *name), lambda r: (r.score, *by_name(r)),
-                                            lambda r: r.score is not None, scored=True, walk="score")]
+            self._segments = [
+                self._segment(
+                    lambda score: ((score, True), *name),
+                    lambda r: (r.score, *by_name(r)),
+                    lambda r: r.score is not None,
+                    scored=True,
+                    walk="score",
+                )
+            ]
             if not ranged:  # a score range leaves the unscored out
-                self._segments.append(self._segment(lambda _s: name, by_name, lambda r: r.score is None, scored=False))
+                self._segments.append(
+                    self._segment(lambda _s: name, by_name, lambda r: r.score is None, scored=False)
+                )
         elif order == "status":  # one segment per state, each by name: every state its own index walk
             self._segments = [
                 self._segment(lambda _s: name, by_name, lambda r, s=state: r.status == s, statuses=[state])
-                for state in sorted(ReviewStatus, key=lambda s: s.value) if statuses is None or state in statuses]
-        elif order == "informative":  # images with the score computed, most informative first; then the rest by name
+                for state in sorted(ReviewStatus, key=lambda s: s.value)
+                if statuses is None or state in statuses
+            ]
+        elif (
+            order == "informative"
+        ):  # images with the score computed, most informative first; then the rest by name
             informative = Prediction.informativeness
             self._segments = [
-                self._where(self._segment(lambda _s: ((informative, True), *name), lambda r: (r.informativeness, *by_name(r)),
-                                          lambda r: r.informativeness is not None, scored=True, walk="score"),
-                            informative.is_not(None)),
-                self._where(self._segment(lambda _s: name, by_name, lambda r: r.informativeness is None), informative.is_(None))]
+                self._where(
+                    self._segment(
+                        lambda _s: ((informative, True), *name),
+                        lambda r: (r.informativeness, *by_name(r)),
+                        lambda r: r.informativeness is not None,
+                        scored=True,
+                        walk="score",
+                    ),
+                    informative.is_not(None),
+                ),
+                self._where(
+                    self._segment(lambda _s: name, by_name, lambda r: r.informativeness is None),
+                    informative.is_(None),
+                ),
+            ]
         else:
             self._segments = [self._segment(lambda _s: name, by_name, lambda _r: True)]
         self._counts: list[int] | None = None
         self._lock = threading.Lock()
 
-    def _segment(self, order, values, holds, scored: bool | None = None, walk: str = "name", statuses=None) -> _Segment:
+    def _segment(
+        self, order, values, holds, scored: bool | None = None, walk: str = "name", statuses=None
+    ) -> _Segment:
         statuses, *rest = self._filter if statuses is None else (statuses, *self._filter[1:])
         key = self.input_key
         rows, score = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, input_key=key)
-        count, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, columns=(func.count(),), input_key=key)
-        paged, _ = image_queries.filtered(self.model_id, statuses, *rest, scored=scored, walk=walk, input_key=key)
+        count, _ = image_queries.filtered(
+            self.model_id, statuses, *rest, scored=scored, columns=(func.count(),), input_key=key
+        )
+        paged, _ = image_queries.filtered(
+            self.model_id, statuses, *rest, scored=scored, walk=walk, input_key=key
+        )
         return _Segment(rows, count, paged, order(score), values, holds)
 
     @staticmethod
     def _where(segment: _Segment, condition: Any) -> _Segment:
-        return replace(segment, rows=segment.rows.where(condition), count=segment.count.where(condition),
-                       paged=segment.paged.where(condition))
+        return replace(
+            segment,
+            rows=segment.rows.where(condition),
+            count=segment.count.where(condition),
+            paged=segment.paged.where(condition),
+        )
 
     # where rows stand ---------------------------------------------------------------------------
     def key(self, row: ImageRow) -> Key:
@@ -196,7 +233,9 @@ class GalleryListing:
                     continue
                 take = min(limit - len(rows), count - offset)
                 if offset > count - offset - take:  # nearer the end: count back from there
-                    rows += _read(session, segment.ordered(reverse=True).offset(count - offset - take).limit(take))[::-1]
+                    rows += _read(
+                        session, segment.ordered(reverse=True).offset(count - offset - take).limit(take)
+                    )[::-1]
                 else:
                     rows += _read(session, segment.ordered().offset(offset).limit(take))
                 offset = 0

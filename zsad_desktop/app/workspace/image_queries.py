@@ -10,8 +10,9 @@ columns: building ORM objects per row would cost more than the query.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
@@ -58,8 +59,21 @@ class ImageRow(NamedTuple):
 
 _status = Image.review_status
 _COLUMNS = (
-    Image.id, Image.rel_path, Image.frame, Image.label, Image.content_hash, Image.width, Image.height, Image.bit_depth, Image.modality,
-    Image.load_error, _status, Prediction.score, Review.reviewer, Review.updated_at, Prediction.informativeness,
+    Image.id,
+    Image.rel_path,
+    Image.frame,
+    Image.label,
+    Image.content_hash,
+    Image.width,
+    Image.height,
+    Image.bit_depth,
+    Image.modality,
+    Image.load_error,
+    _status,
+    Prediction.score,
+    Review.reviewer,
+    Review.updated_at,
+    Prediction.informativeness,
 )
 
 
@@ -81,8 +95,13 @@ def _prediction_of(model_id: str, input_key: Any = None, content_hash: Any = Ima
     return condition if input_key is None else and_(condition, Prediction.detector_input == input_key)
 
 
-def _joined(model_id: str, scored: bool = False, columns: tuple | None = None, images_first: bool = False,
-            input_key: Any = None) -> Select:
+def _joined(
+    model_id: str,
+    scored: bool = False,
+    columns: tuple | None = None,
+    images_first: bool = False,
+    input_key: Any = None,
+) -> Select:
     """Images present, with the score of `model_id` and who reviewed them when (or only `columns`,
     without the reviews). An inner join with predictions when a score range needs a score anyway,
     so the planner may start from the score index; the outer joins fix the order. `images_first`
@@ -116,8 +135,13 @@ def filtered(
     wanted = None if statuses is None else {ReviewStatus(s) for s in statuses}
     reviewed = wanted is not None and UNREVIEWED not in wanted
     ranged = min_score is not None or max_score is not None
-    query = _joined(model_id, bool(scored) or ranged, columns, images_first=walk == "name" or (reviewed and walk is not None),
-                    input_key=input_key)
+    query = _joined(
+        model_id,
+        bool(scored) or ranged,
+        columns,
+        images_first=walk == "name" or (reviewed and walk is not None),
+        input_key=input_key,
+    )
     if wanted is not None:
         # Reviewed states are few images each: start from the state index. The unreviewed state is
         # most of the folder: a page walks the score or name index and skips the few others.
@@ -153,7 +177,9 @@ def rows_query(
     query, score = filtered(model_id, statuses, min_score, max_score, include_errors, input_key=input_key)
     scored = min_score is not None or max_score is not None
     if order == "score":
-        query = query.order_by(score.desc() if scored else score.desc().nulls_last(), Image.rel_path, FRAME_ORDER)
+        query = query.order_by(
+            score.desc() if scored else score.desc().nulls_last(), Image.rel_path, FRAME_ORDER
+        )
     elif order == "status":
         query = query.order_by(_status, Image.rel_path, FRAME_ORDER)
     elif order == "informative":
@@ -181,11 +207,18 @@ def next_unreviewed_query(model_id: str, among_top: int | None = None, input_key
     query = _joined(model_id, scored=True, input_key=input_key)
     if among_top:
         top = (
-            select(Prediction.id).where(Prediction.model_version == model_id)
-            .order_by(Prediction.score.desc()).limit(among_top).subquery()
+            select(Prediction.id)
+            .where(Prediction.model_version == model_id)
+            .order_by(Prediction.score.desc())
+            .limit(among_top)
+            .subquery()
         )
         query = query.join(top, top.c.id == Prediction.id)
-    return query.where(_unreviewed(), Image.load_error.is_(None)).order_by(Prediction.score.desc(), Image.rel_path).limit(1)
+    return (
+        query.where(_unreviewed(), Image.load_error.is_(None))
+        .order_by(Prediction.score.desc(), Image.rel_path)
+        .limit(1)
+    )
 
 
 def first_unscored_query(model_id: str, among_first: int | None = None, input_key: Any = None) -> Select:
@@ -194,11 +227,18 @@ def first_unscored_query(model_id: str, among_first: int | None = None, input_ke
     query = _joined(model_id, input_key=input_key)
     if among_first:
         first = (
-            select(Image.id).where(Image.missing.is_(False))
-            .order_by(Image.rel_path).limit(among_first).subquery()
+            select(Image.id)
+            .where(Image.missing.is_(False))
+            .order_by(Image.rel_path)
+            .limit(among_first)
+            .subquery()
         )
         query = query.join(first, first.c.id == Image.id)
-    return query.where(_unreviewed(), Image.load_error.is_(None), Prediction.id.is_(None)).order_by(Image.rel_path).limit(1)
+    return (
+        query.where(_unreviewed(), Image.load_error.is_(None), Prediction.id.is_(None))
+        .order_by(Image.rel_path)
+        .limit(1)
+    )
 
 
 def ids_to_predict(session: Session, model_id: str | None, input_key: Any = None) -> list[int]:
@@ -206,7 +246,9 @@ def ids_to_predict(session: Session, model_id: str | None, input_key: Any = None
     (every readable image when `model_id` is None): one column, so cheap at 100,000 images."""
     query = select(Image.id).where(Image.missing.is_(False), Image.load_error.is_(None))
     if model_id is not None:
-        query = query.outerjoin(Prediction, _prediction_of(model_id, input_key)).where(Prediction.id.is_(None))
+        query = query.outerjoin(Prediction, _prediction_of(model_id, input_key)).where(
+            Prediction.id.is_(None)
+        )
     return list(session.scalars(query.order_by(Image.rel_path, FRAME_ORDER)))
 
 

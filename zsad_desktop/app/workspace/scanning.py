@@ -15,10 +15,11 @@ import hashlib
 import os
 import stat as stat_mode
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import func, insert, literal, select, update
 
@@ -109,8 +110,16 @@ def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[s
     """Row fields of a new or changed file, and the problem to report if it cannot be read."""
     path = folder / rel_path
     fields: dict[str, Any] = {
-        "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "missing": False, "load_error": None,
-        "content_hash": None, "width": None, "height": None, "bit_depth": None, "modality": None, "frames": 1,
+        "size_bytes": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "missing": False,
+        "load_error": None,
+        "content_hash": None,
+        "width": None,
+        "height": None,
+        "bit_depth": None,
+        "modality": None,
+        "frames": 1,
         "label": None,
     }
     try:
@@ -118,8 +127,14 @@ def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[s
             image_info(path)  # says why (a broken link, a pipe) without opening it
         fields["content_hash"] = content_hash(path)
         info = image_info(path)
-        fields.update(width=info.width, height=info.height, bit_depth=info.bit_depth, modality=info.modality,
-                      frames=info.frames, label=info.label or None)
+        fields.update(
+            width=info.width,
+            height=info.height,
+            bit_depth=info.bit_depth,
+            modality=info.modality,
+            frames=info.frames,
+            label=info.label or None,
+        )
     except ImageLoadError as error:
         fields["load_error"] = error.reason
         return fields, str(error)
@@ -129,14 +144,17 @@ def _describe(folder: Path, rel_path: str, stat: os.stat_result) -> tuple[dict[s
     return fields, None
 
 
-def scan(workspace: Workspace, progress: Progress | None = None, cancel: threading.Event | None = None) -> ScanReport:
+def scan(
+    workspace: Workspace, progress: Progress | None = None, cancel: threading.Event | None = None
+) -> ScanReport:
     """Bring the image table up to date with the folder. `progress(done, total)` counts files
     hashed; a set `cancel` stops after the current batch (what was written stays)."""
     report = ScanReport()
     known: dict[str, _Known] = {}
     with workspace.database.read() as session:
         for rel, id_, size, mtime, missing in session.connection().execute(
-                select(Image.rel_path, Image.id, Image.size_bytes, Image.mtime_ns, Image.missing)):
+            select(Image.rel_path, Image.id, Image.size_bytes, Image.mtime_ns, Image.missing)
+        ):
             entry = known.get(rel)
             if entry is None:
                 known[rel] = _Known([id_], size, mtime, missing)
@@ -186,18 +204,30 @@ def _frame_rows(rel_path: str, fields: dict[str, Any]) -> dict[int | None, dict[
     frames = fields["frames"] or 1
     if frames == 1 or fields["content_hash"] is None:
         return {None: {"rel_path": rel_path, "frame": None, **fields}}
-    return {index: {"rel_path": rel_path, **fields, "frame": index, "content_hash": f"{fields['content_hash']}:{index}",
-                    "label": f"{fields['label']} frame {index + 1}" if fields["label"] else None}
-            for index in range(frames)}
+    return {
+        index: {
+            "rel_path": rel_path,
+            **fields,
+            "frame": index,
+            "content_hash": f"{fields['content_hash']}:{index}",
+            "label": f"{fields['label']} frame {index + 1}" if fields["label"] else None,
+        }
+        for index in range(frames)
+    }
 
 
-def _write_batch(workspace: Workspace, described: list[tuple[str, dict[str, Any], str | None]], report: ScanReport) -> None:
+def _write_batch(
+    workspace: Workspace, described: list[tuple[str, dict[str, Any], str | None]], report: ScanReport
+) -> None:
     paths = [rel for rel, _, _ in described]
     with workspace.database.session() as session:
         # Looked up under the write lock: a second copy scanning the same folder may have added some.
         existing: dict[tuple[str, int | None], int] = {
-            (rel, frame): id_ for rel, frame, id_ in session.execute(
-                select(Image.rel_path, Image.frame, Image.id).where(Image.rel_path.in_(paths)))}
+            (rel, frame): id_
+            for rel, frame, id_ in session.execute(
+                select(Image.rel_path, Image.frame, Image.id).where(Image.rel_path.in_(paths))
+            )
+        }
         inserts, updates, dropped_frames = [], [], []
         for rel_path, fields, problem in described:
             if problem:
@@ -211,7 +241,9 @@ def _write_batch(workspace: Workspace, described: list[tuple[str, dict[str, Any]
                 else:
                     updates.append({"id": id_, **{k: v for k, v in row.items() if k != "rel_path"}})
             # frames the file no longer has (it was replaced by one with fewer): kept, with their reviews, as missing
-            dropped_frames += [id_ for (rel, frame), id_ in existing.items() if rel == rel_path and frame not in rows]
+            dropped_frames += [
+                id_ for (rel, frame), id_ in existing.items() if rel == rel_path and frame not in rows
+            ]
             if had_file:
                 report.changed += 1
             else:
@@ -224,11 +256,16 @@ def _write_batch(workspace: Workspace, described: list[tuple[str, dict[str, Any]
             session.execute(update(Image).where(Image.id.in_(dropped_frames)).values(missing=True))
         # New pixels may already have a review (a moved or copied file): show its state.
         reviewed = select(Review.status).where(Review.image_hash == Image.content_hash).scalar_subquery()
-        session.execute(update(Image).where(Image.rel_path.in_(paths), Image.missing.is_(False))
-                        .values(review_status=func.coalesce(reviewed, UNREVIEWED)))
+        session.execute(
+            update(Image)
+            .where(Image.rel_path.in_(paths), Image.missing.is_(False))
+            .values(review_status=func.coalesce(reviewed, UNREVIEWED))
+        )
 
 
 def _set_missing(workspace: Workspace, ids: list[int], missing: bool) -> None:
     for start in range(0, len(ids), COMMIT_EVERY):
         with workspace.database.session() as session:
-            session.execute(update(Image).where(Image.id.in_(ids[start : start + COMMIT_EVERY])).values(missing=missing))
+            session.execute(
+                update(Image).where(Image.id.in_(ids[start : start + COMMIT_EVERY])).values(missing=missing)
+            )

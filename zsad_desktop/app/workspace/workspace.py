@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -20,7 +21,15 @@ from zsad_desktop.app.workspace import image_queries
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput, model_input_size
 from zsad_desktop.app.workspace.gallery_listing import GalleryListing
 from zsad_desktop.app.workspace.image_queries import SORT_ORDERS, ImageRow
-from zsad_desktop.store import Database, ModelVersion, PixelFiles, ReviewStatus, Setting, open_database, sqlite_url
+from zsad_desktop.store import (
+    Database,
+    ModelVersion,
+    PixelFiles,
+    ReviewStatus,
+    Setting,
+    open_database,
+    sqlite_url,
+)
 from zsad_desktop.store.errors import StoreError
 
 DATA_DIR = ".zsad"
@@ -37,7 +46,9 @@ class Workspace:
         self.files = files
 
     @classmethod
-    def open(cls, folder: Path | str, db_url: str | None = None, data_dir: Path | str | None = None) -> "Workspace":
+    def open(
+        cls, folder: Path | str, db_url: str | None = None, data_dir: Path | str | None = None
+    ) -> Workspace:
         """Open (creating if needed) the workspace of `folder`; migrates an older database, refuses a newer one."""
         folder = Path(folder).expanduser().resolve()
         if not folder.is_dir():
@@ -47,7 +58,9 @@ class Workspace:
             data.mkdir(parents=True, exist_ok=True)
             files = PixelFiles(data)
         except OSError as error:
-            raise StoreError(f"cannot create the workspace data folder {data}: {error.strerror or error}") from None
+            raise StoreError(
+                f"cannot create the workspace data folder {data}: {error.strerror or error}"
+            ) from None
         database = open_database(db_url or sqlite_url(data / DATABASE_FILE))
         database.analyze()  # fresh planner statistics for the gallery's queries
         files.sweep_temporary()
@@ -56,7 +69,7 @@ class Workspace:
     def close(self) -> None:
         self.database.dispose()
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Workspace:
         return self
 
     def __exit__(self, *_exc) -> None:
@@ -95,7 +108,15 @@ class Workspace:
         model_id, input_key = self._scores_of(model_id)
         with self.database.read() as session:
             return image_queries.image_rows(
-                session, model_id, statuses, min_score, max_score, order, limit, include_errors, input_key=input_key,
+                session,
+                model_id,
+                statuses,
+                min_score,
+                max_score,
+                order,
+                limit,
+                include_errors,
+                input_key=input_key,
             )
 
     def listing(
@@ -109,7 +130,9 @@ class Workspace:
     ) -> GalleryListing:
         """The same rows as `images(...)`, read a page at a time (the gallery of a 100,000-image folder)."""
         model_id, input_key = self._scores_of(model_id)
-        return GalleryListing(self.database, model_id, order, statuses, min_score, max_score, include_errors, input_key)
+        return GalleryListing(
+            self.database, model_id, order, statuses, min_score, max_score, include_errors, input_key
+        )
 
     def image(self, image_id: int, model_id: str | None = None) -> ImageRow:
         model_id, input_key = self._scores_of(model_id)
@@ -155,5 +178,9 @@ def default_data_dir(folder: Path) -> Path:
     inside = folder / DATA_DIR
     if inside.is_dir() or os.access(folder, os.W_OK):
         return inside
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "zsad-desktop" / "workspaces"
+    base = (
+        Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+        / "zsad-desktop"
+        / "workspaces"
+    )
     return base / hashlib.sha1(str(folder).encode()).hexdigest()[:16]

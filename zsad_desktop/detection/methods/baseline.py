@@ -39,8 +39,12 @@ class PromptEnsembleDetector(ClipDetector):
         if score_fusion not in SCORE_FUSIONS:
             raise ValueError(f"score_fusion must be one of {SCORE_FUSIONS}")
         depth = self.backbone.vision_layers
-        layers = tuple(layers) if layers else tuple(sorted({depth // 4, depth // 2, 3 * depth // 4, depth} - {0}))
-        config = DenseConfig(layers=layers, attention=DenseAttention(dense_attention), start_layer=min(layers))
+        layers = (
+            tuple(layers) if layers else tuple(sorted({depth // 4, depth // 2, 3 * depth // 4, depth} - {0}))
+        )
+        config = DenseConfig(
+            layers=layers, attention=DenseAttention(dense_attention), start_layer=min(layers)
+        )
         self.features = DenseFeatureExtractor(self.backbone, config, self.engine)
         self.temperature = temperature
         self.score_fusion = score_fusion
@@ -68,7 +72,9 @@ class PromptEnsembleDetector(ClipDetector):
                 patches = F.normalize(self.features.project(tokens.float()), dim=-1)
                 probs.append(torch.softmax(patches @ anchors.T / self.temperature, dim=-1)[..., 1])
             maps = torch.stack(probs).mean(0).reshape(-1, h, w)
-            global_prob = torch.softmax(F.normalize(feats.global_embedding.float(), dim=-1) @ anchors.T / self.temperature, -1)[:, 1]
+            global_prob = torch.softmax(
+                F.normalize(feats.global_embedding.float(), dim=-1) @ anchors.T / self.temperature, -1
+            )[:, 1]
         peak = maps.flatten(1).max(dim=1).values
         scores = {"mean": (peak + global_prob) / 2, "max": peak, "global": global_prob}[self.score_fusion]
         return maps, scores

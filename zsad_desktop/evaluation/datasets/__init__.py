@@ -19,8 +19,8 @@ Folders and files whose names start with a dot are ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from zsad_desktop.evaluation.datasets.btad import read_btad
 from zsad_desktop.evaluation.datasets.folder import read_folder
@@ -30,7 +30,10 @@ from zsad_desktop.evaluation.datasets.visa import read_visa
 
 # Each reader returns every category it finds, even one with no image in the split.
 READERS: dict[str, Callable[[Path, str], dict[str, list[Sample]]]] = {
-    "mvtec": read_mvtec, "visa": read_visa, "btad": read_btad, "folder": read_folder,
+    "mvtec": read_mvtec,
+    "visa": read_visa,
+    "btad": read_btad,
+    "folder": read_folder,
 }
 LAYOUTS = tuple(READERS)
 SPLITS = ("train", "test")

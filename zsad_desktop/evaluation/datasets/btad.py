@@ -25,12 +25,17 @@ def _mask_of(folder: Path, image: Path) -> Path | None:
 
 def _category(folder: Path, split: str) -> list[Sample]:
     samples = [Sample(p, None, 0, folder.name, "ok", split) for p in image_files(folder / split / "ok")]
-    samples += [Sample(p, _mask_of(folder, p), 1, folder.name, "ko", split) for p in image_files(folder / split / "ko")]
+    samples += [
+        Sample(p, _mask_of(folder, p), 1, folder.name, "ko", split)
+        for p in image_files(folder / split / "ko")
+    ]
     return samples
 
 
 def read_btad(root: Path, split: str) -> dict[str, list[Sample]]:
     folders = [root] if _is_category(root) else [d for d in subfolders(root) if _is_category(d)]
     if not folders:
-        raise DatasetError(f"{root} is not in the BTAD layout: expected <NN>/{{train,test}}/ok/ and <NN>/test/ko/ folders")
+        raise DatasetError(
+            f"{root} is not in the BTAD layout: expected <NN>/{{train,test}}/ok/ and <NN>/test/ko/ folders"
+        )
     return {folder.name: _category(folder, split) for folder in folders}

@@ -16,7 +16,9 @@ from zsad_desktop.evaluation.datasets.sample import DatasetError, Sample, read_m
 def read_folder(root: Path, split: str) -> dict[str, list[Sample]]:
     images = root / "images"
     if not images.is_dir():
-        raise DatasetError(f"{root} is not in the folder layout: expected {images}/ (and masks/<same stem>.png)")
+        raise DatasetError(
+            f"{root} is not in the folder layout: expected {images}/ (and masks/<same stem>.png)"
+        )
     samples = []
     for image in image_files(images):
         mask = root / "masks" / f"{image.stem}.png"

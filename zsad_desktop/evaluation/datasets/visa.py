@@ -22,13 +22,17 @@ def _rows(table: Path) -> list[dict[str, str]]:
             reader = csv.DictReader(handle)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise DatasetError(f"{table}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+                raise DatasetError(
+                    f"{table}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
+                )
             rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DatasetError(f"{table}: cannot read the split table ({error})") from error
     for line, row in enumerate(rows, start=2):
         if row["label"].lower() not in LABELS:
-            raise DatasetError(f"{table}, line {line}: label {row['label']!r} is neither 'normal' nor 'anomaly'")
+            raise DatasetError(
+                f"{table}, line {line}: label {row['label']!r} is neither 'normal' nor 'anomaly'"
+            )
     return rows
 
 
@@ -38,12 +42,16 @@ def read_visa(root: Path, split: str) -> dict[str, list[Sample]]:
         raise DatasetError(f"{root} is not in the VisA layout: expected its split table at {table}")
     out: dict[str, list[Sample]] = {}
     for row in _rows(table):
-        samples = out.setdefault(row["object"], [])  # every category is known, even one without rows in this split
+        samples = out.setdefault(
+            row["object"], []
+        )  # every category is known, even one without rows in this split
         if row["split"] != split:
             continue
         label = LABELS[row["label"].lower()]
         mask = root / row["mask"] if label and row["mask"] else None
-        samples.append(Sample(root / row["image"], mask, label, row["object"], "anomaly" if label else "good", split))
+        samples.append(
+            Sample(root / row["image"], mask, label, row["object"], "anomaly" if label else "good", split)
+        )
     _check_images_exist(root, table, [s for samples in out.values() for s in samples])
     return out
 

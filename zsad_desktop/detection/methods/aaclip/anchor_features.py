@@ -33,7 +33,13 @@ def first_value_value_block(depth: int) -> int:
 class AnchorFeatures:
     """(B, 3, S, S) -> per level (B, N, E): normalised value-value patch features plus the normalised global embedding."""
 
-    def __init__(self, backbone: Backbone, levels: tuple[int, ...], first_block: int | None = None, engine: str = "fast"):
+    def __init__(
+        self,
+        backbone: Backbone,
+        levels: tuple[int, ...],
+        first_block: int | None = None,
+        engine: str = "fast",
+    ):
         self.backbone = backbone
         self.levels = tuple(levels)
         self.first_block = first_block or first_value_value_block(backbone.vision_layers)
@@ -50,7 +56,9 @@ class AnchorFeatures:
             if index == self.first_block:
                 vv = x  # the two streams agree up to here
             if vv is not None:
-                vv = vv + block.ls_1(self_correlation_attention(block, block.ln_1(vv), DenseAttention.VV, self.engine))
+                vv = vv + block.ls_1(
+                    self_correlation_attention(block, block.ln_1(vv), DenseAttention.VV, self.engine)
+                )
                 vv = vv + block.ls_2(block.mlp(block.ln_2(vv)))
             x = block(x)
             if index in self.levels:

@@ -58,8 +58,11 @@ def read_part(path: Path, key: str) -> dict[str, Any]:
 def _apply(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
     expected = module.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    wrong = sorted(f"{k} {tuple(state[k].shape)} instead of {tuple(expected[k].shape)}"
-                   for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    wrong = sorted(
+        f"{k} {tuple(state[k].shape)} instead of {tuple(expected[k].shape)}"
+        for k in set(state) & set(expected)
+        if state[k].shape != expected[k].shape
+    )
     if missing or unexpected or wrong:
         raise DetectorError(
             f"{path} does not fit these adapters (backbone width, levels, adapted blocks or --relu differ): "
@@ -73,7 +76,9 @@ def image_checkpoint_path(folder: Path) -> Path:
     folder = Path(folder)
     if (folder / IMAGE_FILE).is_file():
         return folder / IMAGE_FILE
-    numbered = sorted((int(m.group(1)), p) for p in folder.glob("image_adapter_*.pth") if (m := _EPOCH_FILE.search(p.name)))
+    numbered = sorted(
+        (int(m.group(1)), p) for p in folder.glob("image_adapter_*.pth") if (m := _EPOCH_FILE.search(p.name))
+    )
     if numbered:
         return numbered[-1][1]
     raise DetectorError(
@@ -82,7 +87,9 @@ def image_checkpoint_path(folder: Path) -> Path:
     )
 
 
-def load_adapters(adapters: AACLIPAdapters, folder: Path | str, require_image: bool = True) -> LoadedCheckpoint:
+def load_adapters(
+    adapters: AACLIPAdapters, folder: Path | str, require_image: bool = True
+) -> LoadedCheckpoint:
     """Load the folder's adapters strictly (no missing or unexpected names)."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -117,7 +124,9 @@ def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
 
 
-def save_text_adapter(adapters: AACLIPAdapters, folder: Path, epoch: int, optimizer: dict | None = None) -> Path:
+def save_text_adapter(
+    adapters: AACLIPAdapters, folder: Path, epoch: int, optimizer: dict | None = None
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {"epoch": int(epoch), "text_adapter": _state(adapters.text_adapter)}
     if optimizer is not None:
@@ -126,8 +135,13 @@ def save_text_adapter(adapters: AACLIPAdapters, folder: Path, epoch: int, optimi
     return folder / TEXT_FILE
 
 
-def save_image_adapter(adapters: AACLIPAdapters, folder: Path, epoch: int, optimizer: dict | None = None,
-                       scheduler: dict | None = None) -> Path:
+def save_image_adapter(
+    adapters: AACLIPAdapters,
+    folder: Path,
+    epoch: int,
+    optimizer: dict | None = None,
+    scheduler: dict | None = None,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {"epoch": int(epoch), "image_adapter": _state(adapters.image_adapter)}
     if optimizer is not None:

@@ -41,7 +41,9 @@ class AACLIPTrainingConfig:
     flips: bool = True
     colour_jitter: bool = True
     # prompts, inference and running
-    object_name: str | None = None  # the model's object name; None: the training images' one category, else "object"
+    object_name: str | None = (
+        None  # the model's object name; None: the training images' one category, else "object"
+    )
     gelu: str = "quick"
     domain: str = "industrial"
     precision: str = "fp32"  # "bf16": autocast on a GPU (not the reference's)
@@ -51,7 +53,7 @@ class AACLIPTrainingConfig:
     seed: int = 111
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> "AACLIPTrainingConfig":
+    def from_dict(cls, values: dict[str, Any] | None) -> AACLIPTrainingConfig:
         """From user settings; `epochs` and `batch_size` mean stage 2's (stage 1 gets a quarter of the epochs)."""
         values = dict(values or {})
         if "epochs" in values:
@@ -63,7 +65,9 @@ class AACLIPTrainingConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise DetectorError(f"unknown AA-CLIP training settings {unknown}; known: {', '.join(sorted(known | {'epochs', 'batch_size'}))}")
+            raise DetectorError(
+                f"unknown AA-CLIP training settings {unknown}; known: {', '.join(sorted(known | {'epochs', 'batch_size'}))}"
+            )
         for key in ("betas", "levels", "image_lr_milestones"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,12 +20,12 @@ import torch
 from zsad_desktop.detection.clip_detector import ClipDetector
 from zsad_desktop.detection.execution import full_precision
 from zsad_desktop.detection.interface import DetectorError, register_method
-from zsad_desktop.detection.text_cache import cached_text
 from zsad_desktop.detection.methods.aaclip import scoring
 from zsad_desktop.detection.methods.aaclip.checkpoint import load_adapters
 from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterLayout, standard_features
 from zsad_desktop.detection.methods.aaclip.scoring import ScoreCalibration
 from zsad_desktop.detection.preprocess import to_model_input
+from zsad_desktop.detection.text_cache import cached_text
 
 log = logging.getLogger(__name__)
 GELUS = ("quick", "exact")
@@ -60,7 +61,9 @@ class AACLIPDetector(ClipDetector):
         **common: Any,
     ):
         if gelu not in GELUS:
-            raise DetectorError(f"gelu must be one of {GELUS} ('exact' for checkpoints of the reference code), not {gelu!r}")
+            raise DetectorError(
+                f"gelu must be one of {GELUS} ('exact' for checkpoints of the reference code), not {gelu!r}"
+            )
         if domain not in scoring.DOMAINS:
             raise DetectorError(f"domain must be one of {scoring.DOMAINS}, not {domain!r}")
         folder = checkpoint_dir or checkpoint
@@ -72,17 +75,27 @@ class AACLIPDetector(ClipDetector):
         self.gelu, self.domain = gelu, domain
         if adapters is None:
             layout = AdapterLayout.for_backbone(
-                self.backbone, levels=levels, image_adapt_until=image_adapt_until, text_adapt_until=text_adapt_until,
-                image_adapt_weight=image_adapt_weight, text_adapt_weight=text_adapt_weight, projection_relu=projection_relu,
+                self.backbone,
+                levels=levels,
+                image_adapt_until=image_adapt_until,
+                text_adapt_until=text_adapt_until,
+                image_adapt_weight=image_adapt_weight,
+                text_adapt_weight=text_adapt_weight,
+                projection_relu=projection_relu,
             )
             adapters = AACLIPAdapters.for_backbone(self.backbone, layout)
             adapt_text = load_adapters(adapters, Path(folder)).adapt_text
             adapters.eval().requires_grad_(False)
             if calibration is None:
-                log.warning("AA-CLIP model %s has no score calibration: image scores fuse raw map and detection values "
-                            "until calibrate(images) is called on a set of images", folder)
+                log.warning(
+                    "AA-CLIP model %s has no score calibration: image scores fuse raw map and detection values "
+                    "until calibrate(images) is called on a set of images",
+                    folder,
+                )
         # adapters handed in (training's held-out checks) are used as they are, not frozen
-        self._frozen_adapters = bool(folder) and not adapters.training and not any(p.requires_grad for p in adapters.parameters())
+        self._frozen_adapters = (
+            bool(folder) and not adapters.training and not any(p.requires_grad for p in adapters.parameters())
+        )
         self.adapters = adapters.to(self.device)
         self.adapt_text = adapt_text
         self.checkpoint_dir = Path(folder) if folder else None
@@ -106,28 +119,40 @@ class AACLIPDetector(ClipDetector):
     def anchors(self) -> torch.Tensor:
         """(2, E) normal and abnormal anchors of this detector's object name (cached)."""
         if self._anchors is None:
+
             def compute() -> torch.Tensor:
                 with torch.no_grad(), full_precision(self.device):  # float32 at any precision: computed once
                     return self.adapters.text_anchors(self.backbone, [self.object_name], self.adapt_text)[0]
 
             if self._frozen_adapters:  # loaded from a folder: the digest names them for good
-                identity = {"adapters": self._digest, "object": self.object_name, "adapt_text": self.adapt_text,
-                            "layout": self.adapters.layout.to_dict()}
+                identity = {
+                    "adapters": self._digest,
+                    "object": self.object_name,
+                    "adapt_text": self.adapt_text,
+                    "layout": self.adapters.layout.to_dict(),
+                }
                 self._anchors = cached_text("aaclip", self.backbone, identity, compute)
             else:
                 self._anchors = compute()
         return self._anchors
 
     def raw_outputs(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
-        return adapted_outputs(self.adapters, self.extractor, pixels, self.anchors().to(pixels.device), self.domain)
+        return adapted_outputs(
+            self.adapters, self.extractor, pixels, self.anchors().to(pixels.device), self.domain
+        )
 
     def calibrate(self, images: Sequence[np.ndarray]) -> ScoreCalibration:
         """Set the score ranges from the outputs on a set of RGB uint8 images (a dataset, never one
         image), as training does for its models; for folders trained with the reference code."""
         lows, highs, detections = [], [], []
         for start in range(0, len(images), self.batch_size):
-            pixels = to_model_input(images[start : start + self.batch_size], self.backbone.spec.image_size,
-                                    self.backbone.mean, self.backbone.std, self.device)
+            pixels = to_model_input(
+                images[start : start + self.batch_size],
+                self.backbone.spec.image_size,
+                self.backbone.mean,
+                self.backbone.std,
+                self.device,
+            )
             with torch.inference_mode(), self.autocast():
                 out = self.raw_outputs(pixels)
             lows += out["map_low"].float().cpu().tolist()
@@ -147,15 +172,21 @@ class AACLIPDetector(ClipDetector):
         return scoring.upsample(torch.from_numpy(grid_map)[None], shape)[0].numpy().astype(np.float32)
 
 
-def adapted_outputs(adapters: AACLIPAdapters, extractor, pixels: torch.Tensor, anchors: torch.Tensor, domain: str) -> dict[str, torch.Tensor]:
+def adapted_outputs(
+    adapters: AACLIPAdapters, extractor, pixels: torch.Tensor, anchors: torch.Tensor, domain: str
+) -> dict[str, torch.Tensor]:
     """Uncalibrated outputs for (2, E) or per-image (B, 2, E) anchors: grid maps (B, h, w),
     their minimum and maximum at input size (where the reference takes the maximum), detection scores."""
     seg, det, grid = adapters.image_features(extractor, pixels)
     with full_precision(pixels.device):  # 100 x cosine in bf16 would move maps by ~0.1
         maps = scoring.anomaly_grid(seg, anchors, grid, domain)
         flat = scoring.upsample(maps, tuple(pixels.shape[-2:])).flatten(1)
-        return {"maps": maps, "map_low": flat.min(1).values, "map_high": flat.max(1).values,
-                "detection": scoring.detection_score(det, anchors)}
+        return {
+            "maps": maps,
+            "map_low": flat.min(1).values,
+            "map_high": flat.max(1).values,
+            "detection": scoring.detection_score(det, anchors),
+        }
 
 
 def _weights_digest(adapters: AACLIPAdapters) -> str:

@@ -42,7 +42,11 @@ class SimpleAdapter(nn.Module):
 class SimpleProj(nn.Module):
     def __init__(self, c_in: int, c_out: int, relu: bool):
         super().__init__()
-        self.fc = nn.Sequential(nn.Linear(c_in, c_out, bias=False), nn.LeakyReLU()) if relu else nn.Linear(c_in, c_out, bias=False)
+        self.fc = (
+            nn.Sequential(nn.Linear(c_in, c_out, bias=False), nn.LeakyReLU())
+            if relu
+            else nn.Linear(c_in, c_out, bias=False)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x)
@@ -60,7 +64,7 @@ class AdapterLayout:
     projection_relu: bool = False  # the reference's --relu (off in its runs)
 
     @classmethod
-    def for_backbone(cls, backbone: Backbone, **settings: Any) -> "AdapterLayout":
+    def for_backbone(cls, backbone: Backbone, **settings: Any) -> AdapterLayout:
         """The defaults, with levels at quarters of the depth and adapters capped at the depth."""
         settings = {k: v for k, v in settings.items() if v is not None}
         if "levels" in settings:
@@ -89,35 +93,55 @@ def residual_mix(x: torch.Tensor, adapter: nn.Module, weight: float) -> torch.Te
     return weight * out + (1 - weight) * x
 
 
-def standard_features(backbone: Backbone, levels: tuple[int, ...], engine: str = "fast") -> DenseFeatureExtractor:
+def standard_features(
+    backbone: Backbone, levels: tuple[int, ...], engine: str = "fast"
+) -> DenseFeatureExtractor:
     """CLIP's own attention at every block, position embedding resized bicubic with antialias."""
     return DenseFeatureExtractor(
-        backbone, DenseConfig(layers=tuple(levels), attention=DenseAttention.NONE, pos_interpolation="bicubic", pos_antialias=True), engine
+        backbone,
+        DenseConfig(
+            layers=tuple(levels),
+            attention=DenseAttention.NONE,
+            pos_interpolation="bicubic",
+            pos_antialias=True,
+        ),
+        engine,
     )
 
 
 class AACLIPAdapters(nn.Module):
     """The trainable part: `image_adapter` and `text_adapter`, as in the reference."""
 
-    def __init__(self, vision_width: int, text_width: int, embed_dim: int, layout: AdapterLayout = AdapterLayout()):
+    def __init__(
+        self, vision_width: int, text_width: int, embed_dim: int, layout: AdapterLayout = AdapterLayout()
+    ):
         super().__init__()
         self.layout = layout
-        self.image_adapter = nn.ModuleDict({
-            "layer_adapters": nn.ModuleList([SimpleAdapter(vision_width, vision_width) for _ in range(layout.image_adapt_until)]),
-            "seg_proj": nn.ModuleList([SimpleProj(vision_width, embed_dim, layout.projection_relu) for _ in layout.levels]),
-            "det_proj": SimpleProj(vision_width, embed_dim, layout.projection_relu),
-        })
+        self.image_adapter = nn.ModuleDict(
+            {
+                "layer_adapters": nn.ModuleList(
+                    [SimpleAdapter(vision_width, vision_width) for _ in range(layout.image_adapt_until)]
+                ),
+                "seg_proj": nn.ModuleList(
+                    [SimpleProj(vision_width, embed_dim, layout.projection_relu) for _ in layout.levels]
+                ),
+                "det_proj": SimpleProj(vision_width, embed_dim, layout.projection_relu),
+            }
+        )
         self.text_adapter = nn.ModuleList(
-            [SimpleAdapter(text_width, text_width) for _ in range(layout.text_adapt_until)] + [SimpleProj(text_width, embed_dim, relu=True)]
+            [SimpleAdapter(text_width, text_width) for _ in range(layout.text_adapt_until)]
+            + [SimpleProj(text_width, embed_dim, relu=True)]
         )
         for p in self.parameters():
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
 
     @classmethod
-    def for_backbone(cls, backbone: Backbone, layout: AdapterLayout) -> "AACLIPAdapters":
+    def for_backbone(cls, backbone: Backbone, layout: AdapterLayout) -> AACLIPAdapters:
         model = backbone.model
-        return cls(backbone.vision_width, model.ln_final.weight.shape[0], backbone.embed_dim, layout).to(backbone.device)
+        return cls(backbone.vision_width, model.ln_final.weight.shape[0], backbone.embed_dim, layout).to(
+            backbone.device
+        )
 
     # image ----------------------------------------------------------------------------
     def image_features(self, extractor: DenseFeatureExtractor, pixels: torch.Tensor):
@@ -132,7 +156,9 @@ class AACLIPAdapters(nn.Module):
         ln_post = extractor.backbone.model.visual.ln_post
         tokens = [ln_post(t[:, 1:]) for t in feats.patch_tokens]
         seg = [F.normalize(proj(t), dim=-1) for proj, t in zip(self.image_adapter["seg_proj"], tokens)]
-        det = F.normalize(self.image_adapter["det_proj"](tokens[-1]), dim=-1).mean(1)  # a mean of unit vectors, not renormalised
+        det = F.normalize(self.image_adapter["det_proj"](tokens[-1]), dim=-1).mean(
+            1
+        )  # a mean of unit vectors, not renormalised
         return seg, det, feats.grid
 
     # text -------------------------------------------------------------------------------
@@ -151,7 +177,9 @@ class AACLIPAdapters(nn.Module):
         x = model.ln_final(x)
         return self.text_adapter[-1](x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)])
 
-    def text_anchors(self, backbone: Backbone, object_names: list[str], adapt_text: bool = True) -> torch.Tensor:
+    def text_anchors(
+        self, backbone: Backbone, object_names: list[str], adapt_text: bool = True
+    ) -> torch.Tensor:
         """(K, 2, E) per object name: normal and abnormal anchors, each the normalised
         mean of its normalised sentence embeddings. Without `adapt_text`, CLIP's own
         text encoder (the reference's choice when it has no text adapter)."""
@@ -160,7 +188,9 @@ class AACLIPAdapters(nn.Module):
             anchors = []
             for states in (NORMAL_STATES, ABNORMAL_STATES):
                 tokens = backbone.tokenizer(state_sentences(states, name)).to(backbone.device)
-                embedded = self.encode_text(backbone, tokens) if adapt_text else backbone.model.encode_text(tokens)
+                embedded = (
+                    self.encode_text(backbone, tokens) if adapt_text else backbone.model.encode_text(tokens)
+                )
                 anchors.append(F.normalize(F.normalize(embedded.float(), dim=-1).mean(0), dim=-1))
             per_name.append(torch.stack(anchors))
         return torch.stack(per_name)

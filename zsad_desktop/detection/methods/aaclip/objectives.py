@@ -15,14 +15,21 @@ from zsad_desktop.detection.losses import dice_loss, focal_loss
 from zsad_desktop.detection.methods.aaclip.scoring import similarities
 
 
-def state_probabilities(features: torch.Tensor, anchors: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
+def state_probabilities(
+    features: torch.Tensor, anchors: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]
+) -> torch.Tensor:
     """(B, N, E) features, (B, 2, E) anchors -> (B, 2, H, W) probabilities of normal and abnormal."""
     logits = similarities(features, anchors).transpose(1, 2).reshape(features.shape[0], 2, *grid)
     return torch.softmax(F.interpolate(logits, size=size, mode="bilinear", align_corners=True), dim=1)
 
 
-def segmentation_loss(features: list[torch.Tensor], anchors: torch.Tensor, grid: tuple[int, int], masks: torch.Tensor,
-                      mask_known: torch.Tensor) -> torch.Tensor:
+def segmentation_loss(
+    features: list[torch.Tensor],
+    anchors: torch.Tensor,
+    grid: tuple[int, int],
+    masks: torch.Tensor,
+    mask_known: torch.Tensor,
+) -> torch.Tensor:
     """Summed over levels; images whose mask is unknown (anomalous, unmasked) are left out."""
     if not bool(mask_known.any()):
         return features[0].new_zeros(())
@@ -30,7 +37,12 @@ def segmentation_loss(features: list[torch.Tensor], anchors: torch.Tensor, grid:
     total = features[0].new_zeros((), dtype=torch.float32)
     for level in features:
         probs = state_probabilities(level[mask_known], anchors, grid, tuple(masks.shape[-2:]))
-        total = total + focal_loss(probs, masks) + dice_loss(probs[:, 0], 1 - masks) + dice_loss(probs[:, 1], masks)
+        total = (
+            total
+            + focal_loss(probs, masks)
+            + dice_loss(probs[:, 0], 1 - masks)
+            + dice_loss(probs[:, 1], masks)
+        )
     return total
 
 

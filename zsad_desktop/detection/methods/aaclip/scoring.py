@@ -48,7 +48,9 @@ def per_image(anchors: torch.Tensor, batch: int) -> torch.Tensor:
 
 def similarities(features: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     """100 x cosine (B, N, 2) of (B, N, E) unit patch features to (2, E) or (B, 2, E) anchors."""
-    return 100.0 * torch.einsum("bne,bke->bnk", features.float(), per_image(anchors, features.shape[0]).float())
+    return 100.0 * torch.einsum(
+        "bne,bke->bnk", features.float(), per_image(anchors, features.shape[0]).float()
+    )
 
 
 def level_map(features: torch.Tensor, anchors: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
@@ -57,7 +59,9 @@ def level_map(features: torch.Tensor, anchors: torch.Tensor, grid: tuple[int, in
     return ((s[..., 1] + 1 - s[..., 0]) / 2).reshape(-1, *grid)
 
 
-def anomaly_grid(levels: list[torch.Tensor], anchors: torch.Tensor, grid: tuple[int, int], domain: str) -> torch.Tensor:
+def anomaly_grid(
+    levels: list[torch.Tensor], anchors: torch.Tensor, grid: tuple[int, int], domain: str
+) -> torch.Tensor:
     """Blurred level maps summed on the grid (upsampling is linear, so summing first is the same)."""
     kernel, sigma = BLUR[domain]
     return sum(gaussian_blur(level_map(f, anchors, grid), kernel, sigma) for f in levels)
@@ -83,12 +87,12 @@ class ScoreCalibration:
     detection_high: float = 1.0
 
     @classmethod
-    def from_outputs(cls, map_lows, map_highs, detections) -> "ScoreCalibration":
+    def from_outputs(cls, map_lows, map_highs, detections) -> ScoreCalibration:
         det = torch.as_tensor(detections, dtype=torch.float64)
         return cls(float(min(map_lows)), float(max(map_highs)), float(det.min()), float(det.max()))
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> "ScoreCalibration | None":
+    def from_dict(cls, values: dict[str, Any] | None) -> ScoreCalibration | None:
         return cls(**{k: float(v) for k, v in values.items()}) if values else None
 
     def to_dict(self) -> dict[str, float]:
@@ -98,4 +102,6 @@ class ScoreCalibration:
         peak = (map_peak - self.map_low) / max(self.map_high - self.map_low, 1e-12)
         if domain == "medical":
             return peak
-        return 0.5 * peak + 0.5 * (detection - self.detection_low) / max(self.detection_high - self.detection_low, 1e-12)
+        return 0.5 * peak + 0.5 * (detection - self.detection_low) / max(
+            self.detection_high - self.detection_low, 1e-12
+        )

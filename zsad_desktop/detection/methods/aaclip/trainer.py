@@ -55,7 +55,6 @@ def train_aaclip(context: TrainingContext) -> tuple[dict[str, Any], list[float]]
     return AACLIPTraining(context).run()
 
 
-
 def train_step(loss_of, batch: tuple, optimiser, scheduler=None) -> float:
     """One optimiser step on one batch (pixels, masks, labels, info); the loss as a number."""
     loss = loss_of(*batch)
@@ -65,6 +64,7 @@ def train_step(loss_of, batch: tuple, optimiser, scheduler=None) -> float:
     if scheduler is not None:
         scheduler.step()
     return loss.item()
+
 
 class AACLIPTraining:
     def __init__(self, context: TrainingContext):
@@ -76,8 +76,12 @@ class AACLIPTraining:
         spec = replace(context.backbone_spec, quick_gelu=config.gelu == "quick")
         self.backbone = shared_backbone(spec, self.device)
         self.layout = AdapterLayout.for_backbone(
-            self.backbone, levels=config.levels, image_adapt_until=config.image_adapt_until, text_adapt_until=config.text_adapt_until,
-            image_adapt_weight=config.image_adapt_weight, text_adapt_weight=config.text_adapt_weight,
+            self.backbone,
+            levels=config.levels,
+            image_adapt_until=config.image_adapt_until,
+            text_adapt_until=config.text_adapt_until,
+            image_adapt_weight=config.image_adapt_weight,
+            text_adapt_weight=config.text_adapt_weight,
             projection_relu=config.projection_relu,
         )
         self.adapters = AACLIPAdapters.for_backbone(self.backbone, self.layout)
@@ -88,22 +92,39 @@ class AACLIPTraining:
         self.adapt_text = config.text_epochs > 0
         self.object_name = model_object_name(config.object_name, context.train_samples)
         self._fixed_anchors: dict[str, torch.Tensor] = {}
-        self.anchor_features = AnchorFeatures(self.backbone, self.layout.levels, config.first_value_value_block)
+        self.anchor_features = AnchorFeatures(
+            self.backbone, self.layout.levels, config.first_value_value_block
+        )
         self.extractor = standard_features(self.backbone, self.layout.levels)
 
     # data -------------------------------------------------------------------------------------
     def loader(self, samples, batch_size: int, augment, shuffle: bool, seed_offset: int = 0):
         backbone, config = self.backbone, self.config
-        dataset = SegmentationDataset(samples, backbone.spec.image_size, backbone.mean, backbone.std, augment, with_info=True)
-        workers = config.num_workers if config.num_workers is not None else (4 if self.device.type == "cuda" else 0)
+        dataset = SegmentationDataset(
+            samples, backbone.spec.image_size, backbone.mean, backbone.std, augment, with_info=True
+        )
+        workers = (
+            config.num_workers if config.num_workers is not None else (4 if self.device.type == "cuda" else 0)
+        )
         return torch.utils.data.DataLoader(
-            dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers, pin_memory=self.device.type == "cuda",
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
             generator=torch.Generator().manual_seed(config.seed + seed_offset),
         )
 
     def training_augmentation(self, colour_jitter: bool):
         c = self.config
-        return augmentation(c.rotation, c.translate, c.flips, colour_jitter, c.augment_probability, mean_fill(self.backbone.mean))
+        return augmentation(
+            c.rotation,
+            c.translate,
+            c.flips,
+            colour_jitter,
+            c.augment_probability,
+            mean_fill(self.backbone.mean),
+        )
 
     def held_out(self, limit: int):
         samples = list(self.context.val_samples)
@@ -129,7 +150,9 @@ class AACLIPTraining:
         missing = sorted(set(names) - set(self._fixed_anchors))
         if missing:
             with torch.no_grad():
-                for name, pair in zip(missing, self.adapters.text_anchors(self.backbone, missing, self.adapt_text)):
+                for name, pair in zip(
+                    missing, self.adapters.text_anchors(self.backbone, missing, self.adapt_text)
+                ):
                     self._fixed_anchors[name] = pair
         return torch.stack([self._fixed_anchors[n] for n in names])
 
@@ -138,15 +161,27 @@ class AACLIPTraining:
         c = self.config
         samples = self.context.train_samples
         text_loader = self.loader(samples, c.text_batch_size, self.training_augmentation(False), True)
-        image_loader = self.loader(samples, c.image_batch_size, self.training_augmentation(c.colour_jitter), True, 1)
-        self.timer = StepTimer((c.text_epochs - self.text_done) * len(text_loader) + (c.image_epochs - self.image_done) * len(image_loader))
+        image_loader = self.loader(
+            samples, c.image_batch_size, self.training_augmentation(c.colour_jitter), True, 1
+        )
+        self.timer = StepTimer(
+            (c.text_epochs - self.text_done) * len(text_loader)
+            + (c.image_epochs - self.image_done) * len(image_loader)
+        )
         if self.text_done < c.text_epochs:
             self.train_text_anchors(text_loader)
         self.train_patch_alignment(image_loader)
         calibration = self.calibrate()
-        checkpoint.finish_folder(self.adapters, self.context.work_dir, c.text_epochs if self.adapt_text else None, c.image_epochs)
-        settings = {**self.layout.to_dict(), "gelu": c.gelu, "domain": c.domain, "object_name": self.object_name,
-                    "calibration": calibration.to_dict()}
+        checkpoint.finish_folder(
+            self.adapters, self.context.work_dir, c.text_epochs if self.adapt_text else None, c.image_epochs
+        )
+        settings = {
+            **self.layout.to_dict(),
+            "gelu": c.gelu,
+            "domain": c.domain,
+            "object_name": self.object_name,
+            "calibration": calibration.to_dict(),
+        }
         return settings, self.losses
 
     # the two stages' losses and optimisers (bench/train.py times these) ------------------------
@@ -164,19 +199,27 @@ class AACLIPTraining:
         with self.autocast():
             seg, det, grid = self.adapters.image_features(self.extractor, pixels)
         known = info["mask_known"].to(self.device)
-        return objectives.detection_loss(det, anchors, labels) + objectives.segmentation_loss(seg, anchors, grid, masks, known)
+        return objectives.detection_loss(det, anchors, labels) + objectives.segmentation_loss(
+            seg, anchors, grid, masks, known
+        )
 
     def text_optimiser(self) -> torch.optim.Optimizer:
         c = self.config
-        optimiser = torch.optim.Adam(self.adapters.text_adapter.parameters(), lr=c.text_lr, betas=tuple(c.betas))
+        optimiser = torch.optim.Adam(
+            self.adapters.text_adapter.parameters(), lr=c.text_lr, betas=tuple(c.betas)
+        )
         if self.resumed.text.get("text_optimizer"):
             optimiser.load_state_dict(self.resumed.text["text_optimizer"])
         return optimiser
 
     def image_optimiser(self) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
         c = self.config
-        optimiser = torch.optim.Adam(self.adapters.image_adapter.parameters(), lr=c.image_lr, betas=tuple(c.betas))
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimiser, milestones=list(c.image_lr_milestones), gamma=c.image_lr_gamma)
+        optimiser = torch.optim.Adam(
+            self.adapters.image_adapter.parameters(), lr=c.image_lr, betas=tuple(c.betas)
+        )
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            optimiser, milestones=list(c.image_lr_milestones), gamma=c.image_lr_gamma
+        )
         if self.resumed.image.get("image_optimizer"):
             optimiser.load_state_dict(self.resumed.image["image_optimizer"])
         if self.resumed.image.get("image_scheduler"):
@@ -191,10 +234,23 @@ class AACLIPTraining:
         held_out_loader = self.loader(held_out, c.text_batch_size, None, False) if held_out else None
         self.adapters.text_adapter.train()
         for epoch in range(self.text_done, c.text_epochs):
-            def save(epoch=epoch):
-                checkpoint.save_text_adapter(self.adapters, context.work_dir, epoch + 1, optimiser.state_dict())
 
-            self.run_epoch(TEXT_STAGE, epoch, c.text_epochs, loader, optimiser, None, self.text_loss, save, held_out_loader)
+            def save(epoch=epoch):
+                checkpoint.save_text_adapter(
+                    self.adapters, context.work_dir, epoch + 1, optimiser.state_dict()
+                )
+
+            self.run_epoch(
+                TEXT_STAGE,
+                epoch,
+                c.text_epochs,
+                loader,
+                optimiser,
+                None,
+                self.text_loss,
+                save,
+                held_out_loader,
+            )
 
     def train_patch_alignment(self, loader) -> None:
         c, context = self.config, self.context
@@ -203,19 +259,42 @@ class AACLIPTraining:
         held_out_loader = self.loader(held_out, c.image_batch_size, None, False) if held_out else None
 
         def metrics() -> dict[str, float]:
-            out = validation.collect_outputs(self.adapters, self.extractor, held_out, self.fixed_anchors, c.domain, c.image_batch_size,
-                                             check_cancel=context.check_cancel)
+            out = validation.collect_outputs(
+                self.adapters,
+                self.extractor,
+                held_out,
+                self.fixed_anchors,
+                c.domain,
+                c.image_batch_size,
+                check_cancel=context.check_cancel,
+            )
             return validation.held_out_metrics(out, c.domain)
 
         self.adapters.image_adapter.train()
         for epoch in range(self.image_done, c.image_epochs):
-            def save(epoch=epoch):
-                checkpoint.save_image_adapter(self.adapters, context.work_dir, epoch + 1, optimiser.state_dict(), scheduler.state_dict())
 
-            self.run_epoch(IMAGE_STAGE, epoch, c.image_epochs, loader, optimiser, scheduler, self.image_loss, save, held_out_loader, metrics)
+            def save(epoch=epoch):
+                checkpoint.save_image_adapter(
+                    self.adapters, context.work_dir, epoch + 1, optimiser.state_dict(), scheduler.state_dict()
+                )
+
+            self.run_epoch(
+                IMAGE_STAGE,
+                epoch,
+                c.image_epochs,
+                loader,
+                optimiser,
+                scheduler,
+                self.image_loss,
+                save,
+                held_out_loader,
+                metrics,
+            )
         self.adapters.eval()
 
-    def run_epoch(self, stage, epoch, epochs, loader, optimiser, scheduler, loss_of, save, held_out_loader, metrics=None) -> None:
+    def run_epoch(
+        self, stage, epoch, epochs, loader, optimiser, scheduler, loss_of, save, held_out_loader, metrics=None
+    ) -> None:
         """One epoch, then its checkpoint (`save`) and its record; the last step is reported
         after the held-out check, with the epoch's metrics."""
         context = self.context
@@ -236,7 +315,9 @@ class AACLIPTraining:
         self.losses.append(record["loss"])
         context.record_epoch(record, losses=self.losses)
         if last is not None:
-            context.progress(replace(last, metrics={k: v for k, v in record.items() if k not in ("stage", "epoch")}))
+            context.progress(
+                replace(last, metrics={k: v for k, v in record.items() if k not in ("stage", "epoch")})
+            )
 
     @torch.no_grad()
     def held_out_loss(self, loader, loss_of) -> float:
@@ -253,8 +334,17 @@ class AACLIPTraining:
         saved detector will compute them: inference preprocessing, the model's object name for every image."""
         c = self.config
         train = list(self.context.train_samples)
-        samples = self.held_out(c.calibration_images) or train[:: max(1, -(-len(train) // c.calibration_images))]
-        out = validation.collect_outputs(self.adapters, self.extractor, samples,
-                                         lambda categories: self.fixed_anchors([None] * len(categories)),
-                                         c.domain, c.image_batch_size, keep_maps=False, check_cancel=self.context.check_cancel)
+        samples = (
+            self.held_out(c.calibration_images) or train[:: max(1, -(-len(train) // c.calibration_images))]
+        )
+        out = validation.collect_outputs(
+            self.adapters,
+            self.extractor,
+            samples,
+            lambda categories: self.fixed_anchors([None] * len(categories)),
+            c.domain,
+            c.image_batch_size,
+            keep_maps=False,
+            check_cancel=self.context.check_cancel,
+        )
         return out.calibration()

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from zsad_desktop.detection.held_out import mask_at
 from zsad_desktop.detection.methods.aaclip.detector import adapted_outputs
 from zsad_desktop.detection.methods.aaclip.scoring import ScoreCalibration, upsample
-from zsad_desktop.detection.held_out import mask_at
 from zsad_desktop.detection.preprocess import to_model_input
 from zsad_desktop.detection.training_data import TrainingSample
 
@@ -40,8 +40,16 @@ class HeldOutOutputs:
 
 
 @torch.no_grad()
-def collect_outputs(adapters, extractor, samples: Sequence[TrainingSample], anchors_for: Callable[[list], torch.Tensor], domain: str,
-                    batch_size: int = 8, keep_maps: bool = True, check_cancel: Callable[[], None] = lambda: None) -> HeldOutOutputs:
+def collect_outputs(
+    adapters,
+    extractor,
+    samples: Sequence[TrainingSample],
+    anchors_for: Callable[[list], torch.Tensor],
+    domain: str,
+    batch_size: int = 8,
+    keep_maps: bool = True,
+    check_cancel: Callable[[], None] = lambda: None,
+) -> HeldOutOutputs:
     """Run the adapted model over `samples`, preprocessed exactly as at inference, and keep
     what metrics and calibration need."""
     backbone = extractor.backbone
@@ -51,7 +59,9 @@ def collect_outputs(adapters, extractor, samples: Sequence[TrainingSample], anch
     for start in range(0, len(samples), batch_size):
         check_cancel()
         chunk = samples[start : start + batch_size]
-        pixels = to_model_input([s.read_rgb8() for s in chunk], size, backbone.mean, backbone.std, backbone.device)
+        pixels = to_model_input(
+            [s.read_rgb8() for s in chunk], size, backbone.mean, backbone.std, backbone.device
+        )
         raw = adapted_outputs(adapters, extractor, pixels, anchors_for([s.category for s in chunk]), domain)
         out.map_low += raw["map_low"].cpu().tolist()
         out.map_high += raw["map_high"].cpu().tolist()

@@ -37,8 +37,13 @@ def load_prompt_checkpoint(learner: CranePromptLearner, path: Path | str) -> Non
         if unexpected:
             details.append(f"unexpected keys {unexpected}")
         if wrong:
-            details.append("shape mismatch " + ", ".join(f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}" for k in wrong))
-        raise DetectorError(f"{path} does not fit this Crane model (text width {learner.ctx_pos.shape[-1]}): {'; '.join(details)}")
+            details.append(
+                "shape mismatch "
+                + ", ".join(f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}" for k in wrong)
+            )
+        raise DetectorError(
+            f"{path} does not fit this Crane model (text width {learner.ctx_pos.shape[-1]}): {'; '.join(details)}"
+        )
     learner.load_state_dict(state, strict=True)
 
 

@@ -53,7 +53,10 @@ class Dinov2Features(nn.Module):
         raw = (clip_pixels * self.clip_std + self.clip_mean).clamp(0, 1)
         x = self.vit.forward_features((raw - self.mean) / self.std)
         patches = x[:, self.vit.num_prefix_tokens :]
-        h, w = clip_pixels.shape[-2] // self.vit.patch_embed.patch_size[0], clip_pixels.shape[-1] // self.vit.patch_embed.patch_size[1]
+        h, w = (
+            clip_pixels.shape[-2] // self.vit.patch_embed.patch_size[0],
+            clip_pixels.shape[-1] // self.vit.patch_embed.patch_size[1],
+        )
         return patches.reshape(x.shape[0], h, w, -1).permute(0, 3, 1, 2)
 
 
@@ -78,22 +81,37 @@ def load_dinov2(path: Path | str, clip_mean, clip_std, device: torch.device | st
     if not isinstance(state, dict) or "pos_embed" not in state or "patch_embed.proj.weight" not in state:
         raise DetectorError(f"{path} is not a DINOv2 checkpoint (no pos_embed / patch_embed.proj.weight)")
     if any(".mlp.w12." in k for k in state):
-        raise DetectorError(f"{path}: DINOv2 with SwiGLU (ViT-g) is not supported; use ViT-S/B/L (the paper uses ViT-B/14 with registers)")
+        raise DetectorError(
+            f"{path}: DINOv2 with SwiGLU (ViT-g) is not supported; use ViT-S/B/L (the paper uses ViT-B/14 with registers)"
+        )
     width, _, patch, _ = state["patch_embed.proj.weight"].shape
     depth = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"blocks\.(\d+)\.", k)))
-    registers = state["register_tokens"].shape[1] if "register_tokens" in state else (
-        state["reg_token"].shape[1] if "reg_token" in state else 0)
+    registers = (
+        state["register_tokens"].shape[1]
+        if "register_tokens" in state
+        else (state["reg_token"].shape[1] if "reg_token" in state else 0)
+    )
     patches = state["pos_embed"].shape[1] - (0 if registers and "register_tokens" not in state else 1)
-    grid = int(round(patches ** 0.5))
+    grid = int(round(patches**0.5))
     vit = vit_module.VisionTransformer(
-        img_size=grid * patch, patch_size=patch, embed_dim=width, depth=depth, num_heads=width // 64,
-        init_values=1e-5, reg_tokens=registers, no_embed_class=registers > 0, num_classes=0, dynamic_img_size=True,
+        img_size=grid * patch,
+        patch_size=patch,
+        embed_dim=width,
+        depth=depth,
+        num_heads=width // 64,
+        init_values=1e-5,
+        reg_tokens=registers,
+        no_embed_class=registers > 0,
+        num_classes=0,
+        dynamic_img_size=True,
     )
     state = vit_module.checkpoint_filter_fn(dict(state), vit)
     missing, unexpected = vit.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise DetectorError(f"{path} does not fit a DINOv2 ViT (width {width}, depth {depth}, {registers} registers): "
-                            f"missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        raise DetectorError(
+            f"{path} does not fit a DINOv2 ViT (width {width}, depth {depth}, {registers} registers): "
+            f"missing {sorted(missing)}, unexpected {sorted(unexpected)}"
+        )
     return Dinov2Features(vit, clip_mean, clip_std).eval().requires_grad_(False).to(device)
 
 
@@ -114,7 +132,9 @@ def dino_attention(
     attn = block.attn
     width = block_input.shape[-1]
     after_attention = block_input + block.ls_1(block.attention(block.ln_1(block_input)))
-    values = F.linear(block.ln_1(after_attention), attn.in_proj_weight[2 * width :], attn.in_proj_bias[2 * width :])
+    values = F.linear(
+        block.ln_1(after_attention), attn.in_proj_weight[2 * width :], attn.in_proj_bias[2 * width :]
+    )
     b = values.shape[0]
     _, _, h, w = dino.shape
     values = values[:, 1:].reshape(b, grid[0], grid[1], width).permute(0, 3, 1, 2)

@@ -139,18 +139,35 @@ class CraneDetector(ClipDetector):
         self.dinov2_checkpoint = str(dinov2) if dinov2 is not None else None
         depth = self.backbone.vision_layers
         if dinov2 is not None and depth < 2:
-            raise DetectorError("Crane+ needs a backbone of at least 2 blocks (D-Attn reads the last block's input)")
+            raise DetectorError(
+                "Crane+ needs a backbone of at least 2 blocks (D-Attn reads the last block's input)"
+            )
         # Crane reads levels 6/12/18/24; Crane+ reads level 24 (plus D-Attn there), as the reference's scripts.
         self.layers = tuple(layers) if layers else (default_layers(depth) if variant == "crane" else (depth,))
-        self.eattn_from_layer = eattn_from_layer or max(1, depth // 4)  # reference: E-Attn replaces blocks 6..24
-        if not all(1 <= layer <= depth for layer in self.layers) or not 1 <= self.eattn_from_layer <= min(self.layers):
-            raise DetectorError(f"Crane layers {self.layers} (E-Attn from {self.eattn_from_layer}) do not fit a {depth}-block backbone")
+        self.eattn_from_layer = eattn_from_layer or max(
+            1, depth // 4
+        )  # reference: E-Attn replaces blocks 6..24
+        if not all(1 <= layer <= depth for layer in self.layers) or not 1 <= self.eattn_from_layer <= min(
+            self.layers
+        ):
+            raise DetectorError(
+                f"Crane layers {self.layers} (E-Attn from {self.eattn_from_layer}) do not fit a {depth}-block backbone"
+            )
         self.features_mode = features
         read = (depth,) if features == "reference" else self.layers
-        config = DenseConfig(layers=read, attention=DenseAttention.QKV, start_layer=self.eattn_from_layer,
-                             pos_interpolation="bilinear", pos_antialias=False)
+        config = DenseConfig(
+            layers=read,
+            attention=DenseAttention.QKV,
+            start_layer=self.eattn_from_layer,
+            pos_interpolation="bilinear",
+            pos_antialias=False,
+        )
         self.extractor = DenseFeatureExtractor(self.backbone, config, self.engine)
-        self.dino = load_dinov2(dinov2, self.backbone.mean, self.backbone.std, self.device) if dinov2 is not None else None
+        self.dino = (
+            load_dinov2(dinov2, self.backbone.mean, self.backbone.std, self.device)
+            if dinov2 is not None
+            else None
+        )
         self.prompts = trained_prompts if trained_prompts is not None else CranePromptLearner(self.backbone)
         if self.checkpoint is not None:
             load_prompt_checkpoint(self.prompts, self.checkpoint)
@@ -167,11 +184,20 @@ class CraneDetector(ClipDetector):
         self._frozen_prompts = trained_prompts is None
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "checkpoint": str(self.checkpoint), "variant": self.variant,
-                "dinov2_checkpoint": self.dinov2_checkpoint, "image_token": self.image_token,
-                "map_softmax": self.map_softmax, "features": self.features_mode, "layers": self.layers,
-                "eattn_from_layer": self.eattn_from_layer, "sigma": self.sigma,
-                "fp16_deep_prompts": self.fp16_deep_prompts, "dattn_mean": self.dattn_mean}
+        return {
+            **super().settings(),
+            "checkpoint": str(self.checkpoint),
+            "variant": self.variant,
+            "dinov2_checkpoint": self.dinov2_checkpoint,
+            "image_token": self.image_token,
+            "map_softmax": self.map_softmax,
+            "features": self.features_mode,
+            "layers": self.layers,
+            "eattn_from_layer": self.eattn_from_layer,
+            "sigma": self.sigma,
+            "fp16_deep_prompts": self.fp16_deep_prompts,
+            "dattn_mean": self.dattn_mean,
+        }
 
     # text ----------------------------------------------------------------------------
     def text_features(self, image_embedding: torch.Tensor | None = None) -> torch.Tensor:
@@ -187,8 +213,13 @@ class CraneDetector(ClipDetector):
                     if self._frozen_prompts:
                         from zsad_desktop.detection.text_cache import cached_text, tensor_digest
 
-                        identity = {"prompts": tensor_digest(self.prompts.state_dict()), "fp16_deep": self.fp16_deep_prompts}
-                        text = cached_text("crane", self.backbone, identity, lambda: self._encode(*self.prompts()))
+                        identity = {
+                            "prompts": tensor_digest(self.prompts.state_dict()),
+                            "fp16_deep": self.fp16_deep_prompts,
+                        }
+                        text = cached_text(
+                            "crane", self.backbone, identity, lambda: self._encode(*self.prompts())
+                        )
                     else:
                         text = self._encode(*self.prompts())
                 self._text_cache = (key, text)
@@ -198,7 +229,9 @@ class CraneDetector(ClipDetector):
         return self._encode(prompts.flatten(0, 1), tokens.flatten(0, 1)).reshape(b, 2, -1)
 
     def _encode(self, prompts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        text = encode_prompts(self.backbone, prompts, tokens, self.prompts.compound_prompts_text, self.fp16_deep_prompts)
+        text = encode_prompts(
+            self.backbone, prompts, tokens, self.prompts.compound_prompts_text, self.fp16_deep_prompts
+        )
         return F.normalize(text.float(), dim=-1)
 
     # image ---------------------------------------------------------------------------
@@ -207,7 +240,9 @@ class CraneDetector(ClipDetector):
         global_embedding, distinct, index, grid = self.distinct_levels(pixels)
         return global_embedding, distinct[index], grid
 
-    def distinct_levels(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[int], tuple[int, int]]:
+    def distinct_levels(
+        self, pixels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int], tuple[int, int]]:
         """Like `feature_levels`, with each distinct level once (U, B, N, D) and, per level, its row there:
         in reference mode the four levels are one tensor, projected and scored once."""
         depth = self.backbone.vision_layers

@@ -21,8 +21,15 @@ from zsad_desktop.detection.backbone import Backbone
 
 
 class CranePromptLearner(nn.Module):
-    def __init__(self, backbone: Backbone, n_ctx: int = 12, deep_length: int = 4, deep_depth: int = 9,
-                 normal: str = "object", abnormal: str = "damaged object"):
+    def __init__(
+        self,
+        backbone: Backbone,
+        n_ctx: int = 12,
+        deep_length: int = 4,
+        deep_depth: int = 9,
+        normal: str = "object",
+        abnormal: str = "damaged object",
+    ):
         super().__init__()
         model = backbone.model
         width = model.ln_final.weight.shape[0]
@@ -59,7 +66,10 @@ class CranePromptLearner(nn.Module):
                 continue
             b = image_embedding.shape[0]
             inserted = image_embedding.to(ctx.dtype).unsqueeze(1)  # (B, 1, D) after the context
-            embeds = torch.cat([prefix.expand(b, -1, -1), ctx.expand(b, -1, -1), inserted, suffix[:-1].expand(b, -1, -1)], dim=1)
+            embeds = torch.cat(
+                [prefix.expand(b, -1, -1), ctx.expand(b, -1, -1), inserted, suffix[:-1].expand(b, -1, -1)],
+                dim=1,
+            )
             at = 1 + self.n_ctx
             # The token ids shift by one so the end-of-text position moves with the sentence.
             shifted = torch.cat([tokens[:at], tokens[at : at + 1], tokens[at:-1]])
@@ -68,4 +78,3 @@ class CranePromptLearner(nn.Module):
         if image_embedding is None:
             return torch.stack([pos, neg]), torch.stack([pos_tokens, neg_tokens])
         return torch.stack([pos, neg], dim=1), torch.stack([pos_tokens, neg_tokens], dim=1)
-

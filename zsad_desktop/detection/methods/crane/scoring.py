@@ -19,19 +19,27 @@ def patch_logits(levels: torch.Tensor, text: torch.Tensor, temperature: float = 
     return levels @ text.unsqueeze(0).transpose(-1, -2) / temperature
 
 
-def upsample(grid_values: torch.Tensor, grid: tuple[int, int], size: int, mode: str = "bilinear") -> torch.Tensor:
+def upsample(
+    grid_values: torch.Tensor, grid: tuple[int, int], size: int, mode: str = "bilinear"
+) -> torch.Tensor:
     """Per-patch values (B, N, C) to (B, C, size, size); align_corners=False as the reference."""
     b, _, c = grid_values.shape
     maps = grid_values.reshape(b, grid[0], grid[1], c).permute(0, 3, 1, 2)
-    return F.interpolate(maps, size=(size, size), mode=mode, **({"align_corners": False} if mode != "nearest" else {}))
+    return F.interpolate(
+        maps, size=(size, size), mode=mode, **({"align_corners": False} if mode != "nearest" else {})
+    )
 
 
-def state_probabilities(logits: torch.Tensor, grid: tuple[int, int], size: int, mode: str = "bilinear") -> torch.Tensor:
+def state_probabilities(
+    logits: torch.Tensor, grid: tuple[int, int], size: int, mode: str = "bilinear"
+) -> torch.Tensor:
     """One level's logits (B, N, 2): softmax on the grid, then upsampled -> (B, 2, size, size)."""
     return upsample(logits.softmax(dim=-1), grid, size, mode)
 
 
-def anomaly_map(logits: torch.Tensor, grid: tuple[int, int], size: int, softmax: str = "per_layer") -> torch.Tensor:
+def anomaly_map(
+    logits: torch.Tensor, grid: tuple[int, int], size: int, softmax: str = "per_layer"
+) -> torch.Tensor:
     """Abnormal probability (B, size, size) from per-level logits (L, B, N, 2).
 
     "per_layer" (the reference's `--soft_mean True`, used for Crane's published
@@ -46,7 +54,9 @@ def anomaly_map(logits: torch.Tensor, grid: tuple[int, int], size: int, softmax:
     raise ValueError(f"map softmax is 'per_layer' or 'after_mean', not {softmax!r}")
 
 
-def pooled_image_features(levels: torch.Tensor, logits: torch.Tensor, global_embedding: torch.Tensor) -> torch.Tensor:
+def pooled_image_features(
+    levels: torch.Tensor, logits: torch.Tensor, global_embedding: torch.Tensor
+) -> torch.Tensor:
     """Score-based pooling (B, D), normalised.
 
     Level-averaged logits give each patch its abnormal probability; the
@@ -59,6 +69,8 @@ def pooled_image_features(levels: torch.Tensor, logits: torch.Tensor, global_emb
     return F.normalize(POOLING_ALPHA * pooled + (1 - POOLING_ALPHA) * global_embedding, dim=-1)
 
 
-def image_logits(image_features: torch.Tensor, text: torch.Tensor, temperature: float = TEMPERATURE) -> torch.Tensor:
+def image_logits(
+    image_features: torch.Tensor, text: torch.Tensor, temperature: float = TEMPERATURE
+) -> torch.Tensor:
     """(B, D) against (B, 2, D) -> (B, 2)."""
     return torch.einsum("bd,bkd->bk", image_features, text) / temperature

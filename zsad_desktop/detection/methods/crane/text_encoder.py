@@ -8,7 +8,7 @@ block's deep prompt or the learned context sits) with its own deep prompt.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -38,7 +38,9 @@ class CraneTrainingConfig:
     image_token: bool = True  # the reference trains with the image token ("pad_suffix", probability 1)...
     image_token_at_test: bool = False  # ...and tests without it
     features: str = "reference"  # or "per_layer": true per-level features (a different model)
-    upsampling: str = "nearest"  # of the per-level probabilities in the loss (reference: --interpolation nearest)
+    upsampling: str = (
+        "nearest"  # of the per-level probabilities in the loss (reference: --interpolation nearest)
+    )
     image_temperature: float = scoring.TRAINING_IMAGE_TEMPERATURE
     focal_weight: float = 2.0
     dice_weight: float = 2.0
@@ -48,18 +50,25 @@ class CraneTrainingConfig:
     seed: int = 111
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "CraneTrainingConfig":
+    def from_dict(cls, values: dict[str, Any]) -> CraneTrainingConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def crane_loss(detector: CraneDetector, pixels: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor,
-               config: CraneTrainingConfig) -> torch.Tensor:
+def crane_loss(
+    detector: CraneDetector,
+    pixels: torch.Tensor,
+    masks: torch.Tensor,
+    labels: torch.Tensor,
+    config: CraneTrainingConfig,
+) -> torch.Tensor:
     """The reference's training loss for one batch: masks (B, S, S) 0/1, labels (B,) 0/1."""
     out = detector.forward_batch(pixels, image_token=config.image_token)
     focal = dice = 0.0
     for level in out.logits:
-        probs = scoring.state_probabilities(level, out.grid, pixels.shape[-1], config.upsampling)  # (B, 2, S, S)
+        probs = scoring.state_probabilities(
+            level, out.grid, pixels.shape[-1], config.upsampling
+        )  # (B, 2, S, S)
         focal = focal + focal_loss(probs, masks)
         dice = dice + dice_loss((1 - probs[:, 0] + probs[:, 1]) / 2, masks)
     logits = scoring.image_logits(out.image_features(), out.text, config.image_temperature)
@@ -79,14 +88,28 @@ def train_crane(context: TrainingContext) -> tuple[dict[str, Any], list[float]]:
     if checkpoint.is_file() and state.get("epoch"):
         load_prompt_checkpoint(learner, checkpoint)  # resume where the interrupted run stopped
     variant = "crane+" if config.dinov2_checkpoint else "crane"
-    detector = CraneDetector(backbone=backbone, trained_prompts=learner, features=config.features, variant=variant,
-                             dinov2_checkpoint=config.dinov2_checkpoint)
+    detector = CraneDetector(
+        backbone=backbone,
+        trained_prompts=learner,
+        features=config.features,
+        variant=variant,
+        dinov2_checkpoint=config.dinov2_checkpoint,
+    )
     learner.train().requires_grad_(True)
     optimiser = torch.optim.Adam(learner.parameters(), lr=config.learning_rate, betas=tuple(config.betas))
-    dataset = SegmentationDataset(context.train_samples, backbone.spec.image_size, backbone.mean, backbone.std,
-                                  augmentation() if config.augment else None)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True,
-                                         generator=torch.Generator().manual_seed(config.seed))
+    dataset = SegmentationDataset(
+        context.train_samples,
+        backbone.spec.image_size,
+        backbone.mean,
+        backbone.std,
+        augmentation() if config.augment else None,
+    )
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
     losses: list[float] = list(state.get("losses", []))
     first = int(state.get("epoch", 0))
     timer = StepTimer((config.epochs - first) * len(loader))
@@ -100,7 +123,9 @@ def train_crane(context: TrainingContext) -> tuple[dict[str, Any], list[float]]:
             loss.backward()
             optimiser.step()
             total += loss.item()
-            last = TrainingProgress("prompts", epoch + 1, config.epochs, step, len(loader), loss.item(), timer.tick())
+            last = TrainingProgress(
+                "prompts", epoch + 1, config.epochs, step, len(loader), loss.item(), timer.tick()
+            )
             if step < len(loader):
                 context.progress(last)
         losses.append(total / max(1, len(loader)))
@@ -108,10 +133,19 @@ def train_crane(context: TrainingContext) -> tuple[dict[str, Any], list[float]]:
         record = {"stage": "prompts", "epoch": epoch + 1, "loss": losses[-1]}
         if context.val_samples:
             learner.eval()
-            record.update(detector_metrics(detector, list(context.val_samples), config.batch_size, context.check_cancel))
+            record.update(
+                detector_metrics(detector, list(context.val_samples), config.batch_size, context.check_cancel)
+            )
             learner.train()
         context.record_epoch(record, epoch=epoch + 1, losses=losses, config=asdict(config))
-        context.progress(replace(last, metrics={k: v for k, v in record.items() if k not in ("stage", "epoch")}))
-    settings = {"features": config.features, "image_token": config.image_token_at_test, "variant": variant,
-                "dinov2_checkpoint": config.dinov2_checkpoint, "layers": list(detector.layers)}
+        context.progress(
+            replace(last, metrics={k: v for k, v in record.items() if k not in ("stage", "epoch")})
+        )
+    settings = {
+        "features": config.features,
+        "image_token": config.image_token_at_test,
+        "variant": variant,
+        "dinov2_checkpoint": config.dinov2_checkpoint,
+        "layers": list(detector.layers),
+    }
     return settings, losses

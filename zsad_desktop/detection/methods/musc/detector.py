@@ -10,7 +10,8 @@ scored at once, the whole folder later.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +20,14 @@ import torch.nn.functional as F
 from zsad_desktop.detection.clip_detector import ClipDetector
 from zsad_desktop.detection.dense import DenseAttention, DenseConfig, DenseFeatureExtractor
 from zsad_desktop.detection.interface import Detection, DetectorError, register_method
-from zsad_desktop.detection.methods.musc.scoring import DEGREES, RSCIN_K, TOP_FRACTION, lnamd, mutual_scores, rscin
+from zsad_desktop.detection.methods.musc.scoring import (
+    DEGREES,
+    RSCIN_K,
+    TOP_FRACTION,
+    lnamd,
+    mutual_scores,
+    rscin,
+)
 from zsad_desktop.detection.preprocess import to_model_input
 
 Progress = Callable[[int, int], None]  # (done, total) images
@@ -68,16 +76,23 @@ class MuscDetector(ClipDetector):
 
     def settings(self) -> dict[str, Any]:
         return {
-            **super().settings(), "layers": self.features.config.layers, "degrees": self.degrees,
-            "top_fraction": self.top_fraction, "rscin_k": self.rscin_k, "subset_size": self.subset_size,
-            "seed": self.seed, "references": self._ref_digest,
+            **super().settings(),
+            "layers": self.features.config.layers,
+            "degrees": self.degrees,
+            "top_fraction": self.top_fraction,
+            "rscin_k": self.rscin_k,
+            "subset_size": self.subset_size,
+            "seed": self.seed,
+            "references": self._ref_digest,
         }
 
     def score_grid(self, pixels: torch.Tensor):  # the folder, not one batch, is the unit here
         raise NotImplementedError("musc scores folders: use score_folder or predict")
 
     # -- features ---------------------------------------------------------
-    def extract(self, images: Sequence[np.ndarray], progress: Progress | None = None, cancel: Cancel | None = None) -> FolderFeatures:
+    def extract(
+        self, images: Sequence[np.ndarray], progress: Progress | None = None, cancel: Cancel | None = None
+    ) -> FolderFeatures:
         spec = self.backbone.spec
         tokens: list[list[torch.Tensor]] = []
         embeddings, grid = [], (0, 0)
@@ -85,7 +100,9 @@ class MuscDetector(ClipDetector):
             if cancel is not None and cancel():
                 raise InterruptedError("cancelled")
             batch = [images[i] for i in range(start, min(start + self.batch_size, len(images)))]
-            pixels = to_model_input(batch, spec.image_size, self.backbone.mean, self.backbone.std, self.device)
+            pixels = to_model_input(
+                batch, spec.image_size, self.backbone.mean, self.backbone.std, self.device
+            )
             with torch.inference_mode(), self.autocast():
                 feats = self.features(pixels)
             tokens.append([t.float().cpu() for t in feats.patch_tokens])
@@ -96,25 +113,35 @@ class MuscDetector(ClipDetector):
         layers = [torch.cat([t[i] for t in tokens]) for i in range(len(self.features.config.layers))]
         return FolderFeatures(layers, torch.cat(embeddings), grid)
 
-    def patch_features(self, images: Sequence[np.ndarray], degree: int = 3) -> tuple[torch.Tensor, tuple[int, int]]:
+    def patch_features(
+        self, images: Sequence[np.ndarray], degree: int = 3
+    ) -> tuple[torch.Tensor, tuple[int, int]]:
         """(N, h*w, layers*C) locally aggregated patch features, e.g. for a normal memory."""
         feats = self.extract(images)
         z = lnamd(feats.tokens, feats.grid, degree)
         return z.flatten(2), feats.grid
 
-    def grid_to_heatmap(self, grid_values: torch.Tensor, grid: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    def grid_to_heatmap(
+        self, grid_values: torch.Tensor, grid: tuple[int, int], shape: tuple[int, int]
+    ) -> np.ndarray:
         """(h*w,) patch values to a map at the image's size, as this detector's maps."""
         return self.finish_map(grid_values.reshape(grid).float().numpy(), shape)
 
     # -- scoring ----------------------------------------------------------
-    def grid_maps(self, query: FolderFeatures, refs: FolderFeatures | None = None, cancel: Cancel | None = None) -> torch.Tensor:
+    def grid_maps(
+        self, query: FolderFeatures, refs: FolderFeatures | None = None, cancel: Cancel | None = None
+    ) -> torch.Tensor:
         """(N, h, w) maps: each query image against the others (refs None) or against refs."""
         # One layer at a time: aggregated features of a 200-image subset at ViT-L are 1.1 GB a layer.
         maps = torch.zeros(len(self.degrees), len(query), query.grid[0] * query.grid[1], dtype=torch.float64)
-        for l in range(len(query.tokens)):
+        for layer in range(len(query.tokens)):
             for d, r in enumerate(self.degrees):
-                zq = lnamd([query.tokens[l].to(self.device)], query.grid, r)[:, :, 0]
-                zr = None if refs is None else lnamd([refs.tokens[l].to(self.device)], refs.grid, r)[:, :, 0]
+                zq = lnamd([query.tokens[layer].to(self.device)], query.grid, r)[:, :, 0]
+                zr = (
+                    None
+                    if refs is None
+                    else lnamd([refs.tokens[layer].to(self.device)], refs.grid, r)[:, :, 0]
+                )
                 maps[d] += mutual_scores(zq, zr, self.top_fraction, cancel).double().cpu()
         maps /= len(query.tokens)  # mean over layers, then over degrees, as theirs
         return maps.mean(0).reshape(len(query), *query.grid)
@@ -164,14 +191,16 @@ class MuscDetector(ClipDetector):
         self._ref_scores = self.raw_scores(self.grid_maps(self._refs, cancel=cancel))
         digest = hashlib.sha1()
         for i in range(len(sample)):
-            digest.update(np.ascontiguousarray(sample[i]).tobytes()[:: 997])
+            digest.update(np.ascontiguousarray(sample[i]).tobytes()[::997])
         self._ref_digest = digest.hexdigest()[:10]
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Detection]:
         """Each image against the reference sample (RsCIN over sample + images)."""
         if self._refs is None:
             if len(images) < 2:
-                raise DetectorError("musc scores an image against others: set references from the folder first")
+                raise DetectorError(
+                    "musc scores an image against others: set references from the folder first"
+                )
             return self.score_folder(images)
         query = self.extract(images)
         grid_maps = self.grid_maps(query, self._refs)
@@ -183,7 +212,10 @@ class MuscDetector(ClipDetector):
     def _detections(self, images, indices, grid_maps: torch.Tensor, scores: torch.Tensor) -> list[Detection]:
         model_id = self.model_id
         maps_np, scores_np = grid_maps.float().numpy(), scores.float().numpy()
-        return [Detection(float(scores_np[k]), self.finish_map(maps_np[k], images[i].shape[:2]), model_id) for k, i in enumerate(indices)]
+        return [
+            Detection(float(scores_np[k]), self.finish_map(maps_np[k], images[i].shape[:2]), model_id)
+            for k, i in enumerate(indices)
+        ]
 
 
 def folder_subsets(n: int, size: int, seed: int) -> list[list[int]]:

@@ -17,7 +17,7 @@ Facts from the authors' code (xrli-U/MuSc at b76b93d), followed here:
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +40,9 @@ def lnamd(tokens: Sequence[torch.Tensor], grid: tuple[int, int], r: int) -> torc
     return F.normalize(torch.stack(out, dim=2), dim=-1)
 
 
-def nearest_patch_distances(query: torch.Tensor, refs: torch.Tensor, budget_bytes: int = 256 << 20) -> torch.Tensor:
+def nearest_patch_distances(
+    query: torch.Tensor, refs: torch.Tensor, budget_bytes: int = 256 << 20
+) -> torch.Tensor:
     """query (Q, P, C), refs (R, P', C) -> (Q, P, R): each patch's Euclidean distance to the
     nearest patch of each reference image.
 
@@ -66,7 +68,9 @@ def nearest_patch_distances(query: torch.Tensor, refs: torch.Tensor, budget_byte
     return (q_sq.unsqueeze(-1) - out).clamp_min_(0).sqrt_()
 
 
-def interval_mean(distances: torch.Tensor, fraction: float = TOP_FRACTION, count: int | None = None) -> torch.Tensor:
+def interval_mean(
+    distances: torch.Tensor, fraction: float = TOP_FRACTION, count: int | None = None
+) -> torch.Tensor:
     """(..., R) -> (...): mean of the smallest `fraction` of the last dimension.
 
     Their code takes int(R * fraction) values, which is none for R < 4; at

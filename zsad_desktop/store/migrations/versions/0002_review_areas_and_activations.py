@@ -10,6 +10,7 @@ Create Date: 2026-11-22 14:00:00
 - at most one active model version, enforced by a partial unique index.
 - no index on images.missing: SQLite's planner drove every gallery join from it.
 """
+
 import json
 from datetime import datetime, timezone
 
@@ -41,18 +42,33 @@ def upgrade() -> None:
     op.drop_index("ix_images_missing", table_name="images")
     op.create_index("ix_model_activations_version_id", "model_activations", ["version_id"])
     _carry_over_activations()
-    op.create_index("uq_model_versions_one_active", "model_versions", ["active"], unique=True,
-                    sqlite_where=sa.text("active"), postgresql_where=sa.text("active"))
+    op.create_index(
+        "uq_model_versions_one_active",
+        "model_versions",
+        ["active"],
+        unique=True,
+        sqlite_where=sa.text("active"),
+        postgresql_where=sa.text("active"),
+    )
 
 
 def _carry_over_activations() -> None:
     """Keep one active version (the newest) and turn the old settings list into activation rows."""
     bind = op.get_bind()
-    versions = sa.table("model_versions", sa.column("id", sa.Integer), sa.column("name", sa.String),
-                        sa.column("active", sa.Boolean))
+    versions = sa.table(
+        "model_versions",
+        sa.column("id", sa.Integer),
+        sa.column("name", sa.String),
+        sa.column("active", sa.Boolean),
+    )
     settings = sa.table("settings", sa.column("key", sa.String), sa.column("value", sa.JSON))
-    activations = sa.table("model_activations", sa.column("version_id", sa.Integer), sa.column("at", sa.DateTime(timezone=True)))
-    active = [row.id for row in bind.execute(sa.select(versions.c.id).where(versions.c.active).order_by(versions.c.id))]
+    activations = sa.table(
+        "model_activations", sa.column("version_id", sa.Integer), sa.column("at", sa.DateTime(timezone=True))
+    )
+    active = [
+        row.id
+        for row in bind.execute(sa.select(versions.c.id).where(versions.c.active).order_by(versions.c.id))
+    ]
     if len(active) > 1:
         bind.execute(sa.update(versions).where(versions.c.id.in_(active[:-1])).values(active=False))
     ids = {row.name: row.id for row in bind.execute(sa.select(versions.c.name, versions.c.id))}

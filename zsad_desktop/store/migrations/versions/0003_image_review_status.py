@@ -8,6 +8,7 @@ images.review_status repeats reviews.status for the image's content hash
 ('unreviewed' without a review); the application updates both in one
 transaction. Counting 100,000 images per state then reads one small index.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,9 +22,14 @@ _STATES = ("unreviewed", "normal", "accepted", "corrected", "rejected", "skipped
 
 def upgrade() -> None:
     with op.batch_alter_table("images") as batch:
-        batch.add_column(sa.Column(
-            "review_status", sa.Enum(*_STATES, name="review_status", native_enum=False, length=16),
-            nullable=False, server_default="unreviewed"))
+        batch.add_column(
+            sa.Column(
+                "review_status",
+                sa.Enum(*_STATES, name="review_status", native_enum=False, length=16),
+                nullable=False,
+                server_default="unreviewed",
+            )
+        )
     op.execute(
         "UPDATE images SET review_status = "
         "(SELECT reviews.status FROM reviews WHERE reviews.image_hash = images.content_hash) "

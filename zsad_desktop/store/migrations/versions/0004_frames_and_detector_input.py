@@ -12,6 +12,7 @@ were mapped to the detector's 8-bit input and joins the cache key.
 The old unique constraints were unnamed: SQLite's are found through a naming
 convention while the table is rebuilt, PostgreSQL's by their default names.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,8 +23,10 @@ depends_on = None
 
 _CONVENTION = {"uq": "uq_%(table_name)s_%(column_0_N_name)s"}
 _OLD_IMAGE_KEY = {"sqlite": "uq_images_rel_path", "postgresql": "images_rel_path_key"}
-_OLD_PREDICTION_KEY = {"sqlite": "uq_predictions_image_hash_model_version",
-                       "postgresql": "predictions_image_hash_model_version_key"}
+_OLD_PREDICTION_KEY = {
+    "sqlite": "uq_predictions_image_hash_model_version",
+    "postgresql": "predictions_image_hash_model_version_key",
+}
 
 
 def _batch(table: str):
@@ -38,11 +41,15 @@ def upgrade() -> None:
         batch.drop_constraint(_OLD_IMAGE_KEY[dialect], type_="unique")
         batch.add_column(sa.Column("frame", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("label", sa.String(256), nullable=True))
-    op.create_index("uq_images_rel_path_frame", "images", ["rel_path", sa.text("coalesce(frame, -1)")], unique=True)
+    op.create_index(
+        "uq_images_rel_path_frame", "images", ["rel_path", sa.text("coalesce(frame, -1)")], unique=True
+    )
     with _batch("predictions") as batch:
         batch.drop_constraint(_OLD_PREDICTION_KEY[dialect], type_="unique")
         batch.add_column(sa.Column("detector_input", sa.String(64), nullable=False, server_default=""))
-        batch.create_unique_constraint("uq_predictions_image_model_input", ["image_hash", "model_version", "detector_input"])
+        batch.create_unique_constraint(
+            "uq_predictions_image_model_input", ["image_hash", "model_version", "detector_input"]
+        )
 
 
 def downgrade() -> None:

@@ -10,6 +10,7 @@ to the decision threshold, disagreement with the parent version): NULL until
 the background job computes it. The (model_version, informativeness) index
 lets the gallery page through that order as it does through scores.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,7 +23,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("predictions") as batch:
         batch.add_column(sa.Column("informativeness", sa.Float(), nullable=True))
-    op.create_index("ix_predictions_model_informativeness", "predictions", ["model_version", "informativeness"])
+    op.create_index(
+        "ix_predictions_model_informativeness", "predictions", ["model_version", "informativeness"]
+    )
 
 
 def downgrade() -> None:

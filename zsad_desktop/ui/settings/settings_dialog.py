@@ -1,0 +1,320 @@
+"""Settings: device, detector and model version, object name and prompt list, what the detector sees
+(the open folder's detector input and tiling), display, reviewer, keys.
+
+The dialog edits a copy; the window takes `result_settings()` when it is
+accepted, and `chosen_version` when another model version was picked. The
+folder's own choices are stored in its workspace on OK; `input_changed`
+then says the folder must be predicted again (earlier predictions stay).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from zsad_desktop.app.prediction.detector_choices import PRECISIONS, available_methods, precision_summary
+from zsad_desktop.app.review.review_session import ReviewSession
+from zsad_desktop.app.review.settings import AppSettings, WorkspaceInputSettings
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.workspace.detector_input import (
+    CURRENT_WINDOW,
+    FILE_WINDOW,
+    MIN_TILE,
+    PERCENTILE,
+    InputChoice,
+    TilingChoice,
+)
+from zsad_desktop.imaging.overlay import COLOUR_MAPS
+from zsad_desktop.ui.settings.shortcuts_editor import ShortcutsEditor
+
+KEEP_VERSION = "(keep the active version)"
+INPUT_MODES = {
+    FILE_WINDOW: "The file's own window (DICOM), else the 0.5-99.5 percentiles",
+    PERCENTILE: "A percentile window of each image",
+    CURRENT_WINDOW: "The window I set in the viewer",
+}
+
+
+def _with_browse(edit: QLineEdit, title: str, pattern: str, folder: bool = False) -> QWidget:
+    def browse() -> None:
+        if folder:
+            chosen = QFileDialog.getExistingDirectory(edit, title, edit.text())
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(edit, title, edit.text(), pattern)
+        if chosen:
+            edit.setText(chosen)
+
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    button = QPushButton("Browse…")
+    button.clicked.connect(browse)
+    layout.addWidget(button)
+    return row
+
+
+def _spin(low: float, high: float, value: float, step: float = 0.05) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(2)
+    box.setValue(value)
+    return box
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, session: ReviewSession | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = copy.deepcopy(settings)
+        self.chosen_version: str | None = None
+        tabs = QTabWidget()
+        tabs.addTab(self._detector_tab(session), "Detector")
+        self.session = session
+        self.input_changed = False
+        tabs.addTab(self._input_tab(session), "Detector input")
+        tabs.addTab(self._review_tab(), "Review")
+        tabs.addTab(self._display_tab(), "Display")
+        self.shortcuts = ShortcutsEditor(settings.shortcuts)
+        tabs.addTab(self.shortcuts, "Keys")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+        self.resize(560, 480)
+
+    def _detector_tab(self, session: ReviewSession | None) -> QWidget:
+        d = self.settings.detector
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.setCurrentText(d.device)
+        self.method = QComboBox()
+        self.method.addItems(available_methods())
+        self.method.setCurrentText(d.method)
+        self.model_name = QLineEdit(d.model_name)
+        self.pretrained = QLineEdit(d.pretrained)
+        self.pretrained.setToolTip("open_clip tag (openai), a weights file, or 'random' for a test run")
+        self.checkpoint = QLineEdit(d.checkpoint)
+        self.checkpoint.setToolTip("Crane prompt checkpoint (.pth) or AA-CLIP adapter folder")
+        self.image_size = QSpinBox()
+        self.image_size.setRange(56, 2048)
+        self.image_size.setValue(d.image_size)
+        self.first_look = QSpinBox()
+        self.first_look.setRange(0, 2048)
+        self.first_look.setSingleStep(14)
+        self.first_look.setSpecialValueText("off")
+        self.first_look.setValue(d.first_look)
+        self.first_look.setToolTip(
+            "A quick heatmap of the image on screen at this smaller input size, shown until "
+            "the full one arrives (never scored or exported); off when not smaller"
+        )
+        self.precision = QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setCurrentText(d.precision)
+        self.precision.setToolTip(precision_summary(d.device))
+        self.object_name = QLineEdit(d.object_name)
+        self.prompts_file = QLineEdit(self.settings.prompts_file)
+        self.prompts_file.setPlaceholderText("built-in prompt ensemble")
+        self.prompts_file.setToolTip(
+            "A JSON prompt list for the training-free baseline (see resources/prompts)"
+        )
+        self.version = QComboBox()
+        self.version.addItem(KEEP_VERSION)
+        if session is not None:
+            for version in model_versions.list_versions(session.workspace):
+                label = f"{version.name} ({version.method}{', active' if version.active else ''})"
+                self.version.addItem(label, version.name)
+        self.version.setEnabled(self.version.count() > 1)
+        self.version.setToolTip("Model versions of the open folder; earlier predictions stay cached")
+        tab = QWidget()
+        form = QFormLayout(tab)
+        for label, widget in (
+            ("Device", self.device),
+            ("Precision", self.precision),
+            ("Method", self.method),
+            ("Backbone", self.model_name),
+            ("Weights", self.pretrained),
+            (
+                "Method checkpoint",
+                _with_browse(self.checkpoint, "Method checkpoint", "Checkpoints (*.pth *.pt);;All files (*)"),
+            ),
+            ("Input size", self.image_size),
+            ("First look size", self.first_look),
+            ("Object name", self.object_name),
+            (
+                "Prompt list",
+                _with_browse(self.prompts_file, "Prompt list", "Prompt lists (*.json);;All files (*)"),
+            ),
+            ("Model version", self.version),
+        ):
+            form.addRow(label, widget)
+        return tab
+
+    def _input_tab(self, session: ReviewSession | None) -> QWidget:
+        """The open folder's choices; without a folder there is nothing to set."""
+        current = (
+            WorkspaceInputSettings.of(session.workspace) if session is not None else WorkspaceInputSettings()
+        )
+        choice, tiling = current.choice, current.tiling
+        self.input_mode = QComboBox()
+        for mode, label in INPUT_MODES.items():
+            self.input_mode.addItem(label, mode)
+        self.input_mode.setCurrentIndex(list(INPUT_MODES).index(choice.mode))
+        self.input_mode.setToolTip(
+            "How 16-bit and DICOM images become the detector's 8-bit input; 8-bit photos "
+            "are used as stored. Stored with each prediction; a change predicts again. "
+            "With the viewer's window, each window you choose predicts the folder again."
+        )
+        self.percentile_low = _spin(0.0, 49.0, choice.lo, 0.5)
+        self.percentile_high = _spin(51.0, 100.0, choice.hi, 0.5)
+        self.tiling = QCheckBox("Predict large images by overlapping tiles")
+        self.tiling.setChecked(tiling.enabled)
+        self.tile_size = QSpinBox()
+        self.tile_size.setRange(0, 16384)
+        self.tile_size.setSingleStep(64)
+        self.tile_size.setSpecialValueText("twice the input size")
+        self.tile_size.setSuffix(" px")
+        self.tile_size.setValue(tiling.tile_size)
+        self.tile_overlap = QSpinBox()
+        self.tile_overlap.setRange(0, 8192)
+        self.tile_overlap.setSpecialValueText("automatic")
+        self.tile_overlap.setToolTip(
+            "Automatic: a quarter of the input size, or an eighth of a tile size set here"
+        )
+        self.tile_overlap.setSuffix(" px")
+        self.tile_overlap.setValue(tiling.overlap)
+        self.tile_size.valueChanged.connect(self._limit_overlap)
+        self._limit_overlap()
+
+        def follow() -> None:
+            percentile = self.input_mode.currentData() == PERCENTILE
+            self.percentile_low.setEnabled(percentile)
+            self.percentile_high.setEnabled(percentile)
+            self.tile_size.setEnabled(self.tiling.isChecked())
+            self.tile_overlap.setEnabled(self.tiling.isChecked())
+
+        self.input_mode.currentIndexChanged.connect(follow)
+        self.tiling.toggled.connect(follow)
+        follow()
+        tab = QWidget()
+        tab.setEnabled(session is not None)
+        tab.setToolTip("" if session is not None else "Open a folder: these choices are kept with it")
+        form = QFormLayout(tab)
+        for label, widget in (
+            ("Wide-range images seen as", self.input_mode),
+            ("Low percentile", self.percentile_low),
+            ("High percentile", self.percentile_high),
+            ("", self.tiling),
+            ("Tile size", self.tile_size),
+            ("Tile overlap", self.tile_overlap),
+        ):
+            form.addRow(label, widget)
+        return tab
+
+    def _limit_overlap(self) -> None:
+        size = self.tile_size.value()
+        self.tile_overlap.setMaximum(size // 2 if size else 8192)
+
+    def input_settings(self) -> WorkspaceInputSettings:
+        """The folder's choices as set in the dialog."""
+        choice = InputChoice(
+            self.input_mode.currentData(), self.percentile_low.value(), self.percentile_high.value()
+        )
+        size = self.tile_size.value()
+        tiling = TilingChoice(
+            self.tiling.isChecked(), max(size, MIN_TILE) if size else 0, self.tile_overlap.value()
+        )
+        return WorkspaceInputSettings(choice, tiling)
+
+    def accept(self) -> None:
+        if self.session is not None:
+            self.input_changed = self.input_settings().apply(self.session.workspace)
+        super().accept()
+
+    def _review_tab(self) -> QWidget:
+        self.reviewer = QLineEdit(self.settings.reviewer)
+        self.reviewer.setPlaceholderText("your name, saved with every decision")
+        self.flag_score = _spin(0.0, 1.0, self.settings.flag_score)
+        self.flag_score.setToolTip(
+            "Images scoring at least this are 'flagged by the model' in the gallery filter"
+        )
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.addRow("Reviewer", self.reviewer)
+        form.addRow("Flag images scoring at least", self.flag_score)
+        return tab
+
+    def _display_tab(self) -> QWidget:
+        display = self.settings.display
+        self.colour_map = QComboBox()
+        self.colour_map.addItems(list(COLOUR_MAPS))
+        self.colour_map.setCurrentText(display.colour_map)
+        self.heatmap_opacity = _spin(0.0, 1.0, display.heatmap_opacity)
+        self.mask_opacity = _spin(0.0, 1.0, display.mask_opacity)
+        self.threshold = _spin(0.0, 1.0, display.threshold, 0.01)
+        self.min_region_area = QSpinBox()
+        self.min_region_area.setRange(0, 100_000)
+        self.min_region_area.setValue(display.min_region_area)
+        self.min_region_area.setSuffix(" px")
+        tab = QWidget()
+        form = QFormLayout(tab)
+        for label, widget in (
+            ("Colour map", self.colour_map),
+            ("Heatmap opacity", self.heatmap_opacity),
+            ("Mask opacity", self.mask_opacity),
+            ("Proposal threshold", self.threshold),
+            ("Smallest proposed region", self.min_region_area),
+        ):
+            form.addRow(label, widget)
+        return tab
+
+    def result_settings(self) -> AppSettings:
+        s = self.settings
+        s.detector = replace(
+            s.detector,
+            device=self.device.currentText(),
+            method=self.method.currentText(),
+            model_name=self.model_name.text().strip(),
+            pretrained=self.pretrained.text().strip(),
+            checkpoint=self.checkpoint.text().strip(),
+            image_size=self.image_size.value(),
+            first_look=self.first_look.value(),
+            object_name=self.object_name.text().strip() or "object",
+            precision=self.precision.currentText(),
+        )
+        s.prompts_file = self.prompts_file.text().strip()
+        s.reviewer = self.reviewer.text().strip()
+        s.flag_score = self.flag_score.value()
+        s.display = replace(
+            s.display,
+            colour_map=self.colour_map.currentText(),
+            heatmap_opacity=self.heatmap_opacity.value(),
+            mask_opacity=self.mask_opacity.value(),
+            threshold=self.threshold.value(),
+            min_region_area=self.min_region_area.value(),
+        )
+        s.shortcuts = self.shortcuts.overrides()
+        self.chosen_version = self.version.currentData()
+        return s

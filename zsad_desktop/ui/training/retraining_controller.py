@@ -1,0 +1,127 @@
+"""The window's retraining loop: start, follow, compare, promote, restore."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox
+
+from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.training.retraining import (
+    TrainingCancelled,
+    detector_for,
+    proposal_agreement,
+    readiness,
+)
+from zsad_desktop.app.training.version_quality import version_quality
+from zsad_desktop.app.user_errors import USER_ERRORS
+from zsad_desktop.ui.training.comparison_dialog import ComparisonDialog
+from zsad_desktop.ui.training.models_dialog import ModelsDialog
+from zsad_desktop.ui.training.retrain_panel import RetrainPanel
+
+EXAMPLES = 3
+
+
+class RetrainingController(QObject):
+    progress = Signal(object)
+    done = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.panel = RetrainPanel(window)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.panel)
+        self.panel.hide()
+        self.panel.cancelRequested.connect(self.cancel)
+        self.progress.connect(self.panel.update_progress)
+        self.done.connect(self._finished)
+        self.failed.connect(self._failed)
+        self.job = None
+
+    def start(self) -> None:
+        session = self.window.session
+        if session is None:
+            return
+        ready, message = readiness(session.workspace)
+        if not ready:
+            QMessageBox.information(self.window, "Retrain", message)
+            return
+        if self.job is not None:
+            self.panel.show()
+            return
+        self.panel.show()
+        self.panel.started(message + " Training…")
+        self.job = session.retrain(self.progress.emit, self.done.emit, self.failed.emit)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel.set()
+
+    def _failed(self, error: BaseException) -> None:
+        self.job = None
+        if isinstance(error, TrainingCancelled):
+            self.panel.finished("Cancelled: the active model is unchanged.")
+        elif isinstance(error, USER_ERRORS):
+            self.panel.finished(str(error))
+        else:
+            self.panel.finished(f"Training failed: {type(error).__name__}: {error}")
+
+    def _finished(self, outcome) -> None:
+        self.job = None
+        session = self.window.session
+        self.panel.finished(f"Finished: {outcome.version.name} is ready to compare.")
+        active = model_versions.active_version(session.workspace)
+        examples = self._examples(outcome, active)
+        dialog = ComparisonDialog(outcome, examples, active.name if active else "none", self.window)
+        if dialog.exec():
+            self.restore(outcome.version.name)
+
+    def _examples(self, outcome, active):
+        """A few held-out images with both versions' heatmaps, each on its model's own scale."""
+        items = outcome.held_out[:EXAMPLES]
+        if not items:
+            return []
+        images = [i.sample.read_rgb8() for i in items]
+        device = self.window.session.settings.device
+        new = detector_for(outcome.version, device)
+        old = detector_for(active, device) if active else new
+        out = []
+        for rgb, a, n in zip(images, old.predict(images), new.predict(images)):
+            out.append((rgb, _scaled(old, a.heatmap), _scaled(new, n.heatmap)))
+        return out
+
+    def restore(self, name: str) -> None:
+        session = self.window.session
+        try:
+            session.use_version(name)
+        except USER_ERRORS as error:
+            self.window.show_error(str(error))
+            return
+        self.window.statusBar().showMessage(
+            f"{name} is active: new predictions use it, earlier ones stay cached", 8000
+        )
+        self.window.reload_gallery()
+        self.window.predict_all()
+        self.window.informative.refresh()  # the new version's order; queued after its predictions, again when they settle
+
+    def show_versions(self) -> None:
+        session = self.window.session
+        if session is None:
+            return
+        dialog = ModelsDialog(
+            model_versions.list_versions(session.workspace),
+            proposal_agreement(session.workspace),
+            self.window,
+            measure_quality=partial(version_quality, session.workspace),
+        )
+        dialog.restoreRequested.connect(self.restore)
+        dialog.exec()
+
+
+def _scaled(detector, heatmap):
+    stats = detector.normalisation
+    if stats.high == 1.0 and stats.low == 0.0:
+        return heatmap.clip(0, 1)
+    return stats.normalise(heatmap)
