@@ -20,6 +20,7 @@ import numpy as np
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import JobQueue, Priority
 from zsad_desktop.app.review import decisions
+from zsad_desktop.app.review.effort import Effort
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
@@ -402,6 +403,7 @@ class ReviewSession:
         mask: np.ndarray | None = None,
         proposal: np.ndarray | None = None,
         note: str | None = None,
+        effort: Effort | None = None,
     ) -> None:
         before = self.workspace.image(image_id).status
         decisions.record_review(
@@ -413,6 +415,7 @@ class ReviewSession:
             reviewer=self.reviewer or None,
             note=note,
             model_version=self.model_id(),
+            effort=effort,
         )
         self.normals.review_changed(before, ReviewStatus(status))
 
