@@ -154,7 +154,7 @@ class Review(Base):
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     mask_area: Mapped[int | None] = mapped_column(BigInteger)  # defect pixels of the final mask
-    # corrective actions of all visits (see app.review.effort); NULL: decided before they were counted
+    # corrective actions of all visits (see app.viewer.effort); NULL: decided before they were counted
     effort_clicks: Mapped[int | None] = mapped_column(Integer)
     effort_brush_strokes: Mapped[int | None] = mapped_column(Integer)
     effort_polygon_vertices: Mapped[int | None] = mapped_column(Integer)

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select, update
 
-from zsad_desktop.app.review.effort import Effort
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Image, Review, ReviewEvent
 from zsad_desktop.store import (

@@ -20,10 +20,10 @@ import numpy as np
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import JobQueue, Priority
 from zsad_desktop.app.review import decisions
-from zsad_desktop.app.review.effort import Effort
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace import detector_input, scanning
 from zsad_desktop.app.workspace.workspace import ImageRow, Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector

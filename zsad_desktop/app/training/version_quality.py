@@ -19,8 +19,8 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select
 
-from zsad_desktop.app.review.effort import Effort
 from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.evaluation import dice, iou
 from zsad_desktop.store import Review, ReviewStatus

@@ -178,7 +178,12 @@ class ClickSession:
         model = self._model
         ops = list(self._pending)
         in_effect = [p.click for p in self._placed if p.state != "redo"]
-        pixels8, display, mask, editor = model.image.pixels8, model.heatmap.display, model.editor.mask, model.editor
+        pixels8, display, mask, editor = (
+            model.image.pixels8,
+            model.heatmap.display,
+            model.editor.mask,
+            model.editor,
+        )
         self._worker.submit(
             lambda: correct(ops, in_effect, pixels8, display, mask),
             lambda ticket, made: self._deliver(ticket, editor, made),

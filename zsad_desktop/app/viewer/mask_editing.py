@@ -263,7 +263,7 @@ class MaskEditor:
         return self._undo[-1] if self._undo else None
 
     def where(self, delta: MaskDelta) -> str | None:
-        """"undo" while `delta` is in effect, "redo" while it is undone, None once it is forgotten."""
+        """ "undo" while `delta` is in effect, "redo" while it is undone, None once it is forgotten."""
         if any(d is delta for d in self._undo):
             return "undo"
         if any(d is delta for d in self._redo):

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from zsad_desktop.app.review.effort import Effort
 from zsad_desktop.app.viewer.click_session import ClickSession
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.viewer.mask_editing import MaskEditor, Region
 from zsad_desktop.app.viewer.proposal import Proposal
 from zsad_desktop.app.viewer.proposal_control import ProposalControl
