@@ -108,6 +108,21 @@ def test_snap_is_one_edit_and_needs_a_mask():
         assert model.undo() and np.array_equal(model.editor.mask, before)
 
 
+def test_a_failing_correction_says_why_and_keeps_the_mask(monkeypatch):
+    model, messages = _model()
+    model.paint([(80, 70)], 10)
+    mask = model.editor.mask.copy()
+
+    def broken(image, heatmap, mask, clicks):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(click_correction, "correct_with_clicks", broken)
+    assert model.clicks.click(30, 30) and model.clicks.settle(10)
+    assert "could not be applied (RuntimeError: out of memory)" in messages[-1]
+    assert np.array_equal(model.editor.mask, mask) and model.clicks.clicks == []
+    assert model.effort.clicks == 0 and model.effort.brush_strokes == 1
+
+
 def test_bad_clicks_say_why_and_change_nothing():
     model, messages = _model()
     mask = model.editor.mask.copy()

@@ -31,6 +31,7 @@ from zsad_desktop.app.viewer.reduced_proposal import source_pixels
 
 SNAP = "snap"  # an operation in the queue beside the clicks
 SNAP_MARGIN = 32  # pixels around the mask's bounding box that a snap reads
+SNAP_MAX_SIDE = 4096  # a snap reads the mask's bounding box at most this large a side
 Box = tuple[int, int, int, int]  # top, left, bottom, right
 
 
@@ -212,6 +213,8 @@ class ClickSession:
         if error is not None:
             failed = self._pending.pop(0)  # the applied ones are gone: the first left is the one that failed
             what = "snap" if failed == SNAP else "click"
+            counted = "snaps" if failed == SNAP else "clicks"  # an action that did nothing is not effort
+            setattr(self._model.effort, counted, max(0, getattr(self._model.effort, counted) - 1))
             self._say(f"The {what} could not be applied ({error}); the mask is unchanged")
             if self._pending:
                 self._submit()
@@ -239,6 +242,11 @@ def correct(
                 box = _snap_box(mask, results)
                 if box is None:
                     raise ValueError("the mask is empty")
+                if max(box[2] - box[0], box[3] - box[1]) > SNAP_MAX_SIDE:
+                    raise ValueError(
+                        f"the mask spans {box[3] - box[1]} x {box[2] - box[0]} pixels; snapping works on "
+                        f"masks up to {SNAP_MAX_SIDE} px a side, so correct this one with clicks"
+                    )
             image, heat, crop = read_crops(box, pixels8, display, mask, results)
             if isinstance(op, Click):
                 local = [_local(c, box) for c in clicks if _inside(c, box)]
