@@ -1,5 +1,6 @@
 """The click tool's session: each click one undoable edit, clicks made while one computes all land,
-a click on a 20,000 px image reads and writes its neighbourhood only, bad clicks say why and change nothing."""
+a click on a 20,000 px image reads and writes its neighbourhood only, a 16-bit image is read as
+windowed on screen, bad clicks say why and change nothing."""
 
 import threading
 
@@ -9,6 +10,7 @@ import pytest
 from zsad_desktop.app.viewer import click_correction
 from zsad_desktop.app.viewer.click_correction import Click
 from zsad_desktop.app.viewer.viewer_model import ViewerModel
+from zsad_desktop.app.viewer.window_level import WIDE, Window, WindowLevel, render8
 from zsad_desktop.detection.interface import NormalisationStats
 
 
@@ -194,3 +196,29 @@ def test_a_click_on_a_20000_px_image_touches_only_its_neighbourhood(monkeypatch)
     outside = np.ones(before.shape, bool)
     outside[top - 9_000 : bottom - 9_000, left - 11_000 : right - 11_000] = False
     assert np.array_equal(after[outside], before[outside])
+
+
+def test_a_click_on_a_16_bit_image_reads_the_windowed_view(monkeypatch):
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(1000, 1200, (120, 140)).astype(np.uint16)
+    pixels[40:80, 50:100] = 30_000
+    levels = WindowLevel(pixels, 16, WIDE)
+    levels.set(Window(1100.0, 400.0))  # a narrow window: the texture shows, the blob is white
+    model = ViewerModel()
+    model.show(render8(pixels, levels.window), levels=levels)
+    seen = []
+    real = click_correction.correct_with_clicks
+
+    def spy(image, heatmap, mask, clicks):
+        seen.append(image.copy())
+        return real(image, heatmap, mask, clicks)
+
+    monkeypatch.setattr(click_correction, "correct_with_clicks", spy)
+    model.clicks.click(70, 60)
+    assert model.clicks.settle(10)
+    top, left, bottom, right = click_correction.click_neighbourhood(
+        (120, 140), np.zeros((120, 140), bool), Click(70, 60, True)
+    )
+    assert seen[-1].dtype == np.uint8
+    np.testing.assert_array_equal(seen[-1], model.image.pixels8[top:bottom, left:right])
+    assert model.editor.mask[60, 70]
