@@ -48,6 +48,10 @@ def test_two_clicks_then_accept_store_the_mask_and_the_clicks(qtbot, window):
     window.review.settle()
     assert window.review.image_id != image_id
     assert window.viewer.tools.dots == []  # the next image starts without clicks
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    window.review.settle()
+    assert window.review.image_id == image_id
+    assert "corrected, 2 actions" in window.review_panel.history.item(0).text()
 
 
 def test_right_and_shift_clicks_say_not_defect(qtbot, window):
