@@ -176,27 +176,37 @@ def deepest_point(mask: np.ndarray) -> tuple[int, int]:
 
 
 def click_shot(app: QApplication, folder: Path, detector: DetectorSettings, out: Path) -> None:
-    """click_tool.png: a strict threshold's proposal too small for a stain, grown by one click
-    ("defect here", green) while a click beside it says "not defect here" (red), zoomed to the stain."""
+    """click_tool.png: a strict threshold's proposal covers part of a scratch; one click on the missed
+    part ("defect here", green) grows it, one on a stray proposed region ("not defect here", red)
+    removes that; zoomed to the scratch."""
     window = open_window(app, folder, detector, "inspector")
     rows = window.gallery_model.rows
-    truths = {i: truth_mask(folder, r.rel_path) for i, r in enumerate(rows) if "stain" in r.rel_path}
+    truths = {i: truth_mask(folder, r.rel_path) for i, r in enumerate(rows) if "scratch" in r.rel_path}
     pick = max((i for i, t in truths.items() if t is not None), key=lambda i: truths[i].sum())
     show_row(app, window, pick)
     model, viewer = window.model, window.viewer
-    model.set_display(threshold=0.9, heatmap_opacity=0.2)
+    model.set_display(threshold=0.85, heatmap_opacity=0.2)
     window.set_tool(Tool.CLICK)
     truth = truths[pick]
-    x, y = deepest_point(truth)
-    model.clicks.click(x, y, positive=True)
+    missed = truth & ~model.editor.mask
+    if missed.any():
+        model.clicks.click(*deepest_point(missed), positive=True)
+        wait(app, lambda: not model.clicks.pending)
     ys, xs = np.nonzero(truth)
     top, left, bottom, right = ys.min(), xs.min(), ys.max() + 1, xs.max() + 1
-    side = max(bottom - top, right - left)
-    outside = deepest_point(~truth[max(0, top - side) : bottom + side, max(0, left - side) : right + side])
-    model.clicks.click(outside[0] + max(0, left - side), outside[1] + max(0, top - side), positive=False)
+    margin = max(bottom - top, right - left) // 2
+    near_truth = cv2.dilate(truth.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    count, labels = cv2.connectedComponents(model.editor.mask.astype(np.uint8), connectivity=8)
+    stray = np.isin(labels, [k for k in range(1, count) if not (near_truth & (labels == k)).any()])
+    if stray.any():
+        model.clicks.click(*deepest_point(stray), positive=False)
+    else:  # nothing stray: "not defect here" beside the scratch
+        near = np.zeros_like(truth)
+        near[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin] = True
+        model.clicks.click(*deepest_point(near & ~truth), positive=False)
     wait(app, lambda: not model.clicks.pending)
     viewer.fitInView(
-        QRectF(left - side, top - side, right - left + 2 * side, bottom - top + 2 * side),
+        QRectF(left - margin, top - margin, right - left + 2 * margin, bottom - top + 2 * margin)
     )
     viewer.zoomChanged.emit(viewer.scale_factor)
     wait(app, lambda: viewer.image_item.levels_ready and viewer.heatmap_item.levels_ready)
