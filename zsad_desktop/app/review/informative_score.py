@@ -22,7 +22,7 @@ CLOSENESS_WEIGHT = 1.0
 DISAGREEMENT_WEIGHT = 1.0
 
 
-def quantiles(scores: Sequence[float]) -> np.ndarray:
+def quantiles(scores: Sequence[float] | np.ndarray) -> np.ndarray:
     """Each score's place among all of them, 0 (lowest) .. 1 (highest); equal scores share a place."""
     values = np.asarray(scores, dtype=np.float64)
     if values.size < 2:
