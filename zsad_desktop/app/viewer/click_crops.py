@@ -52,9 +52,10 @@ def correct(
                 clicks.append(op)
                 box = click_correction.click_neighbourhood(shape, mask, op, clicks)
             else:
-                box = _snap_box(mask, results)
-                if box is None:
+                snap_box = _snap_box(mask, results)
+                if snap_box is None:
                     raise ValueError("the mask is empty")
+                box = snap_box
                 if max(box[2] - box[0], box[3] - box[1]) > SNAP_MAX_SIDE:
                     raise ValueError(
                         f"the mask spans {box[3] - box[1]} x {box[2] - box[0]} pixels; snapping works on "
