@@ -27,7 +27,7 @@ from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearn
 from zsad_desktop.imaging import read_rgb8
 
 # Largest seen with ATEN_CPU_CAPABILITY=avx2 / =default (oneDNN AVX2 / SSE4.1) on an AMD EPYC without
-# AVX-512 (tests/tolerances.py): maps 1.1e-6 / 1.2e-6 (AA-CLIP's; baseline 6e-8, Crane 1.5e-7), scores
+# AVX-512 (tests/tolerances.py): maps 1.1e-6 / 1.2e-6 (AA-CLIP's; baseline 1.2e-7, Crane 1.5e-7), scores
 # 2.4e-7 / 2.4e-7; attention 3.8e-7 / 3.8e-7 of its peak. Bounds keep about 15-25x over that.
 ENGINE_MAP_BOUND = 2e-5  # maps and scores (range about 1), exact engine against the fast one in float32
 SDPA_TOLERANCE = 1e-5  # x max |attention output|
