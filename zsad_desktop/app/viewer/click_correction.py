@@ -192,6 +192,8 @@ def correct_with_clicks(
         if removed.any():
             out &= cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
     _remove_struck_regions(out, mask, clicks)
+    if clicks[-1].positive:
+        _fill_holes_at(out, clicks)
     for c in clicks:
         out[c.y, c.x] = c.positive
     return out
@@ -227,6 +229,27 @@ def _newest_click_change(labels, inside, newest: Click, weights: Weights) -> tup
     if newest.positive:
         return _component_at(labels & ~inside & (band <= reach), newest), empty
     return empty, _component_at(~labels & inside & (band <= reach), newest) & inside
+
+
+def _fill_holes_at(out: np.ndarray, clicks: Sequence[Click]) -> None:
+    """Close the holes of the region the newest positive click is in (defects have none, a cut on
+    a textured defect leaves some), except a hole a negative click asked for."""
+    newest = clicks[-1]
+    if not out[newest.y, newest.x]:
+        return
+    _, regions, stats, _ = cv2.connectedComponentsWithStats(out.astype(np.uint8), connectivity=8)
+    label = regions[newest.y, newest.x]
+    x, y, w, h = stats[label, :4]
+    region = np.pad(regions[y : y + h, x : x + w] == label, 1)
+    outside = np.zeros((h + 4, w + 4), np.uint8)
+    open_space = (~region).astype(np.uint8)
+    cv2.floodFill(open_space, outside, (0, 0), 2)
+    holes = (open_space == 1)[1:-1, 1:-1]
+    for c in clicks:
+        if not c.positive and y <= c.y < y + h and x <= c.x < x + w and holes[c.y - y, c.x - x]:
+            _, parts = cv2.connectedComponents(holes.astype(np.uint8), connectivity=4)
+            holes &= parts != parts[c.y - y, c.x - x]
+    out[y : y + h, x : x + w] |= holes
 
 
 def _remove_struck_regions(out: np.ndarray, before: np.ndarray, clicks: Sequence[Click]) -> None:

@@ -21,6 +21,7 @@ import maxflow
 import numpy as np
 
 HARD = 1e9
+CONFIDENCE = 4.0  # the most a colour model may say: mixtures fitted to few pixels are overconfident
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def appearance_log_odds(feats: np.ndarray, defect: np.ndarray, normal: np.ndarra
     if len(pos) < 2 or len(neg) < 2:
         return None
     odds = _log_likelihood(feats, _mixture(pos, 3)) - _log_likelihood(feats, _mixture(neg, 5))
-    return np.clip(odds, -8, 8).astype(np.float32)
+    return np.clip(odds, -CONFIDENCE, CONFIDENCE).astype(np.float32)
 
 
 def contrast_edges(feats: np.ndarray, strength: float) -> list[tuple[np.ndarray, np.ndarray]]:
