@@ -124,7 +124,12 @@ def _log_odds(small_image, small_heat, prior, clicks, weights: Weights):
     model_radius = max(1, round(weights.model_radius * side))
     pos_near = _disks(shape, clicks, True, model_radius)
     neg_near = _disks(shape, clicks, False, model_radius)
-    appearance = appearance_log_odds(feats, (core | pos_near) & ~neg_near, (~inside | neg_near) & ~pos_near)
+    # normal colours are learnt away from positive clicks: on an empty mask "everything else" holds the defect too
+    pos_area = _disks(shape, clicks, True, max(1, round(weights.open_radius * side)))
+    normal = (~inside & ~pos_area) | neg_near
+    if not normal.any():
+        normal = ~inside | neg_near
+    appearance = appearance_log_odds(feats, (core | pos_near) & ~neg_near, normal & ~pos_near)
     odds = np.zeros(shape, np.float32) if appearance is None else weights.appearance * appearance
     # each click says the same about its surroundings, less with distance; the newest one about an
     # area as wide as its distance to the outline (a click goes in the middle of what is wrong)
