@@ -15,7 +15,8 @@ For each set and start it prints NoC@85 and NoC@90 (clicks to the IoU, at most 2
 mean) and the share that fail at 20, beside the manual baselines: the fewest polygon vertices that
 reach the IoU (traced from nothing, whatever the start) and brush/eraser dabs of a fixed radius (3%
 of the side) under the same clicker. Latency is the median time of one click (neighbourhood,
-correction, write-back). The clicker stops at IoU 0.90, so the plotted curves stay flat after it.
+correction, write-back); it also times clicks on the largest image scaled to 1024 px and around a
+click on a 20,000 px image (wall and CPU time: on a shared machine the CPU time is the tool's own). The clicker stops at IoU 0.90, so the plotted curves stay flat after it.
 
     python bench/click_correction.py --data ../shared/data/glass_anomaly/glass ... \\
         [--starts empty near musc] [--limit N] [--json OUT] [--png docs/click_correction.png]
@@ -28,6 +29,7 @@ import json
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,12 +40,15 @@ from click_simulation import (  # noqa: E402
     MAX_CLICKS,
     Run,
     brush_step,
+    next_click,
     polygon_curve,
     simulate,
     tool_step,
     vertices_to,
 )
 from PIL import Image  # noqa: E402
+
+from zsad_desktop.app.viewer.click_correction import Click  # noqa: E402
 
 STARTS = ("empty", "near", "musc")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -189,6 +194,55 @@ def plot(all_curves: dict[str, dict], starts: list[str], path: Path, machine: st
     fig.savefig(path, dpi=90)
 
 
+def latency(roots: list[Path], clicks: int = 10) -> None:
+    """Wall and CPU time of one click on the largest image of the sets scaled to 1024 px, and around
+    a click on a 20,000 px image (the same picture pasted in, the rest blank), as the viewer runs it."""
+    image_path, mask_path = max(
+        (pair for root in roots for pair in pairs(root)), key=lambda pair: Image.open(pair[0]).size[0]
+    )
+    picture = read_image(image_path)
+    truth = np.asarray(Image.open(mask_path).convert("L")) > 127
+    scale = 1024 / max(truth.shape)
+    size = (round(truth.shape[1] * scale), round(truth.shape[0] * scale))
+    picture = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
+    truth = cv2.resize(truth.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    big = np.zeros((20_000, 20_000) + picture.shape[2:], np.uint8)  # untouched pages cost nothing
+    big_truth = np.zeros((20_000, 20_000), bool)
+    top, left = 9_000, 11_000
+    big[top : top + size[1], left : left + size[0]] = picture
+    big_truth[top : top + size[1], left : left + size[0]] = truth
+    for name, image, target in (("1024 px", picture, truth), ("20,000 px", big, big_truth)):
+        walls, cpus = [], []
+        mask = np.zeros(target.shape, bool)
+        done: list = []
+        clicked = np.zeros(target.shape, bool)
+        for _ in range(clicks):
+            click = next_click_in(target, mask, clicked, (top, left, size) if image is big else None)
+            if click is None:
+                break
+            done.append(click)
+            clicked[click.y, click.x] = True
+            wall, cpu = time.perf_counter(), time.process_time()
+            mask = tool_step(image, None, mask, done)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        print(
+            f"latency, {name} ({image_path.name}): median {np.median(walls):.0f} ms wall, "
+            f"{np.median(cpus):.0f} ms CPU, longest {max(walls):.0f} ms wall, over {len(walls)} clicks"
+        )
+
+
+def next_click_in(truth, mask, clicked, window):
+    """The clicker's next click; on the large image it looks only where the picture is (a full-size
+    distance transform of 20,000 px would time the clicker, not the tool)."""
+    if window is None:
+        return next_click(truth, mask, clicked)
+    top, left, (w, h) = window
+    part = (slice(top, top + h), slice(left, left + w))
+    click = next_click(truth[part], mask[part], clicked[part])
+    return None if click is None else Click(click.x + left, click.y + top, click.positive)
+
+
 def machine_line() -> str:
     model = platform.processor() or platform.machine()
     try:
@@ -211,9 +265,13 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--png", type=Path, default=None, help="plot IoU against actions here")
+    parser.add_argument("--latency-only", action="store_true", help="only time clicks at 1024 and 20,000 px")
     args = parser.parse_args()
     machine = machine_line()
     print(f"machine: {machine}")
+    latency(args.data)
+    if args.latency_only:
+        return
     header = (
         f"{'set':<12} {'start':<6} {'n':>3} {'IoU0':>5} {'NoC85':>6} {'NoC90 med (mean)':>17} {'fail20':>6}"
         f" {'polygon90':>9} {'brush90':>7} {'ms/click':>8}"

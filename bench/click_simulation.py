@@ -58,7 +58,7 @@ class Run:
 
 
 def tool_step(image, heatmap, mask: np.ndarray, clicks: list[Click]) -> np.ndarray:
-    """What the viewer does on a click: correct the click's neighbourhood, in its coordinates."""
+    """What the viewer does on a click: correct the click's neighbourhood, in its coordinates (in place)."""
     top, left, bottom, right = click_neighbourhood(mask.shape, mask, clicks[-1], clicks)
     inside = [
         Click(c.x - left, c.y - top, c.positive)
@@ -67,9 +67,8 @@ def tool_step(image, heatmap, mask: np.ndarray, clicks: list[Click]) -> np.ndarr
     ]
     crop_heat = None if heatmap is None else heatmap[top:bottom, left:right]
     new = correct_with_clicks(image[top:bottom, left:right], crop_heat, mask[top:bottom, left:right], inside)
-    out = mask.copy()
-    out[top:bottom, left:right] = new
-    return out
+    mask[top:bottom, left:right] = new  # in place, as the viewer's editor writes its window
+    return mask
 
 
 def brush_step(mask: np.ndarray, click: Click, radius: int) -> np.ndarray:
