@@ -112,7 +112,13 @@ def _distance_to(seeds: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform((~seeds).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
-def _log_odds(small_image, small_heat, prior, clicks, weights: Weights):
+def _log_odds(
+    small_image: np.ndarray,
+    small_heat: np.ndarray | None,
+    prior: np.ndarray,
+    clicks: Sequence[Click],
+    weights: Weights,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The unary log-odds of "defect" at the working size, and the features for the pairwise term."""
     feats = features(small_image)
     shape = prior.shape
@@ -217,7 +223,9 @@ def _gap(inside: np.ndarray, click: Click) -> float:
     return float(_distance_to(other)[click.y, click.x])
 
 
-def _newest_click_change(labels, inside, newest: Click, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+def _newest_click_change(
+    labels: np.ndarray, inside: np.ndarray, newest: Click, weights: Weights
+) -> tuple[np.ndarray, np.ndarray]:
     """(added, removed): what the newest click changes. A positive click only adds, a negative one
     only removes: the part of the cut's answer connected to the click, within a band along the
     outline as deep as a few times the click's own distance to it. A click goes in the middle of

@@ -49,10 +49,10 @@ def features(image: np.ndarray) -> np.ndarray:
     Local contrast as a texture channel was measured and left out: it is high along every plain
     edge, so it pushes a defect's own rim to the background (a disk on texture lost a third of it)."""
     if image.ndim == 3 and image.shape[2] == 3:
-        lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32)
+        colour = np.asarray(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB), np.float32)
     else:
-        lab = (image.reshape(image.shape[:2]).astype(np.float32))[..., None]
-    lab = cv2.GaussianBlur(lab, (0, 0), 1.0).reshape(*image.shape[:2], -1)
+        colour = image.reshape(image.shape[:2]).astype(np.float32)[..., None]
+    lab = np.asarray(cv2.GaussianBlur(colour, (0, 0), 1.0), np.float32).reshape(*image.shape[:2], -1)
     spread = lab.reshape(-1, lab.shape[2]).std(axis=0) + 1e-3
     return (lab / spread).astype(np.float32)
 
@@ -61,12 +61,12 @@ def _mixture(samples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.nd
     """Weights, means, variances of k diagonal Gaussians (k-means clusters of the samples)."""
     k = max(1, min(k, len(samples) // 100))  # a component needs enough pixels for its spread
     if k == 1:
-        centres, labels = samples.mean(axis=0, keepdims=True), np.zeros(len(samples), np.int32)
+        centres, labels = samples.mean(axis=0, keepdims=True), np.zeros(len(samples), np.intp)
     else:
         criteria = (cv2.TERM_CRITERIA_MAX_ITER + cv2.TERM_CRITERIA_EPS, 8, 1e-3)
         cv2.setRNGSeed(0)
-        _, labels, centres = cv2.kmeans(samples, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-        labels = labels.ravel()
+        _, found, centres = cv2.kmeans(samples, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+        labels = np.asarray(found, np.intp).ravel()
     weights, variances = np.zeros(k), np.zeros_like(centres)
     for j in range(k):
         members = samples[labels == j]
@@ -75,7 +75,7 @@ def _mixture(samples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return weights / weights.sum(), centres, np.maximum(variances, 0.05)
 
 
-def _log_likelihood(feats: np.ndarray, model) -> np.ndarray:
+def _log_likelihood(feats: np.ndarray, model: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     weights, means, variances = model
     flat = feats.reshape(-1, feats.shape[-1])
     parts = []
@@ -122,7 +122,12 @@ def contrast_edges(feats: np.ndarray, strength: float) -> list[tuple[np.ndarray,
     return out
 
 
-def cut(log_odds: np.ndarray, edges, defect_seeds: np.ndarray, normal_seeds: np.ndarray) -> np.ndarray:
+def cut(
+    log_odds: np.ndarray,
+    edges: list[tuple[np.ndarray, np.ndarray]],
+    defect_seeds: np.ndarray,
+    normal_seeds: np.ndarray,
+) -> np.ndarray:
     """The min-cut labelling: True where defect. Seeds are hard constraints."""
     graph = maxflow.Graph[float]()
     nodes = graph.add_grid_nodes(log_odds.shape)
