@@ -130,6 +130,14 @@ def test_a_heatmap_helps_and_is_optional():
     assert iou(with_heat, truth) > 0.8
 
 
+def test_a_heatmap_with_holes_in_it_is_no_evidence_there():
+    raw, seen, truth = ct_slice()
+    heat = cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 4)
+    heat[:, 100:] = np.nan  # a map not computed there
+    out = correct_with_clicks(seen, heat, np.zeros_like(truth), [Click(np.int64(70), 60.0, True)])
+    assert iou(out, truth) > 0.8
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_every_click_so_far_is_a_hard_constraint(seed):
     image, truth = disk_on_texture()

@@ -159,7 +159,7 @@ def _log_odds(
         shift = weights.band * np.exp(-0.5 * (d_new / (weights.band_radius * side)) ** 2)
         odds += np.where(band, shift if newest.positive else -shift, 0)
     if small_heat is not None:
-        heat = np.clip(small_heat, 0.02, 0.98)
+        heat = np.clip(np.nan_to_num(small_heat, nan=0.5), 0.02, 0.98)  # no evidence where unknown
         odds += weights.heatmap * np.log(heat / (1.0 - heat))
     # defect far from every positive click and from the mask is unlikely
     d_pos = _distance_to(_disks(shape, clicks, True, 0) | inside)
@@ -177,6 +177,7 @@ def correct_with_clicks(
     The last click is the newest."""
     image, mask = np.asarray(image), np.asarray(mask, bool)
     _check_inputs(image, heatmap, mask)
+    clicks = [Click(int(c.x), int(c.y), bool(c.positive)) for c in clicks]  # numpy or float coordinates too
     for c in clicks:
         _check_click(mask.shape, c)
     out = mask.copy()
@@ -322,7 +323,7 @@ def snap_to_edges(
         heat = cv2.resize(
             np.asarray(heatmap[top:bottom, left:right], np.float32), size, interpolation=cv2.INTER_AREA
         )
-        heat = np.clip(heat, 0.02, 0.98)
+        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
         odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
     labels = cut(odds, contrast_edges(feats, WEIGHTS.pairwise), sure_in, sure_out)
     full = (crop.shape[1], crop.shape[0])
