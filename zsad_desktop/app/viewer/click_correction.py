@@ -25,10 +25,14 @@ import cv2
 import numpy as np
 
 from zsad_desktop.app.viewer.mask_graph_cut import Weights, appearance_log_odds, contrast_edges, cut, features
+from zsad_desktop.app.viewer.mask_outline_moves import move_outline
 
 NEIGHBOURHOOD_SIDE = 1024  # the most a click may change, per side, on any image
 WORK_SIDE = 256  # the cut runs at most this size a side, for speed
 WEIGHTS = Weights()
+LOCAL = 1.5  # after a region's first correction, a click moves its outline this many times the move's depth around it
+REFINE = 0.25  # times the click's gap: the band along a moved outline where the image's edges refine it
+REFINE_MIN = 1.0  # px, the narrowest such band
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,16 @@ def correct_with_clicks(
     if not clicks:
         return out
     h, w = mask.shape
+    move = move_outline(mask, clicks, LOCAL) if h * w > 1 else None
+    if move is not None:
+        out = move.mask
+        if REFINE > 0 and move.changed.any():
+            out = _band_cut(image, heatmap, out, move.changed, max(REFINE_MIN, REFINE * move.gap), clicks)
+        if clicks[-1].positive:
+            _fill_holes_at(out, clicks)
+        for c in clicks:
+            out[c.y, c.x] = c.positive
+        return out
     if h * w > 1:
         scale = min(1.0, WORK_SIDE / max(h, w))
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -296,19 +310,35 @@ def snap_to_edges(
     _check_inputs(image, heatmap, mask)
     if not mask.any() or mask.all() or mask.size < 4:
         return mask.copy()
-    h, w = mask.shape
-    band = max(1, round(0.04 * max(h, w))) if band is None else int(band)
+    band = max(1, round(0.04 * max(mask.shape))) if band is None else int(band)
     if band < 1:
         raise ValueError(f"band of {band} px: give at least 1")
-    ys, xs = np.nonzero(mask)
-    top, left = max(0, int(ys.min()) - 2 * band), max(0, int(xs.min()) - 2 * band)
-    bottom, right = min(h, int(ys.max()) + 2 * band + 1), min(w, int(xs.max()) + 2 * band + 1)
-    crop = mask[top:bottom, left:right]
+    return _band_cut(image, heatmap, mask, mask, band, ())
+
+
+def _band_cut(
+    image: np.ndarray,
+    heatmap: np.ndarray | None,
+    mask: np.ndarray,
+    region: np.ndarray,
+    band: float,
+    clicks: Sequence[Click],
+) -> np.ndarray:
+    """The mask with `region`'s outline moved to the image's edges within `band` px of it; the
+    rest of the mask stays, and every click stays a hard constraint."""
+    h, w = mask.shape
+    reach_px = int(np.ceil(band))
+    ys, xs = np.nonzero(region)
+    top, left = max(0, int(ys.min()) - 2 * reach_px), max(0, int(xs.min()) - 2 * reach_px)
+    bottom, right = min(h, int(ys.max()) + 2 * reach_px + 1), min(w, int(xs.max()) + 2 * reach_px + 1)
+    crop = region[top:bottom, left:right]
     scale = min(1.0, WORK_SIDE / max(crop.shape))
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     small_image = image[top:bottom, left:right]
     small_image = cv2.resize(small_image, size, interpolation=cv2.INTER_AREA) if scale < 1 else small_image
     inside = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
+    if not inside.any():
+        return mask.copy()
     reach = max(1.0, band * scale)
     depth_in = _distance_to(~inside)
     depth_out = _distance_to(inside)
@@ -325,13 +355,27 @@ def snap_to_edges(
         )
         heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
         odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
-    labels = cut(odds, contrast_edges(feats, WEIGHTS.pairwise), sure_in, sure_out)
+    local = [
+        Click(c.x - left, c.y - top, c.positive)
+        for c in clicks
+        if top <= c.y < bottom and left <= c.x < right
+    ]
+    small_clicks = _scaled_clicks(local, scale, inside.shape)
+    pos, neg = _disks(inside.shape, small_clicks, True, 0), _disks(inside.shape, small_clicks, False, 0)
+    labels = cut(
+        odds, contrast_edges(feats, WEIGHTS.pairwise), (sure_in | pos) & ~neg, (sure_out | neg) & ~pos
+    )
     full = (crop.shape[1], crop.shape[0])
     out = mask.copy()
     window = out[top:bottom, left:right]
+    others = mask[top:bottom, left:right] & ~crop  # the mask's other regions stay as they are
     added, removed = labels & ~inside, ~labels & inside
     if added.any():
-        window |= cv2.resize(added.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) >= 0.5
+        window |= (
+            cv2.resize(added.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) >= 0.5
+        ) & ~others
     if removed.any():
-        window &= cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
+        window &= (
+            cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
+        ) | others
     return out
