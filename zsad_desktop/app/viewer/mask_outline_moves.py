@@ -79,7 +79,7 @@ def _grow(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | Non
     gap = float(dist[y, x])
     region = mask & (nearest == nearest[y, x])
     depth = float(distance_to(~region).max()) if region.any() else 0.0
-    if not region.any() or gap > max(OPEN_DISTANCE * depth + 3, NEAR_OUTLINE * max(mask.shape)):
+    if not region.any() or gap > OPEN_DISTANCE * depth + 3:
         return None
     amount = max(1.0, MARGIN * gap - 1)  # a click next to the outline (gap 1) says one pixel
     grown = distance_to(region) <= amount
