@@ -225,3 +225,20 @@ def test_a_one_pixel_image_takes_its_click():
     assert correct_with_clicks(one, None, np.zeros((1, 1), bool), [Click(0, 0, True)]).tolist() == [[True]]
     assert correct_with_clicks(one, None, np.ones((1, 1), bool), [Click(0, 0, False)]).tolist() == [[False]]
     assert snap_to_edges(one, None, np.ones((1, 1), bool)).tolist() == [[True]]
+
+
+def test_one_negative_click_in_a_uniformly_too_wide_margin_moves_the_whole_outline_in():
+    image, truth = disk_on_texture()
+    fat = disk(truth.shape, (90, 80), 34)  # 10 px too wide all round; the click is 5 px inside, on one side
+    out = correct_with_clicks(image, None, fat, [Click(90 - 29, 80, False)])
+    assert iou(fat, truth) < 0.55
+    assert iou(out, truth) > 0.85
+    assert not out[80, 90 + 30] and out[80, 90 + 20]  # the far side moved in as well
+
+
+def test_one_positive_click_beside_a_uniformly_too_thin_mask_moves_the_whole_outline_out():
+    image, truth = disk_on_texture()
+    thin = disk(truth.shape, (90, 80), 14)  # 10 px too thin all round; the click is 5 px outside
+    out = correct_with_clicks(image, None, thin, [Click(90, 80 + 19, True)])
+    assert iou(out, truth) > 0.85
+    assert out[80, 90 - 21] and not out[80, 90 - 30]  # the far side moved out, not past the edge

@@ -1,17 +1,13 @@
 """Correcting a mask with clicks: "defect here" and "not defect here".
 
-Each click re-segments the crop around it (`click_neighbourhood`) with a binary graph cut
-(mask_graph_cut.py) whose evidence is the current mask, the heatmap, the image and every click
-so far; clicks are hard constraints (positives end up inside, negatives outside). No weights.
+A click goes in the middle of what is wrong, so its distance to the outline tells how far the
+outline is out: mask_outline_moves.py moves the outline by about twice that distance (or removes a
+region a negative click strikes at its heart), then a binary graph cut (mask_graph_cut.py) lets
+the image's edges and the heatmap settle the moved outline within a narrow band. A positive click
+far from every region (or on an empty mask) re-segments the crop around it with the same cut,
+whose evidence is the current mask, the heatmap, the image and every click so far. Clicks are hard
+constraints (positives end up inside, negatives outside). No weights.
 
-The newest click is read as a simulated reviewer and a person both place it: in the middle of
-what is wrong. Its distance to the current outline (the "gap") therefore sets its scale:
-- it leans the cut its way over an area as wide as the gap, and over the band along the outline
-  as deep as `reach` times the gap (a fat or thin margin moves as a whole, where the image lets it);
-- a positive click only adds, a negative one only removes: the part of the cut's answer that is
-  connected to the click and inside that band. Far from any outline (an empty mask) a positive
-  click finds a whole defect within `open_reach` of it.
-- a negative click at the heart of a region with no positive click removes all of that region.
 The cut runs at most WORK_SIDE a side; only what changed is scaled back to full size, so the
 untouched outline keeps its detail. `snap_to_edges` runs the same cut in a band along the outline.
 """

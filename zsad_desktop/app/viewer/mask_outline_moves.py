@@ -8,8 +8,9 @@ click's distance `d` to the outline tells how thick the error is: the outline is
 - A positive click outside the mask, near a region compared with that region's depth, says the
   region is too thin: its outline moves out by 2d. Far from every region it is a new defect, which
   the graph cut finds from the image (`None` here).
-The move covers the whole region when `local` is None (a thresholded heatmap is too wide all
-round), else only the part within `local` times 2d of the click.
+A region's first correction moves its whole outline (a thresholded heatmap is too wide all round);
+once an earlier click lies on or near it, only the part within `local` times the move of the click
+(all of it when `local` is None). The choice and the factors were set with bench/click_correction.py.
 """
 
 from __future__ import annotations
