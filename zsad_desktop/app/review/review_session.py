@@ -53,9 +53,13 @@ class DetectorSettings:
     #: detection/execution.py: "auto" is bfloat16 where the CPU or GPU has it, "float32" maps within 1e-4
     #: of the exact engine. Not part of the model's identity: changing it predicts nothing again
     precision: str = "auto"
+    #: musc and aaclip: "exact" or "quick" GELU in the backbone; "" the method's default (README, Detectors)
+    gelu: str = ""
 
     def build(self) -> Detector:
         options = dict(self.extra)
+        if self.gelu and self.method in ("musc", "aaclip"):
+            options["gelu"] = self.gelu
         if self.checkpoint:
             options["checkpoint"] = self.checkpoint
         return create_detector(
