@@ -71,6 +71,7 @@ class MuscDetector(ClipDetector):
         seed: int = 0,
         grid_sigma: float = 0.0,  # their maps are not smoothed
         gelu: str | None = None,
+        approximate: bool = False,  # nearest patches from a random projection, re-ranked exactly
         **common: Any,
     ):
         if gelu is not None and gelu not in GELUS:
@@ -90,6 +91,7 @@ class MuscDetector(ClipDetector):
         self.features = DenseFeatureExtractor(self.backbone, config, self.engine)
         self.degrees, self.top_fraction, self.rscin_k = tuple(degrees), top_fraction, tuple(rscin_k)
         self.subset_size, self.reference_size, self.seed = max(2, subset_size), reference_size, seed
+        self.approximate = approximate
         self._refs: FolderFeatures | None = None
         self._ref_scores: torch.Tensor | None = None
         self._ref_digest = "none"
@@ -105,6 +107,7 @@ class MuscDetector(ClipDetector):
             "rscin_k": self.rscin_k,
             "subset_size": self.subset_size,
             "seed": self.seed,
+            "approximate": self.approximate,
             "references": self._ref_digest,
         }
 
@@ -156,6 +159,7 @@ class MuscDetector(ClipDetector):
         """(N, h, w) maps: each query image against the others (refs None) or against refs."""
         # One layer at a time: aggregated features of a 200-image subset at ViT-L are 1.1 GB a layer.
         maps = torch.zeros(len(self.degrees), len(query), query.grid[0] * query.grid[1], dtype=torch.float64)
+        products = torch.bfloat16 if self.execution.dtype(self.device) == torch.bfloat16 else torch.float32
         for layer in range(len(query.tokens)):
             for d, r in enumerate(self.degrees):
                 zq = lnamd([query.tokens[layer].to(self.device)], query.grid, r)[:, :, 0]
@@ -164,7 +168,10 @@ class MuscDetector(ClipDetector):
                     if refs is None
                     else lnamd([refs.tokens[layer].to(self.device)], refs.grid, r)[:, :, 0]
                 )
-                maps[d] += mutual_scores(zq, zr, self.top_fraction, cancel).double().cpu()
+                scores = mutual_scores(
+                    zq, zr, self.top_fraction, cancel, approximate=self.approximate, dtype=products
+                )
+                maps[d] += scores.double().cpu()
         maps /= len(query.tokens)  # mean over layers, then over degrees, as theirs
         return maps.mean(0).reshape(len(query), *query.grid)
 
