@@ -57,6 +57,12 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
         "weights' own for musc (quick for OpenAI's, sharing the other methods' backbone), quick for aaclip",
     )
     group.add_argument(
+        "--approximate",
+        action="store_true",
+        help="musc only: each patch's nearest patch found in a random projection to an eighth of the "
+        "dimensions and re-ranked exactly; faster, maps close to exact ones (README, Detectors)",
+    )
+    group.add_argument(
         "--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2"
     )
     group.add_argument("--dinov2-checkpoint", help="Crane+ only: DINOv2 weights file")
@@ -78,10 +84,13 @@ def build_detector(args: argparse.Namespace):
     gelu = getattr(args, "gelu", None)
     if gelu and args.method not in GELU_METHODS:
         raise DetectorError(f"--gelu applies to {' and '.join(GELU_METHODS)}, not {args.method}")
+    if getattr(args, "approximate", False) and args.method != "musc":
+        raise DetectorError(f"--approximate applies to musc, not {args.method}")
     extra = {
         key: value
         for key, value in (
             ("gelu", gelu),
+            ("approximate", getattr(args, "approximate", False)),
             ("checkpoint", args.checkpoint),
             ("variant", args.variant),
             ("dinov2_checkpoint", args.dinov2_checkpoint),

@@ -139,7 +139,7 @@ def test_a_gelu_the_given_backbone_does_not_run_is_refused(baseline):
         create_detector("musc", backbone=baseline.backbone, gelu="tanh")
 
 
-def test_gelu_from_the_command_line_and_the_window_settings():
+def test_gelu_and_approximate_from_the_command_line_and_the_window_settings():
     import argparse
 
     from zsad_desktop.app.review.review_session import DetectorSettings
@@ -149,11 +149,15 @@ def test_gelu_from_the_command_line_and_the_window_settings():
     add_detector_options(parser)
     tiny = ["--model-name", TINY, "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
     detector = build_detector(parser.parse_args([*tiny, "--method", "musc", "--gelu", "quick"]))
-    assert _activation(detector) == "QuickGELU"
+    assert _activation(detector) == "QuickGELU" and not detector.approximate
+    assert build_detector(parser.parse_args([*tiny, "--method", "musc", "--approximate"])).approximate
+    with pytest.raises(DetectorError, match="--approximate applies to musc"):
+        build_detector(parser.parse_args([*tiny, "--approximate"]))
     with pytest.raises(DetectorError, match="--gelu applies to musc and aaclip"):
         build_detector(parser.parse_args([*tiny, "--gelu", "exact"]))  # the baseline has no choice
     settings = DetectorSettings(
         method="musc", model_name=TINY, pretrained="random", image_size=112, device="cpu", gelu="quick"
     )
     assert _activation(settings.build()) == "QuickGELU"
+    assert DetectorSettings(**{**settings.__dict__, "approximate": True}).build().approximate
     assert _activation(DetectorSettings(**{**settings.__dict__, "method": "baseline"}).build()) == "GELU"

@@ -55,11 +55,15 @@ class DetectorSettings:
     precision: str = "auto"
     #: musc and aaclip: "exact" or "quick" GELU in the backbone; "" the method's default (README, Detectors)
     gelu: str = ""
+    #: musc only: nearest patches from a random projection, re-ranked exactly (faster, close to exact)
+    approximate: bool = False
 
     def build(self) -> Detector:
         options = dict(self.extra)
         if self.gelu and self.method in ("musc", "aaclip"):
             options["gelu"] = self.gelu
+        if self.approximate and self.method == "musc":
+            options["approximate"] = True
         if self.checkpoint:
             options["checkpoint"] = self.checkpoint
         return create_detector(
