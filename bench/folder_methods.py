@@ -123,15 +123,17 @@ def bench_mutual_scoring(images: int, device: torch.device, repeats: int) -> dic
         f"{images} images ({pairs} ordered pairs) on {device}, best of {repeats}"
     )
     out, maps = {}, {}
-    for name, fn in ways.items():
-        best = float("inf")
-        for _ in range(repeats):
+    best = dict.fromkeys(ways, float("inf"))
+    for _ in range(repeats):  # interleaved, so a change in the machine's load hits every way alike
+        for name, fn in ways.items():
             d, took = _timed(fn, device)
-            best = min(best, took)
-        maps[name] = interval_mean(d, 0.3, images - 1).float().cpu()
-        out[name] = best / pairs * LAYERS_X_DEGREES
+            best[name] = min(best[name], took)
+            maps[name] = interval_mean(d, 0.3, images - 1).float().cpu()
+    for name in ways:
+        out[name] = best[name] / pairs * LAYERS_X_DEGREES
         print(
-            f"   {name:<12} {out[name]:8.3f} s per ordered pair  (200-image subset: {out[name] * 200 * 199 / 3600:6.2f} h)"
+            f"   {name:<12} {out[name]:8.3f} s per ordered pair  "
+            f"(200-image subset: {out[name] * 200 * 199 / 3600:6.2f} h)"
         )
     if "ordered" in maps:
         diff = (maps["exact"] - maps["ordered"]).abs().max().item()

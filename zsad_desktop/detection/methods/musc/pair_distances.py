@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 
 Cancel = Callable[[], bool] | None
-BUDGET_BYTES = 32 << 20  # one block's distance matrix: at ViT-L, 4 images of 37 x 37 patches
+BUDGET_BYTES = 16 << 20  # one block's distance matrix: at ViT-L, 2 images of 37 x 37 patches
 APPROXIMATE_SHARE = 8  # the projection keeps C / 8 dimensions (128 of ViT-L's 1,024), at least 8
 
 
@@ -108,6 +108,6 @@ def approximate_folder_distances(
             picked = refs[torch.arange(k, device=z.device)[None, :], rows]  # (P, k, C)
             dots = torch.einsum("pc,pkc->pk", z[i], picked)
             out[i, :, js:je] = sq[i, :, None] + sq[js:je].gather(1, rows.T).T - 2 * dots
-            back = torch.einsum("kpc,kpc->kp", z[i][cols], refs)
+            back = (z[i][cols] * refs).sum(-1)
             out[js:je, :, i] = sq[i][cols] + sq[js:je] - 2 * back
     return out.clamp_min_(0).sqrt_()
