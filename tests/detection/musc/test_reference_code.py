@@ -15,9 +15,13 @@ maps at the input size are compared on the grid (this package resizes maps
 to each image's own size instead).
 
 Tolerances say what they compare: element-wise values within 1e-5 of their
-magnitude (1e-5 absolute below 1), sums relative 1e-5. The numbers were
-recorded on a CPU with AVX-512; other CPUs' float32 kernels round sums of 64
-to 169 grid values differently by about 1e-5 absolute, well inside these.
+magnitude (1e-5 absolute below 1); the token sum relative 1e-5. The grid maps'
+sums (64 or 169 values that come out of other kernels on other CPUs) get the
+bound measured across kernels, as do the RsCIN scores (in 0..1): the numbers
+were recorded on a CPU with AVX-512; against them this package's grid sums
+differ by 8.5e-6 relative with AVX2 kernels and by up to 1.3e-5 with
+ATEN_CPU_CAPABILITY=default (no SIMD), the scores by up to 1.15e-5, while every
+grid value stays within 1.5e-6. Resizing with antialias moves the sums by 1.9e-3.
 """
 
 import json
@@ -38,22 +42,24 @@ from zsad_desktop.detection.methods.musc.scoring import rscin
 from zsad_desktop.imaging import read_rgb8
 
 TOLERANCE = 1e-5
+GRID_SUM_TOLERANCE = 2e-5  # relative, measured across kernels (module docstring)
+SCORE_TOLERANCE = 2e-5  # absolute on RsCIN scores in 0..1, measured across kernels
 SIZES = {recorded.NATIVE_SIZE: recorded.NATIVE, recorded.RESIZED_SIZE: recorded.RESIZED}
 
 
-def assert_elementwise(ours, theirs, what: str) -> None:
-    """|ours - theirs| within TOLERANCE of the values' magnitude (at least 1)."""
+def assert_elementwise(ours, theirs, what: str, tolerance: float = TOLERANCE) -> None:
+    """|ours - theirs| within `tolerance` of the values' magnitude (at least 1)."""
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
-    bound = TOLERANCE * max(1.0, float(np.abs(theirs).max()))
+    bound = tolerance * max(1.0, float(np.abs(theirs).max()))
     worst = float(np.abs(ours - theirs).max())
     assert worst <= bound, f"{what}: largest difference {worst:.3g} > {bound:.3g}"
 
 
-def assert_sums(ours, theirs, what: str) -> None:
-    """Sums compared relatively: each within TOLERANCE of its own size."""
+def assert_sums(ours, theirs, what: str, tolerance: float = TOLERANCE) -> None:
+    """Sums compared relatively: each within `tolerance` of its own size."""
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     relative = np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-12)
-    assert relative.max() <= TOLERANCE, f"{what}: relative difference {relative.max():.3g} > {TOLERANCE}"
+    assert relative.max() <= tolerance, f"{what}: relative difference {relative.max():.3g} > {tolerance}"
 
 
 def compare_with_theirs(musc, images, theirs) -> None:
@@ -62,7 +68,7 @@ def compare_with_theirs(musc, images, theirs) -> None:
     assert_elementwise(feats.tokens[0][0, 1, :4], theirs["token_layer3_first"], "token_layer3_first")
     assert_sums(feats.tokens[3].double().sum().item(), theirs["token_layer12_sum"], "token_layer12_sum")
     grid = musc.grid_maps(feats).flatten(1).numpy()
-    assert_sums(grid.sum(1), theirs["grid_sum"], "grid_sum")
+    assert_sums(grid.sum(1), theirs["grid_sum"], "grid_sum", GRID_SUM_TOLERANCE)
     assert_elementwise(grid.max(1), theirs["grid_max"], "grid_max")
     assert_elementwise(grid.min(1), theirs["grid_min"], "grid_min")
     assert_elementwise(grid[0, :side], theirs["grid_first_image_row0"], "grid_first_image_row0")
@@ -70,9 +76,11 @@ def compare_with_theirs(musc, images, theirs) -> None:
     raw = musc.raw_scores(torch.from_numpy(grid).reshape(-1, side, side))
     assert_elementwise(raw, theirs["raw_scores"], "raw_scores")
     scores = rscin(raw, feats.embeddings.double(), (1, 2, 3))
-    assert_elementwise(scores, theirs["rscin_scores"], "rscin_scores")
+    assert_elementwise(scores, theirs["rscin_scores"], "rscin_scores", SCORE_TOLERANCE)
     detections = musc.score_folder(images)  # the public path gives the same scores
-    assert_elementwise([d.score for d in detections], theirs["rscin_scores"], "score_folder scores")
+    assert_elementwise(
+        [d.score for d in detections], theirs["rscin_scores"], "score_folder scores", SCORE_TOLERANCE
+    )
 
 
 @pytest.fixture(scope="module")
