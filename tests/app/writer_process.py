@@ -17,8 +17,23 @@ from zsad_desktop.store import ReviewStatus
 STATUSES = [ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED, ReviewStatus.NORMAL, ReviewStatus.REJECTED]
 
 
-def write_reviews(folder: str, life: int, rounds: int, reviewer: str, pipe) -> None:
+class EveryCallADayLater:
+    """A clock for the daily backups that makes every review change due for one."""
+
+    def __init__(self, start: float):
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += 24 * 3600
+        return self.now
+
+
+def write_reviews(
+    folder: str, life: int, rounds: int, reviewer: str, pipe, backup_every_round: bool = False
+) -> None:
     workspace = Workspace.open(folder)
+    if backup_every_round:  # so that kills land inside backups too
+        workspace.database.backups.clock = EveryCallADayLater(life * 1e6)
     rows = workspace.images(order="name")
     rng = np.random.default_rng(life)
     pipe.send(("ready", -1))
@@ -42,6 +57,22 @@ def write_reviews(folder: str, life: int, rounds: int, reviewer: str, pipe) -> N
             row.id,
             Detection(float(round_), rng.random(shape, np.float32), f"crash:{life}:{round_}"),
         )
+        pipe.send(("committed", round_))
+    workspace.close()
+    pipe.send(("done", rounds))
+
+
+def review_one_image(folder: str, rounds: int, reviewer: str, go, pipe) -> None:
+    """A second window: decide on the first image, `rounds` times, as soon as `go` is set."""
+    workspace = Workspace.open(folder)
+    row = workspace.images(order="name")[0]
+    mask = np.zeros((row.height, row.width), bool)
+    mask[: row.height // 2] = True
+    pipe.send(("ready", -1))
+    go.wait()
+    for round_ in range(rounds):
+        status = STATUSES[round_ % len(STATUSES)]
+        record_review(workspace, row.id, status, mask=mask, reviewer=reviewer, note=f"{reviewer}:{round_}")
         pipe.send(("committed", round_))
     workspace.close()
     pipe.send(("done", rounds))
