@@ -75,3 +75,21 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, USER_ERRORS):
         return str(error)
     return None
+
+
+#: SQLite's words for the same problems (a StoreError carries them)
+_SQLITE_WRITE_PROBLEMS = (
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "disk I/O error",
+    "unable to open database file",
+    "database is locked",
+)
+
+
+def can_be_written_later(error: BaseException) -> bool:
+    """A write that failed for a reason the user can fix (full disk, read-only folder, share gone, a
+    database locked too long): worth keeping the data in memory and trying again."""
+    if isinstance(error, OSError):
+        return write_problem(error) is not None
+    return isinstance(error, StoreError) and any(words in str(error) for words in _SQLITE_WRITE_PROBLEMS)
