@@ -154,7 +154,8 @@ def test_check_finds_damage_and_a_missing_mask_file(workspace, capsys):
     workspace.close()
     _damage(database_file)
     assert cli.main(["db", "check", str(folder)]) == 1
-    assert "integrity" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "integrity" in err and f"zsad db restore {folder}" in err  # the daily copy of the first review
 
 
 def test_restore_refuses_a_damaged_backup_and_changes_nothing(workspace, tmp_path, capsys):

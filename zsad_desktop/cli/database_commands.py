@@ -43,18 +43,23 @@ def cmd_db(args) -> int:
         raise StoreError(SERVER_NOTE)
     database = Path(location.database_url.removeprefix("sqlite:///"))
     if args.action == "check":
-        return _check(database, location.data_dir)
+        return _check(database, location.data_dir, location.folder)
     if args.action == "backup":
         return _backup(database)
     return _restore(database, args.source, location.folder)
 
 
-def _check(database: Path, data_dir: Path) -> int:
+def _check(database: Path, data_dir: Path, folder: Path) -> int:
+    from zsad_desktop.store.backups import backups_dir, newest_good_backup
     from zsad_desktop.store.database_check import check_database
 
     report = check_database(database, data_dir)
     for problem in report.problems:
         print(f"problem: {problem}", file=sys.stderr)
+    if any(problem.startswith("integrity") for problem in report.problems):
+        newest = newest_good_backup(backups_dir(database))
+        if newest is not None:
+            print(f"the newest good backup is {newest.path}: zsad db restore {folder}", file=sys.stderr)
     if report.ok:
         print(f"{database}: ok ({report.reviews} reviews, {report.files_checked} pixel files present)")
     return 0 if report.ok else 1

@@ -222,9 +222,10 @@ def _backup_hint(location: WorkspaceLocation) -> str:
     backup = newest_good_backup(backups_dir(location.data_dir / DATABASE_FILE))
     if backup is None:
         return ""
+    chosen = f" --data-dir {location.data_dir}" if location.placement is Placement.CHOSEN else ""
     return (
         f". The newest good backup is {backup.path} ({backup.at:%Y-%m-%d %H:%M} UTC); "
-        f"restore it with: zsad db restore {location.folder}"
+        f"restore it with: zsad db restore {location.folder}{chosen}"
     )
 
 
