@@ -163,3 +163,34 @@ def test_each_write_error_the_user_can_fix_is_one_line(code, words):
 def test_a_bug_is_not_dressed_as_a_write_error():
     assert write_problem(OSError(errno.EBADF, "Bad file descriptor")) is None
     assert write_problem(ValueError("x")) is None
+
+
+def test_retrain_on_a_full_disk_exits_2_in_one_line_and_keeps_the_active_model(
+    images, tmp_path, capsys, monkeypatch
+):
+    from zsad_desktop.app.training import model_versions, retraining
+    from zsad_desktop.store import TrainingRun, TrainingStatus
+
+    backbone = {"model_name": TINY, "pretrained": "random", "image_size": 112}
+    with Workspace.open(images) as workspace:
+        scan(workspace)
+        model_versions.register_version(workspace, "untrained", "baseline", backbone, activate=True)
+        workspace.set_setting("retrain_minimum", 2)
+        rows = workspace.images(order="name")
+        _review(workspace, [r for r in rows if "crack" in r.rel_path])
+        for row in rows:
+            if "good" in row.rel_path:
+                record_review(workspace, row.id, ReviewStatus.NORMAL)
+
+    def full(*_args, out_dir, **_kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_dir / "adapter.pt"))
+
+    monkeypatch.setattr(retraining, "train_method", full)
+    capsys.readouterr()
+    assert cli.main(["retrain", str(images), "--device", "cpu"]) == 2
+    _one_error_line(capsys.readouterr().err)
+    with Workspace.open(images) as workspace:
+        assert model_versions.active_version(workspace).model_id == "untrained"
+        with workspace.database.read() as session:
+            runs = session.query(TrainingRun).all()
+        assert [r.status for r in runs] == [TrainingStatus.FAILED]

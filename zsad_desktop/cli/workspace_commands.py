@@ -138,14 +138,16 @@ def cmd_retrain(args) -> int:
         bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.4f} eta {p.eta_s:.0f}s")
         bar.update(1)
 
-    outcome = retrain(
-        workspace,
-        method=args.method,
-        config={"epochs": args.epochs} if args.epochs else None,
-        device=args.device,
-        progress=progress,
-    )
-    bar.close()
+    try:
+        outcome = retrain(
+            workspace,
+            method=args.method,
+            config={"epochs": args.epochs} if args.epochs else None,
+            device=args.device,
+            progress=progress,
+        )
+    finally:
+        bar.close()  # an error is said on a line of its own, after the bar
     print(
         f"new version {outcome.version.name} ({outcome.version.method}), held-out on {len(outcome.held_out)} reviewed images:"
     )
