@@ -71,7 +71,8 @@ def _configure_sqlite(dbapi_connection, journal_mode: str) -> None:
     cursor.execute("PRAGMA synchronous=FULL")  # a committed review survives a power cut
     # The gallery's joins touch index pages all over a 100,000-image database: keep them in memory.
     cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+    on_share = journal_mode != "WAL"
+    cursor.execute(f"PRAGMA mmap_size={0 if on_share else MMAP_BYTES}")  # no memory-mapped pages over a share
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
