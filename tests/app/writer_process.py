@@ -14,7 +14,7 @@ from zsad_desktop.app.prediction.workspace_predictions import store_prediction
 from zsad_desktop.app.review.decisions import record_review
 from zsad_desktop.app.workspace.workspace import DATA_DIR, DATABASE_FILE, Workspace
 from zsad_desktop.detection.interface import Detection
-from zsad_desktop.store import PixelFiles, ReviewStatus, open_database, sqlite_url
+from zsad_desktop.store import Database, PixelFiles, ReviewStatus, sqlite_url
 
 STATUSES = [ReviewStatus.CORRECTED, ReviewStatus.ACCEPTED, ReviewStatus.NORMAL, ReviewStatus.REJECTED]
 
@@ -31,10 +31,10 @@ class EveryCallADayLater:
 
 
 def _open_quickly(folder: str) -> Workspace:
-    """The workspace as `Workspace.open` makes it, without the statistics refresh and the sweep of
-    temporary files (a writer that lives a few milliseconds)."""
+    """The workspace as `Workspace.open` makes it, without the schema check (the test opened it already),
+    the statistics refresh and the sweep of temporary files: a writer that lives a few milliseconds."""
     data = Path(folder) / DATA_DIR
-    return Workspace(Path(folder), open_database(sqlite_url(data / DATABASE_FILE)), PixelFiles(data))
+    return Workspace(Path(folder), Database(sqlite_url(data / DATABASE_FILE)), PixelFiles(data))
 
 
 def write_reviews(
