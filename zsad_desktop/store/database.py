@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -54,14 +55,14 @@ def _alembic_config() -> Config:
     return config
 
 
-def _sqlite_connect(journal_mode: str):
-    def connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(journal_mode: str) -> Callable[[Any, object], None]:
+    def connect(dbapi_connection: Any, _record: object) -> None:
         _configure_sqlite(dbapi_connection, journal_mode)
 
     return connect
 
 
-def _configure_sqlite(dbapi_connection, journal_mode: str) -> None:
+def _configure_sqlite(dbapi_connection: Any, journal_mode: str) -> None:
     # SQLAlchemy's own BEGIN is used (see _sqlite_begin), not the driver's implicit one.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -203,7 +204,7 @@ class Database:
         with self._statistics_lock:
             self._rows_at_analysis = rows
 
-    def _count_new_rows(self, session: Session, _context, _instances) -> None:
+    def _count_new_rows(self, session: Session, _context: object, _instances: object) -> None:
         with self._statistics_lock:
             self._new_rows += len(session.new)
         if any(isinstance(row, ReviewEvent) for row in session.new):
