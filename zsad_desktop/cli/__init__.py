@@ -50,11 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    from zsad_desktop.app.user_errors import USER_ERRORS, user_message
+    from zsad_desktop.app.user_errors import user_message
 
     try:
         return args.run(args)
-    except (OSError, *USER_ERRORS) as error:  # every command: one line, never a traceback
+    except Exception as error:  # every command: one line for what the user can fix, never a traceback
         message = user_message(error)
         if message is None:
             raise  # a bug: its traceback is what a report needs

@@ -179,6 +179,8 @@ class Database:
 
     def _backup_before_migration(self) -> None:
         """A copy of the database as the older version left it; no copy, no migration."""
+        if self.file is None:
+            return
         try:
             make_backup(self.file, "migration")
         except (OSError, sqlite3.Error) as error:

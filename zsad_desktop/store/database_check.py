@@ -57,7 +57,7 @@ def check_database(database_file: Path, data_dir: Path) -> CheckReport:
     missing: list[str] = []
     with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as connection:
         report.reviews = connection.execute("SELECT count(*) FROM reviews").fetchone()[0]
-        names = set()
+        names: set[str] = set()
         for table, column in FILE_COLUMNS:
             rows = connection.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL")
             names.update(row[0] for row in rows)

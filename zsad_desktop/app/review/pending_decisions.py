@@ -28,7 +28,7 @@ class Decision:
 
 
 class PendingDecisions:
-    def __init__(self):
+    def __init__(self) -> None:
         self._waiting: dict[int, Decision] = {}
         self._lock = threading.Lock()
         self.last_error: BaseException | None = None
