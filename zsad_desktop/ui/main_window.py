@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.predictions.scaleMayHaveChanged.connect(self.review.refresh_scale)
         self.predictions.firstLook.connect(self._first_look)
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.model.events.connect("message", lambda text: self.statusBar().showMessage(text, 6000))
         self.review.detectorInputChanged.connect(self._window_fed_to_detector)
         self.review.unwritten.connect(
             lambda text: self.banner.show_message(text, ("Retry", self.review.retry_unwritten))
@@ -133,7 +134,7 @@ class MainWindow(QMainWindow):
             "previous": lambda: self.step(-1),
             **{
                 name: (lambda n=name: self.edit(n))
-                for name in ("undo", "redo", "use_proposal", "fill", "clear")
+                for name in ("undo", "redo", "use_proposal", "fill", "clear", "snap", "clear_clicks")
             },
             **{tool.value: (lambda t=tool: self.set_tool(t)) for tool in Tool},
             "smaller": lambda: self.resize_brush(1 / 1.25),
@@ -324,6 +325,8 @@ class MainWindow(QMainWindow):
             "use_proposal": self.model.use_proposal,
             "fill": self.model.fill_holes,
             "clear": self.model.clear,
+            "snap": self.model.clicks.snap,
+            "clear_clicks": self.model.clicks.clear,
         }[what]()
 
     def open_export(self) -> None:

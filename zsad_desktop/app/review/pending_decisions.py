@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zsad_desktop.app.user_errors import can_be_written_later
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.store import ReviewStatus
 
 
@@ -25,6 +26,7 @@ class Decision:
     mask: np.ndarray | None = None
     proposal: np.ndarray | None = None
     note: str | None = None
+    effort: Effort | None = None  # the clicks and strokes it took (kept with the review)
 
 
 class PendingDecisions:

@@ -24,6 +24,7 @@ from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.review.pending_decisions import Decision, PendingDecisions
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace import detector_input, scanning
 from zsad_desktop.app.workspace.workspace import ImageRow, Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
@@ -422,10 +423,12 @@ class ReviewSession:
         mask: np.ndarray | None = None,
         proposal: np.ndarray | None = None,
         note: str | None = None,
+        effort: Effort | None = None,
     ) -> list[int]:
         """Record a decision; it is kept in memory until it can be written (`pending`: a full disk, a
         share gone). The ids of the images whose decisions were written now, earlier waiting ones included."""
-        decision = Decision(image_id, ReviewStatus(status), mask, proposal, note)
+        counted = replace(effort) if effort is not None else None  # the window counts on in its own
+        decision = Decision(image_id, ReviewStatus(status), mask, proposal, note, counted)
         return self.pending.write(decision, self._write_decision)
 
     def write_pending(self) -> list[int]:
@@ -443,6 +446,7 @@ class ReviewSession:
             reviewer=self.reviewer or None,
             note=decision.note,
             model_version=self.model_id(),
+            effort=decision.effort,
         )
         self.normals.review_changed(before, decision.status)
 
