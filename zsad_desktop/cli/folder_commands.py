@@ -96,6 +96,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 f"{args.folder}: not a folder (zsad predict scores the images below a folder)"
             )
         raise FileNotFoundError(f"{args.folder}: no such folder")
+    problem = _out_folder_problem(args.out)
+    if problem:  # before the detector loads, and nothing is written
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     detector = build_detector(args)
     if args.normals is not None:
         detector = _with_normals(detector, args.normals, choice, window)
@@ -103,17 +107,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
             return 2
     print(execution_line(detector), file=sys.stderr)
     progress = tqdm_progress("predict")
-    result = predict_folder(
-        detector,
-        args.folder,
-        args.out,
-        batch_size=detector.batch_size,
-        progress=progress,
-        choice=choice,
-        tiling=tiling,
-        window=window,
-    )
-    progress.close()
+    try:
+        result = predict_folder(
+            detector,
+            args.folder,
+            args.out,
+            batch_size=detector.batch_size,
+            progress=progress,
+            choice=choice,
+            tiling=tiling,
+            window=window,
+        )
+    finally:
+        progress.close()  # an error is said on a line of its own, after the bar
     for failure in result.failed:
         print(f"skipped {failure}", file=sys.stderr)
     print(f"{result.summary()}; scores in {name_text(str(args.out / 'scores.csv'))}")
@@ -140,6 +146,22 @@ def _with_normals(detector, normals: Path, choice, window):
         print(f"skipped normal {error}", file=sys.stderr)
     print(f"normal memory: {len(memory)} images from {name_text(str(normals))}", file=sys.stderr)
     return MemoryDetector(detector, memory, extractor)
+
+
+def _out_folder_problem(out: Path) -> str | None:
+    """Why `out` cannot be the output folder: it, or a folder above it, is a file."""
+    from zsad_desktop.imaging.file_names import name_text
+
+    for path in (out, *out.parents):
+        if path.exists():
+            if path.is_dir():
+                return None
+            where = "is a file" if path == out else f"is inside {name_text(str(path))}, a file"
+            return (
+                f"--out {name_text(str(out))} {where}; --out names a folder for the heatmaps and "
+                "scores.csv: give a new or existing folder"
+            )
+    return None
 
 
 def _missing_out() -> int:

@@ -13,6 +13,8 @@ from zsad_desktop.detection.methods.musc.scoring import (
     nearest_patch_distances,
 )
 
+pytestmark = pytest.mark.reference  # numeric comparisons, rerun under other CPU kernels
+
 
 def _brute_force(z):
     """(N, P, N): every ordered pair by broadcasting, inf on the diagonal."""

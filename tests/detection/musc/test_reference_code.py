@@ -41,6 +41,8 @@ from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.detection.methods.musc.scoring import rscin
 from zsad_desktop.imaging import read_rgb8
 
+pytestmark = pytest.mark.reference
+
 TOLERANCE = 1e-5
 GRID_SUM_TOLERANCE = 2e-5  # relative, measured across kernels (module docstring)
 SCORE_TOLERANCE = 2e-5  # absolute on RsCIN scores in 0..1, measured across kernels
