@@ -29,6 +29,7 @@ from zsad_desktop.detection.methods.musc.scoring import (
     rscin,
 )
 from zsad_desktop.detection.preprocess import to_model_input
+from zsad_desktop.detection.shared_pass import PassRequest, PassTokens
 
 Progress = Callable[[int, int], None]  # (done, total) images
 Cancel = Callable[[], bool]
@@ -39,18 +40,15 @@ def default_layers(depth: int) -> tuple[int, ...]:
     return tuple(sorted({depth // 4, depth // 2, 3 * depth // 4, depth} - {0}))
 
 
-class FolderFeatures:
-    """Raw tokens and unit class embeddings of a set of images (kept on CPU)."""
-
-    def __init__(self, tokens: list[torch.Tensor], embeddings: torch.Tensor, grid: tuple[int, int]):
-        self.tokens, self.embeddings, self.grid = tokens, embeddings, grid
-
-    def __len__(self) -> int:
-        return self.embeddings.shape[0]
+FolderFeatures = PassTokens  # raw tokens and unit class embeddings of a set of images (kept on CPU)
 
 
 @register_method("musc")
 class MuscDetector(ClipDetector):
+    pass_note = (
+        "scores its own tokens against references; the normal memory's features take a second backbone pass"
+    )
+
     def __init__(
         self,
         *,
@@ -117,9 +115,15 @@ class MuscDetector(ClipDetector):
         self, images: Sequence[np.ndarray], degree: int = 3
     ) -> tuple[torch.Tensor, tuple[int, int]]:
         """(N, h*w, layers*C) locally aggregated patch features, e.g. for a normal memory."""
-        feats = self.extract(images)
-        z = lnamd(feats.tokens, feats.grid, degree)
-        return z.flatten(2), feats.grid
+        return self.aggregate(self.extract(images), degree)
+
+    def aggregate(self, feats: PassTokens, degree: int = 3) -> tuple[torch.Tensor, tuple[int, int]]:
+        """`patch_features` from tokens already taken (its own pass's or a shared one's)."""
+        return lnamd(feats.tokens, feats.grid, degree).flatten(2), feats.grid
+
+    def pass_request(self) -> PassRequest:
+        """The tokens it reads, for a method that can hand them from its own pass (shared_pass.py)."""
+        return PassRequest.of(self.features.config)
 
     def grid_to_heatmap(
         self, grid_values: torch.Tensor, grid: tuple[int, int], shape: tuple[int, int]
