@@ -19,6 +19,7 @@ import numpy as np
 
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import JobQueue, Priority
+from zsad_desktop.app.prediction.musc_window import MuscUpkeep
 from zsad_desktop.app.review import decisions
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.training import model_versions
@@ -73,6 +74,10 @@ class DetectorSettings:
         """The same detector at the first-look size, or None when that would not be smaller."""
         if not 0 < self.first_look < self.image_size:
             return None
+        if self.method == "musc":  # musc needs its references first: the prompt baseline looks meanwhile
+            return replace(
+                self, method="baseline", extra={}, checkpoint="", image_size=self.first_look, first_look=0
+            )
         return replace(self, image_size=self.first_look, first_look=0)
 
 
@@ -136,6 +141,7 @@ class ReviewSession:
         self._normalisation: dict[str, NormalisationStats] = {}  # fixed for good
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
         self.normals = NormalsUpkeep(self)  # the images reviewed NORMAL fused into predictions
+        self.musc = MuscUpkeep(self)  # musc's references and the folder's mutual scoring
 
     @classmethod
     def open(
@@ -155,7 +161,7 @@ class ReviewSession:
         """Built on first use (on the worker thread: loading weights takes a while)."""
         with self._detector_lock:
             if self._detector is None:
-                detector = self.settings.build()
+                detector = self.musc.prepare(self.settings.build())  # musc: its references first
                 model_versions.register_version(
                     self.workspace,
                     detector.model_id,
@@ -169,7 +175,10 @@ class ReviewSession:
                     checkpoint=self.settings.checkpoint or None,
                     activate=True,
                 )
-                self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
+                if self.musc.applies(detector):  # its normals join the references instead of a memory
+                    self._detector = detector
+                else:
+                    self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
                 self._first_look_on = self._detector is detector  # the first look has no memory
             return self._detector
 
@@ -415,6 +424,7 @@ class ReviewSession:
             model_version=self.model_id(),
         )
         self.normals.review_changed(before, ReviewStatus(status))
+        self.musc.review_changed(before, ReviewStatus(status))
 
     def close(self) -> None:
         self.queue.shutdown()

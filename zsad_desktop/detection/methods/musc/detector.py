@@ -185,18 +185,32 @@ class MuscDetector(ClipDetector):
         scores = rscin(self.raw_scores(grid_maps), embeddings.double(), self.rscin_k)
         return self._detections(images, range(n), grid_maps, scores)
 
+    def score_subset(self, images: Sequence[np.ndarray], cancel: Cancel | None = None) -> list[Detection]:
+        """Images of one subset scored against each other, RsCIN within the subset (results that can land
+        before the rest of the folder is scored)."""
+        feats = self.extract(images, None, cancel)
+        grid_maps = self.grid_maps(feats, cancel=cancel)
+        scores = rscin(self.raw_scores(grid_maps), feats.embeddings.double(), self.rscin_k)
+        return self._detections(images, range(len(images)), grid_maps, scores)
+
     def set_references(self, images: Sequence[np.ndarray], cancel: Cancel | None = None) -> None:
         """A sample of the folder (at most `reference_size`, chosen with the seed) to score single images against."""
         if len(images) < 2:
             raise DetectorError("musc needs at least two reference images")
         chosen = folder_subsets(len(images), self.reference_size, self.seed)[0]
         sample = _Indexed(images, chosen)
-        self._refs = self.extract(sample, None, cancel)
-        self._ref_scores = self.raw_scores(self.grid_maps(self._refs, cancel=cancel))
         digest = hashlib.sha1()
         for i in range(len(sample)):
             digest.update(np.ascontiguousarray(sample[i]).tobytes()[::997])
-        self._ref_digest = digest.hexdigest()[:10]
+        self.use_references(self.extract(sample, None, cancel), digest.hexdigest()[:10], cancel)
+
+    def use_references(self, refs: PassTokens, label: str, cancel: Cancel | None = None) -> None:
+        """Score single images against `refs` (features taken already, e.g. cached); `label` names them
+        in the model id."""
+        if len(refs) < 2:
+            raise DetectorError("musc needs at least two reference images")
+        self._ref_scores = self.raw_scores(self.grid_maps(refs, cancel=cancel))
+        self._refs, self._ref_digest = refs, label
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Detection]:
         """Each image against the reference sample (RsCIN over sample + images)."""
