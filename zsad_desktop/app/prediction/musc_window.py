@@ -90,6 +90,11 @@ class MuscUpkeep:
             "musc folder", work, Priority.FOLDER, on_error=_failed, key=FOLDER_KEY
         )
 
+    def cancel(self) -> None:
+        """Stop the folder's mutual scoring and a pending new sample (the subsets stored stay)."""
+        self.session.queue.cancel_keyed(FOLDER_KEY)
+        self.session.queue.cancel_keyed(REFERENCES_KEY)
+
     # background ----------------------------------------------------------------------------------------
     def _renew(self, _progress, cancel: threading.Event) -> None:
         current = self.session.detector()
@@ -104,6 +109,8 @@ class MuscUpkeep:
             self.session.queue.cancel_keyed(FOLDER_KEY)
             return  # the settings changed meanwhile
         register(self.session, detector)
+        if cancel.is_set():
+            return  # the session is closing: the window asks for what is missing when it opens again
         self.session.predict(
             [r.id for r in self.session.workspace.images(order="score", include_errors=False)],
             Priority.FOLDER,
