@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from zsad_desktop.app.prediction import musc_window
 from zsad_desktop.app.prediction.musc_folder import DONE_SETTING
+from zsad_desktop.app.review import musc_upkeep
 from zsad_desktop.detection.methods.musc.detector import folder_subsets
 from zsad_desktop.ui.settings.settings_dialog import SettingsDialog
 
@@ -43,7 +43,7 @@ class PassCounter:
 
     def __init__(self, monkeypatch):
         self.images = 0
-        prepare = musc_window.MuscUpkeep.prepare
+        prepare = musc_upkeep.MuscUpkeep.prepare
 
         def counted(upkeep, detector, cancel=None):
             if not upkeep.applies(detector):
@@ -54,7 +54,7 @@ class PassCounter:
             finally:
                 handle.remove()
 
-        monkeypatch.setattr(musc_window.MuscUpkeep, "prepare", counted)
+        monkeypatch.setattr(musc_upkeep.MuscUpkeep, "prepare", counted)
 
     def _count(self, _module, inputs, _output):
         self.images += inputs[0].shape[0]

@@ -19,8 +19,8 @@ import numpy as np
 
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import JobQueue, Priority
-from zsad_desktop.app.prediction.musc_window import MuscUpkeep
 from zsad_desktop.app.review import decisions
+from zsad_desktop.app.review.musc_upkeep import MuscUpkeep
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
