@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from zsad_desktop.cli.cluster_command import add_cluster_options, cmd_cluster_predict
 from zsad_desktop.cli.detector_options import (
+    TqdmProgress,
     add_detector_options,
     build_detector,
     execution_line,
@@ -114,8 +114,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         window=window,
     )
     progress.close()
-    for error in result.failed:
-        print(f"skipped {error}", file=sys.stderr)
+    for failure in result.failed:
+        print(f"skipped {failure}", file=sys.stderr)
     print(f"{result.summary()}; scores in {name_text(str(args.out / 'scores.csv'))}")
     return 0
 
@@ -174,7 +174,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from zsad_desktop.app.training.dataset_evaluation import evaluate_dataset
 
     detector = build_detector(args)
-    bars: dict[str, Callable] = {}
+    bars: dict[str, TqdmProgress] = {}
 
     def progress(category: str, done: int, total: int) -> None:
         bars.setdefault(category, tqdm_progress(category))(done, total)

@@ -93,7 +93,15 @@ def score_on_cluster(
 
 
 class _Run:
-    def __init__(self, ray, workspace: Workspace, pool: WorkerPool, choice: ClusterChoice, progress, cancel):
+    def __init__(
+        self,
+        ray: Any,
+        workspace: Workspace,
+        pool: WorkerPool,
+        choice: ClusterChoice,
+        progress: Callable[[ClusterProgress], None] | None,
+        cancel: threading.Event | None,
+    ) -> None:
         self.ray, self.workspace, self.pool, self.choice = ray, workspace, pool, choice
         self.report, self.cancel = progress, cancel or threading.Event()
         self.result = ClusterResult()

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import Insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
@@ -133,7 +133,7 @@ class ScoringWorker:
         inserted: set[tuple[str, str]] = set()
         with self.workspace.database.session() as session:
             if scored:
-                insert = _insert_ignoring_duplicates(session.bind.dialect.name)
+                insert = _insert_ignoring_duplicates(session.get_bind().dialect.name)
                 rows = [
                     {
                         "image_hash": o.image_hash,
@@ -157,7 +157,8 @@ class ScoringWorker:
         if not lost:
             return computed
         for outcome in lost:
-            self.workspace.files.path(outcome.heatmap_file).unlink(missing_ok=True)
+            if outcome.heatmap_file is not None:  # always, for a scored outcome
+                self.workspace.files.path(outcome.heatmap_file).unlink(missing_ok=True)
         theirs = stored_keys(self.workspace, model_id, lost)
         return [
             o
@@ -169,7 +170,7 @@ class ScoringWorker:
         ]
 
 
-def _insert_ignoring_duplicates(dialect: str):
+def _insert_ignoring_duplicates(dialect: str) -> Insert:
     module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
     if module is None:
         raise StoreError(f"cluster scoring writes to PostgreSQL or SQLite, not {dialect}")

@@ -192,15 +192,21 @@ class ViewerModel:
     def _set_heatmap(
         self, raw: np.ndarray | None, stats: NormalisationStats | None, ahead: Proposal | None = None
     ) -> None:
-        if raw is not None and not fits(raw.shape, self.image.shape):
+        image_shape = self.image.shape
+        if raw is not None and (image_shape is None or not fits(raw.shape, image_shape)):
             raise ValueError(
                 f"heatmap of shape {raw.shape} does not fit the image of shape {self.image.shape}"
             )
         self.heatmap = HeatmapLayer(
             None if raw is None else np.asarray(raw, np.float32), stats or NormalisationStats()
         )
-        usable = ahead is not None and raw is not None and ahead.display.shape == raw.shape[:2]
-        if usable and ahead.matches(self.display.threshold, self.display.min_region_area):
+        usable = (
+            ahead is not None
+            and raw is not None
+            and ahead.display.shape == raw.shape[:2]
+            and ahead.matches(self.display.threshold, self.display.min_region_area)
+        )
+        if usable and ahead is not None:
             self.heatmap._display = ahead.display  # normalised on the loader thread with the same scale
         else:
             ahead = None
@@ -233,7 +239,8 @@ class ViewerModel:
     def use_proposal_made(self, made: Proposal | None) -> None:
         """Show `made` (None: no proposal); the reviewer's mask follows it unless edited or saved."""
         follow = self.follows_proposal and made is not None
-        if follow:  # before the events: whoever listens sees the mask and the regions agree
+        # before the events: whoever listens sees the mask and the regions agree
+        if follow and made is not None and self.editor is not None:  # following implies an editor
             if made.editable is not None:
                 self.editor.reset(made.editable, copy=False)  # the worker's copy: this editor's alone
             else:
