@@ -90,9 +90,9 @@ class ClipDetector(Detector):
         pixels = to_model_input(images, spec.image_size, self.backbone.mean, self.backbone.std, self.device)
         with torch.inference_mode(), self.autocast():
             maps, scores = self.score_grid(pixels)
-        return self._detections(images, maps, scores)
+        return self._batch_detections(images, maps, scores)
 
-    def _detections(self, images, maps: torch.Tensor, scores: torch.Tensor) -> list[Detection]:
+    def _batch_detections(self, images, maps: torch.Tensor, scores: torch.Tensor) -> list[Detection]:
         maps_np = maps.float().cpu().numpy()
         scores_np = scores.float().cpu().numpy()
         model_id = self.model_id
@@ -138,5 +138,5 @@ class ClipDetector(Detector):
                     feats.grid,
                 )
             )
-            detections += self._detections(batch, maps, scores)
+            detections += self._batch_detections(batch, maps, scores)
         return detections, PassTokens.concatenate(parts)

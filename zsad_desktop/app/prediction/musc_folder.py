@@ -15,13 +15,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import numpy as np
 from sqlalchemy import select
 
+from zsad_desktop.app.prediction.musc_references import content_hash
 from zsad_desktop.app.prediction.workspace_predictions import workspace_input
 from zsad_desktop.app.workspace.image_queries import ImageRow
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import Detection
-from zsad_desktop.detection.methods.musc.detector import folder_subsets
+from zsad_desktop.detection.methods.musc.detector import MuscDetector, folder_subsets
 from zsad_desktop.imaging import ImageLoadError, load_image
 from zsad_desktop.store import Prediction
 
@@ -32,7 +34,7 @@ Progress = Callable[[int, int], None]
 
 def score_workspace(
     workspace: Workspace,
-    detector,
+    detector: MuscDetector,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> int:
@@ -55,7 +57,8 @@ def score_workspace(
             continue
         if cancel is not None and cancel.is_set():
             raise InterruptedError("cancelled")
-        images, members = [], []
+        images: list[np.ndarray] = []
+        members: list[tuple[ImageRow, str]] = []
         for row in (rows[i] for i in subset):
             detector_input, _, _ = resolved.for_image(row.bit_depth, row.modality, row.height, row.width)
             key = keys.for_image(row.bit_depth, row.modality, row.height, row.width)[2]
@@ -83,17 +86,17 @@ def store_replacing(workspace: Workspace, items: list[tuple[ImageRow, str, Detec
     transaction (an image's earlier row of the same model and input replaced), then old files removed."""
     written = [
         workspace.files.write_heatmap(
-            row.content_hash, d.model_id, d.heatmap, getattr(d, "image_shape", None)
+            content_hash(row), d.model_id, d.heatmap, getattr(d, "image_shape", None)
         )
         for row, _, d in items
     ]
-    old_files = []
+    old_files: list[str] = []
     try:
         with workspace.database.session() as session:
             for (row, key, detection), relative in zip(items, written):
                 earlier = session.scalar(
                     select(Prediction).where(
-                        Prediction.image_hash == row.content_hash,
+                        Prediction.image_hash == content_hash(row),
                         Prediction.model_version == detection.model_id,
                         Prediction.detector_input == key,
                     )
@@ -104,7 +107,7 @@ def store_replacing(workspace: Workspace, items: list[tuple[ImageRow, str, Detec
                     session.flush()  # the delete before the insert: the pair is unique
                 session.add(
                     Prediction(
-                        image_hash=row.content_hash,
+                        image_hash=content_hash(row),
                         model_version=detection.model_id,
                         detector_input=key,
                         score=detection.score,

@@ -24,6 +24,7 @@ from zsad_desktop.app.prediction.workspace_predictions import workspace_input
 from zsad_desktop.app.workspace.image_queries import ImageRow
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import DetectorError
+from zsad_desktop.detection.methods.musc.detector import MuscDetector
 from zsad_desktop.detection.shared_pass import PassTokens
 from zsad_desktop.imaging import ImageLoadError, load_image
 from zsad_desktop.imaging.masks import atomic_write
@@ -41,14 +42,19 @@ def choose_references(workspace: Workspace, count: int, seed: int = 0) -> list[I
     # A seeded order of each image's own (not a shuffle of the list): a review moves one image, not the sample.
     rest = sorted(
         (r for r in rows if r.status == ReviewStatus.UNREVIEWED),
-        key=lambda r: hashlib.sha1(f"{seed}:{r.content_hash}".encode()).hexdigest(),
+        key=lambda r: hashlib.sha1(f"{seed}:{content_hash(r)}".encode()).hexdigest(),
     )
     return (normal + rest)[:count]
 
 
+def content_hash(row: ImageRow) -> str:
+    """The row's content hash (the rows here are the readable ones: they have one)."""
+    return row.content_hash or ""
+
+
 def references_label(rows: list[ImageRow]) -> str:
     """Names the sample in the model id: how many images, how many of them reviewed NORMAL, which."""
-    digest = hashlib.sha1("".join(sorted(r.content_hash for r in rows)).encode()).hexdigest()[:10]
+    digest = hashlib.sha1("".join(sorted(content_hash(r) for r in rows)).encode()).hexdigest()[:10]
     normals = sum(r.status == ReviewStatus.NORMAL for r in rows)
     return f"{len(rows)}:{normals}n:{digest}"
 
@@ -56,7 +62,7 @@ def references_label(rows: list[ImageRow]) -> str:
 class ReferenceCache:
     """The tokens of reference images of one workspace and musc configuration, on disk."""
 
-    def __init__(self, workspace: Workspace, detector, budget_bytes: int = BUDGET_BYTES):
+    def __init__(self, workspace: Workspace, detector: MuscDetector, budget_bytes: int = BUDGET_BYTES):
         self.workspace, self.detector, self.budget_bytes = workspace, detector, budget_bytes
         config = detector.features.config
         key = f"{detector.backbone.spec.identifier}:{config.layers}:{config.pos_interpolation}:{config.pos_antialias}"
@@ -84,7 +90,7 @@ class ReferenceCache:
         kept = [r for r in rows if r.content_hash in self.entries]
         if len(kept) < 2:
             raise DetectorError("musc needs at least two readable images of the same product to compare")
-        parts = [self.entries[r.content_hash] for r in kept]
+        parts = [self.entries[content_hash(r)] for r in kept]
         return PassTokens(
             [torch.stack([p["tokens"][i] for p in parts]) for i in range(len(parts[0]["tokens"]))],
             torch.stack([p["embedding"] for p in parts]),
@@ -108,12 +114,12 @@ class ReferenceCache:
         feats = self.detector.extract(images, cancel=None if cancel is None else cancel.is_set)
         self.passes += len(images)
         for i, row in enumerate(readable):
-            self.entries[row.content_hash] = {
+            self.entries[content_hash(row)] = {
                 "tokens": [t[i].clone() for t in feats.tokens],
                 "embedding": feats.embeddings[i].clone(),
                 "grid": list(feats.grid),
             }
-        self._keep_within_budget({r.content_hash for r in rows})
+        self._keep_within_budget({content_hash(r) for r in rows})
         self.save()
 
     def _keep_within_budget(self, needed: set[str]) -> None:

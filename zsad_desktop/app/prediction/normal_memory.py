@@ -44,6 +44,7 @@ from zsad_desktop.app.prediction.folder_prediction import ImageSource, folder_so
 from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, workspace_input
 from zsad_desktop.app.workspace.detector_input import InputChoice, WorkspaceInput
 from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.detection.clip_detector import ClipDetector
 from zsad_desktop.detection.interface import (
     Detection,
     Detector,
@@ -52,6 +53,7 @@ from zsad_desktop.detection.interface import (
     create_detector,
 )
 from zsad_desktop.detection.normal_memory import NormalMemory
+from zsad_desktop.detection.shared_pass import PassRequest, PassTokens
 from zsad_desktop.imaging import ImageLoadError, load_image
 from zsad_desktop.store import ReviewStatus
 
@@ -84,6 +86,10 @@ class PatchExtractor(Protocol):
         self, grid_values: Any, grid: tuple[int, int], shape: tuple[int, int]
     ) -> np.ndarray: ...
 
+    def pass_request(self) -> PassRequest: ...
+
+    def aggregate(self, feats: PassTokens, degree: int = ...) -> tuple[Any, tuple[int, int]]: ...
+
 
 def musc_extractor(base: Detector) -> PatchExtractor:
     """A musc detector on `base`'s backbone (shared: no second model), for patch features."""
@@ -98,19 +104,20 @@ def musc_extractor(base: Detector) -> PatchExtractor:
     return extractor
 
 
-def shares_pass(base: Detector, extractor: Detector) -> bool:
+def shares_pass(base: Detector, extractor: PatchExtractor) -> bool:
     """Whether `base`'s forward pass yields `extractor`'s tokens (same backbone, same embedding)."""
-    can_share = getattr(base, "can_share", None)
     return (
-        can_share is not None
-        and getattr(base, "backbone", None) is getattr(extractor, "backbone", False)
-        and can_share(extractor.pass_request())
+        isinstance(base, ClipDetector)
+        and base.backbone is getattr(extractor, "backbone", None)
+        and base.can_share(extractor.pass_request())
     )
 
 
-def predict_and_features(base: Detector, extractor: Detector, images: list[np.ndarray]):
+def predict_and_features(
+    base: Detector, extractor: PatchExtractor, images: list[np.ndarray]
+) -> tuple[list[Detection], tuple[Any, tuple[int, int]]]:
     """The base's detections and the memory's (features, grid): from one pass where the base shares it."""
-    if shares_pass(base, extractor):
+    if isinstance(base, ClipDetector) and shares_pass(base, extractor):
         detections, tokens = base.predict_with_tokens(images, extractor.pass_request())
         return detections, extractor.aggregate(tokens, FEATURE_DEGREE)
     return base.predict(images), extractor.patch_features(images, degree=FEATURE_DEGREE)
@@ -143,7 +150,9 @@ class MemoryDetector(Detector):
         """Whether the base's pass also yields the memory's features (else the extractor runs its own)."""
         return shares_pass(self.base, self.extractor)
 
-    def memory_maps(self, images: Sequence[np.ndarray], features=None) -> list[np.ndarray]:
+    def memory_maps(
+        self, images: Sequence[np.ndarray], features: tuple[Any, tuple[int, int]] | None = None
+    ) -> list[np.ndarray]:
         """Each image's distance-to-nearest-normal map at its own size (`features`: (features, grid) taken)."""
         features, grid = features or self.extractor.patch_features(images, degree=FEATURE_DEGREE)
         return [
@@ -178,8 +187,8 @@ def add_normals(
     images = [pixels for _, pixels, _ in items]
     missing = [i for i, (_, _, z) in enumerate(items) if z is None]
     if missing and shares_pass(base, extractor):  # every map is predicted anyway: one pass for all
-        zero_shot, (features, _) = predict_and_features(base, extractor, images)
-        predicted = dict(enumerate(zero_shot))
+        detections, (features, _) = predict_and_features(base, extractor, images)
+        predicted = dict(enumerate(detections))
     else:
         predicted = dict(zip(missing, base.predict([images[i] for i in missing]))) if missing else {}
         features, _ = extractor.patch_features(images, degree=FEATURE_DEGREE)

@@ -25,11 +25,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
-from zsad_desktop.app.prediction.jobs import Priority
+from zsad_desktop.app.prediction.jobs import Job, Priority
 from zsad_desktop.app.prediction.musc_folder import score_workspace
 from zsad_desktop.app.prediction.musc_references import ReferenceCache, choose_references, references_label
 from zsad_desktop.app.training import model_versions
+from zsad_desktop.detection.interface import Detector
+from zsad_desktop.detection.methods.musc.detector import MuscDetector
 from zsad_desktop.store import ReviewStatus
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ METHOD = "musc"
 
 
 class MuscUpkeep:
-    def __init__(self, session):
+    def __init__(self, session: Any):  # a ReviewSession (duck-typed: it owns this upkeep)
         self.session = session
         self._lock = threading.Lock()
         self._cache: ReferenceCache | None = None
@@ -49,7 +52,7 @@ class MuscUpkeep:
         self.progress: Callable[[int, int], None] | None = None
 
     @staticmethod
-    def applies(detector) -> bool:
+    def applies(detector: object) -> bool:
         return getattr(detector, "method", "") == METHOD
 
     @property
@@ -57,10 +60,10 @@ class MuscUpkeep:
         return self._cache
 
     # called by the session ---------------------------------------------------------------------------
-    def prepare(self, detector, cancel: threading.Event | None = None):
+    def prepare(self, detector: Detector, cancel: threading.Event | None = None) -> Detector:
         """Give a newly built musc detector its references (others pass through); the folder's mutual
         scoring is queued. Runs on the worker thread."""
-        if not self.applies(detector):
+        if not isinstance(detector, MuscDetector):
             return detector
         with self._lock:
             if self._cache is None or self._cache.detector.backbone is not detector.backbone:
@@ -78,11 +81,11 @@ class MuscUpkeep:
                 "musc references", self._renew, Priority.NEXT_IN_GALLERY, on_error=_failed, key=REFERENCES_KEY
             )
 
-    def schedule_folder(self, detector):
+    def schedule_folder(self, detector: MuscDetector) -> Job:
         """Queue the folder's mutual scoring by `detector` (a waiting one is replaced)."""
         self.session.queue.cancel_keyed(FOLDER_KEY)  # an older version's scoring is moot
 
-        def work(progress, cancel):
+        def work(progress: Callable[[int, int], None], cancel: threading.Event) -> int:
             report = self.progress or progress
             return score_workspace(self.session.workspace, detector, report, cancel)
 
@@ -96,9 +99,9 @@ class MuscUpkeep:
         self.session.queue.cancel_keyed(REFERENCES_KEY)
 
     # background ----------------------------------------------------------------------------------------
-    def _renew(self, _progress, cancel: threading.Event) -> None:
+    def _renew(self, _progress: Callable[[int, int], None], cancel: threading.Event) -> None:
         current = self.session.detector()
-        if not self.applies(current):
+        if not isinstance(current, MuscDetector):
             return
         rows = choose_references(self.session.workspace, current.reference_size, current.seed)
         if references_label(rows) == current.settings()["references"]:
@@ -120,7 +123,7 @@ class MuscUpkeep:
         )
 
 
-def register(session, detector) -> None:
+def register(session: Any, detector: MuscDetector) -> None:
     """Register and activate `detector`'s model version, as the session does for a new detector."""
     settings = session.settings
     model_versions.register_version(
