@@ -96,6 +96,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 f"{args.folder}: not a folder (zsad predict scores the images below a folder)"
             )
         raise FileNotFoundError(f"{args.folder}: no such folder")
+    problem = _out_folder_problem(args.out)
+    if problem:  # before the detector loads, and nothing is written
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     detector = build_detector(args)
     if args.normals is not None:
         detector = _with_normals(detector, args.normals, choice, window)
@@ -140,6 +144,22 @@ def _with_normals(detector, normals: Path, choice, window):
         print(f"skipped normal {error}", file=sys.stderr)
     print(f"normal memory: {len(memory)} images from {name_text(str(normals))}", file=sys.stderr)
     return MemoryDetector(detector, memory, extractor)
+
+
+def _out_folder_problem(out: Path) -> str | None:
+    """Why `out` cannot be the output folder: it, or a folder above it, is a file."""
+    from zsad_desktop.imaging.file_names import name_text
+
+    for path in (out, *out.parents):
+        if path.exists():
+            if path.is_dir():
+                return None
+            where = "is a file" if path == out else f"is inside {name_text(str(path))}, a file"
+            return (
+                f"--out {name_text(str(out))} {where}; --out names a folder for the heatmaps and "
+                "scores.csv: give a new or existing folder"
+            )
+    return None
 
 
 def _missing_out() -> int:
