@@ -22,8 +22,10 @@ from zsad_desktop.app.prediction.jobs import Job, JobQueue, Priority, Progress
 from zsad_desktop.app.review import decisions
 from zsad_desktop.app.review.musc_upkeep import MuscUpkeep
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
+from zsad_desktop.app.review.pending_decisions import Decision, PendingDecisions
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace import detector_input, scanning
 from zsad_desktop.app.workspace.workspace import ImageRow, Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
@@ -142,6 +144,7 @@ class ReviewSession:
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
         self.normals = NormalsUpkeep(self)  # the images reviewed NORMAL fused into predictions
         self.musc = MuscUpkeep(self)  # musc's references and the folder's mutual scoring
+        self.pending = PendingDecisions()  # decisions not written yet (a full disk): kept until they can be
 
     @classmethod
     def open(
@@ -151,8 +154,9 @@ class ReviewSession:
         queue: JobQueue | None = None,
         reviewer: str = "",
         db_url: str | None = None,
+        keep_on_share: bool = False,
     ) -> ReviewSession:
-        workspace = Workspace.open(folder, db_url=db_url)
+        workspace = Workspace.open(folder, db_url=db_url, keep_on_share=keep_on_share)
         settings.object_name = workspace.setting("object_name", settings.object_name)
         return cls(workspace, settings, queue, reviewer)
 
@@ -428,20 +432,33 @@ class ReviewSession:
         mask: np.ndarray | None = None,
         proposal: np.ndarray | None = None,
         note: str | None = None,
-    ) -> None:
-        before = self.workspace.image(image_id).status
+        effort: Effort | None = None,
+    ) -> list[int]:
+        """Record a decision; it is kept in memory until it can be written (`pending`: a full disk, a
+        share gone). The ids of the images whose decisions were written now, earlier waiting ones included."""
+        counted = replace(effort) if effort is not None else None  # the window counts on in its own
+        decision = Decision(image_id, ReviewStatus(status), mask, proposal, note, counted)
+        return self.pending.write(decision, self._write_decision)
+
+    def write_pending(self) -> list[int]:
+        """Try again to write the decisions kept in memory; the ids written."""
+        return self.pending.write(None, self._write_decision)
+
+    def _write_decision(self, decision: Decision) -> None:
+        before = self.workspace.image(decision.image_id).status
         decisions.record_review(
             self.workspace,
-            image_id,
-            status,
-            mask=mask,
-            proposal=proposal,
+            decision.image_id,
+            decision.status,
+            mask=decision.mask,
+            proposal=decision.proposal,
             reviewer=self.reviewer or None,
-            note=note,
+            note=decision.note,
             model_version=self.model_id(),
+            effort=decision.effort,
         )
-        self.normals.review_changed(before, ReviewStatus(status))
-        self.musc.review_changed(before, ReviewStatus(status))
+        self.normals.review_changed(before, decision.status)
+        self.musc.review_changed(before, decision.status)
 
     def close(self) -> None:
         self.queue.shutdown()
