@@ -70,6 +70,10 @@ class MainWindow(QMainWindow):
         self.scanning.progress.connect(
             lambda done, total: self.progress.show_progress("Scanning", done, total)
         )
+        self.mutual = JobBridge(self)  # musc comparing the whole folder in the background
+        self.mutual.progress.connect(
+            lambda done, total: self.progress.show_progress("Comparing the folder (musc)", done, total)
+        )
         self.retraining = RetrainingController(self)
         self.actions, self.menus = build_menus(self, self._handlers(), settings.shortcuts)
         self.export_action = self.actions["export"]
@@ -193,6 +197,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(error))
             return
         self.banner.dismiss()
+        self.session.musc.progress = self.mutual.on_progress
         notice = (
             self.session.workspace.location.notice()
         )  # a folder on a network share: where its reviews are
@@ -265,6 +270,8 @@ class MainWindow(QMainWindow):
 
     def cancel_predictions(self) -> None:
         self.predictions.cancel()
+        if self.session is not None:
+            self.session.musc.cancel()
         self.statusBar().showMessage("Cancelled: the predictions made so far are kept", 6000)
 
     def _scored(self, image_id: int, score: float | None, failure: str | None) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import Job, JobQueue, Priority, Progress
 from zsad_desktop.app.review import decisions
+from zsad_desktop.app.review.musc_upkeep import MuscUpkeep
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.review.pending_decisions import Decision, PendingDecisions
 from zsad_desktop.app.training import model_versions
@@ -83,6 +84,10 @@ class DetectorSettings:
         """The same detector at the first-look size, or None when that would not be smaller."""
         if not 0 < self.first_look < self.image_size:
             return None
+        if self.method == "musc":  # musc needs its references first: the prompt baseline looks meanwhile
+            return replace(
+                self, method="baseline", extra={}, checkpoint="", image_size=self.first_look, first_look=0
+            )
         return replace(self, image_size=self.first_look, first_look=0)
 
 
@@ -146,6 +151,7 @@ class ReviewSession:
         self._normalisation: dict[str, NormalisationStats] = {}  # fixed for good
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
         self.normals = NormalsUpkeep(self)  # the images reviewed NORMAL fused into predictions
+        self.musc = MuscUpkeep(self)  # musc's references and the folder's mutual scoring
         self.pending = PendingDecisions()  # decisions not written yet (a full disk): kept until they can be
 
     @classmethod
@@ -167,7 +173,7 @@ class ReviewSession:
         """Built on first use (on the worker thread: loading weights takes a while)."""
         with self._detector_lock:
             if self._detector is None:
-                detector = self.settings.build()
+                detector = self.musc.prepare(self.settings.build())  # musc: its references first
                 model_versions.register_version(
                     self.workspace,
                     detector.model_id,
@@ -181,7 +187,10 @@ class ReviewSession:
                     checkpoint=self.settings.checkpoint or None,
                     activate=True,
                 )
-                self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
+                if self.musc.applies(detector):  # its normals join the references instead of a memory
+                    self._detector = detector
+                else:
+                    self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
                 self._first_look_on = self._detector is detector  # the first look has no memory
             return self._detector
 
@@ -457,6 +466,7 @@ class ReviewSession:
             effort=decision.effort,
         )
         self.normals.review_changed(before, decision.status)
+        self.musc.review_changed(before, decision.status)
 
     def close(self) -> None:
         self.queue.shutdown()

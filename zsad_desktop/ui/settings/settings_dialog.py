@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -29,7 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zsad_desktop.app.prediction.detector_choices import PRECISIONS, available_methods, precision_summary
+from zsad_desktop.app.prediction.detector_choices import (
+    PRECISIONS,
+    available_methods,
+    method_description,
+    precision_summary,
+)
 from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.review.settings import AppSettings, WorkspaceInputSettings
 from zsad_desktop.app.training import model_versions
@@ -112,8 +119,15 @@ class SettingsDialog(QDialog):
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(d.device)
         self.method = QComboBox()
-        self.method.addItems(available_methods())
+        for index, name in enumerate(available_methods()):
+            self.method.addItem(name)
+            self.method.setItemData(index, method_description(name), Qt.ItemDataRole.ToolTipRole)
         self.method.setCurrentText(d.method)
+        self.method_note = QLabel(method_description(d.method))  # what it needs, where it is chosen
+        self.method_note.setWordWrap(True)
+        self.method.currentTextChanged.connect(
+            lambda name: self.method_note.setText(method_description(name))
+        )
         self.model_name = QLineEdit(d.model_name)
         self.pretrained = QLineEdit(d.pretrained)
         self.pretrained.setToolTip("open_clip tag (openai), a weights file, or 'random' for a test run")
@@ -155,6 +169,7 @@ class SettingsDialog(QDialog):
             ("Device", self.device),
             ("Precision", self.precision),
             ("Method", self.method),
+            ("", self.method_note),
             ("Backbone", self.model_name),
             ("Weights", self.pretrained),
             (

@@ -34,6 +34,7 @@ from zsad_desktop.detection.methods.musc.scoring import (
     rscin,
 )
 from zsad_desktop.detection.preprocess import to_model_input
+from zsad_desktop.detection.shared_pass import PassRequest, PassTokens
 
 Progress = Callable[[int, int], None]  # (done, total) images
 Cancel = Callable[[], bool]
@@ -47,18 +48,15 @@ def default_layers(depth: int) -> tuple[int, ...]:
     return tuple(sorted({depth // 4, depth // 2, 3 * depth // 4, depth} - {0}))
 
 
-class FolderFeatures:
-    """Raw tokens and unit class embeddings of a set of images (kept on CPU)."""
-
-    def __init__(self, tokens: list[torch.Tensor], embeddings: torch.Tensor, grid: tuple[int, int]):
-        self.tokens, self.embeddings, self.grid = tokens, embeddings, grid
-
-    def __len__(self) -> int:
-        return self.embeddings.shape[0]
+FolderFeatures = PassTokens  # raw tokens and unit class embeddings of a set of images (kept on CPU)
 
 
 @register_method("musc")
 class MuscDetector(ClipDetector):
+    pass_note = (
+        "scores its own tokens against references; the normal memory's features take a second backbone pass"
+    )
+
     def __init__(
         self,
         *,
@@ -142,9 +140,15 @@ class MuscDetector(ClipDetector):
         self, images: Sequence[np.ndarray], degree: int = 3
     ) -> tuple[torch.Tensor, tuple[int, int]]:
         """(N, h*w, layers*C) locally aggregated patch features, e.g. for a normal memory."""
-        feats = self.extract(images)
-        z = lnamd(feats.tokens, feats.grid, degree)
-        return z.flatten(2), feats.grid
+        return self.aggregate(self.extract(images), degree)
+
+    def aggregate(self, feats: PassTokens, degree: int = 3) -> tuple[torch.Tensor, tuple[int, int]]:
+        """`patch_features` from tokens already taken (its own pass's or a shared one's)."""
+        return lnamd(feats.tokens, feats.grid, degree).flatten(2), feats.grid
+
+    def pass_request(self) -> PassRequest:
+        """The tokens it reads, for a method that can hand them from its own pass (shared_pass.py)."""
+        return PassRequest.of(self.features.config)
 
     def grid_to_heatmap(
         self, grid_values: torch.Tensor, grid: tuple[int, int], shape: tuple[int, int]
@@ -210,18 +214,32 @@ class MuscDetector(ClipDetector):
         scores = rscin(self.raw_scores(grid_maps), embeddings.double(), self.rscin_k)
         return self._detections(images, range(n), grid_maps, scores)
 
+    def score_subset(self, images: Sequence[np.ndarray], cancel: Cancel | None = None) -> list[Detection]:
+        """Images of one subset scored against each other, RsCIN within the subset (results that can land
+        before the rest of the folder is scored)."""
+        feats = self.extract(images, None, cancel)
+        grid_maps = self.grid_maps(feats, cancel=cancel)
+        scores = rscin(self.raw_scores(grid_maps), feats.embeddings.double(), self.rscin_k)
+        return self._detections(images, range(len(images)), grid_maps, scores)
+
     def set_references(self, images: Sequence[np.ndarray], cancel: Cancel | None = None) -> None:
         """A sample of the folder (at most `reference_size`, chosen with the seed) to score single images against."""
         if len(images) < 2:
             raise DetectorError("musc needs at least two reference images")
         chosen = folder_subsets(len(images), self.reference_size, self.seed)[0]
         sample = _Indexed(images, chosen)
-        self._refs = self.extract(sample, None, cancel)
-        self._ref_scores = self.raw_scores(self.grid_maps(self._refs, cancel=cancel))
         digest = hashlib.sha1()
         for i in range(len(sample)):
             digest.update(np.ascontiguousarray(sample[i]).tobytes()[::997])
-        self._ref_digest = digest.hexdigest()[:10]
+        self.use_references(self.extract(sample, None, cancel), digest.hexdigest()[:10], cancel)
+
+    def use_references(self, refs: PassTokens, label: str, cancel: Cancel | None = None) -> None:
+        """Score single images against `refs` (features taken already, e.g. cached); `label` names them
+        in the model id."""
+        if len(refs) < 2:
+            raise DetectorError("musc needs at least two reference images")
+        self._ref_scores = self.raw_scores(self.grid_maps(refs, cancel=cancel))
+        self._refs, self._ref_digest = refs, label
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Detection]:
         """Each image against the reference sample (RsCIN over sample + images)."""
