@@ -98,8 +98,13 @@ def musc_extractor(base: Detector) -> PatchExtractor:
         raise DetectorError(
             f"a normal memory needs a CLIP backbone; {base.method or 'this detector'} has none"
         )
+    # The memory's features are ours, not the paper's scores: resize positions as the base does, so
+    # that a base that shares its pass hands exactly these tokens.
+    antialias = (
+        isinstance(base, ClipDetector) and base.shares_pass and base.pass_features().config.pos_antialias
+    )
     extractor: PatchExtractor = create_detector(  # type: ignore[assignment]  # musc's detector class
-        "musc", backbone=backbone, batch_size=getattr(base, "batch_size", None)
+        "musc", backbone=backbone, batch_size=getattr(base, "batch_size", None), pos_antialias=antialias
     )
     return extractor
 

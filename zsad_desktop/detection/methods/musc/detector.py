@@ -70,6 +70,7 @@ class MuscDetector(ClipDetector):
         grid_sigma: float = 0.0,  # their maps are not smoothed
         gelu: str | None = None,
         approximate: bool = False,  # nearest patches from a random projection, re-ranked exactly
+        pos_antialias: bool = False,  # True: as the other methods resize (a normal memory sharing their pass)
         **common: Any,
     ):
         if gelu is not None and gelu not in GELUS:
@@ -84,7 +85,10 @@ class MuscDetector(ClipDetector):
             )
         layers = tuple(layers) if layers else default_layers(self.backbone.vision_layers)
         config = DenseConfig(
-            layers=layers, attention=DenseAttention.NONE, start_layer=min(layers), **POSITION_EMBEDDING
+            layers=layers,
+            attention=DenseAttention.NONE,
+            start_layer=min(layers),
+            **{**POSITION_EMBEDDING, "pos_antialias": pos_antialias},
         )
         self.features = DenseFeatureExtractor(self.backbone, config, self.engine)
         self.degrees, self.top_fraction, self.rscin_k = tuple(degrees), top_fraction, tuple(rscin_k)
@@ -99,7 +103,9 @@ class MuscDetector(ClipDetector):
             **super().settings(),
             "layers": self.features.config.layers,
             "gelu": self.gelu,
-            "position_embedding": "bicubic, no antialias",
+            "position_embedding": "bicubic, antialias"
+            if self.features.config.pos_antialias
+            else "bicubic, no antialias",
             "degrees": self.degrees,
             "top_fraction": self.top_fraction,
             "rscin_k": self.rscin_k,
