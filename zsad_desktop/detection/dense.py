@@ -12,7 +12,7 @@ inference its blocks run through block_kernels.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import torch
@@ -43,6 +43,7 @@ class DenseFeatures:
     global_embedding: torch.Tensor  # (B, D) projected, not normalised
     patch_tokens: list[torch.Tensor]  # per layer (B, N, width), before ln_post
     grid: tuple[int, int]
+    original_tokens: list[torch.Tensor] = field(default_factory=list)  # per `keep` layer, the plain CLIP path
 
 
 def cached_pos_embedding(
@@ -106,14 +107,17 @@ class DenseFeatureExtractor(torch.nn.Module):
         )
         return visual.ln_pre(x + pos.to(x.dtype)), grid
 
-    def forward(self, images: torch.Tensor, block_hook=None) -> DenseFeatures:
+    def forward(self, images: torch.Tensor, block_hook=None, keep: tuple[int, ...] = ()) -> DenseFeatures:
         """`block_hook(index, tokens) -> tokens`, if given, edits the original
-        path after each 1-based block (AA-CLIP's visual adapters)."""
+        path after each 1-based block (AA-CLIP's visual adapters). `keep`: 1-based
+        blocks whose original-path tokens are also returned (`original_tokens`), so
+        another consumer (musc, the normal memory) reads them from this same pass."""
         visual = self.backbone.model.visual
         x, grid = self.embed(images)
         cfg = self.config
         dense = None
         taken: list[torch.Tensor] = []
+        original: list[torch.Tensor] = []
         for index, block in enumerate(visual.transformer.resblocks, start=1):
             if cfg.attention is not DenseAttention.NONE and index == cfg.start_layer:
                 dense = x
@@ -121,6 +125,7 @@ class DenseFeatureExtractor(torch.nn.Module):
             if self.engine == "fast" and block_kernels.applies(x) and block_kernels.supports(block):
                 # The last block's patch tokens are read from the dense path: the original needs its class token only.
                 last = index == len(visual.transformer.resblocks) and dense is not None and block_hook is None
+                last = last and index not in keep
                 done = block_kernels.try_kernel_block(
                     block, x, dense, cfg.attention.value, class_token_only=last
                 )
@@ -139,9 +144,11 @@ class DenseFeatureExtractor(torch.nn.Module):
                 x = block_hook(index, x)
             if index in cfg.layers:
                 taken.append(dense if dense is not None and index >= cfg.start_layer else x)
+            if index in keep:
+                original.append(x)
         pooled = visual.ln_post(x[:, 0])
         global_embedding = pooled @ visual.proj if visual.proj is not None else pooled
-        return DenseFeatures(global_embedding, taken, grid)
+        return DenseFeatures(global_embedding, taken, grid, original)
 
     def project(self, tokens: torch.Tensor) -> torch.Tensor:
         """Patch tokens (B, N, width) to the joint space (B, N, D), class token dropped."""

@@ -94,6 +94,12 @@ def available_methods() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def method_class(method: str) -> Callable[..., Detector] | None:
+    """The class registered as `method` (its class attributes describe it), or None."""
+    _import_builtin_methods()
+    return _REGISTRY.get(method)
+
+
 def create_detector(method: str, **settings: Any) -> Detector:
     """Build the detector registered as `method` with keyword settings."""
     _import_builtin_methods()

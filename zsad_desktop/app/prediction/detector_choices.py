@@ -3,6 +3,31 @@
 from __future__ import annotations
 
 from zsad_desktop.detection.execution import PRECISIONS, precision_summary
-from zsad_desktop.detection.interface import available_methods
+from zsad_desktop.detection.interface import available_methods, method_class
 
-__all__ = ["PRECISIONS", "available_methods", "precision_summary"]
+__all__ = ["PRECISIONS", "available_methods", "method_description", "precision_summary"]
+
+SUMMARIES = {
+    "baseline": "Zero-shot: prompts describing normal and damaged objects against the image's own patches.",
+    "aaclip": "AA-CLIP: the prompts' and the image's features adjusted by trained adapters (a checkpoint).",
+    "crane": "Crane: learned prompts against self-correlated patch features (a checkpoint).",
+    "musc": (
+        "MuSc: each image scored by how few look-alike patches the other images have. Needs a folder of "
+        "one product, mostly normal (at least two images). The image on screen is scored against a sample "
+        "of the folder (the images you mark NORMAL first); the whole folder is compared in the background."
+    ),
+}
+
+
+def method_description(method: str) -> str:
+    """What the method does and needs, and whether its backbone pass also feeds the normal memory."""
+    cls = method_class(method)
+    summary = SUMMARIES.get(method, "")
+    if cls is None:
+        return summary
+    if getattr(cls, "shares_pass", False):
+        sharing = "One backbone pass per image also feeds the normal memory."
+    else:
+        note = getattr(cls, "pass_note", "")
+        sharing = f"It {note}." if note else ""
+    return " ".join(part for part in (summary, sharing) if part)

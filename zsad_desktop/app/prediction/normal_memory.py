@@ -20,6 +20,11 @@ active detector's own backbone (no second model in memory).
 Its `model_id` is the base's plus "+normals:<images>:<memory version>", so a
 prediction says which memory made it and is never mistaken for a plain one.
 
+One backbone pass per image where the base can share it (`shares_pass`, the
+baseline): its forward hands the extractor's layers too (detection.shared_pass),
+so the zero-shot map and the memory's features come from the same pass; other
+bases run the extractor's own second pass (their `pass_note` says so).
+
 The memory compares whole images at the detector's input size; large images
 predicted tile by tile are compared tile against whole normal images (coarser).
 """
@@ -39,6 +44,7 @@ from zsad_desktop.app.prediction.folder_prediction import ImageSource, folder_so
 from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, workspace_input
 from zsad_desktop.app.workspace.detector_input import InputChoice, WorkspaceInput
 from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.detection.clip_detector import ClipDetector
 from zsad_desktop.detection.interface import (
     Detection,
     Detector,
@@ -47,6 +53,7 @@ from zsad_desktop.detection.interface import (
     create_detector,
 )
 from zsad_desktop.detection.normal_memory import NormalMemory
+from zsad_desktop.detection.shared_pass import PassRequest, PassTokens
 from zsad_desktop.imaging import ImageLoadError, load_image
 from zsad_desktop.store import ReviewStatus
 
@@ -79,6 +86,10 @@ class PatchExtractor(Protocol):
         self, grid_values: Any, grid: tuple[int, int], shape: tuple[int, int]
     ) -> np.ndarray: ...
 
+    def pass_request(self) -> PassRequest: ...
+
+    def aggregate(self, feats: PassTokens, degree: int = ...) -> tuple[Any, tuple[int, int]]: ...
+
 
 def musc_extractor(base: Detector) -> PatchExtractor:
     """A musc detector on `base`'s backbone (shared: no second model), for patch features."""
@@ -87,10 +98,34 @@ def musc_extractor(base: Detector) -> PatchExtractor:
         raise DetectorError(
             f"a normal memory needs a CLIP backbone; {base.method or 'this detector'} has none"
         )
+    # The memory's features are ours, not the paper's scores: resize positions as the base does, so
+    # that a base that shares its pass hands exactly these tokens.
+    antialias = (
+        isinstance(base, ClipDetector) and base.shares_pass and base.pass_features().config.pos_antialias
+    )
     extractor: PatchExtractor = create_detector(  # type: ignore[assignment]  # musc's detector class
-        "musc", backbone=backbone, batch_size=getattr(base, "batch_size", None)
+        "musc", backbone=backbone, batch_size=getattr(base, "batch_size", None), pos_antialias=antialias
     )
     return extractor
+
+
+def shares_pass(base: Detector, extractor: PatchExtractor) -> bool:
+    """Whether `base`'s forward pass yields `extractor`'s tokens (same backbone, same embedding)."""
+    return (
+        isinstance(base, ClipDetector)
+        and base.backbone is getattr(extractor, "backbone", None)
+        and base.can_share(extractor.pass_request())
+    )
+
+
+def predict_and_features(
+    base: Detector, extractor: PatchExtractor, images: list[np.ndarray]
+) -> tuple[list[Detection], tuple[Any, tuple[int, int]]]:
+    """The base's detections and the memory's (features, grid): from one pass where the base shares it."""
+    if isinstance(base, ClipDetector) and shares_pass(base, extractor):
+        detections, tokens = base.predict_with_tokens(images, extractor.pass_request())
+        return detections, extractor.aggregate(tokens, FEATURE_DEGREE)
+    return base.predict(images), extractor.patch_features(images, degree=FEATURE_DEGREE)
 
 
 class MemoryDetector(Detector):
@@ -115,9 +150,16 @@ class MemoryDetector(Detector):
     def model_id(self) -> str:
         return self.base.model_id + memory_tag(self.memory)
 
-    def memory_maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Each image's distance-to-nearest-normal map at its own size."""
-        features, grid = self.extractor.patch_features(images, degree=FEATURE_DEGREE)
+    @property
+    def one_pass(self) -> bool:
+        """Whether the base's pass also yields the memory's features (else the extractor runs its own)."""
+        return shares_pass(self.base, self.extractor)
+
+    def memory_maps(
+        self, images: Sequence[np.ndarray], features: tuple[Any, tuple[int, int]] | None = None
+    ) -> list[np.ndarray]:
+        """Each image's distance-to-nearest-normal map at its own size (`features`: (features, grid) taken)."""
+        features, grid = features or self.extractor.patch_features(images, degree=FEATURE_DEGREE)
         return [
             self.extractor.grid_to_heatmap(self.memory.distances(f), grid, image.shape[:2])
             for f, image in zip(features, images)
@@ -128,8 +170,8 @@ class MemoryDetector(Detector):
         if not images:
             return []
         with self._lock:  # the memory's bank and statistics are built lazily on first use
-            zero_shot = self.base.predict(images)
-            memory_maps = self.memory_maps(images)
+            zero_shot, features = predict_and_features(self.base, self.extractor, images)
+            memory_maps = self.memory_maps(images, features)
             model_id = self.model_id
             out = []
             for detection, memory_map in zip(zero_shot, memory_maps):
@@ -149,8 +191,12 @@ def add_normals(
         return
     images = [pixels for _, pixels, _ in items]
     missing = [i for i, (_, _, z) in enumerate(items) if z is None]
-    predicted = dict(zip(missing, base.predict([images[i] for i in missing]))) if missing else {}
-    features, _ = extractor.patch_features(images, degree=FEATURE_DEGREE)
+    if missing and shares_pass(base, extractor):  # every map is predicted anyway: one pass for all
+        detections, (features, _) = predict_and_features(base, extractor, images)
+        predicted = dict(enumerate(detections))
+    else:
+        predicted = dict(zip(missing, base.predict([images[i] for i in missing]))) if missing else {}
+        features, _ = extractor.patch_features(images, degree=FEATURE_DEGREE)
     for i, (image_id, _, zero_shot) in enumerate(items):
         memory.add(image_id, features[i], zero_shot if zero_shot is not None else predicted[i].heatmap)
 

@@ -20,7 +20,9 @@ import numpy as np
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import Job, JobQueue, Priority, Progress
 from zsad_desktop.app.review import decisions
+from zsad_desktop.app.review.musc_upkeep import MuscUpkeep
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
+from zsad_desktop.app.review.pending_decisions import Decision, PendingDecisions
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
 from zsad_desktop.app.viewer.effort import Effort
@@ -54,9 +56,17 @@ class DetectorSettings:
     #: detection/execution.py: "auto" is bfloat16 where the CPU or GPU has it, "float32" maps within 1e-4
     #: of the exact engine. Not part of the model's identity: changing it predicts nothing again
     precision: str = "auto"
+    #: musc and aaclip: "exact" or "quick" GELU in the backbone; "" the method's default (README, Detectors)
+    gelu: str = ""
+    #: musc only: nearest patches from a random projection, re-ranked exactly (faster, close to exact)
+    approximate: bool = False
 
     def build(self) -> Detector:
         options = dict(self.extra)
+        if self.gelu and self.method in ("musc", "aaclip"):
+            options["gelu"] = self.gelu
+        if self.approximate and self.method == "musc":
+            options["approximate"] = True
         if self.checkpoint:
             options["checkpoint"] = self.checkpoint
         return create_detector(
@@ -74,6 +84,10 @@ class DetectorSettings:
         """The same detector at the first-look size, or None when that would not be smaller."""
         if not 0 < self.first_look < self.image_size:
             return None
+        if self.method == "musc":  # musc needs its references first: the prompt baseline looks meanwhile
+            return replace(
+                self, method="baseline", extra={}, checkpoint="", image_size=self.first_look, first_look=0
+            )
         return replace(self, image_size=self.first_look, first_look=0)
 
 
@@ -137,6 +151,8 @@ class ReviewSession:
         self._normalisation: dict[str, NormalisationStats] = {}  # fixed for good
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
         self.normals = NormalsUpkeep(self)  # the images reviewed NORMAL fused into predictions
+        self.musc = MuscUpkeep(self)  # musc's references and the folder's mutual scoring
+        self.pending = PendingDecisions()  # decisions not written yet (a full disk): kept until they can be
 
     @classmethod
     def open(
@@ -146,8 +162,9 @@ class ReviewSession:
         queue: JobQueue | None = None,
         reviewer: str = "",
         db_url: str | None = None,
+        keep_on_share: bool = False,
     ) -> ReviewSession:
-        workspace = Workspace.open(folder, db_url=db_url)
+        workspace = Workspace.open(folder, db_url=db_url, keep_on_share=keep_on_share)
         settings.object_name = workspace.setting("object_name", settings.object_name)
         return cls(workspace, settings, queue, reviewer)
 
@@ -156,7 +173,7 @@ class ReviewSession:
         """Built on first use (on the worker thread: loading weights takes a while)."""
         with self._detector_lock:
             if self._detector is None:
-                detector = self.settings.build()
+                detector = self.musc.prepare(self.settings.build())  # musc: its references first
                 model_versions.register_version(
                     self.workspace,
                     detector.model_id,
@@ -170,7 +187,10 @@ class ReviewSession:
                     checkpoint=self.settings.checkpoint or None,
                     activate=True,
                 )
-                self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
+                if self.musc.applies(detector):  # its normals join the references instead of a memory
+                    self._detector = detector
+                else:
+                    self._detector = self.normals.detector_for(detector)  # with the normal memory, if any
                 self._first_look_on = self._detector is detector  # the first look has no memory
             return self._detector
 
@@ -421,20 +441,32 @@ class ReviewSession:
         proposal: np.ndarray | None = None,
         note: str | None = None,
         effort: Effort | None = None,
-    ) -> None:
-        before = self.workspace.image(image_id).status
+    ) -> list[int]:
+        """Record a decision; it is kept in memory until it can be written (`pending`: a full disk, a
+        share gone). The ids of the images whose decisions were written now, earlier waiting ones included."""
+        counted = replace(effort) if effort is not None else None  # the window counts on in its own
+        decision = Decision(image_id, ReviewStatus(status), mask, proposal, note, counted)
+        return self.pending.write(decision, self._write_decision)
+
+    def write_pending(self) -> list[int]:
+        """Try again to write the decisions kept in memory; the ids written."""
+        return self.pending.write(None, self._write_decision)
+
+    def _write_decision(self, decision: Decision) -> None:
+        before = self.workspace.image(decision.image_id).status
         decisions.record_review(
             self.workspace,
-            image_id,
-            status,
-            mask=mask,
-            proposal=proposal,
+            decision.image_id,
+            decision.status,
+            mask=decision.mask,
+            proposal=decision.proposal,
             reviewer=self.reviewer or None,
-            note=note,
+            note=decision.note,
             model_version=self.model_id(),
-            effort=effort,
+            effort=decision.effort,
         )
-        self.normals.review_changed(before, ReviewStatus(status))
+        self.normals.review_changed(before, decision.status)
+        self.musc.review_changed(before, decision.status)
 
     def close(self) -> None:
         self.queue.shutdown()

@@ -25,6 +25,8 @@ SCORE_FUSIONS = ("mean", "max", "global")
 
 @register_method("baseline")
 class PromptEnsembleDetector(ClipDetector):
+    shares_pass = True  # its original path is plain CLIP's: musc and the normal memory read it
+
     def __init__(
         self,
         *,
@@ -63,11 +65,17 @@ class PromptEnsembleDetector(ClipDetector):
         }
 
     def score_grid(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        anchors = self.anchor_cache.anchors(self.ensemble, self.object_name).to(pixels.device)
-        feats = self.features(pixels)
+        return self.score_features(self.features(pixels))
+
+    def pass_features(self) -> DenseFeatureExtractor:
+        return self.features
+
+    def score_features(self, feats) -> tuple[torch.Tensor, torch.Tensor]:
+        device = feats.global_embedding.device
+        anchors = self.anchor_cache.anchors(self.ensemble, self.object_name).to(device)
         h, w = feats.grid
         probs = []
-        with full_precision(pixels.device):  # cosines / 0.07 in bf16 would move probabilities by ~1e-3
+        with full_precision(device):  # cosines / 0.07 in bf16 would move probabilities by ~1e-3
             for tokens in feats.patch_tokens:
                 patches = F.normalize(self.features.project(tokens.float()), dim=-1)
                 probs.append(torch.softmax(patches @ anchors.T / self.temperature, dim=-1)[..., 1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -29,7 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zsad_desktop.app.prediction.detector_choices import PRECISIONS, available_methods, precision_summary
+from zsad_desktop.app.prediction.detector_choices import (
+    PRECISIONS,
+    available_methods,
+    method_description,
+    precision_summary,
+)
 from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.review.settings import AppSettings, WorkspaceInputSettings
 from zsad_desktop.app.training import model_versions
@@ -42,6 +49,7 @@ from zsad_desktop.app.workspace.detector_input import (
     TilingChoice,
 )
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
+from zsad_desktop.ui.settings.reviews_location import keep_on_share_box, location_label
 from zsad_desktop.ui.settings.shortcuts_editor import ShortcutsEditor
 
 KEEP_VERSION = "(keep the active version)"
@@ -91,7 +99,7 @@ class SettingsDialog(QDialog):
         self.session = session
         self.input_changed = False
         tabs.addTab(self._input_tab(session), "Detector input")
-        tabs.addTab(self._review_tab(), "Review")
+        tabs.addTab(self._review_tab(session), "Review")
         tabs.addTab(self._display_tab(), "Display")
         self.shortcuts = ShortcutsEditor(settings.shortcuts)
         tabs.addTab(self.shortcuts, "Keys")
@@ -111,8 +119,15 @@ class SettingsDialog(QDialog):
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(d.device)
         self.method = QComboBox()
-        self.method.addItems(available_methods())
+        for index, name in enumerate(available_methods()):
+            self.method.addItem(name)
+            self.method.setItemData(index, method_description(name), Qt.ItemDataRole.ToolTipRole)
         self.method.setCurrentText(d.method)
+        self.method_note = QLabel(method_description(d.method))  # what it needs, where it is chosen
+        self.method_note.setWordWrap(True)
+        self.method.currentTextChanged.connect(
+            lambda name: self.method_note.setText(method_description(name))
+        )
         self.model_name = QLineEdit(d.model_name)
         self.pretrained = QLineEdit(d.pretrained)
         self.pretrained.setToolTip("open_clip tag (openai), a weights file, or 'random' for a test run")
@@ -154,6 +169,7 @@ class SettingsDialog(QDialog):
             ("Device", self.device),
             ("Precision", self.precision),
             ("Method", self.method),
+            ("", self.method_note),
             ("Backbone", self.model_name),
             ("Weights", self.pretrained),
             (
@@ -253,7 +269,7 @@ class SettingsDialog(QDialog):
             self.input_changed = self.input_settings().apply(self.session.workspace)
         super().accept()
 
-    def _review_tab(self) -> QWidget:
+    def _review_tab(self, session: ReviewSession | None) -> QWidget:
         self.reviewer = QLineEdit(self.settings.reviewer)
         self.reviewer.setPlaceholderText("your name, saved with every decision")
         self.flag_score = _spin(0.0, 1.0, self.settings.flag_score)
@@ -264,6 +280,10 @@ class SettingsDialog(QDialog):
         form = QFormLayout(tab)
         form.addRow("Reviewer", self.reviewer)
         form.addRow("Flag images scoring at least", self.flag_score)
+        self.location = location_label(session)
+        self.keep_on_share = keep_on_share_box(self.settings.keep_on_share)
+        form.addRow("Where the reviews are", self.location)
+        form.addRow("", self.keep_on_share)
         return tab
 
     def _display_tab(self) -> QWidget:
@@ -307,6 +327,7 @@ class SettingsDialog(QDialog):
         s.prompts_file = self.prompts_file.text().strip()
         s.reviewer = self.reviewer.text().strip()
         s.flag_score = self.flag_score.value()
+        s.keep_on_share = self.keep_on_share.isChecked()
         s.display = replace(
             s.display,
             colour_map=self.colour_map.currentText(),

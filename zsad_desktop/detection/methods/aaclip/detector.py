@@ -42,6 +42,8 @@ NEEDS_TRAINING = (
 
 @register_method("aaclip")
 class AACLIPDetector(ClipDetector):
+    pass_note = "edits the backbone's own path with its adapters, so the normal memory's features take a second backbone pass"
+
     def __init__(
         self,
         *,

@@ -97,6 +97,8 @@ class CraneForward:
 
 @register_method("crane")
 class CraneDetector(ClipDetector):
+    pass_note = "resizes positions bilinearly (musc's features: bicubic), so the normal memory's features take a second backbone pass"
+
     def __init__(
         self,
         *,

@@ -5,6 +5,11 @@ A folder is scored as a whole (`score_folder`), in subsets of at most
 its subset. To fit the one-image interface, `predict` scores each image against
 a reference sample of the folder (`set_references`): the image on screen is
 scored at once, the whole folder later.
+
+At an input size other than the backbone's native one the position embedding
+is resized bicubic without antialias, as the authors' open_clip copy does.
+`gelu` picks the MLP activation: None keeps the weights' own (QuickGELU for
+OpenAI's); "exact" is what the authors' code builds for every backbone.
 """
 
 from __future__ import annotations
@@ -29,9 +34,13 @@ from zsad_desktop.detection.methods.musc.scoring import (
     rscin,
 )
 from zsad_desktop.detection.preprocess import to_model_input
+from zsad_desktop.detection.shared_pass import PassRequest, PassTokens
 
 Progress = Callable[[int, int], None]  # (done, total) images
 Cancel = Callable[[], bool]
+GELUS = ("quick", "exact")
+#: their resize_pos_embed: F.interpolate(mode="bicubic", align_corners=False), torch's default antialias=False
+POSITION_EMBEDDING = {"pos_interpolation": "bicubic", "pos_antialias": False}
 
 
 def default_layers(depth: int) -> tuple[int, ...]:
@@ -39,18 +48,15 @@ def default_layers(depth: int) -> tuple[int, ...]:
     return tuple(sorted({depth // 4, depth // 2, 3 * depth // 4, depth} - {0}))
 
 
-class FolderFeatures:
-    """Raw tokens and unit class embeddings of a set of images (kept on CPU)."""
-
-    def __init__(self, tokens: list[torch.Tensor], embeddings: torch.Tensor, grid: tuple[int, int]):
-        self.tokens, self.embeddings, self.grid = tokens, embeddings, grid
-
-    def __len__(self) -> int:
-        return self.embeddings.shape[0]
+FolderFeatures = PassTokens  # raw tokens and unit class embeddings of a set of images (kept on CPU)
 
 
 @register_method("musc")
 class MuscDetector(ClipDetector):
+    pass_note = (
+        "scores its own tokens against references; the normal memory's features take a second backbone pass"
+    )
+
     def __init__(
         self,
         *,
@@ -62,14 +68,32 @@ class MuscDetector(ClipDetector):
         reference_size: int = 16,
         seed: int = 0,
         grid_sigma: float = 0.0,  # their maps are not smoothed
+        gelu: str | None = None,
+        approximate: bool = False,  # nearest patches from a random projection, re-ranked exactly
+        pos_antialias: bool = False,  # True: as the other methods resize (a normal memory sharing their pass)
         **common: Any,
     ):
+        if gelu is not None and gelu not in GELUS:
+            raise DetectorError(f"gelu must be one of {GELUS} ('exact' as the authors' code), not {gelu!r}")
+        if gelu is not None and common.get("backbone") is None:
+            common["quick_gelu"] = gelu == "quick"
         super().__init__(grid_sigma=grid_sigma, **common)
+        self.gelu = backbone_gelu(self.backbone)
+        if gelu is not None and gelu != self.gelu:
+            raise DetectorError(
+                f"the backbone handed to musc runs {self.gelu} GELU, not the {gelu} asked for"
+            )
         layers = tuple(layers) if layers else default_layers(self.backbone.vision_layers)
-        config = DenseConfig(layers=layers, attention=DenseAttention.NONE, start_layer=min(layers))
+        config = DenseConfig(
+            layers=layers,
+            attention=DenseAttention.NONE,
+            start_layer=min(layers),
+            **{**POSITION_EMBEDDING, "pos_antialias": pos_antialias},
+        )
         self.features = DenseFeatureExtractor(self.backbone, config, self.engine)
         self.degrees, self.top_fraction, self.rscin_k = tuple(degrees), top_fraction, tuple(rscin_k)
         self.subset_size, self.reference_size, self.seed = max(2, subset_size), reference_size, seed
+        self.approximate = approximate
         self._refs: FolderFeatures | None = None
         self._ref_scores: torch.Tensor | None = None
         self._ref_digest = "none"
@@ -78,11 +102,16 @@ class MuscDetector(ClipDetector):
         return {
             **super().settings(),
             "layers": self.features.config.layers,
+            "gelu": self.gelu,
+            "position_embedding": "bicubic, antialias"
+            if self.features.config.pos_antialias
+            else "bicubic, no antialias",
             "degrees": self.degrees,
             "top_fraction": self.top_fraction,
             "rscin_k": self.rscin_k,
             "subset_size": self.subset_size,
             "seed": self.seed,
+            "approximate": self.approximate,
             "references": self._ref_digest,
         }
 
@@ -117,9 +146,15 @@ class MuscDetector(ClipDetector):
         self, images: Sequence[np.ndarray], degree: int = 3
     ) -> tuple[torch.Tensor, tuple[int, int]]:
         """(N, h*w, layers*C) locally aggregated patch features, e.g. for a normal memory."""
-        feats = self.extract(images)
-        z = lnamd(feats.tokens, feats.grid, degree)
-        return z.flatten(2), feats.grid
+        return self.aggregate(self.extract(images), degree)
+
+    def aggregate(self, feats: PassTokens, degree: int = 3) -> tuple[torch.Tensor, tuple[int, int]]:
+        """`patch_features` from tokens already taken (its own pass's or a shared one's)."""
+        return lnamd(feats.tokens, feats.grid, degree).flatten(2), feats.grid
+
+    def pass_request(self) -> PassRequest:
+        """The tokens it reads, for a method that can hand them from its own pass (shared_pass.py)."""
+        return PassRequest.of(self.features.config)
 
     def grid_to_heatmap(
         self, grid_values: torch.Tensor, grid: tuple[int, int], shape: tuple[int, int]
@@ -134,6 +169,7 @@ class MuscDetector(ClipDetector):
         """(N, h, w) maps: each query image against the others (refs None) or against refs."""
         # One layer at a time: aggregated features of a 200-image subset at ViT-L are 1.1 GB a layer.
         maps = torch.zeros(len(self.degrees), len(query), query.grid[0] * query.grid[1], dtype=torch.float64)
+        products = torch.bfloat16 if self.execution.dtype(self.device) == torch.bfloat16 else torch.float32
         for layer in range(len(query.tokens)):
             for d, r in enumerate(self.degrees):
                 zq = lnamd([query.tokens[layer].to(self.device)], query.grid, r)[:, :, 0]
@@ -142,7 +178,10 @@ class MuscDetector(ClipDetector):
                     if refs is None
                     else lnamd([refs.tokens[layer].to(self.device)], refs.grid, r)[:, :, 0]
                 )
-                maps[d] += mutual_scores(zq, zr, self.top_fraction, cancel).double().cpu()
+                scores = mutual_scores(
+                    zq, zr, self.top_fraction, cancel, approximate=self.approximate, dtype=products
+                )
+                maps[d] += scores.double().cpu()
         maps /= len(query.tokens)  # mean over layers, then over degrees, as theirs
         return maps.mean(0).reshape(len(query), *query.grid)
 
@@ -181,18 +220,32 @@ class MuscDetector(ClipDetector):
         scores = rscin(self.raw_scores(grid_maps), embeddings.double(), self.rscin_k)
         return self._detections(images, range(n), grid_maps, scores)
 
+    def score_subset(self, images: Sequence[np.ndarray], cancel: Cancel | None = None) -> list[Detection]:
+        """Images of one subset scored against each other, RsCIN within the subset (results that can land
+        before the rest of the folder is scored)."""
+        feats = self.extract(images, None, cancel)
+        grid_maps = self.grid_maps(feats, cancel=cancel)
+        scores = rscin(self.raw_scores(grid_maps), feats.embeddings.double(), self.rscin_k)
+        return self._detections(images, range(len(images)), grid_maps, scores)
+
     def set_references(self, images: Sequence[np.ndarray], cancel: Cancel | None = None) -> None:
         """A sample of the folder (at most `reference_size`, chosen with the seed) to score single images against."""
         if len(images) < 2:
             raise DetectorError("musc needs at least two reference images")
         chosen = folder_subsets(len(images), self.reference_size, self.seed)[0]
         sample = _Indexed(images, chosen)
-        self._refs = self.extract(sample, None, cancel)
-        self._ref_scores = self.raw_scores(self.grid_maps(self._refs, cancel=cancel))
         digest = hashlib.sha1()
         for i in range(len(sample)):
             digest.update(np.ascontiguousarray(sample[i]).tobytes()[::997])
-        self._ref_digest = digest.hexdigest()[:10]
+        self.use_references(self.extract(sample, None, cancel), digest.hexdigest()[:10], cancel)
+
+    def use_references(self, refs: PassTokens, label: str, cancel: Cancel | None = None) -> None:
+        """Score single images against `refs` (features taken already, e.g. cached); `label` names them
+        in the model id."""
+        if len(refs) < 2:
+            raise DetectorError("musc needs at least two reference images")
+        self._ref_scores = self.raw_scores(self.grid_maps(refs, cancel=cancel))
+        self._refs, self._ref_digest = refs, label
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Detection]:
         """Each image against the reference sample (RsCIN over sample + images)."""
@@ -216,6 +269,12 @@ class MuscDetector(ClipDetector):
             Detection(float(scores_np[k]), self.finish_map(maps_np[k], images[i].shape[:2]), model_id)
             for k, i in enumerate(indices)
         ]
+
+
+def backbone_gelu(backbone) -> str:
+    """ "quick" or "exact": the MLP activation the backbone was built with."""
+    gelu = getattr(backbone.model.visual.transformer.resblocks[0].mlp, "gelu", None)
+    return "quick" if type(gelu).__name__ == "QuickGELU" else "exact"
 
 
 def folder_subsets(n: int, size: int, seed: int) -> list[list[int]]:
