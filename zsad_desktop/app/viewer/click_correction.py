@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from zsad_desktop.app.viewer.mask_band_cut import band_cut
 from zsad_desktop.app.viewer.mask_graph_cut import Weights, appearance_log_odds, contrast_edges, cut, features
 from zsad_desktop.app.viewer.mask_outline_moves import move_outline
 
@@ -188,7 +189,7 @@ def correct_with_clicks(
     if move is not None:
         out = move.mask
         if REFINE > 0 and move.changed.any():
-            out = _band_cut(image, heatmap, out, move.changed, max(REFINE_MIN, REFINE * move.gap), clicks)
+            out = band_cut(image, heatmap, out, move.changed, max(REFINE_MIN, REFINE * move.gap), clicks)
         if clicks[-1].positive:
             _fill_holes_at(out, clicks)
         for c in clicks:
@@ -309,69 +310,4 @@ def snap_to_edges(
     band = max(1, round(0.04 * max(mask.shape))) if band is None else int(band)
     if band < 1:
         raise ValueError(f"band of {band} px: give at least 1")
-    return _band_cut(image, heatmap, mask, mask, band, ())
-
-
-def _band_cut(
-    image: np.ndarray,
-    heatmap: np.ndarray | None,
-    mask: np.ndarray,
-    region: np.ndarray,
-    band: float,
-    clicks: Sequence[Click],
-) -> np.ndarray:
-    """The mask with `region`'s outline moved to the image's edges within `band` px of it; the
-    rest of the mask stays, and every click stays a hard constraint."""
-    h, w = mask.shape
-    reach_px = int(np.ceil(band))
-    ys, xs = np.nonzero(region)
-    top, left = max(0, int(ys.min()) - 2 * reach_px), max(0, int(xs.min()) - 2 * reach_px)
-    bottom, right = min(h, int(ys.max()) + 2 * reach_px + 1), min(w, int(xs.max()) + 2 * reach_px + 1)
-    crop = region[top:bottom, left:right]
-    scale = min(1.0, WORK_SIDE / max(crop.shape))
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    small_image = image[top:bottom, left:right]
-    small_image = cv2.resize(small_image, size, interpolation=cv2.INTER_AREA) if scale < 1 else small_image
-    inside = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
-    if not inside.any():
-        return mask.copy()
-    reach = max(1.0, band * scale)
-    depth_in = _distance_to(~inside)
-    depth_out = _distance_to(inside)
-    sure_in = depth_in > reach
-    if not sure_in.any():
-        sure_in = depth_in >= 0.5 * depth_in.max()
-    sure_out = depth_out > reach
-    feats = features(small_image)
-    odds = appearance_log_odds(feats, sure_in, sure_out)
-    odds = np.zeros(inside.shape, np.float32) if odds is None else WEIGHTS.appearance * odds
-    if heatmap is not None:
-        heat = cv2.resize(
-            np.asarray(heatmap[top:bottom, left:right], np.float32), size, interpolation=cv2.INTER_AREA
-        )
-        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
-        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
-    local = [
-        Click(c.x - left, c.y - top, c.positive)
-        for c in clicks
-        if top <= c.y < bottom and left <= c.x < right
-    ]
-    small_clicks = _scaled_clicks(local, scale, inside.shape)
-    pos, neg = _disks(inside.shape, small_clicks, True, 0), _disks(inside.shape, small_clicks, False, 0)
-    labels = cut(
-        odds, contrast_edges(feats, WEIGHTS.pairwise), (sure_in | pos) & ~neg, (sure_out | neg) & ~pos
-    )
-    full = (crop.shape[1], crop.shape[0])
-    out = mask.copy()
-    window = out[top:bottom, left:right]
-    others = mask[top:bottom, left:right] & ~crop  # the mask's other regions stay as they are
-    added, removed = labels & ~inside, ~labels & inside
-    if added.any():
-        window |= (
-            cv2.resize(added.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) >= 0.5
-        ) & ~others
-    if removed.any():
-        window &= (
-            cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
-        ) | others
-    return out
+    return band_cut(image, heatmap, mask, mask, band, ())

@@ -1,0 +1,82 @@
+"""The mask's outline settled on the image's edges within a band along it (Snap to edges, and
+the last step of every click that moves an outline).
+
+Deeper inside than the band stays defect, further outside stays normal; in between, the graph cut
+of mask_graph_cut.py decides, its colours learnt from the inner part and from outside the band."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from zsad_desktop.app.viewer.mask_graph_cut import Weights, appearance_log_odds, contrast_edges, cut, features
+from zsad_desktop.app.viewer.mask_outline_moves import distance_to
+
+WORK_SIDE = 256  # the cut runs at most this size a side, for speed
+WEIGHTS = Weights()
+
+
+def band_cut(
+    image: np.ndarray,
+    heatmap: np.ndarray | None,
+    mask: np.ndarray,
+    region: np.ndarray,
+    band: float,
+    clicks: Sequence,
+) -> np.ndarray:
+    """The mask with `region`'s outline moved to the image's edges within `band` px of it; the
+    rest of the mask stays, and every click stays a hard constraint."""
+    h, w = mask.shape
+    reach_px = int(np.ceil(band))
+    ys, xs = np.nonzero(region)
+    top, left = max(0, int(ys.min()) - 2 * reach_px), max(0, int(xs.min()) - 2 * reach_px)
+    bottom, right = min(h, int(ys.max()) + 2 * reach_px + 1), min(w, int(xs.max()) + 2 * reach_px + 1)
+    crop = region[top:bottom, left:right]
+    scale = min(1.0, WORK_SIDE / max(crop.shape))
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small_image = image[top:bottom, left:right]
+    small_image = cv2.resize(small_image, size, interpolation=cv2.INTER_AREA) if scale < 1 else small_image
+    inside = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
+    if not inside.any():
+        return mask.copy()
+    reach = max(1.0, band * scale)
+    depth_in = distance_to(~inside)
+    depth_out = distance_to(inside)
+    sure_in = depth_in > reach
+    if not sure_in.any():
+        sure_in = depth_in >= 0.5 * depth_in.max()
+    sure_out = depth_out > reach
+    feats = features(small_image)
+    odds = appearance_log_odds(feats, sure_in, sure_out)
+    odds = np.zeros(inside.shape, np.float32) if odds is None else WEIGHTS.appearance * odds
+    if heatmap is not None:
+        heat = cv2.resize(
+            np.asarray(heatmap[top:bottom, left:right], np.float32), size, interpolation=cv2.INTER_AREA
+        )
+        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
+        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
+    pos, neg = np.zeros(inside.shape, bool), np.zeros(inside.shape, bool)
+    for c in clicks:  # every click in the crop stays a hard constraint
+        if top <= c.y < bottom and left <= c.x < right:
+            y = min(inside.shape[0] - 1, int((c.y - top) * scale))
+            x = min(inside.shape[1] - 1, int((c.x - left) * scale))
+            (pos if c.positive else neg)[y, x] = True
+    labels = cut(
+        odds, contrast_edges(feats, WEIGHTS.pairwise), (sure_in | pos) & ~neg, (sure_out | neg) & ~pos
+    )
+    full = (crop.shape[1], crop.shape[0])
+    out = mask.copy()
+    window = out[top:bottom, left:right]
+    others = mask[top:bottom, left:right] & ~crop  # the mask's other regions stay as they are
+    added, removed = labels & ~inside, ~labels & inside
+    if added.any():
+        window |= (
+            cv2.resize(added.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) >= 0.5
+        ) & ~others
+    if removed.any():
+        window &= (
+            cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
+        ) | others
+    return out
