@@ -190,6 +190,8 @@ def correct_with_clicks(
         out = move.mask
         if REFINE > 0 and move.changed.any():
             out = band_cut(image, heatmap, out, move.changed, max(REFINE_MIN, REFINE * move.gap), clicks)
+            # a positive click only adds and a negative one only removes: the edges settle the move, not undo it
+            out = out | mask if clicks[-1].positive else out & mask
         if clicks[-1].positive:
             _fill_holes_at(out, clicks)
         for c in clicks:
