@@ -63,6 +63,7 @@ def test_main_py_is_the_gui_command(monkeypatch, tmp_path):
                         "object_name",
                         "device",
                         "precision",
+                        "gelu",
                         "reviewer",
                     )
                 ),
