@@ -6,8 +6,8 @@ from tests.conftest import TINY_TEXT768
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import ReviewStatus
-from zsad_desktop.ui.training import retraining_controller
 from zsad_desktop.ui.main_window import MainWindow
+from zsad_desktop.ui.training import retraining_controller
 
 
 def test_retrain_compare_promote_restore(qtbot, tiny_prefs, tmp_path, shared_data, monkeypatch):
