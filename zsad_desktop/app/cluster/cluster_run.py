@@ -131,6 +131,7 @@ class _Stream:
         self.asked, self.workers, self.count = asked, workers, count
         self.report, self.cancel = progress, cancel
         self.batches: queue.Queue = queue.Queue()
+        self.last, self.cancelled_at = time.monotonic(), None
 
     def run(self, items: list[WorkItem], batch_size: int) -> None:
         stop_flag = self.ray.remote(num_cpus=0)(StopFlag).remote()
@@ -138,25 +139,14 @@ class _Stream:
         threading.Thread(target=self._consume, args=(dataset,), name="zsad-cluster", daemon=True).start()
         self.count.started = time.perf_counter()
         self._progress()
-        last = time.monotonic()
-        cancelled_at: float | None = None
+        self.last, self.cancelled_at = time.monotonic(), None
         while True:
+            if self._cancelled(stop_flag):
+                return
             try:
                 kind, payload = self.batches.get(timeout=0.5)
             except queue.Empty:
-                now = time.monotonic()
-                if self.cancel.is_set():
-                    if cancelled_at is None:  # batches not started come back at once, unscored
-                        cancelled_at = now
-                        stop_flag.set.remote()
-                    elif now - cancelled_at > self.choice.cancel_deadline_s:
-                        return  # a batch stuck in flight: it commits or not on its own
-                elif now - last > self.choice.stall_timeout_s:
-                    stop_flag.set.remote()
-                    raise self._stopped(
-                        f"no batch finished for {self.choice.stall_timeout_s:.0f} s "
-                        f"({placement_facts(self.ray, self.asked)})"
-                    )
+                self._check_stall(stop_flag)
                 continue
             if kind == "end":
                 return
@@ -164,11 +154,27 @@ class _Stream:
                 if self.cancel.is_set():
                     return
                 raise self._stopped(self._reason(payload)) from payload
-            last = time.monotonic()
+            self.last = time.monotonic()
             for outcome, skipped in outcomes_of(payload):
                 if not skipped:
                     self.count.add(outcome)
             self._progress()
+
+    def _cancelled(self, stop_flag) -> bool:
+        """True once a cancelled run is past its deadline, a batch stuck in flight or not (it ends on its own)."""
+        if not self.cancel.is_set():
+            return False
+        if self.cancelled_at is None:  # the batches not started come back at once, unscored
+            self.cancelled_at = time.monotonic()
+            stop_flag.set.remote()
+        return time.monotonic() - self.cancelled_at > self.choice.cancel_deadline_s
+
+    def _check_stall(self, stop_flag) -> None:
+        if self.cancelled_at is None and time.monotonic() - self.last > self.choice.stall_timeout_s:
+            stop_flag.set.remote()
+            raise self._stopped(
+                f"no batch finished for {self.choice.stall_timeout_s:.0f} s ({placement_facts(self.ray, self.asked)})"
+            )
 
     def _dataset(self, items: list[WorkItem], batch_size: int, stop_flag):
         data = self.ray.data
