@@ -32,9 +32,6 @@ class WorkPlan:
     items: list[WorkItem]
     already_done: int  # images the model has scored before (this run skips them)
 
-    def chunks(self, size: int) -> list[list[WorkItem]]:
-        return [self.items[start : start + size] for start in range(0, len(self.items), max(1, size))]
-
 
 def plan_work(workspace: Workspace, model_id: str, resolved: WorkspaceInput) -> WorkPlan:
     """The work left for `model_id` under the workspace's detector-input choices (`resolved`)."""
