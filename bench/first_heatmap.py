@@ -1,4 +1,4 @@
-"""Time from opening a folder to the first heatmap on screen, before and after issue 13, in one process.
+"""Time from opening a folder to the first heatmap on screen, before and after the fast engine and first look, in one process.
 
 "before": the exact float32 engine without a first look; "after": the defaults (fast engine, the
 device's default precision, the 336 px first look). Runs alternate (before, after, after, before, ...),

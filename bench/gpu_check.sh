@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU readiness in under 8 minutes on one GPU (issue 13): the CUDA tests, then the CUDA benchmark.
+# GPU readiness in under 8 minutes on one GPU: the CUDA tests, then the CUDA benchmark.
 #   bash bench/gpu_check.sh            # from the repository root; PYTHON=... to choose the interpreter
 # Budget: tests ~2 min (tiny backbones), benchmark ~4 min (ViT-L-14-336 at 518, random weights,
 # 3 methods, 16 images each, FLOPs counted once, largest batch found by doubling). Each step has its own

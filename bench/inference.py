@@ -6,7 +6,7 @@ its peak memory is its own. Weights are random when the real ones are absent
 
     python bench/inference.py --model-name ViT-L-14-336 --image-size 518 --batch-size 1 2 --device cpu
 
-Engines and precision (issue 13), in one process :
+Engines and precision, in one process (a method whose checkpoint does not fit the backbone is skipped):
 
     python bench/inference.py --compare --images 2            # exact float32 vs the default, per method
     python bench/inference.py --agreement --image-size 336    # float32 vs bfloat16 maps on the real images
@@ -63,7 +63,7 @@ def run_one(cfg: dict) -> dict:
     }
 
 
-# --- engines and precision (issue 13): one process, detectors sharing one backbone --------------------------
+# --- engines and precision: one process, detectors sharing one backbone ----------------------------------
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 AGREEMENT_FOLDERS = (
@@ -142,6 +142,21 @@ def build_detector(method: str, args, engine: str, precision: str, device: str |
     return create_detector(method, **common)
 
 
+def detectors_or_skip(
+    method: str, args, *settings: tuple[str, str], device: str | None = None
+) -> list | None:
+    """One detector of `method` per (engine, precision), or None, with a line saying why, when its
+    checkpoint does not fit this backbone (Crane's released 768-wide prompts in a narrower model)."""
+    from zsad_desktop.detection.interface import DetectorError
+
+    try:
+        return [build_detector(method, args, engine, precision, device) for engine, precision in settings]
+    except DetectorError as error:
+        reason = str(error) if len(str(error)) <= 200 else str(error)[:200] + " ..."
+        print(f"{method}: skipped, its checkpoint does not fit {args.model_name}: {reason}", flush=True)
+        return None
+
+
 def read_images(folders: list[Path], count: int) -> list:
     """`count` images taken in turn from each folder's test images (anomalous ones first)."""
     import numpy as np
@@ -200,10 +215,10 @@ def compare(args) -> None:
         f"{torch.get_num_threads()} threads, default precision {args.precision}"
     )
     for method in args.methods:
-        runs = {
-            "exact": build_detector(method, args, "exact", "float32"),
-            "default": build_detector(method, args, "fast", args.precision),
-        }
+        built = detectors_or_skip(method, args, ("exact", "float32"), ("fast", args.precision))
+        if built is None:
+            continue
+        runs = dict(zip(("exact", "default"), built))
         for detector in runs.values():
             detector.predict(images[:1])  # text features, position embedding
         seconds = {name: [] for name in runs}
@@ -245,10 +260,10 @@ def agreement(args) -> None:
         f"({', '.join(AGREEMENT_FOLDERS)}): float32 vs {precision}"
     )
     for method in args.methods:
-        full, reduced = (
-            build_detector(method, args, "fast", "float32"),
-            build_detector(method, args, "fast", precision),
-        )
+        built = detectors_or_skip(method, args, ("fast", "float32"), ("fast", precision))
+        if built is None:
+            continue
+        full, reduced = built
         a, b = full.predict(images), reduced.predict(images)
         diffs = [float(np.abs(x.heatmap - y.heatmap).max()) for x, y in zip(a, b)]
         spans = [float(x.heatmap.max() - x.heatmap.min()) for x in a]
@@ -328,7 +343,10 @@ def cuda_report(args) -> None:
         f"bf16 dense peak {peak or 'unknown'} TFLOP/s"
     )
     for method in args.methods:
-        detector = build_detector(method, args, "fast", args.precision, device="cuda")
+        built = detectors_or_skip(method, args, ("fast", args.precision), device="cuda")
+        if built is None:
+            continue
+        detector = built[0]
         dtype = str(detector.execution.dtype(detector.device)).replace("torch.", "")
         flops = flops_per_image(detector)
         fits = largest_batch(detector)

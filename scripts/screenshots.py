@@ -1,5 +1,6 @@
 """Retake the README screenshots: the main window with a heatmap, a mask being edited,
-a CT slice under a window/level preset, and a large wafer image zoomed in with the navigator.
+the click tool correcting a proposal, a CT slice under a window/level preset, and a large
+wafer image zoomed in with the navigator.
 
 Renders offscreen (no display needed, QWidget.grab) on generated demo data
 (`zsad_desktop.demo.plates`, `demo_ct`, `demo_wafer`), each shot in its own
@@ -9,7 +10,7 @@ noise, so by default the heatmaps come from stand-in detectors
 window's Model field: "contrast-demo" (plates), "bright-blob-demo" (CT),
 "dark-spot-demo" (wafer). With weights, pass a real one (used for every shot):
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only plates ct wafer]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only plates clicks ct wafer]
     .venv/bin/python scripts/screenshots.py --method baseline --model-name ViT-L-14-336 --pretrained openai --image-size 518
 """
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import screenshot_detectors  # noqa: E402,F401 - registers the stand-in detectors
-from PySide6.QtCore import QPointF  # noqa: E402
+from PySide6.QtCore import QPointF, QRectF  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from zsad_desktop.app.review.review_session import DetectorSettings  # noqa: E402
@@ -41,7 +42,7 @@ from zsad_desktop.demo.wafer import write_wafer_demo  # noqa: E402
 from zsad_desktop.ui.main_window import MainWindow  # noqa: E402
 from zsad_desktop.ui.viewer.mask_tools import Tool  # noqa: E402
 
-SHOTS = ("plates", "ct", "wafer")
+SHOTS = ("plates", "clicks", "ct", "wafer")
 CT_PRESET = "CT subdural"
 WAFER_SIDE = 8192
 
@@ -167,6 +168,52 @@ def main_window_shots(app: QApplication, folder: Path, detector: DetectorSetting
     window.close()
 
 
+def deepest_point(mask: np.ndarray) -> tuple[int, int]:
+    """(x, y) of the pixel farthest inside `mask`: where a reviewer clicks "defect here"."""
+    distance = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    return int(x), int(y)
+
+
+def click_shot(app: QApplication, folder: Path, detector: DetectorSettings, out: Path) -> None:
+    """click_tool.png: a strict threshold's proposal covers part of a scratch; one click on the missed
+    part ("defect here", green) grows it, one on a stray proposed region ("not defect here", red)
+    removes that; zoomed to the scratch."""
+    window = open_window(app, folder, detector, "inspector")
+    rows = window.gallery_model.rows
+    truths = {i: truth_mask(folder, r.rel_path) for i, r in enumerate(rows) if "scratch" in r.rel_path}
+    pick = max((i for i, t in truths.items() if t is not None), key=lambda i: truths[i].sum())
+    show_row(app, window, pick)
+    model, viewer = window.model, window.viewer
+    model.set_display(threshold=0.85, heatmap_opacity=0.2)
+    window.set_tool(Tool.CLICK)
+    truth = truths[pick]
+    missed = truth & ~model.editor.mask
+    if missed.any():
+        model.clicks.click(*deepest_point(missed), positive=True)
+        wait(app, lambda: not model.clicks.pending)
+    ys, xs = np.nonzero(truth)
+    top, left, bottom, right = ys.min(), xs.min(), ys.max() + 1, xs.max() + 1
+    margin = max(bottom - top, right - left) // 2
+    near_truth = cv2.dilate(truth.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    count, labels = cv2.connectedComponents(model.editor.mask.astype(np.uint8), connectivity=8)
+    stray = np.isin(labels, [k for k in range(1, count) if not (near_truth & (labels == k)).any()])
+    if stray.any():
+        model.clicks.click(*deepest_point(stray), positive=False)
+    else:  # nothing stray: "not defect here" beside the scratch
+        near = np.zeros_like(truth)
+        near[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin] = True
+        model.clicks.click(*deepest_point(near & ~truth), positive=False)
+    wait(app, lambda: not model.clicks.pending)
+    viewer.fitInView(
+        QRectF(left - margin, top - margin, right - left + 2 * margin, bottom - top + 2 * margin)
+    )
+    viewer.zoomChanged.emit(viewer.scale_factor)
+    wait(app, lambda: viewer.image_item.levels_ready and viewer.heatmap_item.levels_ready)
+    save(app, window, out / "click_tool.png")
+    window.close()
+
+
 def ct_shot(app: QApplication, folder: Path, detector: DetectorSettings, out: Path) -> None:
     """ct_window_level.png: the slice of the series with the largest bleed, its heatmap, a CT window preset."""
     window = open_window(app, folder, detector, "radiologist")
@@ -239,6 +286,9 @@ def main() -> None:
         if "plates" in args.only:
             folder = args.folder or write_demo_folder(work / "metal_plate")
             main_window_shots(app, folder, detector("contrast-demo", "metal plate"), args.out)
+        if "clicks" in args.only:
+            folder = args.folder or write_demo_folder(work / "metal_plate_clicks")
+            click_shot(app, folder, detector("contrast-demo", "metal plate"), args.out)
         if "ct" in args.only:
             ct_shot(app, write_ct_demo(work / "head_ct"), detector("bright-blob-demo", "brain"), args.out)
         if "wafer" in args.only:

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,lint]'
 export QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1
 exec .venv/bin/python -m pytest -q "$@"

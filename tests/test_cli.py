@@ -83,3 +83,15 @@ def _numbers(value):
             yield from _numbers(inner)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         yield float(value)
+
+
+def test_predict_into_an_existing_file_says_so_and_leaves_it(tmp_path, capsys):
+    (tmp_path / "images").mkdir()
+    taken = tmp_path / "scores.csv"
+    taken.write_text("kept")
+    for out in (taken, taken / "inside"):
+        assert cli.main(["predict", str(tmp_path / "images"), "--out", str(out), *TINY_OPTIONS]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --out") and "a file" in err and "folder" in err, err
+        assert len(err.strip().splitlines()) == 1 and "Errno" not in err
+    assert taken.read_text() == "kept"

@@ -1,4 +1,4 @@
-"""Issue 14 through the app: the reviewer's normals in a workspace, the review session, and `zsad predict`.
+"""The normal memory through the app: the reviewer's normals in a workspace, the review session, and `zsad predict`.
 
 The detection-level proof (tests/detection/test_normal_memory.py) fuses maps by hand; these go through the
 workspace: images marked NORMAL with `record_review`, the memory synced from the reviews, predictions stored

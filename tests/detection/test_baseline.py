@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY
+from tests.tolerances import assert_close_to_scale
 from zsad_desktop.detection.interface import DetectorError, available_methods, create_detector
 from zsad_desktop.imaging import read_rgb8
 
@@ -36,10 +37,12 @@ def test_model_id_changes_with_settings_that_change_results():
     assert _detector().model_id != _detector(score_fusion="max").model_id
 
 
+@pytest.mark.reference
 def test_batch_size_does_not_change_results():
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (70, 80, 3), dtype=np.uint8) for _ in range(3)]
     one = _detector(batch_size=1).predict(images)
     three = _detector(batch_size=3).predict(images)
     for a, b in zip(one, three):
-        np.testing.assert_allclose(a.heatmap, b.heatmap, atol=1e-5)
+        # another batch shape blocks the products differently: rounding only
+        assert_close_to_scale(b.heatmap, a.heatmap, 1e-5, "map, batch of 3 vs 1")

@@ -1,7 +1,9 @@
-"""Engines and precision: the fast engine equals the exact float32 one within 1e-4 on every method's
-maps, never builds a tokens x tokens matrix, and bfloat16 autocast does run when chosen."""
+"""Engines and precision: the fast engine equals the exact float32 one within a measured bound (at most
+1e-4) on every method's maps, never builds a tokens x tokens matrix, and bfloat16 autocast does run when chosen."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from tests.conftest import TINY_TEXT768
+from tests.tolerances import assert_close_to_scale, assert_kernels_agree
 from zsad_desktop.detection import execution
 from zsad_desktop.detection.backbone import BackboneSpec, shared_backbone
 from zsad_desktop.detection.dense import (
@@ -23,6 +26,12 @@ from zsad_desktop.detection.methods.aaclip.model import AACLIPAdapters, AdapterL
 from zsad_desktop.detection.methods.crane.prompt_learner import CranePromptLearner
 from zsad_desktop.imaging import read_rgb8
 
+# Largest seen with ATEN_CPU_CAPABILITY=avx2 / =default (oneDNN AVX2 / SSE4.1) on an AMD EPYC without
+# AVX-512 (tests/tolerances.py): maps 1.1e-6 / 1.2e-6 (AA-CLIP's; baseline 1.2e-7, Crane 1.5e-7), scores
+# 2.4e-7 / 2.4e-7; attention 3.8e-7 / 3.8e-7 of its peak. Bounds keep about 15-25x over that.
+ENGINE_MAP_BOUND = 2e-5  # maps and scores (range about 1), exact engine against the fast one in float32
+SDPA_TOLERANCE = 1e-5  # x max |attention output|
+
 
 @pytest.fixture(scope="module")
 def backbone():
@@ -35,7 +44,24 @@ def images(shared_data):
     return [read_rgb8(p) for p in paths]
 
 
-def detector(method: str, backbone, **execution_settings):
+@pytest.fixture(scope="module")
+def few_prompts(tmp_path_factory):
+    """Four sentences instead of the ensemble's 112: both engines share the text, whose encoding
+    would take most of these tests' time."""
+    path = tmp_path_factory.mktemp("prompts") / "few.json"
+    path.write_text(
+        json.dumps(
+            {
+                "normal_states": ["{}", "flawless {}"],
+                "abnormal_states": ["damaged {}", "broken {}"],
+                "templates": ["a photo of a {}."],
+            }
+        )
+    )
+    return str(path)
+
+
+def detector(method: str, backbone, prompts_file: str | None = None, **execution_settings):
     torch.manual_seed(0)
     if method == "crane":
         prompts = CranePromptLearner(backbone).requires_grad_(False)
@@ -53,36 +79,40 @@ def detector(method: str, backbone, **execution_settings):
             calibration={"map_low": 0, "map_high": 1},
             **execution_settings,
         )
-    return create_detector("baseline", backbone=backbone, **execution_settings)
+    return create_detector("baseline", backbone=backbone, prompts_file=prompts_file, **execution_settings)
 
 
+@pytest.mark.reference
 @pytest.mark.parametrize("mode", [DenseAttention.VV, DenseAttention.QKV])
 def test_sdpa_self_correlation_equals_the_explicit_weights(mode):
     q, k, v = torch.randn(3, 2, 4, 50, 16, generator=torch.Generator().manual_seed(0))
     scale = 16**-0.5
     ts = (v,) if mode is DenseAttention.VV else (q, k, v)
     explicit = sum(torch.softmax(t @ t.transpose(-2, -1) * scale, dim=-1) for t in ts) @ v
-    torch.testing.assert_close(self_correlation_sdpa(q, k, v, mode), explicit, rtol=0, atol=1e-5)
+    assert_close_to_scale(self_correlation_sdpa(q, k, v, mode), explicit, SDPA_TOLERANCE, "attention")
     other = DenseAttention.QKV if mode is DenseAttention.VV else DenseAttention.VV
     assert (
         self_correlation_sdpa(q, k, v, other) - explicit
     ).abs().max() > 1e-2  # the comparison can tell modes apart
 
 
+@pytest.mark.reference
 @pytest.mark.parametrize("method", ["baseline", "crane", "aaclip"])
-def test_fast_engine_maps_equal_the_exact_engine_within_1e_4(method, backbone, images):
-    exact = detector(method, backbone, engine="exact").predict(images)
-    fast = detector(method, backbone, engine="fast", precision="float32").predict(images)
+def test_fast_engine_maps_equal_the_exact_engine(method, backbone, images, few_prompts):
+    exact = detector(method, backbone, few_prompts, engine="exact").predict(images)
+    fast = detector(method, backbone, few_prompts, engine="fast", precision="float32").predict(images)
     for a, b in zip(exact, fast):
-        assert np.abs(a.heatmap - b.heatmap).max() <= 1e-4 and abs(a.score - b.score) <= 1e-4
+        assert_kernels_agree(b.heatmap, a.heatmap, ENGINE_MAP_BOUND, f"{method} map")
+        assert_kernels_agree(b.score, a.score, ENGINE_MAP_BOUND, f"{method} score")
         assert a.model_id == b.model_id  # how it ran is not part of the model's identity
 
 
-def test_the_engine_comparison_can_fail(backbone, images):
+def test_the_engine_comparison_can_fail(backbone, images, few_prompts):
     """The same check between two different dense attentions finds them apart."""
-    vv = create_detector("baseline", backbone=backbone, dense_attention="vv", engine="exact").predict(images)
-    qkv = create_detector("baseline", backbone=backbone, dense_attention="qkv", engine="fast").predict(images)
-    assert max(np.abs(a.heatmap - b.heatmap).max() for a, b in zip(vv, qkv)) > 1e-4
+    settings = dict(backbone=backbone, prompts_file=few_prompts)
+    vv = create_detector("baseline", dense_attention="vv", engine="exact", **settings).predict(images)
+    qkv = create_detector("baseline", dense_attention="qkv", engine="fast", **settings).predict(images)
+    assert max(np.abs(a.heatmap - b.heatmap).max() for a, b in zip(vv, qkv)) > ENGINE_MAP_BOUND
 
 
 class Shapes(TorchDispatchMode):
@@ -144,6 +174,7 @@ class LinearDtypes(TorchDispatchMode):
         return out
 
 
+@pytest.mark.reference
 @pytest.mark.skipif(not execution.cpu_supports_bf16(), reason="this CPU has no native bfloat16")
 def test_bfloat16_on_the_cpu_runs_in_bfloat16_and_stays_close(backbone, images):
     full = detector("baseline", backbone, precision="float32")
@@ -156,4 +187,6 @@ def test_bfloat16_on_the_cpu_runs_in_bfloat16_and_stays_close(backbone, images):
     for x, y in zip(a, b):
         assert y.heatmap.dtype == np.float32
         assert not np.array_equal(x.heatmap, y.heatmap)
+        # a correlation: free of the maps' scale. Set on a CPU with avx512_bf16 (the README's agreement
+        # table measures 0.994 or more at 518 px); this AMD EPYC has none, so it skips here.
         assert np.corrcoef(x.heatmap.ravel(), y.heatmap.ravel())[0, 1] > 0.9

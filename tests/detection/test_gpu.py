@@ -8,12 +8,17 @@ import pytest
 import torch
 
 from tests.conftest import TINY
+from tests.tolerances import assert_kernels_agree
 from zsad_desktop.detection.backbone import BackboneSpec, shared_backbone
 from zsad_desktop.detection.device import map_in_batches
 from zsad_desktop.detection.execution import resolve_precision
 from zsad_desktop.detection.interface import create_detector
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+# maps and scores of different CUDA kernels (or batch shapes) in float32, TF32 off: the CPU's bound
+# (tests/detection/test_engine.py), not measured across GPUs
+GPU_MAP_BOUND = 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,7 @@ def test_default_precision_on_a_gpu_is_reduced():
 
 
 @pytest.mark.parametrize("dense_attention", ["vv", "qkv"])
-def test_fast_engine_on_cuda_equals_exact_within_1e_4(gpu_backbone, images, dense_attention):
+def test_fast_engine_on_cuda_equals_exact(gpu_backbone, images, dense_attention):
     exact = create_detector(
         "baseline", backbone=gpu_backbone, dense_attention=dense_attention, engine="exact"
     ).predict(images)
@@ -44,7 +49,8 @@ def test_fast_engine_on_cuda_equals_exact_within_1e_4(gpu_backbone, images, dens
         "baseline", backbone=gpu_backbone, dense_attention=dense_attention, engine="fast", precision="float32"
     ).predict(images)
     for a, b in zip(exact, fast):
-        assert np.abs(a.heatmap - b.heatmap).max() <= 1e-4 and abs(a.score - b.score) <= 1e-4
+        assert_kernels_agree(b.heatmap, a.heatmap, GPU_MAP_BOUND, "map")
+        assert_kernels_agree(b.score, a.score, GPU_MAP_BOUND, "score")
 
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
@@ -113,4 +119,4 @@ def test_a_detector_under_a_small_memory_cap_halves_its_batch_and_gives_the_same
     halved = detector.predict(images)
     assert len(halved) == len(images)
     for a, b in zip(alone, halved):
-        assert np.abs(a.heatmap - b.heatmap).max() <= 1e-4
+        assert_kernels_agree(b.heatmap, a.heatmap, GPU_MAP_BOUND, "map, halved batch")

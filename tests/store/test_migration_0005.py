@@ -1,6 +1,7 @@
 """Migration 0005 adds the cached informativeness to a 0004 database's predictions, keeping them."""
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from zsad_desktop.store import Database, Prediction, open_database, sqlite_url
@@ -22,7 +23,7 @@ def test_a_0004_database_upgrades_with_its_predictions_and_no_informativeness_ye
         )
     old.dispose()
     upgraded = open_database(url)
-    assert upgraded.schema_revision() == "0005"
+    assert upgraded.schema_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
     with upgraded.session() as session:
         prediction = session.scalars(select(Prediction)).one()
         assert (prediction.score, prediction.informativeness) == (0.7, None)

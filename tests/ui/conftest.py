@@ -21,7 +21,7 @@ def hazelnut_folder(tmp_path, shared_data):
 def tiny_prefs():
     """AppSettings for the 4-block random ViT at 112 px on the CPU."""
     # normal_memory off: marking an image normal would switch the active model to a memory version in the
-    # background (issue 14), and these tests count predictions and scores of the plain model
+    # background, and these tests count predictions and scores of the plain model
     detector = DetectorSettings(
         model_name=TINY,
         pretrained="random",

@@ -67,6 +67,7 @@ def test_only_checked_when_qt_would_use_xcb_on_linux():
 
 def test_the_check_prints_the_command_and_fails_when_it_cannot_install(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
     monkeypatch.setattr(qt_libraries.sys, "platform", "linux")
     monkeypatch.setattr(qt_libraries, "xcb_plugin", lambda: tmp_path / "libqxcb.so")
     monkeypatch.setattr(qt_libraries, "ldd", lambda library: MINIMAL_DEBIAN_LDD)
@@ -87,6 +88,7 @@ def test_as_root_with_apt_it_installs_the_packages(tmp_path):
     _executable(bin_dir / "apt-get", f'#!/bin/sh\necho "$@" >> {log}\ntouch {installed}\n')
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     env.pop("QT_QPA_PLATFORM", None)
+    env["DISPLAY"] = ":0"
     as_root = "import sys; from zsad_desktop.ui import qt_libraries as q; q.can_install_with_apt = lambda: True; sys.exit(q.main())"
     done = subprocess.run([sys.executable, "-c", as_root], env=env, cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -115,3 +117,43 @@ def test_run_script_stops_before_the_window_when_the_check_fails(tmp_path):
     assert done.returncode != 0
     assert "libxcb-cursor0" in done.stderr
     assert calls.read_text().splitlines() == ["-m zsad_desktop.ui.qt_libraries"]
+
+
+def test_a_display_is_needed_only_by_qts_display_platforms_on_linux():
+    assert qt_libraries.display_missing({}, "linux")
+    assert qt_libraries.display_missing({"QT_QPA_PLATFORM": "wayland;xcb", "DISPLAY": " "}, "linux")
+    assert not qt_libraries.display_missing({"DISPLAY": ":0"}, "linux")
+    assert not qt_libraries.display_missing({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert not qt_libraries.display_missing({"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert not qt_libraries.display_missing({}, "darwin") and not qt_libraries.display_missing({}, "win32")
+
+
+def test_run_script_without_a_display_says_so_instead_of_qts_core_dump(tmp_path):
+    """scripts/run.sh as in an SSH session (real check, real subprocess): no display, so no window and
+    no talk of libxcb-cursor0, but how to get a window and the command line to use instead."""
+    root = tmp_path / "repo"
+    (root / "scripts").mkdir(parents=True)
+    (root / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "run.sh", root / "scripts" / "run.sh")
+    _executable(root / ".venv" / "bin" / "pip", "#!/bin/sh\nexit 0\n")
+    # the package's python, without main.py: the window must not be reached
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONPATH"] = str(REPO)
+    done = subprocess.run(["bash", str(root / "scripts" / "run.sh")], env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert "no display was found" in done.stderr and "ssh -X" in done.stderr
+    assert "zsad predict FOLDER --out DIR" in done.stderr and "libxcb-cursor0" not in done.stderr
+
+
+def test_the_window_command_without_a_display_says_so(monkeypatch, capsys):
+    from PySide6.QtWidgets import QApplication
+
+    from zsad_desktop.ui import launch
+
+    monkeypatch.setattr(QApplication, "instance", staticmethod(lambda: None))
+    monkeypatch.setattr(qt_libraries.sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert launch.run_gui() == 1
+    assert "no display was found" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The issue's proof: drive the real window as a reviewer would and find every review in the database.
+"""The review loop end to end: drive the real window as a reviewer would and find every review in the database.
 
 Open ../shared/data/mvtec_ad/hazelnut, wait for the tiny backbone's predictions,
 step with the keyboard, paint, undo, accept, mark normal, close, reopen.

@@ -96,15 +96,22 @@ def execution_line(detector) -> str:
     return f"{name} on {device}: {execution.engine} engine, {dtype}{hint}"
 
 
-def tqdm_progress(description: str):
-    from tqdm import tqdm
+class TqdmProgress:
+    """A progress callback (done, total) drawing a tqdm bar on stderr; `close` ends the bar."""
 
-    bar = tqdm(desc=description, unit="img", file=sys.stderr)
+    def __init__(self, description: str) -> None:
+        from tqdm import tqdm
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+        self._bar = tqdm(desc=description, unit="img", file=sys.stderr)
 
-    update.close = bar.close  # type: ignore[attr-defined]
-    return update
+    def __call__(self, done: int, total: int) -> None:
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def tqdm_progress(description: str) -> TqdmProgress:
+    return TqdmProgress(description)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from zsad_desktop.cli.cluster_command import add_cluster_options, cmd_cluster_predict
 from zsad_desktop.cli.detector_options import (
+    TqdmProgress,
     add_detector_options,
     build_detector,
     execution_line,
@@ -96,6 +96,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 f"{args.folder}: not a folder (zsad predict scores the images below a folder)"
             )
         raise FileNotFoundError(f"{args.folder}: no such folder")
+    problem = _out_folder_problem(args.out)
+    if problem:  # before the detector loads, and nothing is written
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     detector = build_detector(args)
     if args.normals is not None:
         detector = _with_normals(detector, args.normals, choice, window)
@@ -114,8 +118,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         window=window,
     )
     progress.close()
-    for error in result.failed:
-        print(f"skipped {error}", file=sys.stderr)
+    for failure in result.failed:
+        print(f"skipped {failure}", file=sys.stderr)
     print(f"{result.summary()}; scores in {name_text(str(args.out / 'scores.csv'))}")
     return 0
 
@@ -140,6 +144,22 @@ def _with_normals(detector, normals: Path, choice, window):
         print(f"skipped normal {error}", file=sys.stderr)
     print(f"normal memory: {len(memory)} images from {name_text(str(normals))}", file=sys.stderr)
     return MemoryDetector(detector, memory, extractor)
+
+
+def _out_folder_problem(out: Path) -> str | None:
+    """Why `out` cannot be the output folder: it, or a folder above it, is a file."""
+    from zsad_desktop.imaging.file_names import name_text
+
+    for path in (out, *out.parents):
+        if path.exists():
+            if path.is_dir():
+                return None
+            where = "is a file" if path == out else f"is inside {name_text(str(path))}, a file"
+            return (
+                f"--out {name_text(str(out))} {where}; --out names a folder for the heatmaps and "
+                "scores.csv: give a new or existing folder"
+            )
+    return None
 
 
 def _missing_out() -> int:
@@ -174,7 +194,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from zsad_desktop.app.training.dataset_evaluation import evaluate_dataset
 
     detector = build_detector(args)
-    bars: dict[str, Callable] = {}
+    bars: dict[str, TqdmProgress] = {}
 
     def progress(category: str, done: int, total: int) -> None:
         bars.setdefault(category, tqdm_progress(category))(done, total)

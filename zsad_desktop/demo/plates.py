@@ -16,7 +16,7 @@ DEFECTS = ("scratch", "stain")
 
 
 def _plate(rng: np.random.Generator, size: int) -> np.ndarray:
-    grain = rng.normal(0, 1, (size, size)).astype(np.float32)
+    grain: np.ndarray = rng.normal(0, 1, (size, size)).astype(np.float32)
     grain = cv2.GaussianBlur(grain, (0, 0), sigmaX=8, sigmaY=0.6)  # brushed along x
     shade = (
         np.linspace(0.9, 1.1, size, dtype=np.float32)[None, :]

@@ -25,7 +25,7 @@ def select_device(preference: str = "auto") -> torch.device:
 
 def default_batch_size(device: torch.device, image_size: int) -> int:
     if device.type != "cuda":
-        return 1  # measured on a 2-core CPU: batches of 2, 4, 8 are slower per image than 1 (issue 13)
+        return 1  # measured on a 2-core CPU: batches of 2, 4, 8 are slower per image than 1
     free, _ = torch.cuda.mem_get_info(device)
     per_image = (
         0.35e9 * (image_size / 518) ** 4

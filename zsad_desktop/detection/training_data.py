@@ -41,7 +41,7 @@ class TrainingSample:
 
 def mean_fill(mean: Sequence[float] = OPENAI_DATASET_MEAN) -> tuple[int, int, int]:
     """The uint8 colour that normalises to (about) zero."""
-    return tuple(int(round(255 * m)) for m in mean)  # type: ignore[return-value]
+    return tuple(int(round(255 * m)) for m in mean)
 
 
 def augmentation(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -138,7 +139,7 @@ def _check_complete(path: Path, ds: pydicom.Dataset) -> None:
         if element.value is not None:
             present = len(element.value)
         else:  # deferred: still on disk
-            present = max(0, path.stat().st_size - element.value_tell)
+            present = max(0, path.stat().st_size - element.value_tell)  # type: ignore[attr-defined]  # set on deferred elements only, not in the stub
         if present < length:
             raise ImageLoadError(path, f"DICOM pixel data is truncated ({present} of {length} bytes present)")
 
@@ -172,7 +173,7 @@ def _decode(path: Path, ds: pydicom.Dataset, index: int | None) -> np.ndarray:
         ) from None
 
 
-def _install_hint(decoder) -> str:
+def _install_hint(decoder: Any) -> str:
     """'pip install pylibjpeg pylibjpeg-libjpeg, or pip install python-gdcm' from pydicom's missing plugins."""
     options = []
     for (
@@ -225,7 +226,7 @@ def _mirror_point(ds: pydicom.Dataset, index: int) -> float:
     return float(ends[0] + ends[1])
 
 
-def _first_number(value) -> float | None:
+def _first_number(value: Any) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):

@@ -18,7 +18,11 @@ class ImageLoadError(Exception):
         self.path = Path(path)
         self.reason = reason
 
-    def __reduce__(self):  # keeps the two-argument form through pickling (worker processes)
+    def __reduce__(
+        self,
+    ) -> tuple[
+        type[ImageLoadError], tuple[Path, str]
+    ]:  # keeps the two-argument form through pickling (worker processes)
         return type(self), (self.path, self.reason)
 
 

@@ -35,11 +35,11 @@ def blend(rgb8: np.ndarray, colour: np.ndarray, alpha: float | np.ndarray) -> np
     if np.ndim(alpha) == 0:
         weight = float(np.clip(alpha, 0.0, 1.0))
         return cv2.addWeighted(rgb8, 1.0 - weight, colour, weight, 0.0)
-    weight = np.clip(np.nan_to_num(np.asarray(alpha, np.float32)), 0.0, 1.0)
-    if weight.shape != rgb8.shape[:2]:
-        raise ValueError(f"alpha map {weight.shape} does not match the image {rgb8.shape[:2]}")
-    weight = weight[..., None]
-    mixed = rgb8.astype(np.float32) * (1.0 - weight) + colour.astype(np.float32) * weight
+    weights = np.clip(np.nan_to_num(np.asarray(alpha, np.float32)), 0.0, 1.0)
+    if weights.shape != rgb8.shape[:2]:
+        raise ValueError(f"alpha map {weights.shape} does not match the image {rgb8.shape[:2]}")
+    weights = weights[..., None]
+    mixed = rgb8.astype(np.float32) * (1.0 - weights) + colour.astype(np.float32) * weights
     return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 

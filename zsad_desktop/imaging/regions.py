@@ -59,7 +59,7 @@ def _plain_tiff(path: Path) -> tifffile.TiffFile | None:
     except Exception:  # noqa: BLE001 - a damaged file fails in many ways here: the loader says what is wrong
         return None
     try:
-        page = tif.pages[0]
+        page = tif.pages.first
     except Exception:  # noqa: BLE001 - as above (no first page, a broken directory)
         tif.close()
         return None
@@ -80,8 +80,8 @@ def _plain_tiff(path: Path) -> tifffile.TiffFile | None:
     return tif
 
 
-def _in_place(tif: tifffile.TiffFile, path: Path):
-    page = tif.pages[0]
+def _in_place(tif: tifffile.TiffFile, path: Path) -> Any:
+    page = tif.pages.first
     if page.is_memmappable:
         return tifffile.memmap(path, page=0, mode="r")
     try:

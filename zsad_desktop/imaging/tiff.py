@@ -25,7 +25,7 @@ TIFFFILE_MODELS = (PHOTOMETRIC.MINISWHITE, PHOTOMETRIC.MINISBLACK, PHOTOMETRIC.R
 def read_tiff(path: Path, pillow_reader: Callable[[Path], np.ndarray]) -> tuple[np.ndarray, int]:
     """(pixels, bit depth) of the first page; `pillow_reader` is the fallback decoder."""
     with tifffile.TiffFile(path) as tif:
-        page = tif.pages[0]
+        page = tif.pages.first
         if page.photometric not in TIFFFILE_MODELS:
             return _with_pillow(path, pillow_reader, None)
         try:
@@ -41,7 +41,7 @@ def read_tiff(path: Path, pillow_reader: Callable[[Path], np.ndarray]) -> tuple[
 
 def tiff_info(path: Path) -> ImageInfo:
     with tifffile.TiffFile(path) as tif:
-        page = tif.pages[0]
+        page = tif.pages.first
         width, height = page.imagewidth, page.imagelength
         if swaps_sides(_orientation(page)):
             width, height = height, width
@@ -54,7 +54,9 @@ def _orientation(page: tifffile.TiffPage) -> int | None:
     return int(tag.value) if tag is not None else None
 
 
-def _with_pillow(path: Path, pillow_reader, cause: Exception | None) -> tuple[np.ndarray, int]:
+def _with_pillow(
+    path: Path, pillow_reader: Callable[[Path], np.ndarray], cause: Exception | None
+) -> tuple[np.ndarray, int]:
     try:
         pixels = pillow_reader(path)
     except Exception as exc:  # noqa: BLE001 - any Pillow failure: say what would decode it instead
@@ -73,7 +75,7 @@ def _as_displayable(page: tifffile.TiffPage, pixels: np.ndarray, path: Path) -> 
         raise ImageLoadError(path, f"unsupported TIFF page layout {page.dims} {pixels.shape}")
     bits = int(page.bitspersample)
     if page.photometric == PHOTOMETRIC.PALETTE and page.colormap is not None:
-        colours = page.colormap[:, pixels]  # (3, H, W)
+        colours: np.ndarray = page.colormap[:, pixels]  # (3, H, W)
         colours = colours >> 8 if colours.max() > 255 else colours
         return np.moveaxis(colours, 0, -1).astype(np.uint8), 8
     if pixels.dtype == np.bool_:

@@ -14,6 +14,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -44,7 +45,7 @@ def _alembic_config() -> Config:
     return config
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     # SQLAlchemy's own BEGIN is used (see _sqlite_begin), not the driver's implicit one.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -168,7 +169,7 @@ class Database:
         with self._statistics_lock:
             self._rows_at_analysis = rows
 
-    def _count_new_rows(self, session: Session, _context, _instances) -> None:
+    def _count_new_rows(self, session: Session, _context: object, _instances: object) -> None:
         with self._statistics_lock:
             self._new_rows += len(session.new)
 

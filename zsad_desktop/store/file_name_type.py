@@ -8,7 +8,7 @@ original, which opens the file. Comparisons (`==`, `in_`) go through the same fo
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import Dialect, String
 from sqlalchemy.types import TypeDecorator
 
 from zsad_desktop.imaging.file_names import name_from_text, name_text
@@ -18,8 +18,8 @@ class FileNameText(TypeDecorator):
     impl = String
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else name_text(value)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else name_from_text(value)

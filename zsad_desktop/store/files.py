@@ -67,7 +67,7 @@ class PixelFiles:
         if image_shape is not None and tuple(image_shape) != heatmap.shape:
             arrays["image_shape"] = np.asarray(image_shape, np.int64)
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
         with atomic_write(self.root / relative) as handle:
             handle.write(buffer.getvalue())
         return relative
@@ -81,7 +81,8 @@ class PixelFiles:
         try:
             with np.load(self.root / relative) as data:
                 heatmap = data["heatmap"].astype(np.float32)
-                shape = tuple(int(v) for v in data["image_shape"]) if "image_shape" in data else heatmap.shape
+                stored = data["image_shape"] if "image_shape" in data else heatmap.shape
+                shape = (int(stored[0]), int(stored[1]))
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
             raise StoreError(f"the heatmap {self.root / relative} cannot be read: {error}") from None
         return heatmap, shape

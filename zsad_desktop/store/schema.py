@@ -154,6 +154,12 @@ class Review(Base):
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     mask_area: Mapped[int | None] = mapped_column(BigInteger)  # defect pixels of the final mask
+    # corrective actions of all visits (see app.viewer.effort); NULL: decided before they were counted
+    effort_clicks: Mapped[int | None] = mapped_column(Integer)
+    effort_brush_strokes: Mapped[int | None] = mapped_column(Integer)
+    effort_polygon_vertices: Mapped[int | None] = mapped_column(Integer)
+    effort_removed_regions: Mapped[int | None] = mapped_column(Integer)
+    effort_snaps: Mapped[int | None] = mapped_column(Integer)
 
 
 class ReviewEvent(Base):
@@ -171,6 +177,12 @@ class ReviewEvent(Base):
     mask_area: Mapped[int | None] = mapped_column(BigInteger)
     proposal_file: Mapped[str | None] = mapped_column(String(512))
     model_version: Mapped[str | None] = mapped_column(String(255))
+    # corrective actions of this decision's visit; NULL: decided before they were counted
+    effort_clicks: Mapped[int | None] = mapped_column(Integer)
+    effort_brush_strokes: Mapped[int | None] = mapped_column(Integer)
+    effort_polygon_vertices: Mapped[int | None] = mapped_column(Integer)
+    effort_removed_regions: Mapped[int | None] = mapped_column(Integer)
+    effort_snaps: Mapped[int | None] = mapped_column(Integer)
 
 
 class ModelVersion(Base):

@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.predictions.scaleMayHaveChanged.connect(self.review.refresh_scale)
         self.predictions.firstLook.connect(self._first_look)
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.model.events.connect("message", lambda text: self.statusBar().showMessage(text, 6000))
         self.review.detectorInputChanged.connect(self._window_fed_to_detector)
         self.scanning = JobBridge(self)
         self.scanning.scanned.connect(self._scanned)
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
             "previous": lambda: self.step(-1),
             **{
                 name: (lambda n=name: self.edit(n))
-                for name in ("undo", "redo", "use_proposal", "fill", "clear")
+                for name in ("undo", "redo", "use_proposal", "fill", "clear", "snap", "clear_clicks")
             },
             **{tool.value: (lambda t=tool: self.set_tool(t)) for tool in Tool},
             "smaller": lambda: self.resize_brush(1 / 1.25),
@@ -311,6 +312,8 @@ class MainWindow(QMainWindow):
             "use_proposal": self.model.use_proposal,
             "fill": self.model.fill_holes,
             "clear": self.model.clear,
+            "snap": self.model.clicks.snap,
+            "clear_clicks": self.model.clicks.clear,
         }[what]()
 
     def open_export(self) -> None:

@@ -1,4 +1,9 @@
-"""Before the window starts on Linux: are the system libraries Qt's xcb plugin needs installed?
+"""Before the window starts on Linux: is there a display, and are the system libraries Qt's xcb
+plugin needs installed?
+
+Without a display (an SSH session: no DISPLAY, no WAYLAND_DISPLAY) Qt aborts with a core dump whose
+message blames libxcb-cursor0 even when it is installed, so the display is checked first and the
+user is told how to get a window or to use the command line instead.
 
 A minimal Debian lacks several (libxcb-cursor0, libxcb-icccm4, ...) and Qt then stops with
 "Could not load the Qt platform plugin xcb", which names none of them. scripts/run.sh runs
@@ -70,6 +75,30 @@ def uses_xcb(environ: dict[str, str] | os._Environ = os.environ, platform: str =
     return first in ("", "xcb")
 
 
+# Qt platforms that draw through a display server; the others (offscreen, minimal, eglfs, linuxfb,
+# vnc) need none.
+_DISPLAY_PLATFORMS = ("", "xcb", "wayland", "wayland-egl")
+
+
+def display_missing(environ: dict[str, str] | os._Environ = os.environ, platform: str | None = None) -> bool:
+    """On Linux, Qt would need a display server but neither DISPLAY nor WAYLAND_DISPLAY names one."""
+    if not (platform or sys.platform).startswith("linux"):
+        return False
+    first = environ.get("QT_QPA_PLATFORM", "").strip().split(";")[0].split(":")[0].strip()
+    if first not in _DISPLAY_PLATFORMS:
+        return False
+    return not (environ.get("DISPLAY", "").strip() or environ.get("WAYLAND_DISPLAY", "").strip())
+
+
+NO_DISPLAY_ADVICE = """\
+The review window cannot start: no display was found (neither DISPLAY nor WAYLAND_DISPLAY is set,
+as in an SSH session).
+To see the window, run it from a desktop session on this computer, or connect with X forwarding
+(`ssh -X user@host`, then ./scripts/run.sh again).
+Without a window, the command line does the same work: `.venv/bin/zsad predict FOLDER --out DIR`
+writes heatmaps and scores.csv (`.venv/bin/zsad --help` lists every command)."""
+
+
 def missing_libraries(ldd_output: str) -> list[str]:
     """The sonames `ldd` could not find, in its order, each once."""
     return list(dict.fromkeys(_NOT_FOUND.findall(ldd_output)))
@@ -132,7 +161,10 @@ def can_install_with_apt() -> bool:
 
 
 def main() -> int:
-    """Exit 0 when the window can start (or xcb is not used); else say what to install, exit 1."""
+    """Exit 0 when the window can start (or xcb is not used); else say why not and what to do, exit 1."""
+    if display_missing():
+        print(NO_DISPLAY_ADVICE, file=sys.stderr)
+        return 1
     if not uses_xcb():
         return 0
     plugin = xcb_plugin()

@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.detection.aaclip.conftest import SPEC
+from tests.tolerances import assert_close_to_scale
 from zsad_desktop.detection.backbone import shared_backbone
 from zsad_desktop.detection.interface import DetectorError, create_detector
 from zsad_desktop.detection.methods.aaclip.checkpoint import (
@@ -136,6 +137,7 @@ def test_missing_or_extra_keys_are_named(tmp_path):
         make(checkpoint_dir=str(tmp_path))
 
 
+@pytest.mark.reference
 def test_folder_without_text_adapter_uses_clips_text_encoder(tmp_path):
     image, _ = reference_states(torch.Generator().manual_seed(8))
     torch.save({"epoch": 1, "image_adapter": image}, tmp_path / "image_adapter.pth")
@@ -152,7 +154,8 @@ def test_folder_without_text_adapter_uses_clips_text_encoder(tmp_path):
     with torch.no_grad():
         expected = F.normalize(F.normalize(clip.encode_text(tokenizer(normal)), dim=-1).mean(0), dim=-1)
     assert not detector.adapt_text
-    assert torch.allclose(detector.anchors()[0], expected, atol=1e-6)
+    # unit vectors through the same kernels (equal with ATEN_CPU_CAPABILITY=avx2 and =default)
+    assert_close_to_scale(detector.anchors()[0], expected, 1e-6, "normal anchor")
 
 
 def test_not_a_checkpoint_folder_says_so(tmp_path):

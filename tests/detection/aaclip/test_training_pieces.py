@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.tolerances import assert_relative
 from zsad_desktop.detection.losses import dice_loss, focal_loss
 from zsad_desktop.detection.training import _prepare_work_dir, samples_from_dataset, split_samples
 from zsad_desktop.detection.training_data import SegmentationDataset, TrainingSample, augmentation, mean_fill
@@ -35,14 +36,17 @@ def reference_dice(inputs, targets):
     return 1 - eff.sum() / n
 
 
+@pytest.mark.reference
 def test_focal_and_dice_equal_the_reference_formulas():
     g = torch.Generator().manual_seed(0)
     probs = torch.softmax(torch.randn(3, 2, 9, 7, generator=g) * 3, dim=1)
     masks = (torch.rand(3, 9, 7, generator=g) > 0.7).float()
-    assert torch.allclose(focal_loss(probs, masks), reference_focal(probs, masks[:, None]), atol=1e-7)
-    assert torch.allclose(dice_loss(probs[:, 1], masks), reference_dice(probs[:, 1], masks), atol=1e-7)
-    assert torch.allclose(
-        dice_loss(probs[:, 0], 1 - masks), reference_dice(probs[:, 0], 1 - masks), atol=1e-7
+    # means over pixels: relative, a few float32 roundings of the whole (equal with ATEN_CPU_CAPABILITY=avx2
+    # and =default)
+    assert_relative(focal_loss(probs, masks), reference_focal(probs, masks[:, None]), 1e-6, "focal loss")
+    assert_relative(dice_loss(probs[:, 1], masks), reference_dice(probs[:, 1], masks), 1e-6, "dice loss")
+    assert_relative(
+        dice_loss(probs[:, 0], 1 - masks), reference_dice(probs[:, 0], 1 - masks), 1e-6, "dice loss"
     )
     assert focal_loss(torch.stack([1 - masks, masks], 1), masks) < 1e-6  # a perfect prediction costs nothing
 

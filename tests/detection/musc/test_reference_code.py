@@ -28,6 +28,8 @@ from zsad_desktop.detection.interface import create_detector
 from zsad_desktop.detection.methods.musc.scoring import rscin
 from zsad_desktop.imaging import read_rgb8
 
+pytestmark = pytest.mark.reference
+
 THEIRS = {
     "token_layer3_first": [4.788891315460205, -3.5360612869262695, -2.344879627227783, 1.7359731197357178],
     "token_layer12_sum": -5678.7374735586345,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Insert, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -84,7 +84,8 @@ def commit_batch(
     if not lost:
         return computed
     for outcome in lost:
-        workspace.files.path(outcome.heatmap_file).unlink(missing_ok=True)
+        if outcome.heatmap_file is not None:  # always, for a scored outcome
+            workspace.files.path(outcome.heatmap_file).unlink(missing_ok=True)
     theirs = stored_keys(workspace, model_id, lost)
     return [
         replace(o, score=theirs[k][0], heatmap_file=theirs[k][1], computed=False)
@@ -110,7 +111,7 @@ def _insert(workspace: Workspace, model_id: str, computed: list[ItemOutcome]) ->
                 }
                 for o in scored
             ]
-            insert = _insert_ignoring_duplicates(session.bind.dialect.name)
+            insert = _insert_ignoring_duplicates(session.get_bind().dialect.name)
             returned = session.execute(
                 insert.returning(Prediction.image_hash, Prediction.detector_input), rows
             )
@@ -125,7 +126,7 @@ def _insert(workspace: Workspace, model_id: str, computed: list[ItemOutcome]) ->
         return inserted
 
 
-def _insert_ignoring_duplicates(dialect: str):
+def _insert_ignoring_duplicates(dialect: str) -> Insert:
     module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
     if module is None:
         raise StoreError(f"cluster scoring writes to PostgreSQL or SQLite, not {dialect}")
@@ -134,7 +135,9 @@ def _insert_ignoring_duplicates(dialect: str):
     )
 
 
-def stored_keys(workspace: Workspace, model_id: str, items) -> dict[tuple[str, str], tuple[float, str]]:
+def stored_keys(
+    workspace: Workspace, model_id: str, items: Sequence[Any]
+) -> dict[tuple[str, str], tuple[float, str]]:
     """{(hash, key): (score, heatmap file)} of the predictions already stored for the items' hashes
     (anything with an `image_hash`)."""
     hashes = list({item.image_hash for item in items})

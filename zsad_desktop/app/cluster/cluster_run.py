@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 
@@ -101,7 +102,9 @@ def score_on_cluster(
         return result
 
 
-def _describe(ray, recipe, asked, choice: ClusterChoice, cancel: threading.Event) -> WorkerFacts | None:
+def _describe(
+    ray: Any, recipe: DetectorRecipe, asked: dict[str, float], choice: ClusterChoice, cancel: threading.Event
+) -> WorkerFacts | None:
     """The model's facts from a task placed as an actor would be; None when cancelled meanwhile."""
     ref = ray.remote(describe_recipe).options(**asked, max_retries=0).remote(recipe)
     deadline = time.monotonic() + choice.start_timeout_s
@@ -126,12 +129,24 @@ def _forget_failures(workspace: Workspace) -> None:
 
 
 class _Stream:
-    def __init__(self, ray, workspace, recipe, choice, asked, workers, count, progress, cancel):
+    def __init__(
+        self,
+        ray: Any,
+        workspace: Workspace,
+        recipe: DetectorRecipe,
+        choice: ClusterChoice,
+        asked: dict[str, float],
+        workers: int,
+        count: ProgressCount,
+        progress: Callable[[ClusterProgress], None] | None,
+        cancel: threading.Event,
+    ) -> None:
         self.ray, self.workspace, self.recipe, self.choice = ray, workspace, recipe, choice
         self.asked, self.workers, self.count = asked, workers, count
         self.report, self.cancel = progress, cancel
         self.batches: queue.Queue = queue.Queue()
-        self.last, self.cancelled_at = time.monotonic(), None
+        self.last = time.monotonic()
+        self.cancelled_at: float | None = None
 
     def run(self, items: list[WorkItem], batch_size: int) -> None:
         stop_flag = self.ray.remote(num_cpus=0)(StopFlag).remote()
@@ -160,7 +175,7 @@ class _Stream:
                     self.count.add(outcome)
             self._progress()
 
-    def _cancelled(self, stop_flag) -> bool:
+    def _cancelled(self, stop_flag: Any) -> bool:
         """True once a cancelled run is past its deadline, a batch stuck in flight or not (it ends on its own)."""
         if not self.cancel.is_set():
             return False
@@ -169,14 +184,14 @@ class _Stream:
             stop_flag.set.remote()
         return time.monotonic() - self.cancelled_at > self.choice.cancel_deadline_s
 
-    def _check_stall(self, stop_flag) -> None:
+    def _check_stall(self, stop_flag: Any) -> None:
         if self.cancelled_at is None and time.monotonic() - self.last > self.choice.stall_timeout_s:
             stop_flag.set.remote()
             raise self._stopped(
                 f"no batch finished for {self.choice.stall_timeout_s:.0f} s ({placement_facts(self.ray, self.asked)})"
             )
 
-    def _dataset(self, items: list[WorkItem], batch_size: int, stop_flag):
+    def _dataset(self, items: list[WorkItem], batch_size: int, stop_flag: Any) -> Any:
         data = self.ray.data
         context = data.DataContext.get_current()
         context.enable_progress_bars = False  # the command line and the window show their own
@@ -201,7 +216,7 @@ class _Stream:
             **self.asked,
         )
 
-    def _consume(self, dataset) -> None:
+    def _consume(self, dataset: Any) -> None:
         try:
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
                 self.batches.put(("batch", batch))
@@ -249,7 +264,8 @@ def resume_command(workspace: Workspace, choice: ClusterChoice) -> str:
 
 def _chain(error: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
-    while error is not None and error not in seen:
-        seen.append(error)
-        error = error.__cause__ or error.__context__
+    link: BaseException | None = error
+    while link is not None and link not in seen:
+        seen.append(link)
+        link = link.__cause__ or link.__context__
     return seen

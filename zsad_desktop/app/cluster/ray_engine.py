@@ -18,7 +18,7 @@ class ClusterUnavailable(DetectorError):
     missing weight file)."""
 
 
-def require_ray():
+def require_ray() -> Any:
     try:
         import ray
     except ImportError:

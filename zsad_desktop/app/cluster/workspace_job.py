@@ -15,13 +15,15 @@ from zsad_desktop.app.cluster.cluster_run import (
 )
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, require_ray
+from zsad_desktop.app.cluster.scoring_worker import WorkerFacts
+from zsad_desktop.app.review.review_session import DetectorSettings
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.workspace.workspace import Workspace
 
 Work = Callable[[Callable[[int, int], None], threading.Event], ClusterResult]
 
 
-def recipe_of_settings(settings) -> DetectorRecipe:
+def recipe_of_settings(settings: DetectorSettings) -> DetectorRecipe:
     """The recipe of the window's detector settings (a `DetectorSettings`)."""
     values = {
         "model_name": settings.model_name,
@@ -36,7 +38,10 @@ def recipe_of_settings(settings) -> DetectorRecipe:
 
 
 def cluster_work(
-    workspace: Workspace, settings, address: str, on_progress: Callable[[ClusterProgress], None] | None = None
+    workspace: Workspace,
+    settings: DetectorSettings,
+    address: str,
+    on_progress: Callable[[ClusterProgress], None] | None = None,
 ) -> Work:
     """The job's work; refused at once (ClusterUnavailable) without Ray, or when workers on other machines
     would have to share this workspace's SQLite file."""
@@ -48,7 +53,7 @@ def cluster_work(
         )
     recipe = recipe_of_settings(settings)
 
-    def register(facts) -> None:  # as the window registers its own detector: the active version
+    def register(facts: WorkerFacts) -> None:  # as the window registers its own detector: the active version
         model_versions.register_version(
             workspace,
             facts.model_id,

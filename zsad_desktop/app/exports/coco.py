@@ -24,7 +24,7 @@ Progress = Callable[[int, int], None]
 def region_annotations(mask: np.ndarray, image_id: int, first_id: int) -> list[dict[str, Any]]:
     """COCO annotations of a mask's 8-connected regions, numbered from `first_id`."""
     labels, count = connected_regions(mask)
-    annotations = []
+    annotations: list[dict[str, Any]] = []
     for region in range(1, count + 1):
         rle = coco_mask.encode(np.asfortranarray(labels == region, dtype=np.uint8))
         annotations.append(
@@ -56,7 +56,8 @@ def export_coco(
     name in an MVTec export) with its `sop_instance_uid` and, for a frame, `frame`; with DICOM
     images `info` names no folder. Returns the data written, or None when cancelled (then nothing
     is written)."""
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     any_dicom = False
     reviewed = reviewed_images(workspace)
     for done, image in enumerate(reviewed, start=1):

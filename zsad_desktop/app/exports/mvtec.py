@@ -123,7 +123,7 @@ def _write(
             report.skipped.append(f"{name}: {error.reason}" if uid_stem else str(error))
             continue
         report.files += 1
-        if anomalous:
+        if anomalous and mask is not None:
             _write_png(
                 inside(root, root / f"ground_truth/{label}/{name}_mask.png"), mask.astype(np.uint8) * 255
             )

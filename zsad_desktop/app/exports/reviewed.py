@@ -36,7 +36,9 @@ class ReviewedImage:
         return self.mask_file is not None and (self.mask_area is None or self.mask_area > 0)
 
 
-def reviewed_images(workspace: Workspace, statuses=DECIDED) -> list[ReviewedImage]:
+def reviewed_images(
+    workspace: Workspace, statuses: tuple[ReviewStatus, ...] | None = DECIDED
+) -> list[ReviewedImage]:
     """Images present and readable with one of `statuses` (all images if None), by path; score from the active model."""
     active = workspace.active_model_id() or ""
     query = (

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -55,6 +56,9 @@ class ImageSource:
     key: str = ""
 
 
+PathOrSource = TypeVar("PathOrSource", bound=Path | ImageSource)  # detect_files yields back what it was given
+
+
 @dataclass
 class FolderPrediction:
     """What a run did: images scored now (with their score), images an earlier run into the same
@@ -78,11 +82,11 @@ def image_files(folder: Path) -> list[Path]:
 
 def detect_files(
     detector: Detector,
-    paths: Sequence[Path | ImageSource],
+    paths: Sequence[PathOrSource],
     batch_size: int = 4,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[tuple[Path | ImageSource, Detection | ImageLoadError]]:
+) -> Iterator[tuple[PathOrSource, Detection | ImageLoadError]]:
     """Yield (item, detection) or (item, load error) for each path or source, batch by batch, the next
     images read on worker threads while a batch is scored (`pipeline.prefetched`). Sources with
     `tiling` are predicted by tiles, one at a time, and reported as soon as done (a `TiledImageDetection`,
@@ -98,14 +102,14 @@ def detect_files(
             chunk = list(islice(stream, min(batch_size, len(sources) - done)))
             if not chunk:  # the reads stopped: cancelled meanwhile
                 return
-            readable: list[tuple[Path | ImageSource, np.ndarray]] = []
+            readable: list[tuple[PathOrSource, np.ndarray]] = []
             for (item, source), pixels in chunk:
                 if isinstance(pixels, ImageLoadError):
                     yield item, pixels
                 elif isinstance(pixels, BaseException):
                     raise pixels
                 elif source.tiling is None:
-                    readable.append((item, pixels))
+                    readable.append((item, _whole(pixels)))
                 else:
                     try:
                         yield (
@@ -138,7 +142,8 @@ class LazyImages:
     image that fails to read is a black image of its header's size, its error kept in `errors`."""
 
     def __init__(self, sources: Sequence[ImageSource]):
-        self.sources, self.errors = list(sources), {}
+        self.sources = list(sources)
+        self.errors: dict[int, ImageLoadError] = {}
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -158,7 +163,7 @@ class LazyImages:
 
 
 def score_whole_folder(
-    detector,
+    detector: Any,  # a folder-level detector: a Detector with score_folder
     sources: Sequence[ImageSource],
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -176,7 +181,13 @@ def score_whole_folder(
         yield source, images.errors.get(i, detection)
 
 
-def _read_input(pair: tuple[Path | ImageSource, ImageSource]) -> np.ndarray | None:
+def _whole(pixels: np.ndarray | None) -> np.ndarray:
+    if pixels is None:  # _read_input leaves only tiled images unread
+        raise ValueError("an image read by tiles has no whole pixels")
+    return pixels
+
+
+def _read_input(pair: tuple[PathOrSource, ImageSource]) -> np.ndarray | None:
     """The detector's 8-bit input of one image; None for a tiled one, read tile by tile while predicted."""
     source = pair[1]
     if source.tiling is not None:
@@ -273,7 +284,9 @@ def predict_folder(
 
         paths = _outside(image_files(folder), folder, out_dir)
         stems = Counter((path.parent, path.stem) for path in paths)
-        sources, readable, done_keys = [], [], set()
+        sources: list[ImageSource] = []
+        readable: list[ImageSource] = []
+        done_keys: set[tuple[Path, int | None]] = set()
         for source in folder_sources(folder, resolved, paths):
             if isinstance(source, ImageLoadError):
                 result.failed.append(source)

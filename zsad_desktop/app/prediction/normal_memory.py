@@ -31,10 +31,11 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from zsad_desktop.app.prediction.folder_prediction import folder_sources, image_files
+from zsad_desktop.app.prediction.folder_prediction import ImageSource, folder_sources, image_files
 from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, workspace_input
 from zsad_desktop.app.workspace.detector_input import InputChoice, WorkspaceInput
 from zsad_desktop.app.workspace.workspace import Workspace
@@ -67,24 +68,39 @@ def memory_tag(memory: NormalMemory) -> str:
     return f"+normals:{len(memory)}:{memory.version}"
 
 
-def musc_extractor(base: Detector) -> Detector:
+class PatchExtractor(Protocol):
+    """What a memory needs of its extractor (musc's detector): patch features and their maps."""
+
+    def patch_features(
+        self, images: Sequence[np.ndarray], degree: int = ...
+    ) -> tuple[Any, tuple[int, int]]: ...
+
+    def grid_to_heatmap(
+        self, grid_values: Any, grid: tuple[int, int], shape: tuple[int, int]
+    ) -> np.ndarray: ...
+
+
+def musc_extractor(base: Detector) -> PatchExtractor:
     """A musc detector on `base`'s backbone (shared: no second model), for patch features."""
     backbone = getattr(base, "backbone", None)
     if backbone is None:
         raise DetectorError(
             f"a normal memory needs a CLIP backbone; {base.method or 'this detector'} has none"
         )
-    return create_detector("musc", backbone=backbone, batch_size=getattr(base, "batch_size", None))
+    extractor: PatchExtractor = create_detector(  # type: ignore[assignment]  # musc's detector class
+        "musc", backbone=backbone, batch_size=getattr(base, "batch_size", None)
+    )
+    return extractor
 
 
 class MemoryDetector(Detector):
     """`base`'s zero-shot prediction fused with `memory` (features by `extractor`): see the module docstring."""
 
-    def __init__(self, base: Detector, memory: NormalMemory, extractor: Detector):
+    def __init__(self, base: Detector, memory: NormalMemory, extractor: PatchExtractor):
         if len(memory) == 0:
             raise ValueError("the normal memory is empty: predict with the base detector")
         self.base, self.memory, self.extractor = base, memory, extractor
-        self.method = f"{base.method}+normals"
+        self.method = f"{base.method}+normals"  # type: ignore[misc]  # a class constant elsewhere; here per base
         self.backbone = getattr(
             base, "backbone", None
         )  # its input size keys the predictions (detector_input)
@@ -126,7 +142,7 @@ def add_normals(
     memory: NormalMemory,
     items: Sequence[tuple[str, np.ndarray, np.ndarray | None]],
     base: Detector,
-    extractor: Detector,
+    extractor: PatchExtractor,
 ) -> None:
     """Add (id, 8-bit RGB pixels, zero-shot map or None) items; missing zero-shot maps are predicted by `base`."""
     if not items:
@@ -143,7 +159,7 @@ def add_normals(
 def memory_from_folder(
     folder: Path,
     base: Detector,
-    extractor: Detector | None = None,
+    extractor: PatchExtractor | None = None,
     choice: InputChoice = InputChoice(),
     window: tuple[float, float] | None = None,
     progress: Progress | None = None,
@@ -155,10 +171,14 @@ def memory_from_folder(
         raise FileNotFoundError(f"{folder}: no such folder of normal images")
     extractor = extractor or musc_extractor(base)
     resolved = WorkspaceInput(choice, window, None)
-    memory, failed = NormalMemory(), []
-    sources = []
+    memory = NormalMemory()
+    failed: list[ImageLoadError] = []
+    sources: list[ImageSource] = []
     for source in folder_sources(folder, resolved, image_files(folder)):
-        (failed if isinstance(source, ImageLoadError) else sources).append(source)
+        if isinstance(source, ImageLoadError):
+            failed.append(source)
+        else:
+            sources.append(source)
     for start in range(0, len(sources), batch):
         items = []
         for source in sources[start : start + batch]:
@@ -193,7 +213,7 @@ def load_memory(path: Path) -> NormalMemory:
 def sync_memory(
     workspace: Workspace,
     base: Detector,
-    extractor: Detector,
+    extractor: PatchExtractor,
     memory: NormalMemory,
     cancel: threading.Event | None = None,
     batch: int = 8,
@@ -219,7 +239,7 @@ def sync_memory(
     for start in range(0, len(todo), batch):
         if cancel is not None and cancel.is_set():
             break
-        items = []
+        items: list[tuple[str, np.ndarray, np.ndarray | None]] = []
         for row in todo[start : start + batch]:
             detector_input, _, key = resolved.for_image(row.bit_depth, row.modality, row.height, row.width)
             try:
@@ -230,7 +250,7 @@ def sync_memory(
             zero_shot = heatmap(workspace, cached) if cached is not None else None
             if zero_shot is not None and zero_shot.shape != pixels.shape[:2]:
                 zero_shot = None
-            items.append((row.content_hash, pixels, zero_shot))
+            items.append((str(row.content_hash), pixels, zero_shot))  # rows without a hash were left out
         add_normals(memory, items, base, extractor)
         added += len(items)
     return added, removed

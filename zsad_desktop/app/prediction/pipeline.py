@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
@@ -37,7 +37,7 @@ def prefetched(
     threads: int = DEFAULT_READERS,
     depth: int = 4,
     cancel: threading.Event | None = None,
-) -> Iterator[tuple[Item, Result | BaseException]]:
+) -> Generator[tuple[Item, Result | BaseException], None, None]:
     """(item, read(item)) in the items' order, or (item, the exception read raised): at most `depth`
     items read ahead, so a folder of 100,000 images never sits in memory. Stops early on `cancel`;
     reads still running then are waited for, nothing is left behind."""

@@ -16,7 +16,7 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, Any, NamedTuple
 
 from zsad_desktop.imaging.file_names import name_text
 from zsad_desktop.imaging.masks import atomic_write
@@ -64,7 +64,7 @@ class ScoresFile:
     def __enter__(self) -> ScoresFile:
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
 
@@ -91,7 +91,7 @@ def score_key(rel_path: str, frame: int | None, model: str, detector_input: str)
     return ScoreKey(name_text(rel_path), "" if frame is None else str(frame + 1), model, detector_input)
 
 
-def _writer(handle):
+def _writer(handle: IO[str]) -> Any:  # csv's writer type is private
     return csv.writer(handle, lineterminator="\n")
 
 

@@ -170,7 +170,10 @@ def store_prediction(
             )
     except IntegrityError:  # another process stored the same prediction first: keep theirs
         workspace.files.path(relative).unlink(missing_ok=True)
-        return cached_prediction(workspace, image_id, detection.model_id, detector_input)
+        theirs = cached_prediction(workspace, image_id, detection.model_id, detector_input)
+        if theirs is None:  # theirs deleted meanwhile: the conflict stands
+            raise
+        return theirs
     return PredictionRow(image_id, detection.score, detection.model_id, relative, detector_input)
 
 
@@ -186,7 +189,7 @@ def predict_images(
     """Yield a cached or new prediction (or a failure) for each image, as soon as it is known.
     Identical pixels at two paths are computed once; images larger than a tile are tiled, unless `whole`."""
     model_version = detector.model_id
-    size = batch_size or getattr(detector, "batch_size", 2)
+    size: int = batch_size if batch_size else getattr(detector, "batch_size", 2)
     resolved = workspace_input(workspace, model_version, detector, whole)
     images, cached = _lookup(workspace, image_ids, model_version)
     to_compute: dict[tuple[str, str], list[int]] = {}  # (content hash, key) -> image ids sharing it
@@ -194,7 +197,9 @@ def predict_images(
     for image_id in image_ids:
         facts = images.get(image_id)
         if facts is None or facts.content_hash is None:
-            yield PredictionFailure(image_id, facts.load_error if facts else "not in this workspace")
+            yield PredictionFailure(
+                image_id, (facts.load_error or "unreadable") if facts else "not in this workspace"
+            )
             continue
         detector_input, tiling, key = resolved.for_image(
             facts.bit_depth, facts.modality, facts.height, facts.width
@@ -233,16 +238,20 @@ def _record(
             session.execute(update(Image).where(Image.id.in_(ids)).values(load_error=outcome.reason))
         return [PredictionFailure(image_id, outcome.reason) for image_id in ids]
     stored = store_prediction(workspace, ids[0], outcome, key)
-    return [stored] + [
+    rows: list[PredictionRow | PredictionFailure] = [stored]
+    rows += [
         PredictionRow(image_id, stored.score, stored.model_version, stored.heatmap_file, key)
         for image_id in ids[1:]
     ]
+    return rows
 
 
 LOOKUP_CHUNK = 900  # below every database's limit on bound parameters
 
 
-def _lookup(workspace: Workspace, image_ids: Sequence[int], model_version: str):
+def _lookup(
+    workspace: Workspace, image_ids: Sequence[int], model_version: str
+) -> tuple[dict[int, _ImageFacts], dict[tuple[str, str], tuple[float, str]]]:
     """{id: facts} of the images and {(hash, detector input): (score, heatmap file)} of cached predictions."""
     images: dict[int, _ImageFacts] = {}
     cached: dict[tuple[str, str], tuple[float, str]] = {}
@@ -251,7 +260,7 @@ def _lookup(workspace: Workspace, image_ids: Sequence[int], model_version: str):
         for start in range(0, len(ids), LOOKUP_CHUNK):
             chunk = ids[start : start + LOOKUP_CHUNK]
             for id_, *facts in session.execute(select(Image.id, *_FACTS).where(Image.id.in_(chunk))):
-                images[id_] = _ImageFacts(*facts)
+                images[id_] = _ImageFacts(*facts)  # type: ignore[arg-type]  # _FACTS's columns, in _ImageFacts' order
             hashes = list({images[i].content_hash for i in chunk if i in images and images[i].content_hash})
             for image_hash, key, score, heatmap_file in session.execute(
                 select(

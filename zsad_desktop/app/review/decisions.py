@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select, update
 
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Image, Review, ReviewEvent
 from zsad_desktop.store import (
@@ -35,6 +36,7 @@ class HistoryEntry:
     mask_area: int | None = None
     proposal_file: str | None = None
     model_version: str | None = None
+    effort: Effort | None = None  # corrective actions of this decision's visit; None: not counted
 
 
 def _image(workspace: Workspace, image_id: int) -> tuple[str, tuple[int, int] | None]:
@@ -68,6 +70,7 @@ def record_review(
     reviewer: str | None = None,
     note: str | None = None,
     model_version: str | None = None,
+    effort: Effort | None = None,
 ) -> Review:
     """Save a decision and return the review as now stored.
 
@@ -75,6 +78,8 @@ def record_review(
     and ignored for the other states (normal means "no defect"); `proposal`
     is the model's original mask, kept beside it (the earlier proposal stays
     when none is given). Setting UNREVIEWED again is allowed and recorded.
+    `effort`: the corrective actions taken since the last decision on this image (None: not
+    counted, e.g. a script's decision); the review keeps the sum over its decisions.
     """
     status = ReviewStatus(status)
     image_hash, size = _image(workspace, image_id)
@@ -105,6 +110,10 @@ def record_review(
         review.reviewer = reviewer
         review.note = note
         review.updated_at = utcnow()
+        if effort is not None:
+            earlier = Effort.of_row(review) or Effort()
+            for column, value in (earlier + effort).columns().items():
+                setattr(review, column, value)
         session.add(
             ReviewEvent(
                 image_hash=image_hash,
@@ -117,6 +126,7 @@ def record_review(
                 reviewer=reviewer,
                 note=note,
                 at=review.updated_at,
+                **(effort.columns() if effort is not None else {}),
             )
         )
         # Every path with these pixels shows the new state (the gallery counts and filters by it).
@@ -164,6 +174,7 @@ def history(workspace: Workspace, image_id: int) -> list[HistoryEntry]:
                 e.mask_area,
                 e.proposal_file,
                 e.model_version,
+                Effort.of_row(e),
             )
             for e in events
         ]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select, update
 
-from zsad_desktop.app.prediction.jobs import JobQueue, Priority
+from zsad_desktop.app.prediction.jobs import Job, JobQueue, Priority
 from zsad_desktop.app.review.informative_score import informativeness
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.workspace.image_queries import ImageRow
@@ -82,7 +82,7 @@ def queue_informativeness(
     workspace: Workspace,
     on_done: Callable[[int], None] | None = None,
     on_error: Callable[[BaseException], None] | None = None,
-):
+) -> Job:
     """Refresh the scores off the GUI thread, after the folder's predictions already queued; a newer
     request replaces one still waiting."""
     return queue.submit(

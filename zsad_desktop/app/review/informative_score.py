@@ -15,14 +15,17 @@ has no second opinion). Ties are broken by the image's key so the order is repea
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+Key = TypeVar("Key", bound=Hashable)  # images' keys: ids, paths
 
 CLOSENESS_WEIGHT = 1.0
 DISAGREEMENT_WEIGHT = 1.0
 
 
-def quantiles(scores: Sequence[float]) -> np.ndarray:
+def quantiles(scores: Sequence[float] | np.ndarray) -> np.ndarray:
     """Each score's place among all of them, 0 (lowest) .. 1 (highest); equal scores share a place."""
     values = np.asarray(scores, dtype=np.float64)
     if values.size < 2:
@@ -55,10 +58,10 @@ def disagreement(active: Sequence[float], other: Sequence[float]) -> np.ndarray:
 
 
 def informativeness(
-    scores: Mapping[Hashable, float],
-    other: Mapping[Hashable, float] | None = None,
+    scores: Mapping[Key, float],
+    other: Mapping[Key, float] | None = None,
     threshold: float | None = None,
-) -> dict[Hashable, float]:
+) -> dict[Key, float]:
     """The score of each image (keyed as `scores`), from the active version's scores and, where given,
     the parent version's (or another method's) scores of the same images."""
     keys = list(scores)

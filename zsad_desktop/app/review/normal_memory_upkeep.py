@@ -26,10 +26,12 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict
+from typing import Any
 
-from zsad_desktop.app.prediction.jobs import Priority
+from zsad_desktop.app.prediction.jobs import Job, Priority, Progress
 from zsad_desktop.app.prediction.normal_memory import (
     MemoryDetector,
+    PatchExtractor,
     load_memory,
     memory_path,
     musc_extractor,
@@ -55,11 +57,11 @@ def needs_refresh(count: int, snapshot_count: int, removed_from_snapshot: bool) 
 class NormalsUpkeep:
     """Keeps `session`'s memory and, by the refresh rule, its detector (a `ReviewSession`, duck-typed)."""
 
-    def __init__(self, session):
+    def __init__(self, session: Any) -> None:  # a ReviewSession, which imports this module
         self.session = session
         self._lock = threading.Lock()
         self._base: Detector | None = None
-        self._extractor: Detector | None = None
+        self._extractor: PatchExtractor | None = None
         self._memory: NormalMemory | None = None  # the live memory, as on disk
         self._snapshot_ids: frozenset[str] = frozenset()  # the images the predicting memory holds
         self._current: Detector | None = None  # what the session predicts with, as set here
@@ -100,14 +102,14 @@ class NormalsUpkeep:
         if self.enabled and ReviewStatus.NORMAL in (before, after):
             self.schedule()
 
-    def schedule(self):
+    def schedule(self) -> Job:
         """Queue a sync of the memory with the reviews (a waiting one is replaced: one is enough)."""
         return self.session.queue.submit(
             "normal memory", self._sync, Priority.FOLDER, on_error=self._failed, key=SYNC_KEY
         )
 
     # the background job -----------------------------------------------------------------------------
-    def _sync(self, _progress, cancel: threading.Event) -> None:
+    def _sync(self, _progress: Progress, cancel: threading.Event) -> None:
         if not self.enabled:
             return
         self.session.detector()  # the base is built (and this upkeep told) before a memory can be kept

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from zsad_desktop.app.prediction import workspace_predictions
-from zsad_desktop.app.prediction.jobs import JobQueue, Priority
+from zsad_desktop.app.prediction.jobs import Job, JobQueue, Priority, Progress
 from zsad_desktop.app.review import decisions
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace import detector_input, scanning
 from zsad_desktop.app.workspace.workspace import ImageRow, Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
@@ -204,13 +205,17 @@ class ReviewSession:
         self.queue.cancel_keyed("folder:")  # those chunks were for the previous version
 
     def retrain(
-        self, on_progress: Callable, on_done: Callable, on_error: Callable, config: dict | None = None
-    ):
+        self,
+        on_progress: Callable[[Any], None],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+        config: dict | None = None,
+    ) -> Job:
         """Queue a training run; while it trains, the image on screen still gets its prediction."""
         from zsad_desktop.app.training.retraining import retrain
 
-        def work(_progress, cancel):
-            def report(p):
+        def work(_progress: Progress, cancel: threading.Event) -> Any:
+            def report(p: Any) -> None:
                 on_progress(p)
                 self.queue.run_waiting(Priority.TRAINING)
 
@@ -246,8 +251,8 @@ class ReviewSession:
         self,
         on_done: Callable[[scanning.ScanReport], None],
         on_error: Callable[[BaseException], None],
-        on_progress=None,
-    ):
+        on_progress: Progress | None = None,
+    ) -> Job:
         return self.queue.submit(
             "scan",
             lambda progress, cancel: scanning.scan(self.workspace, progress, cancel),
@@ -266,12 +271,12 @@ class ReviewSession:
             [workspace_predictions.PredictionRow | workspace_predictions.PredictionFailure], None
         ],
         on_error: Callable[[BaseException], None],
-        on_progress=None,
+        on_progress: Progress | None = None,
         key: str | None = None,
-    ):
+    ) -> Job:
         """Queue predictions; each result is reported as soon as it exists."""
 
-        def work(progress, cancel):
+        def work(progress: Progress, cancel: threading.Event) -> None:
             detector = self.detector()
             for outcome in workspace_predictions.predict_images(
                 self.workspace, detector, image_ids, progress=progress, cancel=cancel
@@ -284,12 +289,17 @@ class ReviewSession:
         )
 
     def predict_first_look(
-        self, image_id: int, on_result: Callable, on_error: Callable[[BaseException], None]
-    ):
+        self,
+        image_id: int,
+        on_result: Callable[
+            [workspace_predictions.PredictionRow | workspace_predictions.PredictionFailure], None
+        ],
+        on_error: Callable[[BaseException], None],
+    ) -> Job:
         """Queue a quick low-resolution heatmap of the image on screen, ahead of its full one (queue it
         first, at the same priority); nothing when the full one exists or there is no first look."""
 
-        def work(progress, cancel):
+        def work(progress: Progress, cancel: threading.Event) -> None:
             model_id = self.model_id()
             if model_id and workspace_predictions.cached_prediction(self.workspace, image_id, model_id):
                 return
@@ -307,7 +317,14 @@ class ReviewSession:
         )
 
     def predict_folder(
-        self, ordered_ids: list[int], on_result, on_error, on_progress=None, chunk: int = 8
+        self,
+        ordered_ids: list[int],
+        on_result: Callable[
+            [workspace_predictions.PredictionRow | workspace_predictions.PredictionFailure], None
+        ],
+        on_error: Callable[[BaseException], None],
+        on_progress: Progress | None = None,
+        chunk: int = 8,
     ) -> None:
         """The rest of the folder in gallery order, in chunks so the image on screen can jump the queue."""
         for start in range(0, len(ordered_ids), chunk):
@@ -362,7 +379,7 @@ class ReviewSession:
         pixels8 = levels.render()
         shown = None
         raw, scale, first_look = self.heatmap_for(image_id)
-        if raw is not None:
+        if raw is not None and scale is not None:  # a map always comes with its scale
             shown = scale.normalise(raw)
         return ImageView(
             row,
@@ -384,10 +401,11 @@ class ReviewSession:
         cached = (
             workspace_predictions.cached_prediction(self.workspace, image_id, model_id) if model_id else None
         )
-        first_look = cached is None and self._first_look is not None and self._first_look_on
-        if first_look:
+        look = self._first_look
+        first_look = cached is None and look is not None and self._first_look_on
+        if first_look and look is not None:
             cached = workspace_predictions.cached_prediction(
-                self.workspace, image_id, self._first_look.model_id, whole=True
+                self.workspace, image_id, look.model_id, whole=True
             )
         if cached is None:
             return None, None, False
@@ -402,6 +420,7 @@ class ReviewSession:
         mask: np.ndarray | None = None,
         proposal: np.ndarray | None = None,
         note: str | None = None,
+        effort: Effort | None = None,
     ) -> None:
         before = self.workspace.image(image_id).status
         decisions.record_review(
@@ -413,6 +432,7 @@ class ReviewSession:
             reviewer=self.reviewer or None,
             note=note,
             model_version=self.model_id(),
+            effort=effort,
         )
         self.normals.review_changed(before, ReviewStatus(status))
 

@@ -112,7 +112,7 @@ def list_versions(workspace: Workspace) -> list[VersionInfo]:
     with workspace.database.read() as session:
         versions = session.scalars(select(ModelVersion).order_by(ModelVersion.id)).all()
         names = {v.id: v.name for v in versions}
-        return [_info(v, names.get(v.parent_id)) for v in versions]
+        return [_info(v, names.get(v.parent_id) if v.parent_id is not None else None) for v in versions]
 
 
 def get_version(workspace: Workspace, name: str) -> VersionInfo:
@@ -154,8 +154,11 @@ def rollback(workspace: Workspace) -> VersionInfo:
             if activation is earlier[0]:
                 break
             activation.undone_at = now  # the activations being rolled back
-        _set_active(session, session.get(ModelVersion, earlier[0].version_id))
-        name = session.get(ModelVersion, earlier[0].version_id).name
+        target = session.get(ModelVersion, earlier[0].version_id)
+        if target is None:  # the activation log references versions, never deleted
+            raise StoreError("the earlier active model version is missing")
+        _set_active(session, target)
+        name = target.name
     return get_version(workspace, name)
 
 
@@ -169,7 +172,7 @@ def activations(workspace: Workspace) -> list[tuple[str, datetime, str | None, d
             .join(ModelVersion, ModelVersion.id == ModelActivation.version_id)
             .order_by(ModelActivation.id)
         )
-        return [tuple(row) for row in rows]
+        return [(name, at, by, undone) for name, at, by, undone in rows]
 
 
 def update_metrics(workspace: Workspace, name: str, metrics: dict[str, Any]) -> None:

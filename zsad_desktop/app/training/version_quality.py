@@ -5,7 +5,9 @@ Per version, over the reviews made on its proposals (`Review.model_version`):
 - proposal Dice and IoU: mean over images the reviewer corrected;
 - false-alarm rate: share of images marked normal on which the version proposed any pixel;
 - accepted-as-is rate: share of decided images (accepted, corrected, normal, rejected) accepted unchanged;
-- held-out pixel and image AUROC and proposal Dice: what retraining measured (`ModelVersion.metrics`).
+- held-out pixel and image AUROC and proposal Dice: what retraining measured (`ModelVersion.metrics`);
+- median actions per corrected image: the corrective actions (clicks, brush strokes, polygon
+  vertices, removed regions, snaps) of the corrected images whose actions were counted.
 A measure without images to measure it on is None.
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 from sqlalchemy import select
 
 from zsad_desktop.app.training import model_versions
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.evaluation import dice, iou
 from zsad_desktop.store import Review, ReviewStatus
@@ -52,6 +55,7 @@ class VersionQuality:
     held_out_pixel_auroc: float | None
     held_out_image_auroc: float | None
     held_out_dice: float | None
+    median_actions: float | None = None  # per corrected image, over those whose actions were counted
 
 
 def _mean(values: list[float]) -> float | None:
@@ -69,7 +73,7 @@ def version_quality(workspace: Workspace) -> list[VersionQuality]:
     known = {v.model_id for v in versions}
     with workspace.database.read() as session:
         reviews = [
-            (r.model_version, r.status, r.proposal_file, r.mask_file)
+            (r.model_version, r.status, r.proposal_file, r.mask_file, Effort.of_row(r))
             for r in session.scalars(
                 select(Review).where(
                     Review.model_version.in_(known), Review.status.in_([s.value for s in DECIDED])
@@ -80,7 +84,7 @@ def version_quality(workspace: Workspace) -> list[VersionQuality]:
     for version in versions:
         mine = [r for r in reviews if r[0] == version.model_id]
         dices, ious, alarms = [], [], []
-        for _, status, proposal_file, mask_file in mine:
+        for _, status, proposal_file, mask_file, _effort in mine:
             if proposal_file is None:
                 continue  # decided before a proposal arrived: nothing of the model's to measure
             proposal = workspace.files.read_mask(proposal_file)
@@ -91,6 +95,7 @@ def version_quality(workspace: Workspace) -> list[VersionQuality]:
             elif status is ReviewStatus.NORMAL:
                 alarms.append(float(proposal.any()))
         accepted = sum(1 for r in mine if r[1] is ReviewStatus.ACCEPTED)
+        actions = [r[4].total for r in mine if r[1] is ReviewStatus.CORRECTED and r[4] is not None]
         out.append(
             VersionQuality(
                 version.name,
@@ -108,6 +113,7 @@ def version_quality(workspace: Workspace) -> list[VersionQuality]:
                 _held_out(version.metrics, "pixel_auroc"),
                 _held_out(version.metrics, "image_auroc"),
                 _held_out(version.metrics, "proposal_dice"),
+                float(np.median(actions)) if actions else None,
             )
         )
     return out
@@ -116,6 +122,7 @@ def version_quality(workspace: Workspace) -> list[VersionQuality]:
 def table_lines(rows: list[VersionQuality]) -> list[str]:
     """The table as text: a heading, then one line per version ('*' marks the active one, '-' no figure)."""
     heads = ["", "version", "method", "parent", "created", "reviews"] + [head for head, _ in MEASURES]
+    heads.append("actions per correction")
     cells = [
         [
             "*" if r.active else "",
@@ -126,7 +133,13 @@ def table_lines(rows: list[VersionQuality]) -> list[str]:
             str(r.decided),
         ]
         + ["-" if getattr(r, attr) is None else f"{getattr(r, attr):.3f}" for _, attr in MEASURES]
+        + [actions_text(r.median_actions)]
         for r in rows
     ]
     widths = [max(len(str(c)) for c in column) for column in zip(heads, *cells)]
     return ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [heads, *cells]]
+
+
+def actions_text(median: float | None) -> str:
+    """The median actions per corrected image as shown: "3", "2.5", or "-" when none were counted."""
+    return "-" if median is None else f"{median:g}"

@@ -180,6 +180,17 @@ class MaskEditor:
     def fill_holes(self) -> bool:
         return self._commit(0, 0, fill_holes(self.mask))
 
+    def write(self, top: int, left: int, window: np.ndarray) -> bool:
+        """Set the rectangle at (top, left) to `window` (a corrected crop), as one undoable edit."""
+        window = np.asarray(window, bool)
+        h, w = self.mask.shape
+        if top < 0 or left < 0 or top + window.shape[0] > h or left + window.shape[1] > w:
+            raise ValueError(
+                f"a {window.shape[0]} x {window.shape[1]} window at ({top}, {left}) does not fit "
+                f"an image of shape {self.mask.shape}"
+            )
+        return self._commit(top, left, window)
+
     def clear(self) -> bool:
         return self._commit(0, 0, np.zeros_like(self.mask))
 
@@ -245,6 +256,19 @@ class MaskEditor:
         self._undo.append(delta)
         self.edited = True
         return True
+
+    @property
+    def last_edit(self) -> MaskDelta | None:
+        """The edit undo would take back next."""
+        return self._undo[-1] if self._undo else None
+
+    def where(self, delta: MaskDelta) -> str | None:
+        """ "undo" while `delta` is in effect, "redo" while it is undone, None once it is forgotten."""
+        if any(d is delta for d in self._undo):
+            return "undo"
+        if any(d is delta for d in self._redo):
+            return "redo"
+        return None
 
     def history_bytes(self) -> int:
         return sum(d.nbytes for d in self._undo) + sum(d.nbytes for d in self._redo)

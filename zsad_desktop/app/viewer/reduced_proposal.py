@@ -53,6 +53,10 @@ def grown_mask(reduced: np.ndarray, shape: tuple[int, ...], block: int = 256) ->
 class GrownRegion(Region):
     """A region labelled on the reduced mask, as `Region` in image pixels; `crop` is made on demand."""
 
+    _grid: tuple[
+        np.ndarray, np.ndarray, np.ndarray
+    ]  # (reduced piece, its row and column of each image pixel)
+
     def __init__(
         self,
         label: int,
@@ -72,7 +76,7 @@ class GrownRegion(Region):
         area = int(round(float(counts_r.astype(np.float64) @ row_sums)))
         box = (at[1], at[0], len(cols), len(rows))
         object.__setattr__(self, "_grid", (piece, rows, cols))
-        super().__init__(label, area, peak, box, None, shape)
+        super().__init__(label, area, peak, box, None, shape)  # type: ignore[arg-type]  # crop: made below
         self.__dict__.pop("crop")  # the dataclass stored None: let the cached property make it
 
     @cached_property
@@ -103,12 +107,12 @@ class GrownRegion(Region):
 
 def reduced_regions(
     reduced: np.ndarray, shape: tuple[int, ...], heatmap01: np.ndarray | None
-) -> list[GrownRegion]:
+) -> list[Region]:
     """The regions of the reduced mask `reduced`, in image pixels (`shape`), unsorted."""
     count, labels, stats, (box_top, box_left) = label_regions(reduced)
     (height, width), (h, w) = shape[:2], reduced.shape
     rows_all, cols_all = source_pixels(height, h), source_pixels(width, w)
-    regions = []
+    regions: list[Region] = []
     for label in range(1, count):
         left, top, box_w, box_h, _ = (int(v) for v in stats[label])
         piece = (

@@ -13,6 +13,9 @@ The image layer keeps the full-range pixels (`WindowLevel`) and the window
 they are shown through; `window` (a `WindowControl`) changes it and
 re-renders the 8-bit view. `proposals` (a `ProposalControl`) makes the
 proposal when the threshold moves: on a worker thread for a large image.
+`clicks` (a `ClickSession`) corrects the mask from the reviewer's clicks.
+`effort` counts the corrective actions taken on the image since it was shown
+or last saved, for the review to store.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from zsad_desktop.app.viewer.click_session import ClickSession
+from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.viewer.mask_editing import MaskEditor, Region
 from zsad_desktop.app.viewer.proposal import Proposal
 from zsad_desktop.app.viewer.proposal_control import ProposalControl
@@ -136,6 +141,8 @@ class ViewerModel:
         self._mask_is_proposal = False  # the reviewer's mask was last reset to the proposal shown
         self.window = WindowControl(self)
         self.proposals = ProposalControl(self)
+        self.effort = Effort()
+        self.clicks = ClickSession(self)
 
     @property
     def layers(self) -> list[ImageLayer | HeatmapLayer | MaskLayer]:
@@ -162,6 +169,7 @@ class ViewerModel:
         self.image = ImageLayer(pixels8, levels)
         self._saved_mask = saved_mask is not None
         self.editor = MaskEditor(pixels8.shape[:2], saved_mask)
+        self.effort = Effort()
         self._mask_is_proposal = False  # until the proposal is made and the unedited mask follows it
         self.events.emit("image")
         self.events.emit("window")
@@ -174,6 +182,7 @@ class ViewerModel:
         self.image, self.heatmap = ImageLayer(), HeatmapLayer()
         self.proposal.data = self.mask.data = None
         self.editor, self.regions, self._saved_mask, self._mask_is_proposal = None, [], False, False
+        self.effort = Effort()
         for name in ("image", "heatmap", "proposal", "regions", "window"):
             self.events.emit(name)
         self.events.emit("mask", None)
@@ -192,15 +201,21 @@ class ViewerModel:
     def _set_heatmap(
         self, raw: np.ndarray | None, stats: NormalisationStats | None, ahead: Proposal | None = None
     ) -> None:
-        if raw is not None and not fits(raw.shape, self.image.shape):
+        image_shape = self.image.shape
+        if raw is not None and (image_shape is None or not fits(raw.shape, image_shape)):
             raise ValueError(
                 f"heatmap of shape {raw.shape} does not fit the image of shape {self.image.shape}"
             )
         self.heatmap = HeatmapLayer(
             None if raw is None else np.asarray(raw, np.float32), stats or NormalisationStats()
         )
-        usable = ahead is not None and raw is not None and ahead.display.shape == raw.shape[:2]
-        if usable and ahead.matches(self.display.threshold, self.display.min_region_area):
+        usable = (
+            ahead is not None
+            and raw is not None
+            and ahead.display.shape == raw.shape[:2]
+            and ahead.matches(self.display.threshold, self.display.min_region_area)
+        )
+        if usable and ahead is not None:
             self.heatmap._display = ahead.display  # normalised on the loader thread with the same scale
         else:
             ahead = None
@@ -233,7 +248,8 @@ class ViewerModel:
     def use_proposal_made(self, made: Proposal | None) -> None:
         """Show `made` (None: no proposal); the reviewer's mask follows it unless edited or saved."""
         follow = self.follows_proposal and made is not None
-        if follow:  # before the events: whoever listens sees the mask and the regions agree
+        # before the events: whoever listens sees the mask and the regions agree
+        if follow and made is not None and self.editor is not None:  # following implies an editor
             if made.editable is not None:
                 self.editor.reset(made.editable, copy=False)  # the worker's copy: this editor's alone
             else:
@@ -268,14 +284,27 @@ class ViewerModel:
         self.mask.data = None if self.editor is None else self.editor.mask
         self.events.emit("mask", None if self.editor is None else self.editor.changed_box)
 
+    def _counted(self, done: bool, action: str, count: int = 1) -> bool:
+        """`done` edits count as `count` actions of kind `action` (an Effort field)."""
+        if done:
+            setattr(self.effort, action, getattr(self.effort, action) + count)
+        return done
+
     def paint(self, points: Sequence[tuple[float, float]], radius: float) -> bool:
-        return self.editor is not None and self._edit(self.editor.brush(points, radius, paint=True))
+        done = self.editor is not None and self._edit(self.editor.brush(points, radius, paint=True))
+        return self._counted(done, "brush_strokes")
 
     def erase(self, points: Sequence[tuple[float, float]], radius: float) -> bool:
-        return self.editor is not None and self._edit(self.editor.brush(points, radius, paint=False))
+        done = self.editor is not None and self._edit(self.editor.brush(points, radius, paint=False))
+        return self._counted(done, "brush_strokes")
 
     def add_polygon(self, points: Sequence[tuple[float, float]]) -> bool:
-        return self.editor is not None and self._edit(self.editor.polygon(points))
+        done = self.editor is not None and self._edit(self.editor.polygon(points))
+        return self._counted(done, "polygon_vertices", len(points))
+
+    def write_mask_window(self, top: int, left: int, window: np.ndarray) -> bool:
+        """Set the rectangle at (top, left) of the reviewer's mask to `window` (one undoable edit)."""
+        return self.editor is not None and self._edit(self.editor.write(top, left, window))
 
     def fill_holes(self) -> bool:
         return self.editor is not None and self._edit(self.editor.fill_holes())
@@ -298,7 +327,8 @@ class ViewerModel:
 
     def remove_mask_region_at(self, x: float, y: float) -> bool:
         """Remove the reviewer-mask region under the cursor (the region tool)."""
-        return self.editor is not None and self._edit(self.editor.remove_region_at(int(x), int(y)))
+        done = self.editor is not None and self._edit(self.editor.remove_region_at(int(x), int(y)))
+        return self._counted(done, "removed_regions")
 
     # proposed regions, one by one -------------------------------------------------------
     def regions_in_mask(self) -> list[bool]:
@@ -319,7 +349,8 @@ class ViewerModel:
         region = self.regions[index]
         left, top, _, _ = region.box
         change = self.editor.include if keep else self.editor.exclude
-        return self._edit(change(region.crop, top, left))
+        done = self._edit(change(region.crop, top, left))
+        return self._counted(done and not keep, "removed_regions") or done
 
     def region_at(self, x: float, y: float) -> int | None:
         return next((i for i, region in enumerate(self.regions) if region.contains(int(x), int(y))), None)
@@ -332,6 +363,7 @@ class ViewerModel:
     def mark_saved(self) -> None:
         if self.editor is not None:
             self.editor.edited = False
+        self.effort = Effort()  # saved with the decision: the next one counts from here
 
     def mask_equals_proposal(self) -> bool:
         return (

@@ -124,6 +124,8 @@ class WindowControl:
     # re-rendering ----------------------------------------------------------------------------
     def _changed(self, chosen: bool, render: bool = True) -> bool:
         levels = self.levels
+        if levels is None:  # nothing shown: no window to change
+            return False
         if render:
             self._render(levels)
         self._model.events.emit("window")

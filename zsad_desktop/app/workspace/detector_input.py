@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
-from sqlalchemy import and_, case, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select
 
 from zsad_desktop.detection.tiling import TilingConfig
 from zsad_desktop.imaging import LoadedImage, percentile_window, to_rgb8
@@ -86,7 +86,7 @@ class TilingChoice:
         if not self.enabled or not (self.tile_size or input_size):
             return None
         default = TilingConfig.for_input_size(input_size) if input_size else None
-        tile = self.tile_size or default.tile_size
+        tile = self.tile_size or (default.tile_size if default else 0)  # default is set when tile_size is not
         overlap = self.overlap or (default.overlap if default and not self.tile_size else max(16, tile // 8))
         return TilingConfig(tile_size=tile, overlap=min(overlap, tile // 2), batch_size=max(1, batch_size))
 
@@ -106,6 +106,8 @@ class DetectorInput:
         if self.rule == "":
             return ""
         if self.rule == "window":
+            if self.window is None:
+                raise ValueError("a fixed-window input needs its (centre, width)")
             return f"window:{_number(self.window[0])}:{_number(self.window[1])}"
         if self.rule == PERCENTILE:
             return f"percentile:{_number(self.lo)}:{_number(self.hi)}"
@@ -173,7 +175,10 @@ def set_tiling_choice(workspace: Workspace, choice: TilingChoice) -> None:
     workspace.set_setting(TILING_SETTING, asdict(choice))
 
 
-def _stored(workspace: Workspace, key: str, kind):
+Stored = TypeVar("Stored", InputChoice, TilingChoice)
+
+
+def _stored(workspace: Workspace, key: str, kind: type[Stored]) -> Stored:
     stored = workspace.setting(key, {})
     try:
         return kind(**stored) if isinstance(stored, dict) else kind()
@@ -217,7 +222,9 @@ class WorkspaceInput:
             tiling_choice(workspace).config(input_size, batch_size),
         )
 
-    def for_image(self, bit_depth: int | None, modality: str | None, height: int | None, width: int | None):
+    def for_image(
+        self, bit_depth: int | None, modality: str | None, height: int | None, width: int | None
+    ) -> tuple[DetectorInput, TilingConfig | None, str]:
         """(DetectorInput, tiling or None, key) of one image from its header facts."""
         detector_input = input_for(self.choice, bit_depth, modality, self.window)
         tiled = (
@@ -227,7 +234,7 @@ class WorkspaceInput:
         )
         return detector_input, tiled, prediction_key(detector_input, tiled)
 
-    def key_column(self):
+    def key_column(self) -> ColumnElement[str]:
         """SQL: the key `for_image` gives each image, from its columns, for joining predictions to images
         (`Prediction.detector_input == key_column()`): one prediction per image and model in a gallery."""
         stored = and_(Image.modality == "photo", Image.bit_depth == 8)
@@ -243,7 +250,7 @@ class WorkspaceInput:
         )
 
 
-def detector_input_size(detector) -> int | None:
+def detector_input_size(detector: object) -> int | None:
     """The side of the detector's square input, where it has one (CLIP backbones)."""
     backbone = getattr(detector, "backbone", None)
     size = getattr(getattr(backbone, "spec", None), "image_size", None) or getattr(

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from zsad_desktop.imaging.file_names import name_text
@@ -81,7 +81,7 @@ def _row(values: Any) -> ImageRow:
     return ImageRow._make(values)  # the columns are in ImageRow's order; the status type gives ReviewStatus
 
 
-def _unreviewed():
+def _unreviewed() -> ColumnElement[bool]:
     return Image.review_status == UNREVIEWED
 
 
@@ -89,7 +89,9 @@ def _unreviewed():
 FRAME_ORDER = func.coalesce(Image.frame, -1)
 
 
-def _prediction_of(model_id: str, input_key: Any = None, content_hash: Any = Image.content_hash):
+def _prediction_of(
+    model_id: str, input_key: Any = None, content_hash: Any = Image.content_hash
+) -> ColumnElement[bool]:
     """The join condition of an image's prediction by `model_id`, made with `input_key` when given."""
     condition = and_(Prediction.image_hash == content_hash, Prediction.model_version == model_id)
     return condition if input_key is None else and_(condition, Prediction.detector_input == input_key)
@@ -271,7 +273,8 @@ def next_unreviewed(session: Session, model_id: str, input_key: Any = None) -> I
 
 
 def _fewer_than(session: Session, candidates: Select, count: int) -> bool:
-    return session.scalar(select(func.count()).select_from(candidates.limit(count).subquery())) < count
+    counted = session.scalar(select(func.count()).select_from(candidates.limit(count).subquery()))
+    return (counted or 0) < count
 
 
 def status_counts(session: Session) -> dict[ReviewStatus, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_mode
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +64,12 @@ class _Known:
 
 def content_hash(path: Path | str) -> str:
     with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
+        if sys.version_info >= (3, 11):
+            return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
+        digest = hashlib.blake2b(digest_size=20)  # Python 3.10: the same digest, read in chunks
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+        return digest.hexdigest()
 
 
 def walk_images(folder: Path, cancel: threading.Event | None = None) -> Iterator[tuple[str, os.stat_result]]:

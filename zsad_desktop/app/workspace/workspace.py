@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from zsad_desktop.app.workspace import image_queries
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput, model_input_size
@@ -72,7 +72,7 @@ class Workspace:
     def __enter__(self) -> Workspace:
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # settings ---------------------------------------------------------------
@@ -148,7 +148,7 @@ class Workspace:
         with self.database.read() as session:
             return image_queries.next_unreviewed(session, model_id, input_key)
 
-    def input_key(self, model_id: str):
+    def input_key(self, model_id: str) -> ColumnElement[str]:
         """SQL: the detector-input key each image's prediction by `model_id` has under this workspace's
         choices (`detector_input`), so that a query sees one prediction per image."""
         return WorkspaceInput.of(self, model_input_size(self, model_id)).key_column()

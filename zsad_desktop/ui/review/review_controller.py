@@ -191,6 +191,7 @@ class ReviewController(QObject):
             return
         self.settle()
         self.model.proposals.settle()  # the threshold on screen's proposal, if still on its way, is what is decided on
+        self.model.clicks.settle()  # so are the corrections of clicks still being computed
         if self.session is None or self.current is None or self.model.editor is None:
             return
         mask = self.model.editor.mask.copy()
@@ -211,7 +212,10 @@ class ReviewController(QObject):
 
     def save_current(self) -> None:
         """Autosave: an edited mask without a decision is kept as a correction."""
-        if self.session is None or self.current is None or not self.model.has_unsaved_edit:
+        if self.session is None or self.current is None:
+            return
+        self.model.clicks.settle()
+        if not self.model.has_unsaved_edit:
             return
         proposal = self.model.proposal.data
         self._record(
@@ -223,7 +227,12 @@ class ReviewController(QObject):
     def _record(self, status: ReviewStatus, mask, proposal) -> bool:
         try:
             self.session.decide(
-                self.current.row.id, status, mask=mask, proposal=proposal, note=self.panel.note_text()
+                self.current.row.id,
+                status,
+                mask=mask,
+                proposal=proposal,
+                note=self.panel.note_text(),
+                effort=self.model.effort,
             )
         except USER_ERRORS as error:
             self.message.emit(f"Not saved: {error}")

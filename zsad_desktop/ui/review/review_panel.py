@@ -88,6 +88,11 @@ class ReviewPanel(QWidget):
             who = entry.reviewer or "someone"
             self.history.addItem(
                 f"{entry.at:%Y-%m-%d %H:%M} {who}: {before} → {entry.to_status.value}"
+                + (
+                    f", {entry.effort.total} actions"
+                    if entry.effort is not None and entry.effort.total
+                    else ""
+                )
                 + (f" ({entry.note})" if entry.note else "")
             )
         can_decide = row.load_error is None

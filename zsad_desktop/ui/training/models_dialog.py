@@ -1,5 +1,6 @@
 """Model versions of the workspace: metrics, restore any version, how well each version's proposals
-agreed with the reviewers' final masks over time, and the versions' proposal quality as a chart."""
+agreed with the reviewers' final masks over time, the versions' proposal quality as a chart, and
+the median corrective actions per corrected image of each version (did retraining lighten the work?)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from zsad_desktop.app.training.model_versions import VersionInfo
-from zsad_desktop.app.training.version_quality import VersionQuality
+from zsad_desktop.app.training.version_quality import VersionQuality, actions_text
 from zsad_desktop.ui.training.version_quality_chart import VersionQualityChart
 
 PALETTE = [
@@ -113,6 +114,13 @@ class ModelsDialog(QDialog):
         self.quality_chart = VersionQualityChart()
         layout.addWidget(self.quality_chart)
         self.qualityMeasured.connect(self.quality_chart.show_rows)
+        self.effort_label = QLabel("Corrective actions per corrected image: measuring…")
+        self.effort_label.setToolTip(
+            "Median clicks, brush strokes, polygon vertices, removed regions and snaps per image the "
+            "reviewer corrected, for each version's proposals (– none counted yet)"
+        )
+        layout.addWidget(self.effort_label)
+        self.qualityMeasured.connect(self._show_effort)
         if measure_quality is not None:
             # reading every reviewed mask takes a while on a large workspace: not on the GUI thread
             threading.Thread(
@@ -138,6 +146,12 @@ class ModelsDialog(QDialog):
             self.qualityMeasured.emit(rows)
         except RuntimeError:
             pass  # the dialog was closed before the measures came
+
+    def _show_effort(self, rows: list[VersionQuality]) -> None:
+        figures = ", ".join(f"{r.name} {actions_text(r.median_actions)}" for r in rows)
+        self.effort_label.setText(
+            f"Median corrective actions per corrected image: {figures or 'no model versions yet'}"
+        )
 
     def _restore(self) -> None:
         rows = self.table.selectionModel().selectedRows()

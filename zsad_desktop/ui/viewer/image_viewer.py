@@ -4,7 +4,8 @@ Zoom with the wheel (around the cursor), fit, 1:1; pan with the middle
 button, or the left one in the pan tool, or in the navigator (the corner
 thumbnail shown while the image does not fit). Mouse edits go to
 `MaskTools`; the right button drags the window/level (horizontal: width,
-vertical: level); what the layers hold comes from the `ViewerModel`'s events.
+vertical: level), except in the click tool, where it says "not defect here";
+what the layers hold comes from the `ViewerModel`'s events.
 Every layer is drawn tile by tile at the detail the zoom needs
 (`TiledLayerItem`), so a 20,000 px line-scan pans as smoothly as a photo.
 """
@@ -80,6 +81,7 @@ class ImageViewer(QGraphicsView):
         self._posted.connect(self._run_posted, Qt.ConnectionType.QueuedConnection)
         model.window.post = self._posted.emit
         model.proposals.post = self._posted.emit  # a large image's proposal at a new threshold arrives
+        model.clicks.post = self._posted.emit  # a click's correction arrives from its worker
         model.events.connect(
             "image_refresh", self.keep_view_once
         )  # a re-windowed image keeps zoom and position
@@ -182,6 +184,11 @@ class ImageViewer(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         button = event.button()
+        if button == Qt.MouseButton.RightButton and self.tools.tool is Tool.CLICK:
+            if self.before_edit is not None:
+                self.before_edit()
+            self.tools.press(self._scene_point(event), negative=True)
+            return
         if button == Qt.MouseButton.RightButton and self.model.window.begin_drag():
             self._window_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.SizeAllCursor)
@@ -194,7 +201,8 @@ class ImageViewer(QGraphicsView):
             return
         if button == Qt.MouseButton.LeftButton and self.before_edit is not None:
             self.before_edit()
-        if button == Qt.MouseButton.LeftButton and self.tools.press(self._scene_point(event)):
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if button == Qt.MouseButton.LeftButton and self.tools.press(self._scene_point(event), negative=shift):
             return
         super().mousePressEvent(event)
 

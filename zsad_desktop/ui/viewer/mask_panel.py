@@ -1,4 +1,5 @@
-"""Mask tools: the tool in hand, brush size, threshold, the proposal's regions one by one, undo/redo."""
+"""Mask tools: the tool in hand, brush size, threshold, the proposal's regions one by one, undo/redo,
+snap to edges and clearing the clicks."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ TOOL_LABELS = {
     Tool.ERASER: "Eraser (E)",
     Tool.POLYGON: "Polygon (P)",
     Tool.REGION: "Remove region (G)",
+    Tool.CLICK: "Clicks (C)",
     Tool.PAN: "Pan (Space)",
 }
 EDITS = (
@@ -31,7 +33,15 @@ EDITS = (
     ("Use proposal", "use_proposal"),
     ("Fill holes", "fill"),
     ("Clear", "clear"),
+    ("Snap to edges (T)", "snap"),
+    ("Clear clicks", "clear_clicks"),
 )
+TIPS = {
+    Tool.CLICK: "Left click: defect here. Right click or Shift+click: not defect here. "
+    "Each click corrects the mask around it (one undo step).",
+    "snap": "Tighten the mask to the image's edges near its outline (one undo step)",
+    "clear_clicks": "Forget the clicks; the mask stays as it is",
+}
 
 
 def _button(text: str, checkable: bool = False) -> QPushButton:
@@ -43,7 +53,7 @@ def _button(text: str, checkable: bool = False) -> QPushButton:
 
 class MaskPanel(QGroupBox):
     toolChosen = Signal(str)
-    editRequested = Signal(str)  # undo, redo, use_proposal, fill, clear
+    editRequested = Signal(str)  # undo, redo, use_proposal, fill, clear, snap, clear_clicks
     thresholdChanged = Signal(float)
     regionToggled = Signal(int, bool)  # index in the proposal's regions, keep it in the mask
 
@@ -54,19 +64,23 @@ class MaskPanel(QGroupBox):
         group = QButtonGroup(self)
         for i, tool in enumerate(Tool):
             button = _button(TOOL_LABELS[tool], checkable=True)
+            button.setToolTip(TIPS.get(tool, ""))
             button.clicked.connect(lambda _=False, t=tool: self.toolChosen.emit(t.value))
             group.addButton(button)
             grid.addWidget(button, i // 3, i % 3)
             self.tool_buttons[tool] = button
         self.tool_buttons[Tool.BRUSH].setChecked(True)
         self.edit_buttons: dict[str, QPushButton] = {}
+        row = -(-len(Tool) // 3)
         for j, (text, name) in enumerate(EDITS):
             button = _button(text)
+            button.setToolTip(TIPS.get(name, ""))
             button.clicked.connect(lambda _=False, n=name: self.editRequested.emit(n))
-            grid.addWidget(button, 2 + j // 3, j % 3)
+            grid.addWidget(button, row + j // 3, j % 3)
             self.edit_buttons[name] = button
+        row += -(-len(EDITS) // 3)
         self.brush_label = QLabel()
-        grid.addWidget(self.brush_label, 4, 0, 1, 3)
+        grid.addWidget(self.brush_label, row, 0, 1, 3)
         threshold_row = QHBoxLayout()
         self.threshold_label = QLabel()
         self.threshold = QSlider(Qt.Orientation.Horizontal)
@@ -76,13 +90,13 @@ class MaskPanel(QGroupBox):
         threshold_row.addWidget(QLabel("Threshold"))
         threshold_row.addWidget(self.threshold, 1)
         threshold_row.addWidget(self.threshold_label)
-        grid.addLayout(threshold_row, 5, 0, 1, 3)
+        grid.addLayout(threshold_row, row + 1, 0, 1, 3)
         self.regions = QListWidget()
         self.regions.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.regions.setToolTip("Regions of the proposal: tick to keep one in your mask, untick to remove it")
         self.regions.setMaximumHeight(110)
         self.regions.itemChanged.connect(self._region_item_changed)
-        grid.addWidget(self.regions, 6, 0, 1, 3)
+        grid.addWidget(self.regions, row + 2, 0, 1, 3)
         self.set_brush_radius(8)
 
     def set_tool(self, tool: Tool) -> None:

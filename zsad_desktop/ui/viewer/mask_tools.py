@@ -1,8 +1,11 @@
-"""How the mouse edits the reviewer's mask: brush, eraser, polygon, region removal, pan.
+"""How the mouse edits the reviewer's mask: brush, eraser, polygon, region removal, clicks, pan.
 
 A stroke or a polygon is previewed as a scene path while it is drawn and
 handed to the viewer model as one edit when finished (one undo step each).
-The brush and eraser show their size as a circle under the cursor.
+The brush and eraser show their size as a circle under the cursor. The click
+tool hands each click to the model's `ClickSession` (left: defect here;
+right or Shift+left: not defect here) and shows the clicks as green and red
+dots that keep their size at any zoom.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import enum
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
 from zsad_desktop.app.viewer.viewer_model import MASK_RGB, ViewerModel
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 300.0
+DOT_RADIUS = 5.0  # screen pixels
+POSITIVE_RGB, NEGATIVE_RGB = (40, 220, 60), (235, 40, 40)
 
 
 class Tool(str, enum.Enum):
@@ -23,6 +28,7 @@ class Tool(str, enum.Enum):
     ERASER = "eraser"
     POLYGON = "polygon"
     REGION = "region"
+    CLICK = "click"
     PAN = "pan"
 
 
@@ -44,6 +50,9 @@ class MaskTools:
         for i, item in enumerate((self.stroke_item, self.polygon_item, self.cursor_item)):
             item.setZValue(z + i)
             scene.addItem(item)
+        self._scene, self._dot_z = scene, z + 3
+        self.dots: list[QGraphicsEllipseItem] = []
+        model.events.connect("clicks", self.show_clicks)
 
     # tool and size ---------------------------------------------------------------
     def set_tool(self, tool: Tool) -> None:
@@ -61,8 +70,11 @@ class MaskTools:
         return self.tool in (Tool.BRUSH, Tool.ERASER)
 
     # mouse -----------------------------------------------------------------------
-    def press(self, point: QPointF) -> bool:
-        """Left button down at a scene point; True if the tool took it."""
+    def press(self, point: QPointF, negative: bool = False) -> bool:
+        """Left button down at a scene point (`negative`: with Shift); True if the tool took it."""
+        if self.tool is Tool.CLICK:  # the session says why when there is no image
+            self.model.clicks.click(point.x(), point.y(), positive=not negative)
+            return True
         if self.model.editor is None:
             return False
         xy = (point.x(), point.y())
@@ -113,6 +125,23 @@ class MaskTools:
     def cancel_polygon(self) -> None:
         self._polygon = []
         self.polygon_item.setPath(QPainterPath())
+
+    # click dots ---------------------------------------------------------------------
+    def show_clicks(self) -> None:
+        """One dot per click in effect: green for defect, red for not defect."""
+        for dot in self.dots:
+            self._scene.removeItem(dot)
+        self.dots = []
+        for click in self.model.clicks.clicks:
+            colour = QColor(*(POSITIVE_RGB if click.positive else NEGATIVE_RGB))
+            dot = QGraphicsEllipseItem(-DOT_RADIUS, -DOT_RADIUS, 2 * DOT_RADIUS, 2 * DOT_RADIUS)
+            dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)  # same size at any zoom
+            dot.setPos(click.x + 0.5, click.y + 0.5)
+            dot.setBrush(QBrush(colour))
+            dot.setPen(QPen(QColor(255, 255, 255), 1.5))
+            dot.setZValue(self._dot_z)
+            self._scene.addItem(dot)
+            self.dots.append(dot)
 
     # previews ---------------------------------------------------------------------
     def _place_cursor(self, centre: QPointF) -> None:

@@ -7,7 +7,7 @@ stream, not a second path beside the original. It reads that stream after the
 levels' blocks, projects the patch tokens (ln_post, proj), normalises them and
 adds the normalised global embedding of the unchanged CLIP.
 
-Departure, as the issue asks: the reference runs those blocks on (tokens,
+Departure, on purpose: the reference runs those blocks on (tokens,
 batch, width) tensors as if they were (batch, tokens, width), so its
 "attention" mixes the same token of different images; here it is computed
 per image, as the paper describes.

@@ -13,8 +13,11 @@ The old unique constraints were unnamed: SQLite's are found through a naming
 convention while the table is rebuilt, PostgreSQL's by their default names.
 """
 
+from contextlib import AbstractContextManager
+
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 
 revision = "0004"
 down_revision = "0003"
@@ -29,7 +32,7 @@ _OLD_PREDICTION_KEY = {
 }
 
 
-def _batch(table: str):
+def _batch(table: str) -> AbstractContextManager[BatchOperations]:
     if op.get_bind().dialect.name == "sqlite":
         return op.batch_alter_table(table, naming_convention=_CONVENTION, recreate="always")
     return op.batch_alter_table(table)
