@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import update
 
 from zsad_desktop.app.cluster.batch_commit import DatabaseUnavailable
+from zsad_desktop.app.cluster.client_run import run_through_client
 from zsad_desktop.app.cluster.cluster_progress import ClusterProgress, ClusterResult, ProgressCount
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 from zsad_desktop.app.cluster.placement import actor_resources, check_placeable, placement_facts
@@ -73,6 +74,10 @@ def score_on_cluster(
     cancel = cancel or threading.Event()
     started = time.perf_counter()
     with connected(choice.address, choice.num_cpus, choice.object_store_mb) as ray:
+        if choice.address.startswith("ray://"):  # Ray Data's executor runs on the cluster, not in a client
+            return run_through_client(
+                ray, workspace, recipe, choice, progress, cancel, on_model, score_on_cluster
+            )
         use_gpu = ray.cluster_resources().get("GPU", 0) >= 1 and recipe.device != "cpu"
         asked = actor_resources(ray, use_gpu, choice.cpus_per_worker)
         check_placeable(ray, asked)
