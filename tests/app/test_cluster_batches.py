@@ -120,3 +120,26 @@ def test_progress_counts_images_and_rates_only_what_the_run_scored():
     assert progress.eta_s == pytest.approx(12.0)  # 6 images left at 0.5 images/s
     assert "4/10 images" in progress.text() and "ETA 12 s" in progress.text()
     assert (result.scored, result.found) == (2, 1)
+
+
+def test_a_run_stopped_by_the_database_says_so_with_what_remains_and_the_resume_command(workspace):
+    ray = pytest.importorskip("ray")
+    import threading
+
+    from zsad_desktop.app.cluster.cluster_run import ClusterChoice, _Stream
+    from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
+
+    count = ProgressCount(total=4, workers=1, result=ClusterResult("m"))
+    stream = _Stream(
+        ray, workspace, DetectorRecipe(), ClusterChoice(), {"num_cpus": 1}, 1, count, None, threading.Event()
+    )
+    cause = DatabaseUnavailable("the database stayed unreachable through 5 tries: server closed")
+    try:  # as Ray Data hands it over: the worker's error as the cause of its own
+        raise RuntimeError("UserCodeException") from cause
+    except RuntimeError as error:
+        stopped = stream._stopped(stream._reason(error))
+
+    message = str(stopped)
+    assert message.startswith("the cluster run stopped: the database stayed unreachable through 5 tries")
+    assert "0 images scored by this run are kept; 4 remain" in message
+    assert f"To resume, run again: zsad predict '{workspace.folder}' --cluster auto" in message
