@@ -131,7 +131,12 @@ def _submit(cluster, folder: Path, db: str, *extra: str, wait: bool = True):
         *TINY_OPTIONS.split(),
         *extra,
     ]
-    return _run(command, cluster["env"], timeout=400)
+    for _ in range(30):  # the head's job agent may still be starting
+        done = _run(command, cluster["env"], timeout=400)
+        if "No available agent to submit job" not in done.stdout + done.stderr:
+            return done
+        time.sleep(2)
+    return done
 
 
 def _per_image(db: str) -> dict[str, int]:

@@ -58,7 +58,7 @@ def run_through_client(
     where = (str(workspace.folder), workspace.database.url, str(workspace.files.root))
     # On the cluster it is a Ray job's driver: the address there is its own cluster.
     done = ray.remote(num_cpus=0, max_retries=0)(drive).remote(
-        where, recipe, replace(choice, address="auto"), board
+        where, recipe, replace(choice, address="auto"), board, score
     )
     facts_heard = False
     cancel_sent = False
