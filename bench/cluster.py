@@ -95,7 +95,9 @@ def on_cluster(folder: Path, root: Path, args, workers: int, tree: Path | None =
     ]
     command += sys.argv[1:]
     env = {**os.environ, "PYTHONPATH": str(tree or Path(__file__).resolve().parents[1])}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the cluster run failed ({command}):\n{done.stderr[-3000:]}")
     run = json.loads(done.stdout.strip().splitlines()[-1])
     code = "this tree" if tree is None else f"revision {args.compare_rev}"
     print(
