@@ -1,39 +1,58 @@
-"""Cost of the folder methods against folder size: `musc` and the normal-memory lookup.
+"""Cost of the folder methods: `musc` end to end, its mutual scoring, the normal memory.
 
-Three parts, each printing seconds per image and memory:
 1. `musc` end to end with a tiny random-weight backbone (8 x 8 grid at 112 px) on
-   synthetic images, folders of 100 / 1,000 / 10,000 images in subsets of
-   `--subset` (their divide_num): per-image cost is bounded by the subset size.
-2. MuSc's mutual scoring at ViT-L-14-336 shape (37 x 37 patches, 1,024 dims,
-   4 layers x 3 degrees) on synthetic features: one query image against R
-   reference images, measured for small R; the cost is linear in R, so the
-   cost per image of a folder is that of min(folder, subset) - 1 references.
+   synthetic images, folders of `--sizes` images in subsets of `--subset` (their
+   divide_num): per-image cost is bounded by the subset size.
+2. Mutual scoring at ViT-L-14-336 shape (37 x 37 patches, 1,024 dims, 4 layers x
+   3 degrees) on `--images` synthetic images: seconds per ordered image pair
+   (each pair's distances computed once for both directions) in exact and
+   approximate mode, beside scoring every ordered pair on its own (the former
+   way); the cost of a 200-image subset; how long a cancel takes to return; on
+   a device with native bfloat16, the same in bfloat16 and its agreement.
 3. The normal memory's lookup (ViT-L shape, random projection to 256 dims) for
-   memories of 10 / 100 / 1,000 normals, capped by the coreset budget, and the
-   coreset build time.
+   memories of `--normals` images, capped by the coreset budget.
+4. `memory_overhead_ratio`: seconds per image of baseline + normal memory over
+   the baseline alone, through app/prediction/normal_memory.py (tiny backbone).
 
-    python bench/folder_methods.py [--sizes 100 1000 10000] [--subset 200]
+    python bench/folder_methods.py [--device cpu|cuda] [--json OUT] [--sizes 100 1000] [--images 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from zsad_desktop.app.prediction.normal_memory import MemoryDetector, add_normals, musc_extractor
+from zsad_desktop.detection.execution import cpu_supports_bf16
 from zsad_desktop.detection.interface import create_detector
-from zsad_desktop.detection.methods.musc.scoring import mutual_scores
+from zsad_desktop.detection.methods.musc.pair_distances import approximate_folder_distances, folder_distances
+from zsad_desktop.detection.methods.musc.scoring import interval_mean, nearest_patch_distances
 from zsad_desktop.detection.normal_memory import NormalMemory
 
-VITL_PATCHES, VITL_DIM, LAYERS_X_DEGREES = 37 * 37, 1024, 12
+VITL_GRID, VITL_DIM, LAYERS_X_DEGREES = 37, 1024, 12
+VITL_PATCHES = VITL_GRID * VITL_GRID
+TINY = "ZSAD-Tiny-ViT-14"
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
 
 
 class SyntheticFolder:
@@ -56,12 +75,7 @@ class SyntheticFolder:
 
 def bench_musc_tiny(sizes: list[int], subset: int) -> None:
     musc = create_detector(
-        "musc",
-        model_name="ZSAD-Tiny-ViT-14",
-        pretrained="random",
-        image_size=112,
-        device="cpu",
-        subset_size=subset,
+        "musc", model_name=TINY, pretrained="random", image_size=112, device="cpu", subset_size=subset
     )
     print(f"\n1. musc, tiny random ViT at 112 px (8x8 grid), subsets of {subset}")
     print(f"{'images':>8} {'s/image':>9} {'total s':>9} {'peak RSS MB':>12}")
@@ -73,27 +87,90 @@ def bench_musc_tiny(sizes: list[int], subset: int) -> None:
         print(f"{n:>8} {took / n:>9.4f} {took:>9.1f} {peak_rss_mb():>12.0f}")
 
 
-def bench_msm_vitl(refs: list[int], threads: int) -> float:
+def _timed(fn, device: torch.device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return out, time.perf_counter() - start, time.process_time() - cpu
+
+
+def _ordered_pairs(z: torch.Tensor) -> torch.Tensor:
+    """The former way: every ordered pair's product on its own (one image against the others)."""
+    d = torch.cat([nearest_patch_distances(z[i : i + 1], z) for i in range(z.shape[0])])
+    d[torch.arange(z.shape[0]), :, torch.arange(z.shape[0])] = float("inf")
+    return d
+
+
+def bench_mutual_scoring(images: int, device: torch.device, repeats: int) -> dict:
+    """Seconds per ordered pair for 4 layers x 3 degrees (one layer and degree timed, times 12)."""
+    gen = torch.Generator().manual_seed(0)
+    z = F.normalize(torch.randn(images, VITL_PATCHES, VITL_DIM, generator=gen), dim=-1).to(device)
+    pairs = images * (images - 1)
+    ways = {
+        "exact": lambda: folder_distances(z),
+        "approximate": lambda: approximate_folder_distances(z),
+    }
+    if device.type == "cpu":  # the former way exists for the CPU only (its products run on the CPU)
+        ways["ordered"] = lambda: _ordered_pairs(z)
+    native_bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_supports_bf16()
+    if native_bf16:
+        ways["bfloat16"] = lambda: folder_distances(z, dtype=torch.bfloat16)
     print(
-        f"\n2. mutual scoring at ViT-L-14-336 shape ({VITL_PATCHES} patches x {VITL_DIM}), one image, one layer and degree"
+        f"\n2. mutual scoring at ViT-L-14-336 shape ({VITL_PATCHES} patches x {VITL_DIM}), "
+        f"{images} images ({pairs} ordered pairs) on {device}, best of {repeats}"
     )
-    print(f"{'refs':>6} {'s':>8} {'s/ref':>8}")
-    per_ref = []
-    for r in refs:
-        z = F.normalize(torch.randn(r + 1, VITL_PATCHES, VITL_DIM), dim=-1)
-        start = time.perf_counter()
-        mutual_scores(z[:1], z[1:])
-        took = time.perf_counter() - start
-        per_ref.append(took / r)
-        print(f"{r:>6} {took:>8.2f} {took / r:>8.4f}")
-    cost = float(np.median(per_ref)) * LAYERS_X_DEGREES
-    print(f"=> per image and reference image, 4 layers x 3 degrees: {cost:.3f} s on {threads} CPU threads")
-    for folder in (100, 1000, 10000):
+    out, maps = {}, {}
+    best = dict.fromkeys(ways, float("inf"))
+    best_cpu = dict.fromkeys(ways, float("inf"))
+    for _ in range(repeats):  # interleaved, so a change in the machine's load hits every way alike
+        for name, fn in ways.items():
+            d, took, cpu = _timed(fn, device)
+            best[name], best_cpu[name] = min(best[name], took), min(best_cpu[name], cpu)
+            maps[name] = interval_mean(d, 0.3, images - 1).float().cpu()
+    threads = torch.get_num_threads()
+    print(
+        f"   {'':<12} {'wall s':>8} per ordered pair; CPU s / {threads} threads (the wall time on an idle machine)"
+    )
+    for name in ways:
+        out[name] = best[name] / pairs * LAYERS_X_DEGREES
+        out[f"cpu_per_thread_{name}"] = best_cpu[name] / threads / pairs * LAYERS_X_DEGREES
         print(
-            f"   folder {folder:>6}: subset {min(folder, 200)} -> {cost * (min(folder, 200) - 1):8.0f} s/image; "
-            f"reference sample 16 -> {cost * 16:6.1f} s/image"
+            f"   {name:<12} {out[name]:8.3f}  {out[f'cpu_per_thread_{name}']:8.3f}  "
+            f"(200-image subset: {out[name] * 200 * 199 / 3600:6.2f} h wall)"
         )
-    return cost
+    if "ordered" in maps:
+        diff = (maps["exact"] - maps["ordered"]).abs().max().item()
+        print(
+            f"   exact vs the former way: scores differ by at most {diff:.2e}; {out['ordered'] / out['exact']:.2f}x faster"
+        )
+        out["exact_vs_ordered_max_difference"] = diff
+    if "bfloat16" in maps:
+        a, b = maps["bfloat16"].flatten(), maps["exact"].flatten()
+        out["bfloat16_max_difference"] = (a - b).abs().max().item()
+        out["bfloat16_pearson"] = torch.corrcoef(torch.stack([a, b]))[0, 1].item()
+        print(
+            f"   bfloat16 vs float32: max difference {out['bfloat16_max_difference']:.2e}, Pearson {out['bfloat16_pearson']:.5f}"
+        )
+    else:
+        print("   bfloat16: not native here (no avx512_bf16/AMX, or no such GPU): not timed")
+    deadline = []
+
+    def cancel() -> bool:
+        if not deadline:
+            deadline.append(time.perf_counter() + 0.5)
+        return time.perf_counter() >= deadline[0]
+
+    try:  # polls before every block of 2 images at ViT-L shape
+        folder_distances(z, cancel)
+        latency = 0.0
+    except InterruptedError:
+        latency = time.perf_counter() - deadline[0]
+    print(f"   a cancel returned {latency:.3f} s after it was asked for")
+    out["cancel_latency_seconds"] = latency
+    return out
 
 
 def bench_memory(normals: list[int], budget: int, projection_dim: int) -> None:
@@ -120,22 +197,82 @@ def bench_memory(normals: list[int], budget: int, projection_dim: int) -> None:
         )
 
 
+def bench_memory_overhead(model_name: str, image_size: int, images: int, device: str) -> float:
+    """Seconds per image of baseline + normal memory over the baseline alone, as the code does it."""
+    baseline = create_detector(
+        "baseline", model_name=model_name, pretrained="random", image_size=image_size, device=device
+    )
+    extractor = musc_extractor(baseline)
+    folder = SyntheticFolder(images + 4, side=image_size)
+    memory = NormalMemory()
+    add_normals(memory, [(str(i), folder[i], None) for i in range(4)], baseline, extractor)
+    with_memory = MemoryDetector(baseline, memory, extractor)
+    batch = [folder[4 + i] for i in range(images)]
+    baseline.predict(batch[:1]), with_memory.predict(batch[:1])  # warm both paths
+    alone = min(_timed(lambda: baseline.predict(batch), baseline.device)[2] for _ in range(2))
+    fused = min(_timed(lambda: with_memory.predict(batch), baseline.device)[2] for _ in range(2))
+    ratio = fused / alone
+    print(
+        f"\n4. baseline + normal memory, {model_name} at {image_size} px on {baseline.device}: "
+        f"{fused / images:.3f} CPU s/image against {alone / images:.3f} CPU s/image alone: {ratio:.2f}x"
+    )
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument(
+        "--device", default="cpu", help="cpu or cuda (the mutual scoring and memory overhead)"
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[100, 1000], help="part 1's folder sizes (none: skip)"
+    )
     parser.add_argument("--subset", type=int, default=200)
-    parser.add_argument("--refs", type=int, nargs="+", default=[2, 4, 8])
-    parser.add_argument("--normals", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--images", type=int, default=6, help="part 2's images at ViT-L shape")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--normals", type=int, nargs="*", default=[10, 100], help="part 3's memory sizes (none: skip)"
+    )
     parser.add_argument("--budget", type=int, default=20_000)
     parser.add_argument("--projection-dim", type=int, default=256)
+    parser.add_argument("--overhead-model", default=TINY, help="part 4's backbone (random weights)")
+    parser.add_argument("--overhead-size", type=int, default=224)
+    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no GPU is visible to torch here")
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
-    bench_musc_tiny(args.sizes, args.subset)
-    bench_msm_vitl(args.refs, torch.get_num_threads())
-    bench_memory(args.normals, args.budget, args.projection_dim)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+    print(
+        f"torch {torch.__version__}, {machine}, {torch.get_num_threads()} CPU threads, load average {load:.1f}"
+    )
+    if args.sizes:
+        bench_musc_tiny(args.sizes, args.subset)
+    scoring = bench_mutual_scoring(args.images, device, args.repeats)
+    if args.normals:
+        bench_memory(args.normals, args.budget, args.projection_dim)
+    ratio = bench_memory_overhead(args.overhead_model, args.overhead_size, 4, args.device)
+    if args.json:
+        figures = {
+            "machine": machine,
+            "device": str(device),
+            "threads": torch.get_num_threads(),
+            "load_average": load,
+            "seconds_per_pair_exact": scoring["exact"],
+            "seconds_per_pair_approximate": scoring["approximate"],
+            "seconds_per_pair_ordered": scoring.get("ordered"),
+            "seconds_per_pair_bfloat16": scoring.get("bfloat16"),
+            "subset_200_hours_exact": scoring["exact"] * 200 * 199 / 3600,
+            "subset_200_hours_approximate": scoring["approximate"] * 200 * 199 / 3600,
+            "memory_overhead_ratio": ratio,
+            **{k: v for k, v in scoring.items() if k not in ("exact", "approximate", "ordered", "bfloat16")},
+        }
+        args.json.write_text(json.dumps(figures, indent=1))
+        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Writers are forked from a server process that has already imported the
 application, so each life costs milliseconds and many random kill points
-(inside mask encoding, the fsync, the rename, the SQLite commit) fit in a
-few seconds.
+(inside mask encoding, the fsync, the rename, the SQLite commit, a backup)
+fit in a few seconds.
 """
 
 import multiprocessing
@@ -14,11 +14,14 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select, text
 
-from tests.app.writer_process import write_reviews
+from tests.app.writer_process import review_one_image, write_reviews
+from zsad_desktop.app.review.decisions import history
 from zsad_desktop.imaging.masks import read_mask
 from zsad_desktop.store import Image, Prediction, Review, ReviewEvent, ReviewStatus
+from zsad_desktop.store.backups import list_backups, problems_of
 
 KILLS = 40
+MANY_KILLS = 1000
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +31,12 @@ def forkserver():
     return context
 
 
-def _start(context, folder, life, rounds, reviewer):
+def _start(context, folder, life, rounds, reviewer, backup_every_round=False):
     parent, child = context.Pipe(duplex=False)
     process = context.Process(
-        target=write_reviews, args=(str(folder), life, rounds, reviewer, child), daemon=True
+        target=write_reviews,
+        args=(str(folder), life, rounds, reviewer, child, backup_every_round),
+        daemon=True,
     )
     process.start()
     child.close()
@@ -73,29 +78,100 @@ def _check_consistent(workspace):
     return events, predictions
 
 
+def _kill_at_random(workspace, forkserver, rng, life, longest_s, backup_every_round=False) -> int:
+    """One writer's life, ended by SIGKILL after a random while (every other one, on average, after its
+    first commit: however loaded the machine, kills fall inside later rounds too); the rounds it committed."""
+    process, pipe = _start(forkserver, workspace.folder, life, 10_000, "crash", backup_every_round)
+    assert pipe.recv() == ("ready", -1)
+    reported = -1
+    if rng.random() < 0.5:
+        assert pipe.recv() == ("committed", 0)
+        reported = 0
+    time.sleep(rng.uniform(0.0, longest_s))  # let it write for a random while, then SIGKILL
+    process.kill()
+    process.join()
+    while pipe.poll():
+        try:
+            reported = pipe.recv()[1]
+        except EOFError:
+            break
+    # Whatever the parent was told is committed must be there; at most one more round may be.
+    with workspace.database.read() as session:  # this life's only: the history grows to thousands
+        mine = session.scalars(
+            select(ReviewEvent).where(ReviewEvent.note.like(f"crash:{life}:%")).order_by(ReviewEvent.id)
+        ).all()
+    rounds = [int(e.note.rsplit(":", 1)[1]) for e in mine]
+    assert rounds == list(range(len(rounds))) and reported <= len(rounds) - 1 <= reported + 1
+    return len(rounds)
+
+
 def test_writer_killed_at_random_points_leaves_old_or_new_review(workspace, forkserver):
     rng = random.Random(1234)
-    committed_total = 0
-    for life in range(KILLS):
-        process, pipe = _start(forkserver, workspace.folder, life, 10_000, "crash")
-        assert pipe.recv() == ("ready", -1)
-        time.sleep(rng.uniform(0.0, 0.25))  # let it write for a random while, then SIGKILL
-        process.kill()
-        process.join()
-        reported = -1
-        while pipe.poll():
-            try:
-                reported = pipe.recv()[1]
-            except EOFError:
-                break
-        # Whatever the parent was told is committed must be there; at most one more round may be.
-        mine = [e for e in _events(workspace) if e.note.startswith(f"crash:{life}:")]
-        rounds = [int(e.note.rsplit(":", 1)[1]) for e in mine]
-        assert rounds == list(range(len(rounds))) and reported <= len(rounds) - 1 <= reported + 1
-        committed_total += len(rounds)
+    committed_total = sum(_kill_at_random(workspace, forkserver, rng, life, 0.25) for life in range(KILLS))
     events, predictions = _check_consistent(workspace)
-    assert len(events) == committed_total and committed_total > KILLS  # it did get to write
+    assert len(events) == committed_total and committed_total >= KILLS // 4  # it did get to write
     assert len(predictions) >= committed_total - KILLS  # a round's heatmap follows its review
+
+
+def _check_backups(workspace) -> list:
+    folder = workspace.database.file.parent / "backups"
+    backups = list_backups(folder)
+    for backup in backups:
+        assert problems_of(backup.path) == [], backup.path
+    return backups
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 2 minutes on an idle machine; far longer on a loaded one
+def test_a_thousand_kills_while_reviewing_and_backing_up_leave_everything_consistent(workspace, forkserver):
+    """Several kills a second, each writer making a backup after every review (a day passes at each)."""
+    rng = random.Random(26)
+    committed_total = 0
+    for life in range(MANY_KILLS):
+        committed_total += _kill_at_random(workspace, forkserver, rng, life, 0.06, backup_every_round=True)
+        if life % 250 == 249:
+            _check_consistent(workspace)
+            _check_backups(workspace)
+    events, _ = _check_consistent(workspace)
+    assert len(events) == committed_total and committed_total >= MANY_KILLS // 4
+    backups = _check_backups(workspace)
+    assert 0 < len(backups) <= 7 + 1  # pruned to 7; one more when a kill fell between copy and pruning
+    newest = backups[0].path
+    with workspace.database.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    assert newest.stat().st_size > 0
+
+
+def test_two_windows_deciding_on_one_image_at_once_keep_both_and_the_later_wins(workspace, forkserver):
+    rounds = 20
+    go = forkserver.Event()
+    windows = []
+    for reviewer in ("left", "right"):
+        parent, child = forkserver.Pipe(duplex=False)
+        process = forkserver.Process(
+            target=review_one_image, args=(str(workspace.folder), rounds, reviewer, go, child), daemon=True
+        )
+        process.start()
+        child.close()
+        windows.append((process, parent))
+    for _process, pipe in windows:
+        assert pipe.recv() == ("ready", -1)
+    go.set()  # both decide on the same image at the same moment, again and again
+    for process, pipe in windows:
+        messages = []
+        while not messages or messages[-1][0] != "done":
+            messages.append(pipe.recv())
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    events, _ = _check_consistent(workspace)  # each event's "before" is the decision committed just before
+    row = workspace.images(order="name")[0]
+    entries = history(workspace, row.id)
+    assert len(entries) == 2 * rounds == len(events)
+    for reviewer in ("left", "right"):  # nothing lost, each window's decisions in its own order
+        notes = [e.note for e in entries if e.reviewer == reviewer]
+        assert notes == [f"{reviewer}:{n}" for n in range(rounds)]
+    last = entries[-1]  # the later decision is the current one
+    assert (row.status, row.reviewer) == (last.to_status, last.reviewer)
 
 
 def test_two_processes_writing_at_once_lose_nothing(workspace, forkserver):

@@ -5,6 +5,7 @@ zsad predict FOLDER --out DIR     heatmaps and a CSV of scores
 zsad eval ROOT --layout mvtec     per-category metrics table and JSON
 zsad train --method crane ...     train adapters or prompts on a dataset
 zsad scan / export / models / retrain WORKSPACE   the review store
+zsad db backup|restore|check FOLDER   copies of the review database
 zsad demo DIR                     write generated demo images
 """
 
@@ -16,6 +17,7 @@ import sys
 
 from zsad_desktop import __version__
 from zsad_desktop.cli import (
+    database_commands,
     demo_commands,
     folder_commands,
     gui_command,
@@ -31,7 +33,14 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"zsad-desktop {__version__}")
     root.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for commands in (gui_command, folder_commands, training_commands, workspace_commands, demo_commands):
+    for commands in (
+        gui_command,
+        folder_commands,
+        training_commands,
+        workspace_commands,
+        database_commands,
+        demo_commands,
+    ):
         commands.add_commands(sub)
     return root
 
@@ -41,12 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    from zsad_desktop.app.user_errors import USER_ERRORS
+    from zsad_desktop.app.user_errors import user_message
 
     try:
         return args.run(args)
-    except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+    except Exception as error:  # every command: one line for what the user can fix, never a traceback
+        message = user_message(error)
+        if message is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

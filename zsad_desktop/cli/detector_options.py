@@ -50,13 +50,29 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
         "else float32; float32 for maps within 1e-4 of the exact engine",
     )
     group.add_argument(
+        "--gelu",
+        choices=("quick", "exact"),
+        help="musc and aaclip: the backbone's MLP activation. exact: as the authors' code builds it (the "
+        "MuSc paper's figures); quick: QuickGELU, what OpenAI's weights were trained with. Default: the "
+        "weights' own for musc (quick for OpenAI's, sharing the other methods' backbone), quick for aaclip",
+    )
+    group.add_argument(
+        "--approximate",
+        action="store_true",
+        help="musc only: each patch's nearest patch found in a random projection to an eighth of the "
+        "dimensions and re-ranked exactly; faster, maps close to exact ones (README, Detectors)",
+    )
+    group.add_argument(
         "--variant", choices=("auto", "crane", "crane+"), help="Crane only: crane+ adds D-Attn with DINOv2"
     )
     group.add_argument("--dinov2-checkpoint", help="Crane+ only: DINOv2 weights file")
 
 
+GELU_METHODS = ("musc", "aaclip")  # the methods with a `gelu` choice
+
+
 def build_detector(args: argparse.Namespace):
-    from zsad_desktop.detection.interface import create_detector
+    from zsad_desktop.detection.interface import DetectorError, create_detector
     from zsad_desktop.detection.saved_model import load_saved_model
 
     common = {"object_name": args.object_name} if args.object_name else {}
@@ -65,9 +81,16 @@ def build_detector(args: argparse.Namespace):
     common.update({key: value for key in ("engine", "precision") if (value := getattr(args, key, None))})
     if args.model:
         return load_saved_model(args.model, device=args.device, **common)
+    gelu = getattr(args, "gelu", None)
+    if gelu and args.method not in GELU_METHODS:
+        raise DetectorError(f"--gelu applies to {' and '.join(GELU_METHODS)}, not {args.method}")
+    if getattr(args, "approximate", False) and args.method != "musc":
+        raise DetectorError(f"--approximate applies to musc, not {args.method}")
     extra = {
         key: value
         for key, value in (
+            ("gelu", gelu),
+            ("approximate", getattr(args, "approximate", False)),
             ("checkpoint", args.checkpoint),
             ("variant", args.variant),
             ("dinov2_checkpoint", args.dinov2_checkpoint),

@@ -107,17 +107,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
             return 2
     print(execution_line(detector), file=sys.stderr)
     progress = tqdm_progress("predict")
-    result = predict_folder(
-        detector,
-        args.folder,
-        args.out,
-        batch_size=detector.batch_size,
-        progress=progress,
-        choice=choice,
-        tiling=tiling,
-        window=window,
-    )
-    progress.close()
+    try:
+        result = predict_folder(
+            detector,
+            args.folder,
+            args.out,
+            batch_size=detector.batch_size,
+            progress=progress,
+            choice=choice,
+            tiling=tiling,
+            window=window,
+        )
+    finally:
+        progress.close()  # an error is said on a line of its own, after the bar
     for failure in result.failed:
         print(f"skipped {failure}", file=sys.stderr)
     print(f"{result.summary()}; scores in {name_text(str(args.out / 'scores.csv'))}")

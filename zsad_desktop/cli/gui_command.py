@@ -25,6 +25,9 @@ def add_commands(sub) -> None:
         choices=("auto", "float32", "bfloat16", "float16"),
         help="auto: bfloat16 where the CPU or GPU has it, else float32",
     )
+    chosen.add_argument(
+        "--gelu", choices=("quick", "exact"), help="musc and aaclip: the backbone's MLP activation"
+    )
     gui.add_argument("--reviewer", help="name recorded with each review")
     gui.add_argument(
         "--db", help="the workspace's database, e.g. a team's postgresql+psycopg2://user@host/reviews"
@@ -44,6 +47,7 @@ def cmd_gui(args) -> int:
         "object_name",
         "device",
         "precision",
+        "gelu",
         "reviewer",
     )
     options = {name: getattr(args, name) for name in names}

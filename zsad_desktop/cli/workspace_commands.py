@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from zsad_desktop.cli.detector_options import add_detector_options, build_detector
+from zsad_desktop.cli.workspace_location import add_location_options, open_workspace
 
 
 def add_commands(sub) -> None:
@@ -13,9 +14,7 @@ def add_commands(sub) -> None:
         "scan", help="index a folder into its review workspace", description="Scan FOLDER (incremental)."
     )
     scan.add_argument("workspace", type=Path, help="image folder")
-    scan.add_argument(
-        "--db", help="database URL (default: FOLDER/.zsad/reviews.sqlite), e.g. postgresql://..."
-    )
+    add_location_options(scan)
     scan.add_argument("--predict", action="store_true", help="also compute missing predictions")
     add_detector_options(scan)
     scan.set_defaults(run=cmd_scan)
@@ -34,7 +33,7 @@ def add_commands(sub) -> None:
         action="store_true",
         help="mvtec only: also a DICOM Segmentation per reviewed DICOM image with a defect",
     )
-    export.add_argument("--db", help="database URL")
+    add_location_options(export)
     export.set_defaults(run=cmd_export)
 
     models = sub.add_parser(
@@ -43,7 +42,7 @@ def add_commands(sub) -> None:
     models.add_argument("action", choices=("list", "promote", "rollback"))
     models.add_argument("workspace", type=Path)
     models.add_argument("version", nargs="?", help="version name for promote (e.g. v2)")
-    models.add_argument("--db", help="database URL")
+    add_location_options(models)
     models.set_defaults(run=cmd_models)
 
     retrain = sub.add_parser(
@@ -54,14 +53,12 @@ def add_commands(sub) -> None:
     retrain.add_argument("--epochs", type=int)
     retrain.add_argument("--device", default="auto")
     retrain.add_argument("--promote", action="store_true", help="make the new version active at once")
-    retrain.add_argument("--db", help="database URL")
+    add_location_options(retrain)
     retrain.set_defaults(run=cmd_retrain)
 
 
 def _open(args):
-    from zsad_desktop.app.workspace.workspace import Workspace
-
-    return Workspace.open(args.workspace, db_url=getattr(args, "db", None))
+    return open_workspace(args.workspace, args)
 
 
 def cmd_scan(args) -> int:
@@ -141,14 +138,16 @@ def cmd_retrain(args) -> int:
         bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.4f} eta {p.eta_s:.0f}s")
         bar.update(1)
 
-    outcome = retrain(
-        workspace,
-        method=args.method,
-        config={"epochs": args.epochs} if args.epochs else None,
-        device=args.device,
-        progress=progress,
-    )
-    bar.close()
+    try:
+        outcome = retrain(
+            workspace,
+            method=args.method,
+            config={"epochs": args.epochs} if args.epochs else None,
+            device=args.device,
+            progress=progress,
+        )
+    finally:
+        bar.close()  # an error is said on a line of its own, after the bar
     print(
         f"new version {outcome.version.name} ({outcome.version.method}), held-out on {len(outcome.held_out)} reviewed images:"
     )

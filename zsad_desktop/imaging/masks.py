@@ -59,9 +59,11 @@ def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO]:
             tmp, path.stat().st_mode & 0o7777 if path.exists() else NEW_FILE_MODE
         )  # mkstemp made it 0600
         _replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(error, OSError) and error.filename is None:
+            error.filename = str(path)  # a full disk fails a write(), which names no file: say which
         raise
     _sync_folder(path.parent)
 

@@ -5,7 +5,7 @@ model versions); files hold pixels (masks as PNG, heatmaps as compressed
 float16 arrays). No torch and no Qt here.
 """
 
-from zsad_desktop.store.database import Database, open_database, sqlite_url
+from zsad_desktop.store.database import Database, display_url, open_database, sqlite_url
 from zsad_desktop.store.errors import NewerSchemaError, StoreError
 from zsad_desktop.store.files import PixelFiles
 from zsad_desktop.store.schema import (
@@ -23,6 +23,7 @@ from zsad_desktop.store.schema import (
 
 __all__ = [
     "Database",
+    "display_url",
     "open_database",
     "sqlite_url",
     "NewerSchemaError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.review.settings import AppSettings
@@ -60,6 +60,10 @@ class MainWindow(QMainWindow):
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.model.events.connect("message", lambda text: self.statusBar().showMessage(text, 6000))
         self.review.detectorInputChanged.connect(self._window_fed_to_detector)
+        self.review.unwritten.connect(
+            lambda text: self.banner.show_message(text, ("Retry", self.review.retry_unwritten))
+        )
+        self.review.allWritten.connect(self._decisions_written)
         self.scanning = JobBridge(self)
         self.scanning.scanned.connect(self._scanned)
         self.scanning.error.connect(lambda error: self.show_error(describe_error(error)))
@@ -179,12 +183,21 @@ class MainWindow(QMainWindow):
         self.close_folder()
         try:
             self.session = ReviewSession.open(
-                folder, self.settings.detector_settings(), reviewer=self.settings.reviewer, db_url=db_url
+                folder,
+                self.settings.detector_settings(),
+                reviewer=self.settings.reviewer,
+                db_url=db_url,
+                keep_on_share=self.settings.keep_on_share,
             )
         except USER_ERRORS as error:
             self.show_error(str(error))
             return
         self.banner.dismiss()
+        notice = (
+            self.session.workspace.location.notice()
+        )  # a folder on a network share: where its reviews are
+        if notice:
+            self.banner.show_message(notice)
         self.predictions.attach(self.session)
         self.review.attach(self.session)
         self.settings.add_recent(str(Path(folder).resolve()))
@@ -358,7 +371,31 @@ class MainWindow(QMainWindow):
             self.settings.display = self.model.display
             save_settings(self.settings)
 
+    def _decisions_written(self) -> None:
+        self.banner.dismiss()
+        self.statusBar().showMessage("The decisions kept in memory are written now", 6000)
+
+    def unwritten_may_be_lost(self) -> bool:
+        """Before closing: True when no decision waits to be written, or the reviewer accepts losing them."""
+        if self.session is None:
+            return True
+        self.review.save_current()
+        self.review.retry_unwritten()
+        count = len(self.session.pending)
+        if not count:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Decisions not written",
+            f"{count} decision(s) could not be written: {self.banner.text()}\n\n"
+            "Free some space or reconnect the share, then close again. Close anyway and lose them?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.unwritten_may_be_lost():
+            event.ignore()
+            return
         self.retraining.cancel()
         self.cluster.close()
         self.watcher.stop()

@@ -115,3 +115,49 @@ def test_musc_on_the_folder_beats_the_zero_shot_baseline(folder, baseline, musc)
     assert mutual > zero_shot, (
         f"{name}: musc pixel AUROC {mutual:.4f} is {zero_shot - mutual:.4f} below the baseline's {zero_shot:.4f}"
     )
+
+
+def _activation(detector) -> str:
+    return type(detector.backbone.model.visual.transformer.resblocks[0].mlp.gelu).__name__
+
+
+@pytest.mark.parametrize("gelu, activation", [("exact", "GELU"), ("quick", "QuickGELU")])
+def test_the_gelu_option_builds_that_activation_and_names_it_in_the_model_id(gelu, activation):
+    tiny = {"model_name": TINY, "pretrained": "random", "image_size": 112, "device": "cpu"}
+    detector = create_detector("musc", gelu=gelu, **tiny)
+    assert _activation(detector) == activation and detector.settings()["gelu"] == gelu
+    other = create_detector("musc", gelu="quick" if gelu == "exact" else "exact", **tiny)
+    assert other.model_id != detector.model_id
+
+
+def test_a_gelu_the_given_backbone_does_not_run_is_refused(baseline):
+    own = "quick" if _activation(baseline) == "QuickGELU" else "exact"
+    assert create_detector("musc", backbone=baseline.backbone, gelu=own).gelu == own
+    with pytest.raises(DetectorError, match="GELU"):
+        create_detector("musc", backbone=baseline.backbone, gelu="exact" if own == "quick" else "quick")
+    with pytest.raises(DetectorError, match="gelu must be one of"):
+        create_detector("musc", backbone=baseline.backbone, gelu="tanh")
+
+
+def test_gelu_and_approximate_from_the_command_line_and_the_window_settings():
+    import argparse
+
+    from zsad_desktop.app.review.review_session import DetectorSettings
+    from zsad_desktop.cli.detector_options import add_detector_options, build_detector
+
+    parser = argparse.ArgumentParser()
+    add_detector_options(parser)
+    tiny = ["--model-name", TINY, "--pretrained", "random", "--image-size", "112", "--device", "cpu"]
+    detector = build_detector(parser.parse_args([*tiny, "--method", "musc", "--gelu", "quick"]))
+    assert _activation(detector) == "QuickGELU" and not detector.approximate
+    assert build_detector(parser.parse_args([*tiny, "--method", "musc", "--approximate"])).approximate
+    with pytest.raises(DetectorError, match="--approximate applies to musc"):
+        build_detector(parser.parse_args([*tiny, "--approximate"]))
+    with pytest.raises(DetectorError, match="--gelu applies to musc and aaclip"):
+        build_detector(parser.parse_args([*tiny, "--gelu", "exact"]))  # the baseline has no choice
+    settings = DetectorSettings(
+        method="musc", model_name=TINY, pretrained="random", image_size=112, device="cpu", gelu="quick"
+    )
+    assert _activation(settings.build()) == "QuickGELU"
+    assert DetectorSettings(**{**settings.__dict__, "approximate": True}).build().approximate
+    assert _activation(DetectorSettings(**{**settings.__dict__, "method": "baseline"}).build()) == "GELU"

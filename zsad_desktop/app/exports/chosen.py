@@ -42,6 +42,21 @@ def run_export(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> ExportSummary:
+    """Write the chosen export; an OSError (a full disk) names the export's target when the write did not."""
+    try:
+        return _run_export(workspace, choice, progress, cancel)
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(choice.target)
+        raise
+
+
+def _run_export(
+    workspace: Workspace,
+    choice: ExportChoice,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ExportSummary:
     if choice.layout not in LAYOUTS:
         raise StoreError(f"unknown export layout {choice.layout!r}: choose one of {', '.join(LAYOUTS)}")
     if choice.dicom_seg and choice.layout != "mvtec":

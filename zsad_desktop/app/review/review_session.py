@@ -21,6 +21,7 @@ from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import Job, JobQueue, Priority, Progress
 from zsad_desktop.app.review import decisions
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
+from zsad_desktop.app.review.pending_decisions import Decision, PendingDecisions
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
 from zsad_desktop.app.viewer.effort import Effort
@@ -54,9 +55,17 @@ class DetectorSettings:
     #: detection/execution.py: "auto" is bfloat16 where the CPU or GPU has it, "float32" maps within 1e-4
     #: of the exact engine. Not part of the model's identity: changing it predicts nothing again
     precision: str = "auto"
+    #: musc and aaclip: "exact" or "quick" GELU in the backbone; "" the method's default (README, Detectors)
+    gelu: str = ""
+    #: musc only: nearest patches from a random projection, re-ranked exactly (faster, close to exact)
+    approximate: bool = False
 
     def build(self) -> Detector:
         options = dict(self.extra)
+        if self.gelu and self.method in ("musc", "aaclip"):
+            options["gelu"] = self.gelu
+        if self.approximate and self.method == "musc":
+            options["approximate"] = True
         if self.checkpoint:
             options["checkpoint"] = self.checkpoint
         return create_detector(
@@ -137,6 +146,7 @@ class ReviewSession:
         self._normalisation: dict[str, NormalisationStats] = {}  # fixed for good
         self._provisional: dict[str, NormalisationStats] = {}  # from the few predictions so far
         self.normals = NormalsUpkeep(self)  # the images reviewed NORMAL fused into predictions
+        self.pending = PendingDecisions()  # decisions not written yet (a full disk): kept until they can be
 
     @classmethod
     def open(
@@ -146,8 +156,9 @@ class ReviewSession:
         queue: JobQueue | None = None,
         reviewer: str = "",
         db_url: str | None = None,
+        keep_on_share: bool = False,
     ) -> ReviewSession:
-        workspace = Workspace.open(folder, db_url=db_url)
+        workspace = Workspace.open(folder, db_url=db_url, keep_on_share=keep_on_share)
         settings.object_name = workspace.setting("object_name", settings.object_name)
         return cls(workspace, settings, queue, reviewer)
 
@@ -421,20 +432,31 @@ class ReviewSession:
         proposal: np.ndarray | None = None,
         note: str | None = None,
         effort: Effort | None = None,
-    ) -> None:
-        before = self.workspace.image(image_id).status
+    ) -> list[int]:
+        """Record a decision; it is kept in memory until it can be written (`pending`: a full disk, a
+        share gone). The ids of the images whose decisions were written now, earlier waiting ones included."""
+        counted = replace(effort) if effort is not None else None  # the window counts on in its own
+        decision = Decision(image_id, ReviewStatus(status), mask, proposal, note, counted)
+        return self.pending.write(decision, self._write_decision)
+
+    def write_pending(self) -> list[int]:
+        """Try again to write the decisions kept in memory; the ids written."""
+        return self.pending.write(None, self._write_decision)
+
+    def _write_decision(self, decision: Decision) -> None:
+        before = self.workspace.image(decision.image_id).status
         decisions.record_review(
             self.workspace,
-            image_id,
-            status,
-            mask=mask,
-            proposal=proposal,
+            decision.image_id,
+            decision.status,
+            mask=decision.mask,
+            proposal=decision.proposal,
             reviewer=self.reviewer or None,
-            note=note,
+            note=decision.note,
             model_version=self.model_id(),
-            effort=effort,
+            effort=decision.effort,
         )
-        self.normals.review_changed(before, ReviewStatus(status))
+        self.normals.review_changed(before, decision.status)
 
     def close(self) -> None:
         self.queue.shutdown()

@@ -31,6 +31,8 @@ class AppSettings:
     flag_score: float = 0.5  # images scoring at least this are "flagged" in the gallery filter
     recent: list[str] = field(default_factory=list)
     shortcuts: dict[str, str] = field(default_factory=dict)  # action -> keys, where changed from the default
+    #: a folder on a network share keeps its reviews on the share (one reviewer at a time) instead of here
+    keep_on_share: bool = False
 
     def add_recent(self, folder: str) -> None:
         self.recent = [folder] + [f for f in self.recent if f != folder][: MAX_RECENT - 1]

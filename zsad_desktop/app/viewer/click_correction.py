@@ -1,11 +1,19 @@
 """Correcting a mask with clicks: "defect here" and "not defect here".
 
-Each click re-segments the region around it from the current mask, the heatmap, the image
-and every click so far, which are hard constraints (positives end up inside, negatives
-outside). Plain numpy and OpenCV, no weights.
+Each click re-segments the crop around it (`click_neighbourhood`) with a binary graph cut
+(mask_graph_cut.py) whose evidence is the current mask, the heatmap, the image and every click
+so far; clicks are hard constraints (positives end up inside, negatives outside). No weights.
 
-The first version here is deliberately simple (a flood fill from positive clicks, removal of
-the touched component for negative ones); the method is refined behind this interface.
+The newest click is read as a simulated reviewer and a person both place it: in the middle of
+what is wrong. Its distance to the current outline (the "gap") therefore sets its scale:
+- it leans the cut its way over an area as wide as the gap, and over the band along the outline
+  as deep as `reach` times the gap (a fat or thin margin moves as a whole, where the image lets it);
+- a positive click only adds, a negative one only removes: the part of the cut's answer that is
+  connected to the click and inside that band. Far from any outline (an empty mask) a positive
+  click finds a whole defect within `open_reach` of it.
+- a negative click at the heart of a region with no positive click removes all of that region.
+The cut runs at most WORK_SIDE a side; only what changed is scaled back to full size, so the
+untouched outline keeps its detail. `snap_to_edges` runs the same cut in a band along the outline.
 """
 
 from __future__ import annotations
@@ -16,7 +24,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from zsad_desktop.app.viewer.mask_graph_cut import Weights, appearance_log_odds, contrast_edges, cut, features
+
 NEIGHBOURHOOD_SIDE = 1024  # the most a click may change, per side, on any image
+WORK_SIDE = 256  # the cut runs at most this size a side, for speed
+WEIGHTS = Weights()
 
 
 @dataclass(frozen=True)
@@ -44,36 +56,116 @@ def _check_inputs(image: np.ndarray, heatmap: np.ndarray | None, mask: np.ndarra
 def click_neighbourhood(
     shape: tuple[int, int], mask: np.ndarray, click: Click, clicks: Sequence[Click] = ()
 ) -> tuple[int, int, int, int]:
-    """(top, left, bottom, right) of the region a click may change: around the click and the mask
-    component it touches, clipped to `shape`; at most NEIGHBOURHOOD_SIDE a side, so a click on a
-    20,000 px image touches only its neighbourhood."""
+    """(top, left, bottom, right) of the region a click may change, clipped to `shape`.
+
+    An image up to NEIGHBOURHOOD_SIDE a side is all neighbourhood. On a larger one it is a window of
+    half that side around the click, grown to hold the mask region the click touches, up to
+    NEIGHBOURHOOD_SIDE a side: a click on a 20,000 px image touches only its surroundings."""
     h, w = shape
     _check_click(shape, click)
+    if h <= NEIGHBOURHOOD_SIDE and w <= NEIGHBOURHOOD_SIDE:
+        return 0, 0, h, w
     half = NEIGHBOURHOOD_SIDE // 2
-    margin = max(32, min(h, w) // 8)
-    top, left = max(0, click.y - margin), max(0, click.x - margin)
-    bottom, right = min(h, click.y + margin + 1), min(w, click.x + margin + 1)
-    # the component the click touches (or the nearest one within the margin) should fit whole
+    top, left = click.y - half // 2, click.x - half // 2
+    bottom, right = top + half, left + half
+    # the region the click touches, looked for within the largest window only
     wt, wl = max(0, click.y - half), max(0, click.x - half)
-    wb, wr = min(h, click.y + half), min(w, click.x + half)
-    window = np.asarray(mask[wt:wb, wl:wr], bool)
-    if window.any():
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(window.astype(np.uint8), connectivity=8)
-        near = labels[max(0, top - wt) : max(0, bottom - wt), max(0, left - wl) : max(0, right - wl)]
-        for label in np.unique(near[near > 0]):
-            x, y, cw, ch = stats[label, :4]
-            top, left = min(top, wt + y - 8), min(left, wl + x - 8)
-            bottom, right = max(bottom, wt + y + ch + 8), max(right, wl + x + cw + 8)
-    # bounded around the click
-    top, left = max(top, click.y - half, 0), max(left, click.x - half, 0)
-    bottom, right = min(bottom, click.y + half, h), min(right, click.x + half, w)
+    window = np.asarray(mask[wt : click.y + half, wl : click.x + half], bool)
+    if window[click.y - wt, click.x - wl]:
+        _, regions, stats, _ = cv2.connectedComponentsWithStats(window.astype(np.uint8), connectivity=8)
+        x, y, cw, ch = stats[regions[click.y - wt, click.x - wl], :4]
+        top, left = min(top, wt + y - 16), min(left, wl + x - 16)
+        bottom, right = max(bottom, wt + y + ch + 16), max(right, wl + x + cw + 16)
+    top, left = max(top, click.y - half), max(left, click.x - half)
+    bottom, right = min(bottom, click.y + half), min(right, click.x + half)
+    # shifted inside the image rather than cut, so a click near the border keeps its full window
+    top, bottom = _fit(top, bottom, h)
+    left, right = _fit(left, right, w)
     return int(top), int(left), int(bottom), int(right)
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 3:
-        return cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
-    return image
+def _fit(low: int, high: int, size: int) -> tuple[int, int]:
+    if low < 0:
+        low, high = 0, high - low
+    if high > size:
+        low, high = max(0, low - (high - size)), size
+    return low, high
+
+
+def _scaled_clicks(clicks: Sequence[Click], scale: float, shape: tuple[int, int]) -> list[Click]:
+    h, w = shape
+    return [Click(min(w - 1, int(c.x * scale)), min(h - 1, int(c.y * scale)), c.positive) for c in clicks]
+
+
+def _disks(shape: tuple[int, int], clicks: Sequence[Click], positive: bool, radius: int) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    for c in clicks:
+        if c.positive == positive:
+            cv2.circle(out, (c.x, c.y), radius, 1, thickness=-1)
+    return out.astype(bool)
+
+
+def _distance_to(seeds: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every pixel to the nearest seed (inf without seeds)."""
+    if not seeds.any():
+        return np.full(seeds.shape, np.inf, np.float32)
+    return cv2.distanceTransform((~seeds).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def _log_odds(
+    small_image: np.ndarray,
+    small_heat: np.ndarray | None,
+    prior: np.ndarray,
+    clicks: Sequence[Click],
+    weights: Weights,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The unary log-odds of "defect" at the working size, and the features for the pairwise term."""
+    feats = features(small_image)
+    shape = prior.shape
+    side = max(shape)
+    inside = prior >= 0.5
+    # the mask's colours are learnt from its inner part: a fat outline is mostly background
+    depth = cv2.distanceTransform(np.pad(inside, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    core = depth >= weights.core * depth.max() if inside.any() else inside
+    model_radius = max(1, round(weights.model_radius * side))
+    pos_near = _disks(shape, clicks, True, model_radius)
+    neg_near = _disks(shape, clicks, False, model_radius)
+    # normal colours are learnt away from positive clicks: on an empty mask "everything else" holds the defect too
+    pos_area = _disks(shape, clicks, True, max(1, round(weights.open_radius * side)))
+    normal = (~inside & ~pos_area) | neg_near
+    if not normal.any():
+        normal = ~inside | neg_near
+    appearance = appearance_log_odds(feats, (core | pos_near) & ~neg_near, normal & ~pos_near)
+    odds = np.zeros(shape, np.float32) if appearance is None else weights.appearance * appearance
+    # each click says the same about its surroundings, less with distance; the newest one about an
+    # area as wide as its distance to the outline (a click goes in the middle of what is wrong)
+    for c in clicks:
+        d = _distance_to(_disks(shape, [c], c.positive, 0))
+        radius = weights.click_radius * side
+        if c is clicks[-1]:
+            gap = _gap(inside, c)
+            radius = weights.open_radius * side if not np.isfinite(gap) else min(max(radius, gap), 0.1 * side)
+        bump = weights.click * np.exp(-0.5 * (d / radius) ** 2)
+        odds += bump if c.positive else -bump
+    odds += weights.mask * (2.0 * prior - 1.0)
+    # the newest click near the outline says the band along it, as deep as twice the click's distance,
+    # is wrong, most of all close to the click: a fat or thin margin moves as a whole
+    newest = clicks[-1]
+    gap = _gap(inside, newest)
+    if np.isfinite(gap) and inside.any():
+        band = _distance_to(inside if newest.positive else ~inside) <= weights.reach * gap
+        band &= ~inside if newest.positive else inside
+        d_new = _distance_to(_disks(shape, [newest], newest.positive, 0))
+        shift = weights.band * np.exp(-0.5 * (d_new / (weights.band_radius * side)) ** 2)
+        odds += np.where(band, shift if newest.positive else -shift, 0)
+    if small_heat is not None:
+        heat = np.clip(np.nan_to_num(small_heat, nan=0.5), 0.02, 0.98)  # no evidence where unknown
+        odds += weights.heatmap * np.log(heat / (1.0 - heat))
+    # defect far from every positive click and from the mask is unlikely
+    d_pos = _distance_to(_disks(shape, clicks, True, 0) | inside)
+    odds -= weights.far * np.minimum(d_pos / (weights.far_radius * side), 3.0)
+    pos_seeds, neg_seeds = _disks(shape, clicks, True, 0), _disks(shape, clicks, False, 0)
+    return odds.astype(np.float32), feats, pos_seeds, neg_seeds
 
 
 def correct_with_clicks(
@@ -85,30 +177,161 @@ def correct_with_clicks(
     The last click is the newest."""
     image, mask = np.asarray(image), np.asarray(mask, bool)
     _check_inputs(image, heatmap, mask)
+    clicks = [Click(int(c.x), int(c.y), bool(c.positive)) for c in clicks]  # numpy or float coordinates too
     for c in clicks:
         _check_click(mask.shape, c)
     out = mask.copy()
     if not clicks:
         return out
-    last = clicks[-1]
-    if last.positive:
-        grey = _grey(image).astype(np.uint8)
-        fill = np.zeros((grey.shape[0] + 2, grey.shape[1] + 2), np.uint8)
-        cv2.floodFill(grey.copy(), fill, (last.x, last.y), 0, 12, 12, cv2.FLOODFILL_MASK_ONLY | 8)
-        out |= fill[1:-1, 1:-1].astype(bool)
-    else:
-        n, labels = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
-        if labels[last.y, last.x] > 0:
-            out[labels == labels[last.y, last.x]] = False
+    h, w = mask.shape
+    if h * w > 1:
+        scale = min(1.0, WORK_SIDE / max(h, w))
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1 else image
+        prior = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        small_heat = None
+        if heatmap is not None:
+            small_heat = cv2.resize(np.asarray(heatmap, np.float32), size, interpolation=cv2.INTER_AREA)
+        small_clicks = _scaled_clicks(clicks, scale, prior.shape)
+        odds, feats, pos_seeds, neg_seeds = _log_odds(small_image, small_heat, prior, small_clicks, WEIGHTS)
+        edges = contrast_edges(feats, WEIGHTS.pairwise)
+        labels = cut(odds, edges, pos_seeds, neg_seeds & ~pos_seeds)
+        added, removed = _newest_click_change(labels, prior >= 0.5, small_clicks[-1], WEIGHTS)
+        # only the change goes back to full size, so the untouched outline keeps its detail
+        full = (w, h)
+        if added.any():
+            out |= cv2.resize(added.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) >= 0.5
+        if removed.any():
+            out &= cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
+    _remove_struck_regions(out, mask, clicks)
+    if clicks[-1].positive:
+        _fill_holes_at(out, clicks)
     for c in clicks:
         out[c.y, c.x] = c.positive
     return out
 
 
+def _component_at(pixels: np.ndarray, click: Click) -> np.ndarray:
+    pixels = pixels.copy()
+    pixels[click.y, click.x] = True
+    _, regions = cv2.connectedComponents(pixels.astype(np.uint8), connectivity=8)
+    return regions == regions[click.y, click.x]
+
+
+def _gap(inside: np.ndarray, click: Click) -> float:
+    """How far the click is from the other side of the outline (inf where there is none)."""
+    other = ~inside if not click.positive else inside
+    return float(_distance_to(other)[click.y, click.x])
+
+
+def _newest_click_change(
+    labels: np.ndarray, inside: np.ndarray, newest: Click, weights: Weights
+) -> tuple[np.ndarray, np.ndarray]:
+    """(added, removed): what the newest click changes. A positive click only adds, a negative one
+    only removes: the part of the cut's answer connected to the click, within a band along the
+    outline as deep as a few times the click's own distance to it. A click goes in the middle of
+    what is wrong, so a click just outside (or inside) the outline moves the outline there, all
+    along the stretch that looks the same, and a click in the open finds a whole defect."""
+    empty = np.zeros_like(labels)
+    gap = _gap(inside, newest)
+    if not np.isfinite(gap):
+        band = _distance_to(_disks(labels.shape, [newest], newest.positive, 0))
+        reach = weights.open_reach * max(labels.shape)
+    else:
+        band = _distance_to(inside if newest.positive else ~inside)
+        reach = max(3.0, weights.reach * gap)
+    if newest.positive:
+        return _component_at(labels & ~inside & (band <= reach), newest), empty
+    return empty, _component_at(~labels & inside & (band <= reach), newest) & inside
+
+
+def _fill_holes_at(out: np.ndarray, clicks: Sequence[Click]) -> None:
+    """Close the holes of the region the newest positive click is in (defects have none, a cut on
+    a textured defect leaves some), except a hole a negative click asked for."""
+    newest = clicks[-1]
+    if not out[newest.y, newest.x]:
+        return
+    _, regions, stats, _ = cv2.connectedComponentsWithStats(out.astype(np.uint8), connectivity=8)
+    label = regions[newest.y, newest.x]
+    x, y, w, h = stats[label, :4]
+    region = np.pad(regions[y : y + h, x : x + w] == label, 1)
+    outside = np.zeros((h + 4, w + 4), np.uint8)
+    open_space = (~region).astype(np.uint8)
+    cv2.floodFill(open_space, outside, (0, 0), 2)
+    holes = (open_space == 1)[1:-1, 1:-1]
+    for c in clicks:
+        if not c.positive and y <= c.y < y + h and x <= c.x < x + w and holes[c.y - y, c.x - x]:
+            _, parts = cv2.connectedComponents(holes.astype(np.uint8), connectivity=4)
+            holes &= parts != parts[c.y - y, c.x - x]
+    out[y : y + h, x : x + w] |= holes
+
+
+def _remove_struck_regions(out: np.ndarray, before: np.ndarray, clicks: Sequence[Click]) -> None:
+    """A negative click at the heart of a region with no positive click takes all of that region away.
+
+    Near the region's rim the same click only trims it (the cut decides): "not defect here" in the
+    fat margin of a proposal means the margin, in its middle it means the whole region."""
+    newest = clicks[-1]
+    if newest.positive or not before[newest.y, newest.x]:
+        return
+    _, regions = cv2.connectedComponents(before.astype(np.uint8), connectivity=8)
+    label = regions[newest.y, newest.x]
+    if any(c.positive and regions[c.y, c.x] == label for c in clicks):
+        return
+    region = regions == label
+    depth = cv2.distanceTransform(np.pad(region, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    if depth[newest.y, newest.x] >= 0.5 * depth.max():
+        out[region] = False
+
+
 def snap_to_edges(
     image: np.ndarray, heatmap: np.ndarray | None, mask: np.ndarray, band: int | None = None
 ) -> np.ndarray:
-    """The mask tightened (or loosened) to the image's edges within a band around its outline."""
+    """The mask tightened (or loosened) to the image's edges within a band around its outline.
+
+    Deeper inside than `band` (default 4% of the longer side) stays defect, further outside stays
+    normal; in between, the same graph cut as the clicks decides, its colours learnt from the mask's
+    inner part and from outside the band. A mask thinner than the band keeps its inner half."""
     image, mask = np.asarray(image), np.asarray(mask, bool)
     _check_inputs(image, heatmap, mask)
-    return mask.copy()
+    if not mask.any() or mask.all() or mask.size < 4:
+        return mask.copy()
+    h, w = mask.shape
+    band = max(1, round(0.04 * max(h, w))) if band is None else int(band)
+    if band < 1:
+        raise ValueError(f"band of {band} px: give at least 1")
+    ys, xs = np.nonzero(mask)
+    top, left = max(0, int(ys.min()) - 2 * band), max(0, int(xs.min()) - 2 * band)
+    bottom, right = min(h, int(ys.max()) + 2 * band + 1), min(w, int(xs.max()) + 2 * band + 1)
+    crop = mask[top:bottom, left:right]
+    scale = min(1.0, WORK_SIDE / max(crop.shape))
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small_image = image[top:bottom, left:right]
+    small_image = cv2.resize(small_image, size, interpolation=cv2.INTER_AREA) if scale < 1 else small_image
+    inside = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
+    reach = max(1.0, band * scale)
+    depth_in = _distance_to(~inside)
+    depth_out = _distance_to(inside)
+    sure_in = depth_in > reach
+    if not sure_in.any():
+        sure_in = depth_in >= 0.5 * depth_in.max()
+    sure_out = depth_out > reach
+    feats = features(small_image)
+    odds = appearance_log_odds(feats, sure_in, sure_out)
+    odds = np.zeros(inside.shape, np.float32) if odds is None else WEIGHTS.appearance * odds
+    if heatmap is not None:
+        heat = cv2.resize(
+            np.asarray(heatmap[top:bottom, left:right], np.float32), size, interpolation=cv2.INTER_AREA
+        )
+        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
+        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
+    labels = cut(odds, contrast_edges(feats, WEIGHTS.pairwise), sure_in, sure_out)
+    full = (crop.shape[1], crop.shape[0])
+    out = mask.copy()
+    window = out[top:bottom, left:right]
+    added, removed = labels & ~inside, ~labels & inside
+    if added.any():
+        window |= cv2.resize(added.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) >= 0.5
+    if removed.any():
+        window &= cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
+    return out

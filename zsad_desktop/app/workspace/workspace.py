@@ -1,16 +1,15 @@
 """A workspace: one image folder, its review database and its pixel files.
 
 The database lives in the folder's `.zsad/` (or at a given URL, such as a
-PostgreSQL server a team shares); masks and heatmaps sit in the data folder
-(`.zsad/` again unless told otherwise, so a team sharing the image folder
-shares them too). Every method opens its own short transaction, so the
+PostgreSQL server a team shares; or on this computer for a folder that is
+read-only or on a network share: `location.py`); masks and heatmaps sit in the
+data folder (`.zsad/` again unless told otherwise, so a team sharing the image
+folder shares them too). Every method opens its own short transaction, so the
 window's thread and the workers' threads can use one `Workspace` at once.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,14 @@ from zsad_desktop.app.workspace import image_queries
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput, model_input_size
 from zsad_desktop.app.workspace.gallery_listing import GalleryListing
 from zsad_desktop.app.workspace.image_queries import SORT_ORDERS, ImageRow
+from zsad_desktop.app.workspace.location import (
+    DATA_DIR,
+    DATABASE_FILE,
+    Placement,
+    WorkspaceLocation,
+    choose_location,
+    per_user_dir,
+)
 from zsad_desktop.store import (
     Database,
     ModelVersion,
@@ -28,32 +35,48 @@ from zsad_desktop.store import (
     ReviewStatus,
     Setting,
     open_database,
-    sqlite_url,
 )
-from zsad_desktop.store.errors import StoreError
+from zsad_desktop.store.backups import backups_dir, newest_good_backup
+from zsad_desktop.store.errors import NewerSchemaError, StoreError
 
-DATA_DIR = ".zsad"
-DATABASE_FILE = "reviews.sqlite"
 DEFAULT_SETTINGS: dict[str, Any] = {"object_name": "object", "method": "baseline", "display_threshold": 0.5}
 
-__all__ = ["DATA_DIR", "DEFAULT_SETTINGS", "ImageRow", "SORT_ORDERS", "Workspace", "default_data_dir"]
+__all__ = [
+    "DATA_DIR",
+    "DATABASE_FILE",
+    "DEFAULT_SETTINGS",
+    "ImageRow",
+    "SORT_ORDERS",
+    "Workspace",
+    "WorkspaceLocation",
+    "default_data_dir",
+    "locate",
+    "per_user_dir",
+]
 
 
 class Workspace:
-    def __init__(self, folder: Path, database: Database, files: PixelFiles):
+    def __init__(
+        self, folder: Path, database: Database, files: PixelFiles, location: WorkspaceLocation | None = None
+    ):
         self.folder = folder
         self.database = database
         self.files = files
+        # Built without `open` (a cluster worker): where its driver was told the data is.
+        self.location = location or WorkspaceLocation(folder, files.root, Placement.CHOSEN)
 
     @classmethod
     def open(
-        cls, folder: Path | str, db_url: str | None = None, data_dir: Path | str | None = None
+        cls,
+        folder: Path | str,
+        db_url: str | None = None,
+        data_dir: Path | str | None = None,
+        keep_on_share: bool = False,
     ) -> Workspace:
-        """Open (creating if needed) the workspace of `folder`; migrates an older database, refuses a newer one."""
-        folder = Path(folder).expanduser().resolve()
-        if not folder.is_dir():
-            raise StoreError(f"{folder} is not a folder")
-        data = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir(folder)
+        """Open (creating if needed) the workspace of `folder`; migrates an older database, refuses a newer one.
+        `location.notice()` says what the reviewer must know about where the reviews are kept."""
+        location = locate(folder, db_url, data_dir, keep_on_share)
+        data = location.data_dir
         try:
             data.mkdir(parents=True, exist_ok=True)
             files = PixelFiles(data)
@@ -61,10 +84,15 @@ class Workspace:
             raise StoreError(
                 f"cannot create the workspace data folder {data}: {error.strerror or error}"
             ) from None
-        database = open_database(db_url or sqlite_url(data / DATABASE_FILE))
+        try:
+            database = open_database(location.database_url)
+        except NewerSchemaError:
+            raise  # a newer version's database is whole: no backup to point to
+        except StoreError as error:
+            raise StoreError(f"{error}{_backup_hint(location)}") from error.__cause__
         database.analyze()  # fresh planner statistics for the gallery's queries
         files.sweep_temporary()
-        return cls(folder, database, files)
+        return cls(location.folder, database, files, location)
 
     def close(self) -> None:
         self.database.dispose()
@@ -173,14 +201,35 @@ class Workspace:
         return self.folder / row.rel_path
 
 
-def default_data_dir(folder: Path) -> Path:
-    """`<folder>/.zsad`, or a per-user folder when the image folder is read-only (a DVD, a shared archive)."""
-    inside = folder / DATA_DIR
-    if inside.is_dir() or os.access(folder, os.W_OK):
-        return inside
-    base = (
-        Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-        / "zsad-desktop"
-        / "workspaces"
+def locate(
+    folder: Path | str,
+    db_url: str | None = None,
+    data_dir: Path | str | None = None,
+    keep_on_share: bool = False,
+) -> WorkspaceLocation:
+    """Where the workspace of `folder` is (or would be) kept: see `location.py`."""
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise StoreError(f"{folder} is not a folder")
+    chosen = Path(data_dir).expanduser().resolve() if data_dir else None
+    return choose_location(folder, chosen, db_url, keep_on_share)
+
+
+def _backup_hint(location: WorkspaceLocation) -> str:
+    """For a SQLite database that cannot be opened: the newest good copy and how to bring it back."""
+    if location.db_url is not None:
+        return ""
+    backup = newest_good_backup(backups_dir(location.data_dir / DATABASE_FILE))
+    if backup is None:
+        return ""
+    chosen = f" --data-dir {location.data_dir}" if location.placement is Placement.CHOSEN else ""
+    return (
+        f". The newest good backup is {backup.path} ({backup.at:%Y-%m-%d %H:%M} UTC); "
+        f"restore it with: zsad db restore {location.folder}{chosen}"
     )
-    return base / hashlib.sha1(str(folder).encode()).hexdigest()[:16]
+
+
+def default_data_dir(folder: Path) -> Path:
+    """`<folder>/.zsad`, or a per-user folder when the image folder is read-only (a DVD, a shared archive)
+    or on a network share."""
+    return choose_location(folder).data_dir

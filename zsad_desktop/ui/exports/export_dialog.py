@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from zsad_desktop.app.exports import LAYOUTS, ExportChoice, run_export
 from zsad_desktop.app.prediction.jobs import JobQueue
-from zsad_desktop.app.user_errors import USER_ERRORS
+from zsad_desktop.app.user_errors import user_message
 
 LAYOUT_TEXT = {
     "mvtec": "MVTec AD folders (+ anomalib config)",
@@ -130,8 +130,8 @@ class ExportDialog(QDialog):
 
     def _failed(self, error: BaseException) -> None:
         self._finish()
-        text = (
-            str(error) if isinstance(error, USER_ERRORS + (OSError,)) else f"{type(error).__name__}: {error}"
+        text = user_message(error) or (
+            str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
         )
         self.summary.setText(f"Export failed: {text}")
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from zsad_desktop.app.prediction.jobs import Priority, prediction_order
 from zsad_desktop.app.prediction.workspace_predictions import PredictionFailure
 from zsad_desktop.app.review.review_session import ReviewSession
-from zsad_desktop.app.user_errors import USER_ERRORS
+from zsad_desktop.app.user_errors import user_message
 from zsad_desktop.ui.prediction.job_bridge import JobBridge
 
 LOOKAHEAD = 6
@@ -23,9 +23,11 @@ PREDICTION_KEYS = ("image:", "next", "folder:")
 
 
 def describe_error(error: BaseException) -> str:
-    """One line for the banner: the message of errors meant for people, a short name for the rest."""
-    if isinstance(error, USER_ERRORS):
-        return str(error)
+    """One line for the banner: the message of errors meant for people (a full disk included), a short
+    name for the rest."""
+    message = user_message(error)
+    if message is not None:
+        return message
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
         return (
             "Out of memory even with one image per batch: choose a smaller input size or the CPU "

@@ -1,7 +1,9 @@
 """The review loop on the image on screen: show it, take a decision, move on, never lose an edit.
 
 Leaving an image (another image, another folder, closing the window) saves
-an edited but undecided mask as a correction first. An image is read (pixels,
+an edited but undecided mask as a correction first. A decision that cannot be
+written (a full disk, a share gone) is kept in memory by the session and
+written when it can: at the next decision, on Retry, or every half minute. An image is read (pixels,
 heatmap, saved masks, history) on a loader thread, so stepping through large
 images never blocks the window; whatever acts on the image on screen waits
 for that read first (`settle`), so a key pressed early is never lost.
@@ -13,15 +15,17 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from zsad_desktop.app.review.decisions import ReviewStatus
 from zsad_desktop.app.review.review_session import ImageView, ReviewSession
-from zsad_desktop.app.user_errors import USER_ERRORS
+from zsad_desktop.app.user_errors import USER_ERRORS, can_be_written_later, user_message
 from zsad_desktop.app.viewer.proposal import proposal_ahead
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.ui.review.review_panel import ReviewPanel
 from zsad_desktop.ui.viewer import ImageViewer
+
+RETRY_MS = 30_000  # decisions kept in memory are tried again this often
 
 STATUSES = {
     "correct": ReviewStatus.CORRECTED,
@@ -36,6 +40,8 @@ class ReviewController(QObject):
     imageShown = Signal(int)
     message = Signal(str)  # for the status bar
     detectorInputChanged = Signal()  # the reviewer's window is what the detector sees, and it changed
+    unwritten = Signal(str)  # decisions kept in memory, not written yet: why, in one line, for the banner
+    allWritten = Signal()  # the decisions kept in memory are written now
     _viewRead = Signal(int, object)  # image id, Future of the read (from the loader thread)
     _predictionRead = Signal(int, object)
 
@@ -58,6 +64,9 @@ class ReviewController(QObject):
         self._viewRead.connect(self._read_finished)
         self._predictionRead.connect(self._prediction_read)
         viewer.before_edit = self.settle
+        self._retry = QTimer(self)
+        self._retry.setInterval(RETRY_MS)
+        self._retry.timeout.connect(self.retry_unwritten)
 
     def attach(self, session: ReviewSession | None) -> None:
         self.settle()
@@ -225,8 +234,9 @@ class ReviewController(QObject):
         )
 
     def _record(self, status: ReviewStatus, mask, proposal) -> bool:
+        """Decide on the image on screen; False when the decision cannot be kept (a bad mask)."""
         try:
-            self.session.decide(
+            written = self.session.decide(
                 self.current.row.id,
                 status,
                 mask=mask,
@@ -234,15 +244,53 @@ class ReviewController(QObject):
                 note=self.panel.note_text(),
                 effort=self.model.effort,
             )
-        except USER_ERRORS as error:
-            self.message.emit(f"Not saved: {error}")
-            return False
+        except Exception as error:
+            message = user_message(error)
+            if message is None:
+                raise
+            if not can_be_written_later(error):
+                self.message.emit(f"Not saved: {message}")
+                return False
+            self.model.mark_saved()  # in the session's memory: leaving the image loses nothing
+            self._still_unwritten(message)
+            return True
         self.model.mark_saved()
-        row = self.session.workspace.image(self.current.row.id)
-        self.current.row = row
-        self.panel.show_row(row)
-        self.rowChanged.emit(row)
+        self._show_written(written)
         return True
+
+    def retry_unwritten(self) -> None:
+        """Write the decisions kept in memory, if there are any and it can be done now."""
+        if self.session is None or not len(self.session.pending):
+            return
+        try:
+            written = self.session.write_pending()
+        except Exception as error:
+            message = user_message(error)
+            if message is None:
+                raise
+            self._still_unwritten(message)
+            return
+        self._show_written(written)
+
+    def _still_unwritten(self, why: str) -> None:
+        count = len(self.session.pending)
+        if not count:
+            return
+        self._retry.start()
+        self.unwritten.emit(
+            f"{count} decision{'s' if count > 1 else ''} not written yet, kept until they can be: {why}"
+        )
+
+    def _show_written(self, image_ids: list[int]) -> None:
+        for image_id in image_ids:
+            row = self.session.workspace.image(image_id)
+            if self.current is not None and self.current.row.id == image_id:
+                self.current.row = row
+                self.panel.show_row(row)
+            self.rowChanged.emit(row)
+        if image_ids and not len(self.session.pending) and self._retry.isActive():
+            self._retry.stop()
+            self.allWritten.emit()
 
 
 def _read_view(session: ReviewSession, image_id: int, display: DisplaySettings):

@@ -42,6 +42,7 @@ from zsad_desktop.app.workspace.detector_input import (
     TilingChoice,
 )
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
+from zsad_desktop.ui.settings.reviews_location import keep_on_share_box, location_label
 from zsad_desktop.ui.settings.shortcuts_editor import ShortcutsEditor
 
 KEEP_VERSION = "(keep the active version)"
@@ -91,7 +92,7 @@ class SettingsDialog(QDialog):
         self.session = session
         self.input_changed = False
         tabs.addTab(self._input_tab(session), "Detector input")
-        tabs.addTab(self._review_tab(), "Review")
+        tabs.addTab(self._review_tab(session), "Review")
         tabs.addTab(self._display_tab(), "Display")
         self.shortcuts = ShortcutsEditor(settings.shortcuts)
         tabs.addTab(self.shortcuts, "Keys")
@@ -253,7 +254,7 @@ class SettingsDialog(QDialog):
             self.input_changed = self.input_settings().apply(self.session.workspace)
         super().accept()
 
-    def _review_tab(self) -> QWidget:
+    def _review_tab(self, session: ReviewSession | None) -> QWidget:
         self.reviewer = QLineEdit(self.settings.reviewer)
         self.reviewer.setPlaceholderText("your name, saved with every decision")
         self.flag_score = _spin(0.0, 1.0, self.settings.flag_score)
@@ -264,6 +265,10 @@ class SettingsDialog(QDialog):
         form = QFormLayout(tab)
         form.addRow("Reviewer", self.reviewer)
         form.addRow("Flag images scoring at least", self.flag_score)
+        self.location = location_label(session)
+        self.keep_on_share = keep_on_share_box(self.settings.keep_on_share)
+        form.addRow("Where the reviews are", self.location)
+        form.addRow("", self.keep_on_share)
         return tab
 
     def _display_tab(self) -> QWidget:
@@ -307,6 +312,7 @@ class SettingsDialog(QDialog):
         s.prompts_file = self.prompts_file.text().strip()
         s.reviewer = self.reviewer.text().strip()
         s.flag_score = self.flag_score.value()
+        s.keep_on_share = self.keep_on_share.isChecked()
         s.display = replace(
             s.display,
             colour_map=self.colour_map.currentText(),

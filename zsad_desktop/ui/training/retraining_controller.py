@@ -15,7 +15,7 @@ from zsad_desktop.app.training.retraining import (
     readiness,
 )
 from zsad_desktop.app.training.version_quality import version_quality
-from zsad_desktop.app.user_errors import USER_ERRORS
+from zsad_desktop.app.user_errors import USER_ERRORS, user_message
 from zsad_desktop.ui.training.comparison_dialog import ComparisonDialog
 from zsad_desktop.ui.training.models_dialog import ModelsDialog
 from zsad_desktop.ui.training.retrain_panel import RetrainPanel
@@ -63,8 +63,8 @@ class RetrainingController(QObject):
         self.job = None
         if isinstance(error, TrainingCancelled):
             self.panel.finished("Cancelled: the active model is unchanged.")
-        elif isinstance(error, USER_ERRORS):
-            self.panel.finished(str(error))
+        elif user_message(error) is not None:  # a full disk included: the active model is unchanged
+            self.panel.finished(f"{user_message(error)}. The active model is unchanged.")
         else:
             self.panel.finished(f"Training failed: {type(error).__name__}: {error}")
 

@@ -5,6 +5,11 @@ A folder is scored as a whole (`score_folder`), in subsets of at most
 its subset. To fit the one-image interface, `predict` scores each image against
 a reference sample of the folder (`set_references`): the image on screen is
 scored at once, the whole folder later.
+
+At an input size other than the backbone's native one the position embedding
+is resized bicubic without antialias, as the authors' open_clip copy does.
+`gelu` picks the MLP activation: None keeps the weights' own (QuickGELU for
+OpenAI's); "exact" is what the authors' code builds for every backbone.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from zsad_desktop.detection.preprocess import to_model_input
 
 Progress = Callable[[int, int], None]  # (done, total) images
 Cancel = Callable[[], bool]
+GELUS = ("quick", "exact")
+#: their resize_pos_embed: F.interpolate(mode="bicubic", align_corners=False), torch's default antialias=False
+POSITION_EMBEDDING = {"pos_interpolation": "bicubic", "pos_antialias": False}
 
 
 def default_layers(depth: int) -> tuple[int, ...]:
@@ -62,14 +70,28 @@ class MuscDetector(ClipDetector):
         reference_size: int = 16,
         seed: int = 0,
         grid_sigma: float = 0.0,  # their maps are not smoothed
+        gelu: str | None = None,
+        approximate: bool = False,  # nearest patches from a random projection, re-ranked exactly
         **common: Any,
     ):
+        if gelu is not None and gelu not in GELUS:
+            raise DetectorError(f"gelu must be one of {GELUS} ('exact' as the authors' code), not {gelu!r}")
+        if gelu is not None and common.get("backbone") is None:
+            common["quick_gelu"] = gelu == "quick"
         super().__init__(grid_sigma=grid_sigma, **common)
+        self.gelu = backbone_gelu(self.backbone)
+        if gelu is not None and gelu != self.gelu:
+            raise DetectorError(
+                f"the backbone handed to musc runs {self.gelu} GELU, not the {gelu} asked for"
+            )
         layers = tuple(layers) if layers else default_layers(self.backbone.vision_layers)
-        config = DenseConfig(layers=layers, attention=DenseAttention.NONE, start_layer=min(layers))
+        config = DenseConfig(
+            layers=layers, attention=DenseAttention.NONE, start_layer=min(layers), **POSITION_EMBEDDING
+        )
         self.features = DenseFeatureExtractor(self.backbone, config, self.engine)
         self.degrees, self.top_fraction, self.rscin_k = tuple(degrees), top_fraction, tuple(rscin_k)
         self.subset_size, self.reference_size, self.seed = max(2, subset_size), reference_size, seed
+        self.approximate = approximate
         self._refs: FolderFeatures | None = None
         self._ref_scores: torch.Tensor | None = None
         self._ref_digest = "none"
@@ -78,11 +100,14 @@ class MuscDetector(ClipDetector):
         return {
             **super().settings(),
             "layers": self.features.config.layers,
+            "gelu": self.gelu,
+            "position_embedding": "bicubic, no antialias",
             "degrees": self.degrees,
             "top_fraction": self.top_fraction,
             "rscin_k": self.rscin_k,
             "subset_size": self.subset_size,
             "seed": self.seed,
+            "approximate": self.approximate,
             "references": self._ref_digest,
         }
 
@@ -134,6 +159,7 @@ class MuscDetector(ClipDetector):
         """(N, h, w) maps: each query image against the others (refs None) or against refs."""
         # One layer at a time: aggregated features of a 200-image subset at ViT-L are 1.1 GB a layer.
         maps = torch.zeros(len(self.degrees), len(query), query.grid[0] * query.grid[1], dtype=torch.float64)
+        products = torch.bfloat16 if self.execution.dtype(self.device) == torch.bfloat16 else torch.float32
         for layer in range(len(query.tokens)):
             for d, r in enumerate(self.degrees):
                 zq = lnamd([query.tokens[layer].to(self.device)], query.grid, r)[:, :, 0]
@@ -142,7 +168,10 @@ class MuscDetector(ClipDetector):
                     if refs is None
                     else lnamd([refs.tokens[layer].to(self.device)], refs.grid, r)[:, :, 0]
                 )
-                maps[d] += mutual_scores(zq, zr, self.top_fraction, cancel).double().cpu()
+                scores = mutual_scores(
+                    zq, zr, self.top_fraction, cancel, approximate=self.approximate, dtype=products
+                )
+                maps[d] += scores.double().cpu()
         maps /= len(query.tokens)  # mean over layers, then over degrees, as theirs
         return maps.mean(0).reshape(len(query), *query.grid)
 
@@ -216,6 +245,12 @@ class MuscDetector(ClipDetector):
             Detection(float(scores_np[k]), self.finish_map(maps_np[k], images[i].shape[:2]), model_id)
             for k, i in enumerate(indices)
         ]
+
+
+def backbone_gelu(backbone) -> str:
+    """ "quick" or "exact": the MLP activation the backbone was built with."""
+    gelu = getattr(backbone.model.visual.transformer.resblocks[0].mlp, "gelu", None)
+    return "quick" if type(gelu).__name__ == "QuickGELU" else "exact"
 
 
 def folder_subsets(n: int, size: int, seed: int) -> list[list[int]]:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from zsad_desktop.detection.methods.musc.pair_distances import approximate_folder_distances, folder_distances
+
 DEGREES = (1, 3, 5)
 TOP_FRACTION = 0.3
 RSCIN_K = (1, 2, 3)
@@ -85,22 +87,28 @@ def mutual_scores(
     fraction: float = TOP_FRACTION,
     cancel: Callable[[], bool] | None = None,
     block: int = 16,
+    approximate: bool = False,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """z (N, P, C) of one layer and degree -> (N, P) scores.
 
-    Without `refs` each image is scored against the other images of z (MSM);
-    with refs (R, P, C) each image is scored against refs only. Queries go in
-    blocks of `block` images so `cancel` is polled between blocks."""
-    others = z if refs is None else refs
+    Without `refs` each image is scored against the other images of z (MSM),
+    each pair's distances computed once for both directions (`folder_distances`,
+    or `approximate_folder_distances` with `approximate`); `cancel` is polled
+    between blocks of pairs. With refs (R, P, C) each image is scored against
+    refs only, queries in blocks of `block` images with `cancel` polled between."""
+    if refs is None:
+        if approximate:
+            d = approximate_folder_distances(z, cancel)
+        else:
+            d = folder_distances(z, cancel, dtype=dtype)
+        return interval_mean(d, fraction, z.shape[0] - 1)
     scores = []
     for start in range(0, z.shape[0], block):
         if cancel is not None and cancel():
             raise InterruptedError("cancelled")
-        d = nearest_patch_distances(z[start : start + block], others)
-        if refs is None:  # an image is not its own reference
-            idx = torch.arange(start, min(start + block, z.shape[0]))
-            d[idx - start, :, idx] = float("inf")
-        scores.append(interval_mean(d, fraction, others.shape[0] - (refs is None)))
+        d = nearest_patch_distances(z[start : start + block], refs)
+        scores.append(interval_mean(d, fraction, refs.shape[0]))
     return torch.cat(scores)
 
 
