@@ -213,8 +213,16 @@ def test_a_node_lost_mid_run_leaves_every_image_scored_once(ray_cluster, new_pos
     for pid in raylets:
         os.kill(pid, signal.SIGKILL)
     status = _wait_for_job(ray_cluster, f"raysubmit_{job_id}", deadline)
+    logs = _job_logs(ray_cluster, f"raysubmit_{job_id}")
 
-    assert status == "SUCCEEDED", _job_logs(ray_cluster, f"raysubmit_{job_id}")[-3000:]
+    # Ray restarts the lost node's actor on the head and retries its batches; when its retries are
+    # spent first, the run stops saying so, and the same command finishes the rest.
+    assert status == "SUCCEEDED" or (
+        status == "FAILED" and "every scoring worker was lost" in logs and "To resume, run again" in logs
+    ), logs[-3000:]
+    if status == "FAILED":
+        resumed = _submit(ray_cluster, folder, db, "--workers", "1")
+        assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-2000:]
     assert len(_per_image(db)) == 24 and set(_per_image(db).values()) == {1}  # each image exactly once
     before = _prediction_ids(db)
     again = _submit(ray_cluster, folder, db, "--workers", "1")
