@@ -131,7 +131,7 @@ def _submit(cluster, folder: Path, db: str, *extra: str, wait: bool = True):
         *TINY_OPTIONS.split(),
         *extra,
     ]
-    for _ in range(30):  # the head's job agent may still be starting
+    for _ in range(90):  # the head's job agent may still be starting (minutes on a loaded machine)
         done = _run(command, cluster["env"], timeout=400)
         if "No available agent to submit job" not in done.stdout + done.stderr:
             return done
