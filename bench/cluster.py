@@ -1,22 +1,28 @@
-"""Cluster scoring against the single-process path: images/s and the per-image costs that bound it.
+"""Cluster scoring against the single-process path, and against an earlier revision's cluster path
+on the same images: images/s and the per-image costs that bound it.
 
 Writes a folder of distinct copies of the hazelnut test images (one pixel changed each), then scores
 it (1) in this process (`predict_images`, the path of the window and of `zsad scan --predict`), at the
 default torch threads and at 1 thread (what each CPU actor gets), (2) on a local Ray with 1 worker and
-(3) with 2 workers, each into a fresh workspace database. For the cluster it
-prints the whole run (actors starting and loading the model included) and the steady rate (from the
-first chunk handed out to the last row committed). Then the per-image costs of the steps a worker
-does, measured one by one in this process: read + decode, forward pass, heatmap file, database row
-(committed in chunks, as the workers do), and the round trip of a chunk to an actor that finds it all
-stored (the cluster's own cost). One line per measurement.
+(3) with 2 workers, each into a fresh workspace database, each cluster run in a process of its own
+(this tree's code, then with --compare-rev the code of that git revision, on the same folder). For
+the cluster it prints the whole run (Ray starting, actors loading the model included) and the steady
+rate (from the first batch back to the last). Then the per-image costs of the steps a worker does,
+measured one by one in this process: read + decode, forward pass, heatmap file, database row
+(committed in batches, as the workers do), and the round trip of a batch to an actor that finds it
+all stored (the cluster's own cost). One line per measurement.
 
-    python bench/cluster.py [--images 48] [--db postgresql+psycopg2://...] [--model-name ...] [--image-size 112]
+    python bench/cluster.py [--images 48] [--db postgresql+psycopg2://...] [--compare-rev REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +32,6 @@ from sqlalchemy import text
 
 from zsad_desktop.app.cluster.cluster_run import ClusterChoice, score_on_cluster
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
-from zsad_desktop.app.cluster.scoring_worker import ItemOutcome, ScoringWorker
 from zsad_desktop.app.cluster.work_plan import plan_work
 from zsad_desktop.app.prediction.workspace_predictions import predict_images
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput
@@ -75,28 +80,91 @@ def single_process(folder: Path, root: Path, recipe: DetectorRecipe, db: str | N
     return seconds / count
 
 
-def on_cluster(ray, folder: Path, root: Path, recipe: DetectorRecipe, db: str | None, workers: int) -> float:
-    workspace = fresh_workspace(folder, root, f"cluster{workers}", db)
-    marks: list[float] = []
+def on_cluster(folder: Path, root: Path, args, workers: int, tree: Path | None = None) -> float:
+    """One cluster run in a process of its own (`tree`: another revision's code); seconds per image, steady."""
+    name = f"cluster{workers}-{'this' if tree is None else 'rev'}"
+    command = [
+        sys.executable,
+        __file__,
+        "--one-run",
+        str(workers),
+        "--folder",
+        str(folder),
+        "--data",
+        str(root / name),
+    ]
+    command += sys.argv[1:]
+    env = {**os.environ, "PYTHONPATH": str(tree or Path(__file__).resolve().parents[1])}
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the cluster run failed ({command}):\n{done.stderr[-3000:]}")
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    code = "this tree" if tree is None else f"revision {args.compare_rev}"
+    print(
+        f"cluster ({code}), {workers} worker(s): {run['scored']} images, whole run {run['seconds']:.1f} s "
+        f"({run['scored'] / run['seconds']:.2f} images/s), steady {run['steady_rate']:.2f} images/s"
+    )
+    return 1 / run["steady_rate"]
+
+
+def one_run(args) -> None:
+    """The child of `on_cluster`: a local Ray, one run, its figures as one JSON line."""
+    import ray
+
+    ray.init(
+        num_cpus=args.cpus,
+        include_dashboard=False,
+        object_store_memory=200 * 1024 * 1024,
+        log_to_driver=False,
+        address="local",
+    )
+    start = time.perf_counter()
+    workspace = fresh_workspace(args.folder, args.data.parent, args.data.name, args.db)
+    marks: list[tuple[float, int]] = []
     result = score_on_cluster(
         workspace,
-        recipe,
-        ClusterChoice(workers=workers),
-        progress=lambda p: marks.append(time.perf_counter()),
+        recipe_of(args),
+        ClusterChoice(workers=args.one_run),
+        progress=lambda p: p.done and marks.append((time.perf_counter(), p.done)),
     )
+    seconds = time.perf_counter() - start
     workspace.close()
-    steady = marks[-1] - marks[0]
+    ray.shutdown()
+    (t0, d0), (t1, d1) = marks[0], marks[-1]  # from the first batch back to the last
     print(
-        f"cluster, {workers} worker(s): {result.scored} images, whole run {result.seconds:.1f} s "
-        f"({result.scored / result.seconds:.2f} images/s), steady {steady:.1f} s = {result.scored / steady:.2f} images/s "
-        f"(start-up: actors and model loading {result.seconds - steady:.1f} s)"
+        json.dumps(
+            {"scored": result.scored, "seconds": seconds, "steady_rate": (d1 - d0) / max(t1 - t0, 1e-9)}
+        )
     )
-    return steady / result.scored
+
+
+def recipe_of(args) -> DetectorRecipe:
+    return DetectorRecipe(
+        "baseline",
+        {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size},
+        device=args.device,
+    )
+
+
+def revision_tree(rev: str, root: Path) -> Path:
+    """The package and resources of git revision `rev`, unpacked under `root`."""
+    tree = root / "revision"
+    tree.mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", rev, "zsad_desktop", "resources"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
 
 
 def step_costs(ray, folder: Path, root: Path, recipe: DetectorRecipe, db: str | None, chunk: int) -> None:
     """Per image: what a worker spends reading, scoring, writing the heatmap and committing the row
     (in this process, at the last single-process run's thread count)."""
+    # Here, not at the top: a run of another revision imports this file with that revision's package.
+    from zsad_desktop.app.cluster.batch_commit import ItemOutcome, commit_batch
+    from zsad_desktop.app.cluster.scoring_worker import ScoringWorker
+
     workspace = fresh_workspace(folder, root, "steps", db)
     worker = ScoringWorker(recipe, str(folder), workspace.database.url, str(workspace.files.root))
     facts = worker.describe()
@@ -125,7 +193,7 @@ def step_costs(ray, folder: Path, root: Path, recipe: DetectorRecipe, db: str | 
     ]
     start = time.perf_counter()
     for begin in range(0, len(outcomes), chunk):
-        worker._commit(facts.model_id, outcomes[begin : begin + chunk])
+        commit_batch(workspace, facts.model_id, outcomes[begin : begin + chunk])
     commit = (time.perf_counter() - start) / len(outcomes)
     # The cluster's own cost: a chunk sent to an actor and its outcomes back, every item found stored
     # (so no scoring): task dispatch, pickling both ways and the actor's one lookup of the chunk.
@@ -161,15 +229,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
     parser.add_argument("--chunk", type=int, default=4, help="rows per commit in the per-image costs")
+    parser.add_argument("--compare-rev", help="also run the cluster path of this git revision (e.g. main)")
+    parser.add_argument("--one-run", type=int, help=argparse.SUPPRESS)  # a child process: workers
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_run:
+        one_run(args)
+        return
     import ray
     import torch
 
-    recipe = DetectorRecipe(
-        "baseline",
-        {"model_name": args.model_name, "pretrained": args.pretrained, "image_size": args.image_size},
-        device=args.device,
-    )
+    recipe = recipe_of(args)
     root = Path(tempfile.mkdtemp(prefix="zsad-cluster-bench-"))
     try:
         folder = root / "images"
@@ -179,6 +250,14 @@ def main() -> None:
             single_process(folder, root, recipe, args.db, default_threads)
         # What one Ray actor on one CPU slot runs with (Ray sets OMP_NUM_THREADS to the actor's CPUs).
         per_single = single_process(folder, root, recipe, args.db, 1)
+        trees = [None] + ([revision_tree(args.compare_rev, root)] if args.compare_rev else [])
+        for tree in trees:
+            per_one = on_cluster(folder, root, args, 1, tree)
+            on_cluster(folder, root, args, 2, tree)
+            print(
+                f"  overhead per image, 1 worker against the single process at 1 thread: "
+                f"{(per_one - per_single) * 1000:+.1f} ms ({per_one / per_single:.2f}x)"
+            )
         ray.init(
             num_cpus=args.cpus,
             include_dashboard=False,
@@ -187,12 +266,6 @@ def main() -> None:
             address="local",
         )
         try:
-            per_one = on_cluster(ray, folder, root, recipe, args.db, 1)
-            on_cluster(ray, folder, root, recipe, args.db, 2)
-            print(
-                f"cluster overhead per image, 1 worker against the single process at 1 thread: "
-                f"{(per_one - per_single) * 1000:+.1f} ms ({per_one / per_single:.2f}x)"
-            )
             step_costs(ray, folder, root, recipe, args.db, args.chunk)
         finally:
             ray.shutdown()

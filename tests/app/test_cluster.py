@@ -1,11 +1,11 @@
-"""Scoring on Ray into a PostgreSQL workspace: the same scores and heatmaps as one process, a lost
-actor's images scored once elsewhere, a rerun with nothing to do. Local Ray with 2 CPUs, tiny backbone."""
+"""Scoring on Ray into a PostgreSQL workspace: the same scores and heatmaps as one process, a rerun
+with nothing to do, a cancelled run resumed. Local Ray with 2 CPUs, tiny backbone."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.app.cluster_fixtures import (  # noqa: F401
     hazelnut_folder,
@@ -22,7 +22,7 @@ from zsad_desktop.app.prediction.workspace_predictions import (
 )
 from zsad_desktop.app.workspace.scanning import scan
 from zsad_desktop.app.workspace.workspace import Workspace
-from zsad_desktop.store import Image, Prediction
+from zsad_desktop.store import Prediction
 
 READABLE = 10  # the hazelnut test images; the truncated copy fails when its pixels are read
 
@@ -86,41 +86,6 @@ def test_a_rerun_recomputes_nothing(scored_on_cluster, local_ray):
             == before
         )
     assert sorted(workspace.files.root.glob("heatmaps/*/*.npz")) == heatmaps_before
-
-
-def test_a_killed_actor_loses_only_its_images_which_are_scored_once_elsewhere(
-    local_ray, new_postgres_url, hazelnut_folder, tmp_path
-):
-    workspace = Workspace.open(hazelnut_folder, db_url=new_postgres_url(), data_dir=tmp_path / "data")
-    scan(workspace)
-    killed: list[str] = []
-
-    def kill_one_mid_run(progress) -> None:
-        # After the first chunk is in, every worker still has a chunk of two images (about 0.3 s) to do.
-        if progress.done and not killed:
-            killed.append(progress.workers[0])
-            local_ray.kill(local_ray.get_actor(killed[0]), no_restart=True)
-
-    result = score_on_cluster(
-        workspace, tiny_recipe(), ClusterChoice(workers=2, chunk_size=2), progress=kill_one_mid_run
-    )
-
-    assert killed and result.workers_lost == 1 and result.retried >= 1
-    assert result.scored + result.found == READABLE and len(result.failed) == 1
-    with workspace.database.read() as session:
-        per_image = session.execute(
-            select(Image.rel_path, func.count(Prediction.id))
-            .outerjoin(Prediction, Prediction.image_hash == Image.content_hash)
-            .group_by(Image.rel_path)
-        ).all()
-    assert len(per_image) == READABLE + 1
-    assert {path: n for path, n in per_image if n != 1} == {"good/truncated.png": 0}
-    for row in workspace.images(model_id=result.model_id):
-        if row.score is not None:
-            assert workspace.files.path(
-                cached_prediction(workspace, row.id, result.model_id).heatmap_file
-            ).is_file()
-    workspace.close()
 
 
 def test_the_command_scores_into_the_folders_workspace(local_ray, hazelnut_folder, tmp_path, capsys):

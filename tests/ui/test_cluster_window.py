@@ -45,7 +45,7 @@ def test_the_file_menu_scores_on_a_cluster_with_its_own_job_bar(
         asked.append((workspace, settings.model_name, address))
 
         def work(progress, cancel):
-            on_progress(ClusterProgress(3, 1, 10, 2.5, 2.8, ("zsad-scorer-a", "zsad-scorer-b")))
+            on_progress(ClusterProgress(3, 1, 10, 2.5, 2.8, 2))
             release.wait(30)
             return ClusterResult(model_id="m", scored=9, failed=[], seconds=4.0)
 
@@ -60,7 +60,7 @@ def test_the_file_menu_scores_on_a_cluster_with_its_own_job_bar(
 
     qtbot.waitUntil(lambda: window.cluster.bar.isVisible(), timeout=10_000)
     assert asked == [(window.session.workspace, tiny_prefs.detector.model_name, "ray://head:10001")]
-    assert "2 workers, 1 failed, 2.50 images/s, ETA 3 s" in window.cluster.bar.label.text()
+    assert "3/10 images, 2 workers, 1 failed, 2.50 images/s, ETA 3 s" in window.cluster.bar.label.text()
     assert window.cluster.bar.bar.value() == 3 and window.cluster.bar.bar.maximum() == 10
     release.set()
     qtbot.waitUntil(lambda: not window.cluster.bar.isVisible(), timeout=10_000)

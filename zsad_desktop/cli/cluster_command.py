@@ -14,7 +14,8 @@ def add_cluster_options(predict: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--cluster",
         metavar="ADDRESS",
-        help="'auto' (a local Ray on this machine) or ray://HOST:PORT of a running cluster",
+        help="'auto' (the cluster of the Ray job this runs in, under `ray job submit`; else a local Ray on "
+        "this machine) or ray://HOST:PORT of a running cluster (Ray Client)",
     )
     group.add_argument(
         "--db",
@@ -25,7 +26,14 @@ def add_cluster_options(predict: argparse.ArgumentParser) -> None:
         "--workers", type=int, help="actors (default: one per GPU of the cluster, else one per CPU)"
     )
     group.add_argument(
-        "--chunk-size", type=int, help="images per task, what a lost worker loses (default: the batch size)"
+        "--chunk-size",
+        type=int,
+        help="images per batch, one transaction, what a lost worker loses (default: the batch size)",
+    )
+    group.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="score again the images earlier runs recorded as failed (unreadable, or crashing their worker)",
     )
 
 
@@ -81,7 +89,7 @@ def cmd_cluster_predict(args: argparse.Namespace) -> int:
         result = score_on_cluster(
             workspace,
             recipe,
-            ClusterChoice(args.cluster, args.workers, args.chunk_size),
+            ClusterChoice(args.cluster, args.workers, args.chunk_size, retry_failed=args.retry_failed),
             progress=bar.update,
             on_model=register,
         )

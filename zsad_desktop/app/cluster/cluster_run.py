@@ -1,72 +1,64 @@
 """`zsad predict FOLDER --cluster ... --db ...`: score a workspace's folder on Ray into its database.
 
-The driver (this process) scans nothing and loads no model: it asks the first actor which model it
-holds, plans the work the store does not have yet (`work_plan`), and hands chunks to the actors, two in
-flight per actor so none waits for the next. Chunks of a lost actor are given to the others; a corrupt
-image comes back as a recorded failure; a rerun finds the rows and has nothing left to do.
+The driver (this process) scans nothing and loads no model: one task where an actor would run says
+which model the recipe builds, the driver plans what the store does not have yet (`work_plan`), and
+Ray Data runs the batches through an actor pool of `ScoringStage`s (`scoring_stage`). What stays here is
+what Ray Data does not do: the plan, the progress and cancel of the window and the command line, and a
+readable end to each way a run can stop. A rerun finds the rows and has nothing left to do.
 """
 
 from __future__ import annotations
 
+import math
+import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
+
+from zsad_desktop.app.cluster.batch_commit import DatabaseUnavailable
+from zsad_desktop.app.cluster.client_run import run_through_client
+from zsad_desktop.app.cluster.cluster_progress import ClusterProgress, ClusterResult, ProgressCount
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
+from zsad_desktop.app.cluster.placement import actor_resources, check_placeable, placement_facts
 from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, connected
-from zsad_desktop.app.cluster.scoring_worker import ItemOutcome, WorkerFacts
+from zsad_desktop.app.cluster.scoring_stage import (
+    MAX_RESTARTS,
+    MAX_TASK_RETRIES,
+    ScoringStage,
+    StopFlag,
+    actor_options,
+    outcomes_of,
+)
+from zsad_desktop.app.cluster.scoring_worker import WorkerFacts, describe_recipe
 from zsad_desktop.app.cluster.work_plan import WorkItem, plan_work
-from zsad_desktop.app.cluster.worker_pool import Slot, WorkerPool
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput
 from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.store import Image
+from zsad_desktop.store.database import display_url
 
-IN_FLIGHT_PER_WORKER = 2
+__all__ = ["ClusterChoice", "ClusterProgress", "ClusterResult", "ClusterStopped", "score_on_cluster"]
 
 
 @dataclass(frozen=True)
 class ClusterChoice:
-    address: str = AUTO  # "auto" (a local Ray) or ray://HOST:PORT
+    address: str = AUTO  # "auto" (the cluster of a Ray job, else a local Ray) or ray://HOST:PORT
     workers: int | None = None  # default: one per GPU of the cluster, else one per CPU
-    chunk_size: int | None = None  # images per task (what a lost actor loses); default: the detector's batch
+    chunk_size: int | None = None  # images per batch (one transaction); default: the detector's batch
     num_cpus: int | None = None  # a local Ray's CPUs (auto only)
     object_store_mb: int | None = None  # a local Ray's object store (auto only)
+    cpus_per_worker: int | None = None  # default: a GPU node's CPUs per GPU, or 1 without GPUs
+    retry_failed: bool = False  # score again the images earlier runs recorded as failed
+    start_timeout_s: float = 300.0  # for the first worker to be placed and load its detector
+    stall_timeout_s: float = 900.0  # with no batch finished for this long, the run stops
+    cancel_deadline_s: float = 10.0  # a cancelled run returns by then, batches in flight or not
 
 
-@dataclass(frozen=True)
-class ClusterProgress:
-    done: int  # scored now or found stored meanwhile
-    failed: int
-    total: int
-    images_per_s: float
-    eta_s: float | None
-    workers: tuple[str, ...]  # names of the actors working now
-
-    def text(self) -> str:
-        eta = "" if self.eta_s is None else f", ETA {self.eta_s:.0f} s"
-        return f"{len(self.workers)} workers, {self.failed} failed, {self.images_per_s:.2f} images/s{eta}"
-
-
-@dataclass
-class ClusterResult:
-    model_id: str = ""
-    scored: int = 0  # predictions computed and stored by this run
-    found: int = 0  # stored meanwhile by another run (not scored twice)
-    already_done: int = 0  # images with a prediction before the run started
-    failed: list[ItemOutcome] = field(default_factory=list)
-    retried: int = 0  # images handed to another actor after theirs was lost
-    workers_lost: int = 0
-    cancelled: bool = False
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        lost = f", {self.retried} retried after {self.workers_lost} lost workers" if self.workers_lost else ""
-        return (
-            f"{self.scored} images scored, {self.already_done + self.found} already done, "
-            f"{len(self.failed)} failed{lost} ({self.seconds:.1f} s)"
-        )
+class ClusterStopped(ClusterUnavailable):
+    """The run ended before its work did; what it committed is kept and the message says how to resume."""
 
 
 def score_on_cluster(
@@ -78,135 +70,207 @@ def score_on_cluster(
     on_model: Callable[[WorkerFacts], None] | None = None,
 ) -> ClusterResult:
     """Score every image of the (scanned) workspace that the recipe's model has not scored, on Ray.
-    `on_model` hears which model the actors hold, before the first chunk is handed out."""
+    `on_model` hears which model the actors hold, before the first batch is handed out."""
+    cancel = cancel or threading.Event()
+    started = time.perf_counter()
     with connected(choice.address, choice.num_cpus, choice.object_store_mb) as ray:
-        resources = ray.cluster_resources()
-        use_gpu = resources.get("GPU", 0) >= 1 and recipe.device != "cpu"
-        count = choice.workers or max(1, int(resources.get("GPU" if use_gpu else "CPU", 1)))
-        args = (recipe, str(workspace.folder), workspace.database.url, str(workspace.files.root))
-        cpus_per_gpu = max(1, int(resources.get("CPU", 1) // max(1, resources.get("GPU", 1))))
-        pool = WorkerPool(ray, count, args, use_gpu, cpus_per_gpu)
-        try:
-            return _Run(ray, workspace, pool, choice, progress, cancel).run(on_model)
-        finally:
-            pool.stop()
+        if choice.address.startswith("ray://"):  # Ray Data's executor runs on the cluster, not in a client
+            return run_through_client(
+                ray, workspace, recipe, choice, progress, cancel, on_model, score_on_cluster
+            )
+        use_gpu = ray.cluster_resources().get("GPU", 0) >= 1 and recipe.device != "cpu"
+        asked = actor_resources(ray, use_gpu, choice.cpus_per_worker)
+        check_placeable(ray, asked)
+        facts = _describe(ray, recipe, asked, choice, cancel)
+        if facts is None:
+            return ClusterResult(cancelled=True, seconds=time.perf_counter() - started)
+        if on_model is not None:
+            on_model(facts)
+        if choice.retry_failed:
+            _forget_failures(workspace)
+        plan = plan_work(
+            workspace, facts.model_id, WorkspaceInput.of(workspace, facts.input_size, facts.batch_size)
+        )
+        result = ClusterResult(facts.model_id, already_done=plan.already_done)
+        slots = ray.cluster_resources().get("GPU" if use_gpu else "CPU", 1) // (
+            1 if use_gpu else asked["num_cpus"]
+        )
+        workers = max(
+            1, min(choice.workers or int(slots), math.ceil(len(plan.items) / facts.batch_size) or 1)
+        )
+        count = ProgressCount(sum(len(i.image_ids) for i in plan.items), workers, result)
+        if plan.items:
+            run = _Stream(ray, workspace, recipe, choice, asked, workers, count, progress, cancel)
+            run.run(plan.items, choice.chunk_size or facts.batch_size)
+        result.cancelled = cancel.is_set()
+        result.seconds = time.perf_counter() - started
+        return result
 
 
-class _Run:
+def _describe(
+    ray: Any, recipe: DetectorRecipe, asked: dict[str, float], choice: ClusterChoice, cancel: threading.Event
+) -> WorkerFacts | None:
+    """The model's facts from a task placed as an actor would be; None when cancelled meanwhile."""
+    ref = ray.remote(describe_recipe).options(**asked, max_retries=0).remote(recipe)
+    deadline = time.monotonic() + choice.start_timeout_s
+    while not ray.wait([ref], timeout=0.5)[0]:
+        if cancel.is_set() or time.monotonic() > deadline:
+            ray.cancel(ref, force=True)
+            if cancel.is_set():
+                return None
+            raise ClusterUnavailable(
+                f"no scoring worker started within {choice.start_timeout_s:.0f} s "
+                f"(not placed, or still loading its detector): {placement_facts(ray, asked)}"
+            )
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as error:  # the detector cannot be built there (no weights, say)
+        raise error.as_instanceof_cause() from None
+
+
+def _forget_failures(workspace: Workspace) -> None:
+    with workspace.database.session() as session:
+        session.execute(update(Image).where(Image.load_error.is_not(None)).values(load_error=None))
+
+
+class _Stream:
     def __init__(
         self,
         ray: Any,
         workspace: Workspace,
-        pool: WorkerPool,
+        recipe: DetectorRecipe,
         choice: ClusterChoice,
+        asked: dict[str, float],
+        workers: int,
+        count: ProgressCount,
         progress: Callable[[ClusterProgress], None] | None,
-        cancel: threading.Event | None,
+        cancel: threading.Event,
     ) -> None:
-        self.ray, self.workspace, self.pool, self.choice = ray, workspace, pool, choice
-        self.report, self.cancel = progress, cancel or threading.Event()
-        self.result = ClusterResult()
-        self.pending: deque[list[WorkItem]] = deque()
-        self.refs: dict[Any, tuple[Slot, list[WorkItem] | None]] = {}  # chunk None: the actor's `describe`
-        self.total = self.done = 0
-        self.facts: WorkerFacts | None = None
-        self.first_error: BaseException | None = None
+        self.ray, self.workspace, self.recipe, self.choice = ray, workspace, recipe, choice
+        self.asked, self.workers, self.count = asked, workers, count
+        self.report, self.cancel = progress, cancel
+        self.batches: queue.Queue = queue.Queue()
+        self.last = time.monotonic()
+        self.cancelled_at: float | None = None
 
-    def run(self, on_model: Callable[[WorkerFacts], None] | None) -> ClusterResult:
-        started = time.perf_counter()
-        self.refs = {ref: (slot, None) for ref, slot in self.pool.start().items()}
-        while self.facts is None:  # the plan needs the model's id and input size, which the actors know
-            if self.cancel.is_set():
-                return self._finish(started)
-            self._collect()
-            if self.facts is None and not self.refs:
-                raise ClusterUnavailable(f"no worker could load the detector: {self.first_error}")
-        if on_model is not None:
-            on_model(self.facts)
-        plan = plan_work(
-            self.workspace,
-            self.facts.model_id,
-            WorkspaceInput.of(self.workspace, self.facts.input_size, self.facts.batch_size),
-        )
-        self.result.model_id, self.result.already_done = self.facts.model_id, plan.already_done
-        self.pending.extend(plan.chunks(self.choice.chunk_size or self.facts.batch_size))
-        self.total, self.clock = len(plan.items), time.perf_counter()
+    def run(self, items: list[WorkItem], batch_size: int) -> None:
+        stop_flag = self.ray.remote(num_cpus=0)(StopFlag).remote()
+        dataset = self._dataset(items, batch_size, stop_flag)
+        threading.Thread(target=self._consume, args=(dataset,), name="zsad-cluster", daemon=True).start()
+        self.count.started = time.perf_counter()
         self._progress()
+        self.last, self.cancelled_at = time.monotonic(), None
         while True:
-            if self.cancel.is_set():  # nothing more handed out; the chunks in flight are still committed
-                self.pending.clear()
-            else:
-                self._submit()
-            if not self.pending and not any(chunk is not None for _, chunk in self.refs.values()):
-                return self._finish(started)
-            if not self.refs:
-                raise ClusterUnavailable(
-                    f"every worker was lost; {sum(map(len, self.pending))} images left "
-                    f"unscored (run again to finish): {self.first_error}"
-                )
-            self._collect()
-
-    def _finish(self, started: float) -> ClusterResult:
-        self.result.cancelled = self.cancel.is_set()
-        self.result.seconds = time.perf_counter() - started
-        return self.result
-
-    def _submit(self) -> None:
-        for slot in self.pool.ready_slots():
-            while self.pending and slot.in_flight < IN_FLIGHT_PER_WORKER:
-                chunk = self.pending.popleft()
-                self.refs[slot.handle.score.remote(chunk)] = (slot, chunk)
-                slot.in_flight += 1
-
-    def _collect(self) -> None:
-        ready, _ = self.ray.wait(list(self.refs), num_returns=1, timeout=1.0)
-        for ref in ready:
-            slot, chunk = self.refs.pop(ref)
+            if self._cancelled(stop_flag):
+                return
             try:
-                answer = self.ray.get(ref)
-            except self.ray.exceptions.RayActorError as error:  # the actor (or its node) is gone
-                self._lost(slot, chunk, error)
+                kind, payload = self.batches.get(timeout=0.5)
+            except queue.Empty:
+                self._check_stall(stop_flag)
                 continue
-            except (
-                self.ray.exceptions.RayTaskError
-            ) as error:  # not an image's fault: the run stops, rerun resumes
-                raise error.as_instanceof_cause() from None
-            if chunk is None:
-                slot.ready = True
-                self.facts = self.facts or answer
-                continue
-            slot.in_flight -= 1
-            self._tally(answer)
+            if kind == "end":
+                return
+            if kind == "error":
+                if self.cancel.is_set():
+                    return
+                raise self._stopped(self._reason(payload)) from payload
+            self.last = time.monotonic()
+            for outcome, skipped in outcomes_of(payload):
+                if not skipped:
+                    self.count.add(outcome)
+            self._progress()
 
-    def _lost(self, slot: Slot, chunk: list[WorkItem] | None, error: BaseException) -> None:
-        self.first_error = self.first_error or error
-        if chunk is not None:
-            self.pending.appendleft(chunk)
-            self.result.retried += len(chunk)
-        if self.pool.slots[slot.index] is slot:  # its other chunks report the same loss: counted once
-            self.result.workers_lost += 1
-        # Before any actor loaded the detector, a loss is the detector's fault (no weights, say): no retry.
-        replacement = self.pool.replace(slot, start_another=self.facts is not None)
-        if replacement is not None:
-            ref, new_slot = replacement
-            self.refs[ref] = (new_slot, None)
+    def _cancelled(self, stop_flag: Any) -> bool:
+        """True once a cancelled run is past its deadline, a batch stuck in flight or not (it ends on its own)."""
+        if not self.cancel.is_set():
+            return False
+        if self.cancelled_at is None:  # the batches not started come back at once, unscored
+            self.cancelled_at = time.monotonic()
+            stop_flag.set.remote()
+        return time.monotonic() - self.cancelled_at > self.choice.cancel_deadline_s
 
-    def _tally(self, outcomes: list[ItemOutcome]) -> None:
-        for outcome in outcomes:
-            if outcome.error is not None:
-                self.result.failed.append(outcome)
-            elif outcome.computed:
-                self.result.scored += 1
-            else:
-                self.result.found += 1
-        self.done += len(outcomes)
-        self._progress()
+    def _check_stall(self, stop_flag: Any) -> None:
+        if self.cancelled_at is None and time.monotonic() - self.last > self.choice.stall_timeout_s:
+            stop_flag.set.remote()
+            raise self._stopped(
+                f"no batch finished for {self.choice.stall_timeout_s:.0f} s ({placement_facts(self.ray, self.asked)})"
+            )
+
+    def _dataset(self, items: list[WorkItem], batch_size: int, stop_flag: Any) -> Any:
+        data = self.ray.data
+        context = data.DataContext.get_current()
+        context.enable_progress_bars = False  # the command line and the window show their own
+        context.wait_for_min_actors_s = int(self.choice.start_timeout_s)
+        context.max_errored_blocks = 0
+        rows = data.from_items(
+            [{"item": item} for item in items], override_num_blocks=math.ceil(len(items) / batch_size)
+        )
+        return rows.map_batches(
+            ScoringStage,
+            fn_constructor_args=(
+                self.recipe,
+                str(self.workspace.folder),
+                self.workspace.database.url,
+                str(self.workspace.files.root),
+                stop_flag,
+            ),
+            batch_size=batch_size,
+            batch_format="numpy",
+            compute=data.ActorPoolStrategy(min_size=1, max_size=self.workers, initial_size=self.workers),
+            **actor_options(),  # bounded (Ray Data's default: for ever), placed SPREAD as Ray Data does
+            **self.asked,
+        )
+
+    def _consume(self, dataset: Any) -> None:
+        try:
+            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+                self.batches.put(("batch", batch))
+            self.batches.put(("end", None))
+        except BaseException as error:  # noqa: BLE001 - handed to the driver's loop, which says what it means
+            self.batches.put(("error", error))
 
     def _progress(self) -> None:
-        if self.report is None:
-            return
-        elapsed = max(time.perf_counter() - self.clock, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate > 0 else None
-        self.report(
-            ClusterProgress(self.done, len(self.result.failed), self.total, rate, eta, self.pool.names())
+        if self.report is not None:
+            self.report(self.count.now())
+
+    def _reason(self, error: BaseException) -> str:
+        chain = _chain(error)
+        text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
+        if any(isinstance(e, DatabaseUnavailable) for e in chain) or "DatabaseUnavailable" in text:
+            cause = next((e for e in chain if isinstance(e, DatabaseUnavailable)), None)
+            return str(cause) if cause is not None else "the database stayed unreachable"
+        if "Timed out while starting actors" in text:
+            return f"no scoring worker could be placed: {placement_facts(self.ray, self.asked)}"
+        exceptions = self.ray.exceptions
+        lost = (exceptions.RayActorError, exceptions.NodeDiedError, exceptions.WorkerCrashedError)
+        if any(isinstance(e, lost) for e in chain) or "ActorDiedError" in text or "RayActorError" in text:
+            return (
+                f"every scoring worker was lost (each Ray restarts up to {MAX_RESTARTS} times, and retries "
+                f"a batch up to {MAX_TASK_RETRIES} times)"
+            )
+        return f"a scoring worker failed: {chain[-1]}"
+
+    def _stopped(self, reason: str) -> ClusterStopped:
+        result = self.count.result
+        try:
+            remaining = len(self.workspace.ids_to_predict(result.model_id))
+        except Exception:  # noqa: BLE001 - the database may be the reason: count from the run instead
+            remaining = self.count.total - self.count.done
+        return ClusterStopped(
+            f"the cluster run stopped: {reason}. {result.scored} images scored by this run are kept; "
+            f"{remaining} remain. To resume, run again: {resume_command(self.workspace, self.choice)}"
         )
+
+
+def resume_command(workspace: Workspace, choice: ClusterChoice) -> str:
+    db = "" if workspace.database.is_sqlite else f" --db '{display_url(workspace.database.url)}'"
+    return f"zsad predict '{workspace.folder}' --cluster {choice.address}{db}"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and link not in seen:
+        seen.append(link)
+        link = link.__cause__ or link.__context__
+    return seen

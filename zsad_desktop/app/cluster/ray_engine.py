@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,21 +30,24 @@ def require_ray() -> Any:
 
 @contextmanager
 def connected(address: str, num_cpus: int | None = None, object_store_mb: int | None = None) -> Iterator[Any]:
-    """Ray connected to `address` ("auto": a local Ray on this machine, started for the run and stopped
-    after it; "ray://HOST:PORT": an existing cluster). A Ray already initialised by the caller is used
-    as it is and left running."""
+    """Ray connected to `address` ("auto": the cluster of the Ray job this runs in, under `ray job
+    submit`, else a local Ray on this machine, started for the run and stopped after it;
+    "ray://HOST:PORT": an existing cluster through Ray Client). A Ray already initialised by the caller
+    is used as it is and left running."""
     ray = require_ray()
     if ray.is_initialized():
         yield ray
         return
-    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-    if address == AUTO:
+    options: dict[str, Any] = {"include_dashboard": False}
+    if address == AUTO and os.environ.get("RAY_ADDRESS"):  # a Ray job's driver: its cluster is set
+        options = {}
+    elif address == AUTO:
         # A fresh local Ray; never attach to one someone else started on this machine.
         options.update(address="local", num_cpus=num_cpus)
         if object_store_mb:
             options["object_store_memory"] = object_store_mb * 1024 * 1024
     elif address.startswith("ray://"):
-        options = {"address": address, "log_to_driver": False}
+        options = {"address": address}
     else:
         raise ClusterUnavailable(f"--cluster {address!r}: expected 'auto' or ray://HOST:PORT")
     try:

@@ -1,10 +1,14 @@
-"""What each Ray actor is: a loaded detector (built once, when the actor starts) that scores chunks of
-work items, writes their heatmaps and commits their rows in one transaction per chunk.
+"""What each Ray actor holds: a loaded detector (built once, when the actor starts) that scores batches
+of work items, writes their heatmaps and commits their rows in one transaction per batch.
 
-A chunk is all-or-nothing in the store: heatmap files first (atomic, as `PixelFiles` writes them), then
-one transaction with every row. A worker killed mid-chunk leaves at most unreferenced heatmap files; the
-chunk is scored again elsewhere. Rows another worker stored first win (`ON CONFLICT DO NOTHING`), so a
-chunk scored twice still leaves one prediction per (image hash, model, detector input).
+A batch is all-or-nothing in the store: heatmap files first (atomic, as `PixelFiles` writes them), then
+one transaction with every row (`batch_commit`). A worker killed mid-batch leaves at most unreferenced
+heatmap files; Ray retries the batch. Rows another worker stored first win (`ON CONFLICT DO NOTHING`), so
+a batch scored twice still leaves one prediction per (image hash, model, detector input).
+
+A worker that Ray restarted after a crash scores its first batches one image at a time, counting each
+try in the database first: the image that kills it again is known, and after `POISON_RETRIES` tries
+alone it is recorded as failed instead of taking every worker down with it.
 """
 
 from __future__ import annotations
@@ -15,19 +19,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Insert, update
-from sqlalchemy.dialects import postgresql, sqlite
-
+from zsad_desktop.app.cluster.batch_commit import ItemOutcome, begin_attempt, commit_batch, stored_keys
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
-from zsad_desktop.app.cluster.work_plan import WorkItem, stored_keys
+from zsad_desktop.app.cluster.work_plan import WorkItem
 from zsad_desktop.app.prediction.folder_prediction import detect_files
 from zsad_desktop.app.prediction.pipeline import reader_threads
 from zsad_desktop.app.workspace.detector_input import detector_input_size
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.imaging import ImageLoadError
-from zsad_desktop.store import Image, PixelFiles, Prediction, open_database
-from zsad_desktop.store.errors import StoreError
-from zsad_desktop.store.schema import utcnow
+from zsad_desktop.store import PixelFiles, open_database
+
+POISON_RETRIES = 1  # tries of an image alone after the batch it was in crashed a worker
+CAREFUL_BATCHES = 2  # batches a restarted worker scores one image at a time (Ray sends it 2 at once)
 
 
 @dataclass(frozen=True)
@@ -39,16 +42,16 @@ class WorkerFacts:
     node: str
 
 
-@dataclass(frozen=True)
-class ItemOutcome:
-    image_hash: str
-    key: str
-    image_ids: tuple[int, ...]
-    path: str  # where the worker read it (the first of the images sharing these pixels)
-    score: float | None = None
-    heatmap_file: str | None = None
-    error: str | None = None
-    computed: bool = True  # False: the store already had it (a retried or second submission)
+def describe_recipe(recipe: DetectorRecipe) -> WorkerFacts:
+    """The facts the driver plans with, from a detector built where an actor would run."""
+    detector = recipe.build()
+    return WorkerFacts(
+        detector.model_id,
+        detector_input_size(detector),
+        int(getattr(detector, "batch_size", 4) or 4),
+        str(getattr(detector, "device", "")),
+        f"{os.uname().nodename}:{os.getpid()}",
+    )
 
 
 class ScoringWorker:
@@ -58,6 +61,7 @@ class ScoringWorker:
         self.workspace = Workspace(Path(folder), open_database(db_url), PixelFiles(Path(data_dir)))
         self.batch_size = int(getattr(self.detector, "batch_size", 4) or 4)
         self.writers = reader_threads(str(getattr(self.detector, "device", "")))
+        self.careful_left = 0  # set by the stage when Ray restarted this worker
 
     def describe(self) -> WorkerFacts:
         return WorkerFacts(
@@ -70,6 +74,29 @@ class ScoringWorker:
 
     def score(self, items: Sequence[WorkItem]) -> list[ItemOutcome]:
         """Each item's outcome; items the store already has are returned as they are, not scored again."""
+        if self.careful_left > 0:
+            self.careful_left -= 1
+            return [outcome for item in items for outcome in self._score_alone(item)]
+        return self._score(items)
+
+    def _score_alone(self, item: WorkItem) -> list[ItemOutcome]:
+        model_id = self.detector.model_id
+        if stored_keys(self.workspace, model_id, [item]):
+            return self._score([item])  # found as stored, without a try counted
+        tries = begin_attempt(self.workspace, model_id, item.image_hash, item.key)
+        if tries >= POISON_RETRIES:
+            error = (
+                f"its worker process died {tries + 1} times while scoring it (out of memory, or a crash "
+                "in the image decoder); skipped until zsad predict --retry-failed"
+            )
+            return commit_batch(
+                self.workspace,
+                model_id,
+                [ItemOutcome(item.image_hash, item.key, item.image_ids, str(item.source.path), error=error)],
+            )
+        return self._score([item])
+
+    def _score(self, items: Sequence[WorkItem]) -> list[ItemOutcome]:
         model_id = self.detector.model_id
         known = stored_keys(self.workspace, model_id, items)
         outcomes = [
@@ -124,56 +151,4 @@ class ScoringWorker:
                         written.result(),
                     )
                 )
-        return outcomes + self._commit(model_id, computed)
-
-    def _commit(self, model_id: str, computed: list[ItemOutcome]) -> list[ItemOutcome]:
-        """Every row of the chunk in one transaction; rows another worker stored first are kept, ours dropped."""
-        scored = [o for o in computed if o.error is None]
-        failed = [o for o in computed if o.error is not None]
-        inserted: set[tuple[str, str]] = set()
-        with self.workspace.database.session() as session:
-            if scored:
-                insert = _insert_ignoring_duplicates(session.get_bind().dialect.name)
-                rows = [
-                    {
-                        "image_hash": o.image_hash,
-                        "model_version": model_id,
-                        "detector_input": o.key,
-                        "score": o.score,
-                        "heatmap_file": o.heatmap_file,
-                        "created_at": utcnow(),
-                    }
-                    for o in scored
-                ]
-                returned = session.execute(
-                    insert.returning(Prediction.image_hash, Prediction.detector_input), rows
-                )
-                inserted = {(h, k) for h, k in returned}
-            for outcome in failed:  # recorded on the images' rows, as the window's own predictions do
-                session.execute(
-                    update(Image).where(Image.id.in_(outcome.image_ids)).values(load_error=outcome.error)
-                )
-        lost = [o for o in scored if (o.image_hash, o.key) not in inserted]
-        if not lost:
-            return computed
-        for outcome in lost:
-            if outcome.heatmap_file is not None:  # always, for a scored outcome
-                self.workspace.files.path(outcome.heatmap_file).unlink(missing_ok=True)
-        theirs = stored_keys(self.workspace, model_id, lost)
-        return [
-            o
-            if (o.image_hash, o.key) not in theirs
-            else ItemOutcome(
-                o.image_hash, o.key, o.image_ids, o.path, *theirs[(o.image_hash, o.key)], computed=False
-            )
-            for o in computed
-        ]
-
-
-def _insert_ignoring_duplicates(dialect: str) -> Insert:
-    module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
-    if module is None:
-        raise StoreError(f"cluster scoring writes to PostgreSQL or SQLite, not {dialect}")
-    return module.insert(Prediction).on_conflict_do_nothing(
-        index_elements=["image_hash", "model_version", "detector_input"]
-    )
+        return outcomes + commit_batch(self.workspace, model_id, computed)

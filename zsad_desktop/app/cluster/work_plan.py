@@ -3,7 +3,6 @@ the model has no prediction for, with the workspace images sharing those pixels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -12,7 +11,7 @@ from zsad_desktop.app.prediction.folder_prediction import ImageSource
 from zsad_desktop.app.prediction.workspace_predictions import LOOKUP_CHUNK
 from zsad_desktop.app.workspace.detector_input import WorkspaceInput
 from zsad_desktop.app.workspace.workspace import Workspace
-from zsad_desktop.store import Image, Prediction
+from zsad_desktop.store import Image
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,6 @@ class WorkItem:
 class WorkPlan:
     items: list[WorkItem]
     already_done: int  # images the model has scored before (this run skips them)
-
-    def chunks(self, size: int) -> list[list[WorkItem]]:
-        return [self.items[start : start + size] for start in range(0, len(self.items), max(1, size))]
 
 
 def plan_work(workspace: Workspace, model_id: str, resolved: WorkspaceInput) -> WorkPlan:
@@ -81,18 +77,3 @@ def _readable_count(workspace: Workspace) -> int:
             )
             or 0
         )
-
-
-def stored_keys(
-    workspace: Workspace, model_id: str, items: Sequence
-) -> dict[tuple[str, str], tuple[float, str]]:
-    """{(hash, key): (score, heatmap file)} of the predictions already stored for the items' hashes
-    (anything with an `image_hash`)."""
-    hashes = list({item.image_hash for item in items})
-    with workspace.database.read() as session:
-        rows = session.execute(
-            select(
-                Prediction.image_hash, Prediction.detector_input, Prediction.score, Prediction.heatmap_file
-            ).where(Prediction.model_version == model_id, Prediction.image_hash.in_(hashes))
-        )
-        return {(h, k): (score, heatmap_file) for h, k, score, heatmap_file in rows}
