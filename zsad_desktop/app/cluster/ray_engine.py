@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +29,9 @@ def require_ray() -> Any:
     return ray
 
 
+CLIENT_ATTEMPTS = 3
+
+
 @contextmanager
 def connected(address: str, num_cpus: int | None = None, object_store_mb: int | None = None) -> Iterator[Any]:
     """Ray connected to `address` ("auto": the cluster of the Ray job this runs in, under `ray job
@@ -50,10 +54,17 @@ def connected(address: str, num_cpus: int | None = None, object_store_mb: int | 
         options = {"address": address}
     else:
         raise ClusterUnavailable(f"--cluster {address!r}: expected 'auto' or ray://HOST:PORT")
-    try:
-        ray.init(**options)
-    except ConnectionError as error:
-        raise ClusterUnavailable(f"no Ray cluster at {address}: {error}") from None
+    # Ray Client's server starts a process per client; that start can fail once and work the next time
+    # ("Initialization failure from server"), so a ray:// connection is tried a few times.
+    attempts = CLIENT_ATTEMPTS if address.startswith("ray://") else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(**options)
+            break
+        except ConnectionError as error:
+            if attempt == attempts or "Initialization failure from server" not in str(error):
+                raise ClusterUnavailable(f"no Ray cluster at {address}: {error}") from None
+            time.sleep(2.0 * attempt)
     try:
         yield ray
     finally:
