@@ -113,14 +113,14 @@ class ModelsDialog(QDialog):
         )
         self.quality_chart = VersionQualityChart()
         layout.addWidget(self.quality_chart)
-        self.qualityMeasured.connect(self.quality_chart.show_rows)
         self.effort_label = QLabel("Corrective actions per corrected image: measuring…")
         self.effort_label.setToolTip(
             "Median clicks, brush strokes, polygon vertices, removed regions and snaps per image the "
             "reviewer corrected, for each version's proposals (– none counted yet)"
         )
         layout.addWidget(self.effort_label)
-        self.qualityMeasured.connect(self._show_effort)
+        # one slot for both, so the figures and the chart never show different measurements
+        self.qualityMeasured.connect(self._show_quality)
         if measure_quality is not None:
             # reading every reviewed mask takes a while on a large workspace: not on the GUI thread
             threading.Thread(
@@ -147,11 +147,12 @@ class ModelsDialog(QDialog):
         except RuntimeError:
             pass  # the dialog was closed before the measures came
 
-    def _show_effort(self, rows: list[VersionQuality]) -> None:
+    def _show_quality(self, rows: list[VersionQuality]) -> None:
         figures = ", ".join(f"{r.name} {actions_text(r.median_actions)}" for r in rows)
         self.effort_label.setText(
             f"Median corrective actions per corrected image: {figures or 'no model versions yet'}"
         )
+        self.quality_chart.show_rows(rows)
 
     def _restore(self) -> None:
         rows = self.table.selectionModel().selectedRows()
