@@ -13,8 +13,8 @@ normalisation is a per-patch scale, so the cosine is the pooled product over the
 pooled norms (computed from the pooled features), and the distance of two unit vectors is
 sqrt(2 - 2 cos). (The pool's divisor, r^2 with zero padding counted, cancels in the cosine.)
 
-As `pair_distances.folder_distances`, each unordered pair is computed once: the Gram's row
-maxima serve one image, its column maxima the other. Products are of one image's patches
+As `pair_distances.folder_distances`, each unordered pair is computed once: the row maxima of
+its cosines serve one image, the column maxima the other. Products are of one image's patches
 against a block of images sized to a memory budget, and `cancel` is polled every block.
 """
 
@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 
 Cancel = Callable[[], bool] | None
-#: one block's Gram matrix: at ViT-L one image pair (7.5 MB), which keeps a cancel's wait short
-BUDGET_BYTES = 8 << 20
+#: one block's Gram matrix: at ViT-L two image pairs (15 MB; three such buffers are kept), which
+#: keeps a cancel's wait short (a block is ~0.15 s of 2 idle cores)
+BUDGET_BYTES = 16 << 20
 
 
 def layer_normed(layer: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
@@ -113,7 +114,7 @@ class _Cosines:
         rows = a.view(p, k * h, w).transpose(0, 1)
         # their grid columns; the result is laid out (reference, its grid row, query patch, its grid column)
         cos = torch.bmm(rows, scaled_r, out=b.view(k * h, p, w)).view(k, h, p, w)
-        return cos.amax(dim=(1, 3)).T, cos.amax(2).view(k, p) if columns else None
+        return cos.amax(-1).amax(1).T, cos.amax(2).view(k, p) if columns else None
 
 
 def _distance(cosine: torch.Tensor) -> torch.Tensor:
