@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("segment_anything")
 
+from tests.tiny_sam import TINY_SAM as TINY  # noqa: E402
+from tests.tiny_sam import save_tiny_sam  # noqa: E402
 from zsad_desktop.app.viewer import click_models  # noqa: E402
 from zsad_desktop.app.viewer.click_correction import Click  # noqa: E402
 from zsad_desktop.app.viewer.click_models import SamClickModel, choose_click_model  # noqa: E402
@@ -19,32 +20,15 @@ from zsad_desktop.detection.sam_click_model import (  # noqa: E402
     MASK_LOGIT,
     SamShape,
     SamUnavailable,
-    build_sam,
     load_sam,
     mask_prompt,
-)
-
-TINY = SamShape(
-    embed_dim=32,
-    depth=2,
-    num_heads=2,
-    global_attn_indexes=(1,),
-    image_size=128,
-    window_size=4,
-    prompt_dim=32,
-    decoder_mlp_dim=64,
-    decoder_heads=2,
-    iou_head_hidden=32,
 )
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """A tiny SAM's plain state dict, saved as Meta's released files are."""
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("sam") / "sam_vit_b_tiny.pth"
-    torch.save(build_sam(TINY).state_dict(), path)
-    return path
+    return save_tiny_sam(tmp_path_factory.mktemp("sam") / "sam_vit_b_tiny.pth")
 
 
 def _image(h=90, w=120, seed=0):

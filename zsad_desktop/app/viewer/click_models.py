@@ -33,6 +33,7 @@ Box = tuple[int, int, int, int]  # top, left, bottom, right
 
 class ClickModel(Protocol):
     name: str
+    key: tuple[str, ...]  # the same key: the same model (its loaded weights and embeddings can be kept)
 
     def neighbourhood(
         self, shape: tuple[int, int], mask: np.ndarray, click: Click, clicks: Sequence[Click] = ()
@@ -47,6 +48,7 @@ class EdgesClickModel:
     """The built-in model (click_correction.py): no weights, always there."""
 
     name = EDGES
+    key: tuple[str, ...] = (EDGES,)
 
     def neighbourhood(
         self, shape: tuple[int, int], mask: np.ndarray, click: Click, clicks: Sequence[Click] = ()
@@ -89,6 +91,17 @@ def sam_label(given: str | Path = "") -> str:
     return f"SAM (needs {sam_folder() / RELEASED['vit_b']})"
 
 
+def click_model_note(name: str, checkpoint: str | Path = "") -> str:
+    """What stops the model named from being used, in one line ("" when it can be)."""
+    from zsad_desktop.detection.interface import DetectorError
+
+    try:
+        choose_click_model(name, checkpoint, "cpu")
+    except (ValueError, DetectorError) as error:
+        return str(error)
+    return ""
+
+
 def choose_click_model(name: str, checkpoint: str | Path = "", device: str = "auto") -> ClickModel:
     """The model named (edges or sam). SAM is checked here (file, package, name), loaded at its first
     click on the worker; what stops it raises SamUnavailable with one line saying what would enable it."""
@@ -100,11 +113,10 @@ def choose_click_model(name: str, checkpoint: str | Path = "", device: str = "au
         raise ValueError(f"no click model called {name!r}: choose one of {', '.join(NAMES)}")
     found = find_sam_checkpoint(checkpoint)
     if found is None or not found.is_file():
-        where = found if found is not None else sam_folder()
+        given = f" (nothing at {found})" if found is not None else ""
         raise SamUnavailable(
-            f"The SAM click model needs its weights: put {RELEASED['vit_b']} (or {RELEASED['vit_l']}, "
-            f"{RELEASED['vit_h']}; from {DOWNLOADS}) in {sam_folder()} (nothing at {where}); "
-            "the built-in click model stays in use"
+            f"The SAM click model needs its weights{given}: put {RELEASED['vit_b']} (or {RELEASED['vit_l']}, "
+            f"{RELEASED['vit_h']}; from {DOWNLOADS}) in {sam_folder()}; the built-in click model stays in use"
         )
     variant_of(found)
     if importlib.util.find_spec("segment_anything") is None:
@@ -122,6 +134,7 @@ class SamClickModel:
 
     def __init__(self, checkpoint: Path, device: str = "auto", shape: SamShape | None = None):
         self.checkpoint, self.device, self.shape = Path(checkpoint), device, shape
+        self.key: tuple[str, ...] = (SAM, str(self.checkpoint.resolve()), device)
         self._sam: SamClicks | None = None
         self._lock = threading.Lock()
 

@@ -113,10 +113,12 @@ class ClickSession:
         """Turn the clicks into masks with the model named (edges or sam); False, with a message saying
         what would enable it, when it cannot be used (the model in use stays)."""
         try:
-            self.click_model = choose_click_model(name, checkpoint, device)
+            chosen = choose_click_model(name, checkpoint, device)
         except (ValueError, DetectorError) as error:  # unknown name; SAM without weights or package
             self._say(str(error))
             return False
+        if chosen.key != self.click_model.key:  # the same SAM keeps its loaded weights and embeddings
+            self.click_model = chosen
         return True
 
     def clear(self) -> None:

@@ -1,5 +1,5 @@
 """Settings: device, detector and model version, object name and prompt list, what the detector sees
-(the open folder's detector input and tiling), display, reviewer, keys.
+(the open folder's detector input and tiling), display, reviewer, the click tool's model, keys.
 
 The dialog edits a copy; the window takes `result_settings()` when it is
 accepted, and `chosen_version` when another model version was picked. The
@@ -49,6 +49,7 @@ from zsad_desktop.app.workspace.detector_input import (
     TilingChoice,
 )
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
+from zsad_desktop.ui.settings.click_model_choice import ClickModelChoice
 from zsad_desktop.ui.settings.reviews_location import keep_on_share_box, location_label
 from zsad_desktop.ui.settings.shortcuts_editor import ShortcutsEditor
 
@@ -284,7 +285,20 @@ class SettingsDialog(QDialog):
         self.keep_on_share = keep_on_share_box(self.settings.keep_on_share)
         form.addRow("Where the reviews are", self.location)
         form.addRow("", self.keep_on_share)
+        self._click_model_rows(form)
         return tab
+
+    def _click_model_rows(self, form: QFormLayout) -> None:
+        self.click_choice = ClickModelChoice(self.settings.click_model, self.settings.sam_checkpoint)
+        weights = _with_browse(
+            self.click_choice.sam_checkpoint, "SAM weights", "SAM checkpoints (sam_vit_*.pth);;All files (*)"
+        )
+        for label, widget in (
+            ("Click model", self.click_choice.model),
+            ("SAM weights", weights),
+            ("", self.click_choice.note),
+        ):
+            form.addRow(label, widget)
 
     def _display_tab(self) -> QWidget:
         display = self.settings.display
@@ -328,6 +342,7 @@ class SettingsDialog(QDialog):
         s.reviewer = self.reviewer.text().strip()
         s.flag_score = self.flag_score.value()
         s.keep_on_share = self.keep_on_share.isChecked()
+        s.click_model, s.sam_checkpoint = self.click_choice.chosen()
         s.display = replace(
             s.display,
             colour_map=self.colour_map.currentText(),
