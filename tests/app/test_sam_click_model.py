@@ -20,6 +20,7 @@ from zsad_desktop.detection.sam_click_model import (  # noqa: E402
     MASK_LOGIT,
     SamShape,
     SamUnavailable,
+    check_checkpoint,
     load_sam,
     mask_prompt,
 )
@@ -138,11 +139,23 @@ def test_without_weights_choosing_sam_says_which_file_and_the_tool_keeps_working
 
 def test_released_weights_in_models_sam_are_found(tmp_path, monkeypatch):
     monkeypatch.setenv("ZSAD_MODELS_DIR", str(tmp_path))
-    (tmp_path / "sam").mkdir()
-    (tmp_path / "sam" / "sam_vit_l_0b3195.pth").write_bytes(b"")
-    chosen = choose_click_model("sam", device="cpu")
+    save_tiny_sam(tmp_path / "sam" / "sam_vit_l_0b3195.pth")
+    chosen = choose_click_model("sam", device="cpu", shape=TINY)
     assert isinstance(chosen, SamClickModel) and chosen.checkpoint.name == "sam_vit_l_0b3195.pth"
     assert "sam_vit_l_0b3195.pth" in click_models.sam_label()
+
+
+def test_weights_that_do_not_fit_their_name_are_refused_when_chosen(checkpoint, tmp_path):
+    named_b = save_tiny_sam(tmp_path / "sam_vit_b_01ec64.pth")  # a tiny SAM under vit_b's released name
+    with pytest.raises(SamUnavailable, match="does not fit SAM vit_b") as error:
+        choose_click_model("sam", named_b)
+    assert "\n" not in str(error.value) and "built-in click model stays in use" in str(error.value)
+    model = ViewerModel()
+    messages = []
+    model.events.connect("message", messages.append)
+    model.show(_image()[..., 0], None, None)
+    assert not model.clicks.use_click_model("sam", str(named_b), "cpu")
+    assert messages == [str(error.value)] and model.clicks.click_model.name == "edges"
 
 
 def test_weights_of_another_shape_or_no_checkpoint_say_so_in_one_line(checkpoint, tmp_path):
@@ -157,10 +170,13 @@ def test_weights_of_another_shape_or_no_checkpoint_say_so_in_one_line(checkpoint
         load_sam(checkpoint, wider)
     garbage = tmp_path / "sam_vit_b_01ec64.pth"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(SamUnavailable, match="is not a readable checkpoint"):
-        load_sam(garbage)
+    for read in (load_sam, check_checkpoint):
+        with pytest.raises(SamUnavailable, match="is not a readable checkpoint"):
+            read(garbage)
+    unnamed = tmp_path / "weights.pth"
+    unnamed.write_bytes(checkpoint.read_bytes())
     with pytest.raises(SamUnavailable, match="keep the released file name"):
-        load_sam(checkpoint.with_name("weights.pth").write_bytes(b"") or checkpoint.with_name("weights.pth"))
+        load_sam(unnamed)
     # through the click session, a misshapen checkpoint is a message and the mask is unchanged
     model = ViewerModel()
     messages = []

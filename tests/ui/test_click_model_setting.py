@@ -6,8 +6,9 @@ from PySide6.QtCore import QSettings
 
 pytest.importorskip("segment_anything")
 
-from tests.tiny_sam import save_tiny_sam  # noqa: E402
+from tests.tiny_sam import TINY_SAM, save_tiny_sam  # noqa: E402
 from zsad_desktop.app.review.settings import AppSettings  # noqa: E402
+from zsad_desktop.detection import sam_click_model  # noqa: E402
 from zsad_desktop.ui.main_window import MainWindow  # noqa: E402
 from zsad_desktop.ui.settings.settings_dialog import SettingsDialog  # noqa: E402
 from zsad_desktop.ui.settings.settings_store import load_settings, save_settings  # noqa: E402
@@ -42,6 +43,7 @@ def test_choosing_sam_without_weights_says_which_file_and_the_window_keeps_edges
 
 def test_sam_weights_in_models_sam_are_taken_by_the_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("ZSAD_MODELS_DIR", str(tmp_path))
+    monkeypatch.setitem(sam_click_model.VARIANTS, "vit_b", TINY_SAM)  # the tiny SAM stands in for vit_b
     weights = save_tiny_sam(tmp_path / "sam" / "sam_vit_b_01ec64.pth")
     dialog = SettingsDialog(AppSettings(click_model="sam"))
     qtbot.addWidget(dialog)

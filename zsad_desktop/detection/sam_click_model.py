@@ -136,9 +136,15 @@ def build_sam(shape: SamShape) -> Any:
     ).eval()
 
 
-def _state_dict(path: Path) -> dict[str, torch.Tensor]:
+def _state_dict(path: Path, mmap: bool = False) -> dict[str, torch.Tensor]:
+    """The checkpoint's tensors; with `mmap`, mapped rather than read (enough to check their shapes)."""
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except RuntimeError:
+            if not mmap:
+                raise
+            loaded = torch.load(path, map_location="cpu", weights_only=True)  # a file of torch's old format
     except Exception as error:  # noqa: BLE001 - any unreadable file gets the same one-line answer
         raise SamUnavailable(
             f"{path} is not a readable checkpoint ({type(error).__name__}: {error})"
@@ -167,13 +173,30 @@ def _check_fits(path: Path, variant: str, model: torch.nn.Module, weights: dict[
     raise SamUnavailable(f"{path.name} does not fit SAM {variant}: weights {', '.join(parts)} ({first})")
 
 
+def _variant(path: Path, shape: SamShape | None) -> tuple[str, SamShape]:
+    if not path.is_file():
+        raise SamUnavailable(f"no SAM checkpoint at {path}")
+    if shape is not None:
+        return "given shape", shape
+    variant = variant_of(path)
+    return variant, VARIANTS[variant]
+
+
+def check_checkpoint(path: Path | str, shape: SamShape | None = None) -> None:
+    """Raise SamUnavailable unless the file holds SAM weights of the architecture its name says; quick
+    (the model is built without memory, the file mapped), so a choice is answered at once."""
+    path = Path(path)
+    variant, found = _variant(path, shape)
+    with torch.device("meta"):
+        model = build_sam(found)
+    _check_fits(path, variant, model, _state_dict(path, mmap=True))
+
+
 def load_sam(path: Path | str, shape: SamShape | None = None, device: str = "cpu") -> SamClicks:
     """The click model from a released checkpoint; `shape` overrides the architecture of the name."""
     path = Path(path)
-    if not path.is_file():
-        raise SamUnavailable(f"no SAM checkpoint at {path}")
-    variant = "given shape" if shape is not None else variant_of(path)
-    model = build_sam(shape if shape is not None else VARIANTS[variant])
+    variant, found = _variant(path, shape)
+    model = build_sam(found)
     weights = _state_dict(path)
     _check_fits(path, variant, model, weights)
     model.load_state_dict(weights)

@@ -102,10 +102,13 @@ def click_model_note(name: str, checkpoint: str | Path = "") -> str:
     return ""
 
 
-def choose_click_model(name: str, checkpoint: str | Path = "", device: str = "auto") -> ClickModel:
-    """The model named (edges or sam). SAM is checked here (file, package, name), loaded at its first
-    click on the worker; what stops it raises SamUnavailable with one line saying what would enable it."""
-    from zsad_desktop.detection.sam_click_model import DOWNLOADS, RELEASED, SamUnavailable, variant_of
+def choose_click_model(
+    name: str, checkpoint: str | Path = "", device: str = "auto", shape: SamShape | None = None
+) -> ClickModel:
+    """The model named (edges or sam). SAM is checked here (package, file, the weights' shapes against
+    the architecture its name says, or `shape`) and loaded at its first click on the worker; what stops
+    it raises SamUnavailable with one line saying what would enable it."""
+    from zsad_desktop.detection.sam_click_model import DOWNLOADS, RELEASED, SamUnavailable, check_checkpoint
 
     if name == EDGES:
         return EDGES_MODEL
@@ -118,13 +121,16 @@ def choose_click_model(name: str, checkpoint: str | Path = "", device: str = "au
             f"The SAM click model needs its weights{given}: put {RELEASED['vit_b']} (or {RELEASED['vit_l']}, "
             f"{RELEASED['vit_h']}; from {DOWNLOADS}) in {sam_folder()}; the built-in click model stays in use"
         )
-    variant_of(found)
     if importlib.util.find_spec("segment_anything") is None:
         raise SamUnavailable(
             "The SAM click model needs the segment-anything package: pip install 'zsad-desktop[sam]'; "
             "the built-in click model stays in use"
         )
-    return SamClickModel(found, device)
+    try:
+        check_checkpoint(found, shape)
+    except SamUnavailable as error:
+        raise SamUnavailable(f"{error}; the built-in click model stays in use") from None
+    return SamClickModel(found, device, shape)
 
 
 class SamClickModel:
