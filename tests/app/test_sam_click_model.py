@@ -16,6 +16,7 @@ from zsad_desktop.app.viewer import click_models  # noqa: E402
 from zsad_desktop.app.viewer.click_correction import Click  # noqa: E402
 from zsad_desktop.app.viewer.click_models import SamClickModel, choose_click_model  # noqa: E402
 from zsad_desktop.app.viewer.viewer_model import ViewerModel  # noqa: E402
+from zsad_desktop.detection import sam_click_model  # noqa: E402
 from zsad_desktop.detection.sam_click_model import (  # noqa: E402
     MASK_LOGIT,
     SamShape,
@@ -109,16 +110,20 @@ def test_a_region_no_click_concerns_stays_as_it_was():
     assert np.array_equal(out[25:50, 25:50], made[25:50, 25:50])
 
 
-def test_the_viewer_clicks_with_sam_and_undo_restores(checkpoint):
+def test_the_viewer_clicks_with_sam_and_undo_restores(checkpoint, monkeypatch):
+    monkeypatch.setitem(sam_click_model.VARIANTS, "vit_b", TINY)  # the file is named as a vit_b
     model = ViewerModel()
     messages = []
     model.events.connect("message", messages.append)
     model.show(_image()[..., 0], None, None)
-    model.clicks.click_model = SamClickModel(checkpoint, "cpu", TINY)
+    assert model.clicks.use_click_model("sam", str(checkpoint), "cpu")
     start = model.editor.mask.copy()
     assert model.clicks.click(40, 30, positive=True) and model.clicks.settle(30)
-    assert model.editor.mask[30, 40] and not messages
-    assert model.undo() and np.array_equal(model.editor.mask, start)
+    assert model.editor.mask[30, 40]
+    assert len(messages) == 1 and "SAM is reading this image" in messages[0]  # the slow first click
+    assert model.clicks.click(100, 10, positive=False) and model.clicks.settle(30)
+    assert len(messages) == 1 and not model.editor.mask[10, 100]  # the second one reads the kept embedding
+    assert model.undo() and model.undo() and np.array_equal(model.editor.mask, start)
 
 
 def test_without_weights_choosing_sam_says_which_file_and_the_tool_keeps_working(tmp_path, monkeypatch):

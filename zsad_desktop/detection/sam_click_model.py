@@ -18,6 +18,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -234,8 +235,11 @@ class SamClicks:
     def device(self) -> torch.device:
         return next(self.sam.parameters()).device
 
-    def embedding(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
-        """The image's embedding and its size once resized; computed once per image content."""
+    def embedding(
+        self, image: np.ndarray, before_encoding: Callable[[], None] | None = None
+    ) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The image's embedding and its size once resized; computed once per image content
+        (`before_encoding` is called when it is computed, the slow part)."""
         digest = hashlib.blake2b(str(image.shape).encode(), digest_size=16)
         digest.update(np.ascontiguousarray(image).data)
         key = digest.digest()
@@ -243,6 +247,8 @@ class SamClicks:
             if key in self._embeddings:
                 self._embeddings.move_to_end(key)
                 return self._embeddings[key]
+        if before_encoding is not None:
+            before_encoding()
         rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
         resized = self.transform.apply_image(np.ascontiguousarray(rgb[..., :3], np.uint8))
         pixels = torch.as_tensor(resized, device=self.device).permute(2, 0, 1)[None].contiguous()
@@ -256,12 +262,17 @@ class SamClicks:
         return found
 
     def segment(
-        self, image: np.ndarray, mask: np.ndarray, points: np.ndarray, positive: np.ndarray
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        points: np.ndarray,
+        positive: np.ndarray,
+        before_encoding: Callable[[], None] | None = None,
     ) -> np.ndarray:
         """The bool mask SAM makes of `image` (uint8, grey or RGB) from the current `mask` and the clicks:
         `points` (N, 2) pixel columns and rows, `positive` (N,) True for "defect here"."""
         h, w = mask.shape
-        features, input_size = self.embedding(image)
+        features, input_size = self.embedding(image, before_encoding)
         coords = self.transform.apply_coords(np.asarray(points, np.float64) + 0.5, (h, w))  # pixel centres
         device = self.device
         coords_t = torch.as_tensor(coords, dtype=torch.float32, device=device)[None]

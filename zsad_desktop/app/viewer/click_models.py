@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -141,6 +141,8 @@ class SamClickModel:
     def __init__(self, checkpoint: Path, device: str = "auto", shape: SamShape | None = None):
         self.checkpoint, self.device, self.shape = Path(checkpoint), device, shape
         self.key: tuple[str, ...] = (SAM, str(self.checkpoint.resolve()), device)
+        #: told (on the worker) when an image's embedding is to be computed: the reviewer waits for it
+        self.notice: Callable[[str], None] | None = None
         self._sam: SamClicks | None = None
         self._lock = threading.Lock()
 
@@ -175,8 +177,17 @@ class SamClickModel:
         if not clicks:
             return mask.copy()
         points = np.array([(c.x, c.y) for c in clicks], np.float64)
-        made = self.loaded().segment(image, mask, points, np.array([c.positive for c in clicks]))
+        made = self.loaded().segment(
+            image, mask, points, np.array([c.positive for c in clicks]), self._say_encoding
+        )
         return keep_to_clicked_regions(mask, made, clicks)
+
+    def _say_encoding(self) -> None:
+        if self.notice is not None:
+            self.notice(
+                "SAM is reading this image for its first click (a fraction of a second on a GPU, up to "
+                "a minute on a CPU); later clicks on it are quick"
+            )
 
 
 def _tile(position: int, size: int) -> tuple[int, int]:

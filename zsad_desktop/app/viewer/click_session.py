@@ -25,7 +25,7 @@ import numpy as np
 
 from zsad_desktop.app.viewer.click_correction import Click
 from zsad_desktop.app.viewer.click_crops import SNAP, Result, correct
-from zsad_desktop.app.viewer.click_models import EDGES_MODEL, ClickModel, choose_click_model
+from zsad_desktop.app.viewer.click_models import EDGES_MODEL, ClickModel, SamClickModel, choose_click_model
 from zsad_desktop.app.viewer.latest_render import LatestRender
 from zsad_desktop.app.viewer.mask_editing import MaskDelta
 from zsad_desktop.detection.interface import DetectorError
@@ -119,6 +119,8 @@ class ClickSession:
             return False
         if chosen.key != self.click_model.key:  # the same SAM keeps its loaded weights and embeddings
             self.click_model = chosen
+        if isinstance(self.click_model, SamClickModel):  # its first click on an image is slow: say so
+            self.click_model.notice = lambda text: self.post(lambda: self._say(text))
         return True
 
     def clear(self) -> None:
