@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QKeySequence
 
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 from zsad_desktop.ui.launch import apply_options

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 from zsad_desktop.app.workspace.detector_input import (
     InputChoice,

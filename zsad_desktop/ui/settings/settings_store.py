@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 
