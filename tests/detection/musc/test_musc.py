@@ -130,7 +130,7 @@ def test_a_gelu_the_given_backbone_does_not_run_is_refused(baseline):
 def test_gelu_and_approximate_from_the_command_line_and_the_window_settings():
     import argparse
 
-    from zsad_desktop.app.review.review_session import DetectorSettings
+    from zsad_desktop.app.review.detector_settings import DetectorSettings
     from zsad_desktop.cli.detector_options import add_detector_options, build_detector
 
     parser = argparse.ArgumentParser()
