@@ -22,7 +22,8 @@ INPUT_MODES = {
 }
 
 
-def _spin(low: float, high: float, value: float, step: float) -> QDoubleSpinBox:
+def decimal_box(low: float, high: float, value: float, step: float = 0.05) -> QDoubleSpinBox:
+    """A spin box of two decimals (the settings' fractions and percentiles)."""
     box = QDoubleSpinBox()
     box.setRange(low, high)
     box.setSingleStep(step)
@@ -49,8 +50,8 @@ class DetectorInputTab(QWidget):
             "are used as stored. Stored with each prediction; a change predicts again. "
             "With the viewer's window, each window you choose predicts the folder again."
         )
-        self.percentile_low = _spin(0.0, 49.0, choice.lo, 0.5)
-        self.percentile_high = _spin(51.0, 100.0, choice.hi, 0.5)
+        self.percentile_low = decimal_box(0.0, 49.0, choice.lo, 0.5)
+        self.percentile_high = decimal_box(51.0, 100.0, choice.hi, 0.5)
         self.tiling = QCheckBox("Predict large images by overlapping tiles")
         self.tiling.setChecked(tiling.enabled)
         self.tile_size = QSpinBox()

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -41,7 +40,7 @@ from zsad_desktop.app.review.settings import AppSettings, WorkspaceInputSettings
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
 from zsad_desktop.ui.settings.click_model_choice import ClickModelChoice
-from zsad_desktop.ui.settings.detector_input_tab import DetectorInputTab
+from zsad_desktop.ui.settings.detector_input_tab import DetectorInputTab, decimal_box
 from zsad_desktop.ui.settings.reviews_location import keep_on_share_box, location_label
 from zsad_desktop.ui.settings.shortcuts_editor import ShortcutsEditor
 
@@ -65,15 +64,6 @@ def _with_browse(edit: QLineEdit, title: str, pattern: str, folder: bool = False
     button.clicked.connect(browse)
     layout.addWidget(button)
     return row
-
-
-def _spin(low: float, high: float, value: float, step: float = 0.05) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setDecimals(2)
-    box.setValue(value)
-    return box
 
 
 class SettingsDialog(QDialog):
@@ -189,7 +179,7 @@ class SettingsDialog(QDialog):
     def _review_tab(self, session: ReviewSession | None) -> QWidget:
         self.reviewer = QLineEdit(self.settings.reviewer)
         self.reviewer.setPlaceholderText("your name, saved with every decision")
-        self.flag_score = _spin(0.0, 1.0, self.settings.flag_score)
+        self.flag_score = decimal_box(0.0, 1.0, self.settings.flag_score)
         self.flag_score.setToolTip(
             "Images scoring at least this are 'flagged by the model' in the gallery filter"
         )
@@ -221,9 +211,9 @@ class SettingsDialog(QDialog):
         self.colour_map = QComboBox()
         self.colour_map.addItems(list(COLOUR_MAPS))
         self.colour_map.setCurrentText(display.colour_map)
-        self.heatmap_opacity = _spin(0.0, 1.0, display.heatmap_opacity)
-        self.mask_opacity = _spin(0.0, 1.0, display.mask_opacity)
-        self.threshold = _spin(0.0, 1.0, display.threshold, 0.01)
+        self.heatmap_opacity = decimal_box(0.0, 1.0, display.heatmap_opacity)
+        self.mask_opacity = decimal_box(0.0, 1.0, display.mask_opacity)
+        self.threshold = decimal_box(0.0, 1.0, display.threshold, 0.01)
         self.min_region_area = QSpinBox()
         self.min_region_area.setRange(0, 100_000)
         self.min_region_area.setValue(display.min_region_area)
