@@ -207,6 +207,7 @@ def test_a_postgresql_workspace_is_pointed_to_pg_dump(tmp_path, capsys):
 
 def test_a_backup_killed_midway_leaves_no_partial_copy_among_the_backups(workspace, monkeypatch):
     _review_all(workspace)
+    workspace.database.backups.wait()  # the day's copy is written before the disk "fills"
 
     def fail(*_args):
         raise OSError(28, "No space left on device")
