@@ -27,10 +27,9 @@ from zsad_desktop.app.cluster.placement import actor_resources, check_placeable,
 from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, connected
 from zsad_desktop.app.cluster.scoring_stage import (
     MAX_RESTARTS,
-    MAX_TASK_RETRIES,
     ScoringStage,
     StopFlag,
-    actor_options,
+    bounded_restarts,
     outcomes_of,
 )
 from zsad_desktop.app.cluster.scoring_worker import WorkerFacts, describe_recipe
@@ -154,7 +153,11 @@ class _Stream:
         self.cancelled_at: float | None = None
 
     def run(self, items: list[WorkItem], batch_size: int) -> None:
-        stop_flag = self.ray.remote(num_cpus=0)(StopFlag).remote()
+        # On the driver's node: the flag must outlive any other node the run loses.
+        here = self.ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(
+            self.ray.get_runtime_context().get_node_id(), soft=False
+        )
+        stop_flag = self.ray.remote(num_cpus=0, scheduling_strategy=here)(StopFlag).remote()
         dataset = self._dataset(items, batch_size, stop_flag)
         threading.Thread(target=self._consume, args=(dataset,), name="zsad-cluster", daemon=True).start()
         self.count.started = time.perf_counter()
@@ -175,9 +178,8 @@ class _Stream:
                     return
                 raise self._stopped(self._reason(payload)) from payload
             self.last = time.monotonic()
-            for outcome, skipped in outcomes_of(payload):
-                if not skipped:
-                    self.count.add(outcome)
+            for outcome in outcomes_of(payload):
+                self.count.add(outcome)
             self._progress()
 
     def _cancelled(self, stop_flag: Any) -> bool:
@@ -205,7 +207,8 @@ class _Stream:
         rows = data.from_items(
             [{"item": item} for item in items], override_num_blocks=math.ceil(len(items) / batch_size)
         )
-        return rows.map_batches(
+        return bounded_restarts(
+            rows.map_batches,
             ScoringStage,
             fn_constructor_args=(
                 self.recipe,
@@ -217,8 +220,7 @@ class _Stream:
             batch_size=batch_size,
             batch_format="numpy",
             compute=data.ActorPoolStrategy(min_size=1, max_size=self.workers, initial_size=self.workers),
-            **actor_options(),  # bounded (Ray Data's default: for ever), placed SPREAD as Ray Data does
-            **self.asked,
+            **self.asked,  # num_cpus, num_gpus
         )
 
     def _consume(self, dataset: Any) -> None:
@@ -235,18 +237,18 @@ class _Stream:
 
     def _reason(self, error: BaseException) -> str:
         chain = _chain(error)
-        text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
-        if any(isinstance(e, DatabaseUnavailable) for e in chain) or "DatabaseUnavailable" in text:
-            cause = next((e for e in chain if isinstance(e, DatabaseUnavailable)), None)
-            return str(cause) if cause is not None else "the database stayed unreachable"
+        text = " ".join(f"{type(e).__name__}: {e}" for e in chain)  # a cause Ray kept only as text too
+        database = next((e for e in chain if isinstance(e, DatabaseUnavailable)), None)
+        if database is not None or "DatabaseUnavailable" in text:
+            return str(database or "the database stayed unreachable")
         if "Timed out while starting actors" in text:
             return f"no scoring worker could be placed: {placement_facts(self.ray, self.asked)}"
         exceptions = self.ray.exceptions
         lost = (exceptions.RayActorError, exceptions.NodeDiedError, exceptions.WorkerCrashedError)
         if any(isinstance(e, lost) for e in chain) or "ActorDiedError" in text or "RayActorError" in text:
             return (
-                f"every scoring worker was lost (each Ray restarts up to {MAX_RESTARTS} times, and retries "
-                f"a batch up to {MAX_TASK_RETRIES} times)"
+                f"every scoring worker was lost (Ray restarts each up to {MAX_RESTARTS} times and "
+                "retries its batches meanwhile)"
             )
         return f"a scoring worker failed: {chain[-1]}"
 
