@@ -207,6 +207,7 @@ def test_the_window_scores_through_ray_client(ray_cluster, new_postgres_url, tmp
     assert set(_per_image(db).values()) == {1}
 
 
+@pytest.mark.slow
 def test_a_node_lost_mid_run_leaves_every_image_scored_once(ray_cluster, new_postgres_url, tmp_path):
     folder, db = _folder(tmp_path, 24), new_postgres_url()
     submitted = _submit(ray_cluster, folder, db, "--workers", "2", "--chunk-size", "2", wait=False)

@@ -91,16 +91,16 @@ def score_on_cluster(
             workspace, facts.model_id, WorkspaceInput.of(workspace, facts.input_size, facts.batch_size)
         )
         result = ClusterResult(facts.model_id, already_done=plan.already_done)
-        slots = ray.cluster_resources().get("GPU" if use_gpu else "CPU", 1) // (
-            1 if use_gpu else asked["num_cpus"]
+        batch = choice.chunk_size or facts.batch_size
+        slots = (
+            ray.cluster_resources().get("GPU" if use_gpu else "CPU", 1)
+            // asked["num_gpus" if use_gpu else "num_cpus"]
         )
-        workers = max(
-            1, min(choice.workers or int(slots), math.ceil(len(plan.items) / facts.batch_size) or 1)
-        )
+        workers = max(1, min(choice.workers or int(slots), math.ceil(len(plan.items) / batch) or 1))
         count = ProgressCount(sum(len(i.image_ids) for i in plan.items), workers, result)
         if plan.items:
             run = _Stream(ray, workspace, recipe, choice, asked, workers, count, progress, cancel)
-            run.run(plan.items, choice.chunk_size or facts.batch_size)
+            run.run(plan.items, batch)
         result.cancelled = cancel.is_set()
         result.seconds = time.perf_counter() - started
         return result
