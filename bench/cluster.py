@@ -87,8 +87,10 @@ def on_cluster(folder: Path, root: Path, args, workers: int, tree: Path | None, 
     name = f"cluster{workers}-{'this' if tree is None else 'rev'}-{run}"
     command = [sys.executable, __file__, "--one-run", str(workers), "--folder", str(folder)]
     command += ["--data", str(root / name), *_passed_on(args)]
-    env = {**os.environ, "PYTHONPATH": str(tree or Path(__file__).resolve().parents[1])}
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    code_root = str(tree or Path(__file__).resolve().parents[1])
+    # Ray's workers import from the driver's working directory before PYTHONPATH: both are that code's.
+    env = {**os.environ, "PYTHONPATH": code_root}
+    done = subprocess.run(command, env=env, cwd=code_root, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"the cluster run failed ({command}):\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
