@@ -19,7 +19,11 @@ correction, write-back); it also times clicks on the largest image scaled to 102
 click on a 20,000 px image (wall and CPU time: on a shared machine the CPU time is the tool's own). The clicker stops at IoU 0.90, so the plotted curves stay flat after it.
 
     python bench/click_correction.py --data ../shared/data/glass_anomaly/glass ... \\
-        [--starts empty near musc] [--limit N] [--json OUT] [--png docs/click_correction.png]
+        [--starts empty near musc] [--limit N] [--json OUT] [--png docs/click_correction.png] \\
+        [--click-model sam [--sam-checkpoint models/sam/sam_vit_b_01ec64.pth] [--device cuda]]
+
+`--click-model sam` measures the optional SAM click model instead of the built-in one (the same
+clicker, starts and baselines); its weights are found in models/sam/ unless given.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ from click_simulation import (  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from zsad_desktop.app.viewer.click_correction import Click  # noqa: E402
+from zsad_desktop.app.viewer.click_models import EDGES, EDGES_MODEL, NAMES, ClickModel, choose_click_model  # noqa: E402
+from zsad_desktop.detection.interface import DetectorError  # noqa: E402
 
 STARTS = ("empty", "near", "musc")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -108,7 +114,9 @@ def musc_heatmaps(root: Path, wanted: list[Path]) -> dict[Path, np.ndarray]:
     return {p: np.clip((maps[p] - low) / max(high - low, 1e-12), 0, 1).astype(np.float32) for p in wanted}
 
 
-def run_set(root: Path, starts: list[str], limit: int | None) -> tuple[list[dict], dict]:
+def run_set(
+    root: Path, starts: list[str], limit: int | None, model: ClickModel = EDGES_MODEL
+) -> tuple[list[dict], dict]:
     found = pairs(root)
     if limit is not None and len(found) > limit:  # evenly spread, so every defect type keeps its share
         found = [found[i] for i in np.linspace(0, len(found) - 1, limit).round().astype(int)]
@@ -129,7 +137,9 @@ def run_set(root: Path, starts: list[str], limit: int | None) -> tuple[list[dict
                 begin = near_miss(truth, seed=i)
             else:
                 begin = heat >= 0.5
-            tool_runs.append(simulate(truth, begin, lambda m, c, im=image, h=heat: tool_step(im, h, m, c)))
+            tool_runs.append(
+                simulate(truth, begin, lambda m, c, im=image, h=heat: tool_step(im, h, m, c, model))
+            )
             radius = max(2, round(0.03 * max(truth.shape)))
             brush_runs.append(simulate(truth, begin, lambda m, c, r=radius: brush_step(m, c[-1], r)))
         noc90 = np.array([r.clicks_to(0.9) for r in tool_runs])
@@ -138,6 +148,7 @@ def run_set(root: Path, starts: list[str], limit: int | None) -> tuple[list[dict
             {
                 "set": name,
                 "start": start,
+                "click_model": model.name,
                 "images": len(found),
                 "start_iou_median": float(np.median([r.ious[0] for r in tool_runs])),
                 "noc85_median": float(np.median([r.clicks_to(0.85) for r in tool_runs])),
@@ -194,7 +205,7 @@ def plot(all_curves: dict[str, dict], starts: list[str], path: Path, machine: st
     fig.savefig(path, dpi=90)
 
 
-def latency(roots: list[Path], clicks: int = 10) -> None:
+def latency(roots: list[Path], clicks: int = 10, model: ClickModel = EDGES_MODEL) -> None:
     """Wall and CPU time of one click on the largest image of the sets scaled to 1024 px, and around
     a click on a 20,000 px image (the same picture pasted in, the rest blank), as the viewer runs it."""
     image_path, mask_path = max(
@@ -223,7 +234,7 @@ def latency(roots: list[Path], clicks: int = 10) -> None:
             done.append(click)
             clicked[click.y, click.x] = True
             wall, cpu = time.perf_counter(), time.process_time()
-            mask = tool_step(image, None, mask, done)
+            mask = tool_step(image, None, mask, done, model)
             walls.append((time.perf_counter() - wall) * 1000)
             cpus.append((time.process_time() - cpu) * 1000)
         print(
@@ -266,10 +277,23 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--png", type=Path, default=None, help="plot IoU against actions here")
     parser.add_argument("--latency-only", action="store_true", help="only time clicks at 1024 and 20,000 px")
+    parser.add_argument(
+        "--click-model", choices=NAMES, default=EDGES, help="the model that turns clicks into masks"
+    )
+    parser.add_argument(
+        "--sam-checkpoint", default="", help="SAM weights (default: the released file in models/sam/)"
+    )
+    parser.add_argument("--device", default="auto", help="where SAM runs: auto, cpu or cuda")
     args = parser.parse_args()
+    try:
+        model = choose_click_model(args.click_model, args.sam_checkpoint, args.device)
+        if model.name != EDGES:
+            model.loaded()  # type: ignore[attr-defined]  # misshapen weights are said before any timing
+    except (ValueError, DetectorError) as error:
+        sys.exit(str(error))
     machine = machine_line()
-    print(f"machine: {machine}")
-    latency(args.data)
+    print(f"machine: {machine}; click model: {' '.join(model.key)}")
+    latency(args.data, model=model)
     if args.latency_only:
         return
     header = (
@@ -281,7 +305,7 @@ def main() -> None:
     for root in args.data:
         if not (root / "ground_truth").is_dir():
             sys.exit(f"{root} has no ground_truth folder (MVTec layout expected)")
-        figures, curves = run_set(root, args.starts, args.limit)
+        figures, curves = run_set(root, args.starts, args.limit, model)
         all_curves[root.name] = curves
         for f in figures:
             print(

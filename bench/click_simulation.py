@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from zsad_desktop.app.viewer.click_correction import Click, click_neighbourhood, correct_with_clicks
+from zsad_desktop.app.viewer.click_correction import Click
+from zsad_desktop.app.viewer.click_models import EDGES_MODEL, ClickModel
 
 MAX_CLICKS = 20
 
@@ -57,16 +58,18 @@ class Run:
         return out[: MAX_CLICKS + 1]
 
 
-def tool_step(image, heatmap, mask: np.ndarray, clicks: list[Click]) -> np.ndarray:
+def tool_step(
+    image, heatmap, mask: np.ndarray, clicks: list[Click], model: ClickModel = EDGES_MODEL
+) -> np.ndarray:
     """What the viewer does on a click: correct the click's neighbourhood, in its coordinates (in place)."""
-    top, left, bottom, right = click_neighbourhood(mask.shape, mask, clicks[-1], clicks)
+    top, left, bottom, right = model.neighbourhood(mask.shape, mask, clicks[-1], clicks)
     inside = [
         Click(c.x - left, c.y - top, c.positive)
         for c in clicks
         if top <= c.y < bottom and left <= c.x < right
     ]
     crop_heat = None if heatmap is None else heatmap[top:bottom, left:right]
-    new = correct_with_clicks(image[top:bottom, left:right], crop_heat, mask[top:bottom, left:right], inside)
+    new = model.correct(image[top:bottom, left:right], crop_heat, mask[top:bottom, left:right], inside)
     mask[top:bottom, left:right] = new  # in place, as the viewer's editor writes its window
     return mask
 

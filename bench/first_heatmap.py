@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from zsad_desktop.app.prediction.jobs import leave_a_core_for_the_window  # noqa: E402
-from zsad_desktop.app.review.review_session import DetectorSettings  # noqa: E402
+from zsad_desktop.app.review.detector_settings import DetectorSettings  # noqa: E402
 from zsad_desktop.app.review.settings import AppSettings  # noqa: E402
 from zsad_desktop.ui.main_window import MainWindow  # noqa: E402
 

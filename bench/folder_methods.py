@@ -4,17 +4,19 @@
    synthetic images, folders of `--sizes` images in subsets of `--subset` (their
    divide_num): per-image cost is bounded by the subset size.
 2. Mutual scoring at ViT-L-14-336 shape (37 x 37 patches, 1,024 dims, 4 layers x
-   3 degrees) on `--images` synthetic images: seconds per ordered image pair
-   (each pair's distances computed once for both directions) in exact and
-   approximate mode, beside scoring every ordered pair on its own (the former
-   way); the cost of a 200-image subset; how long a cancel takes to return; on
-   a device with native bfloat16, the same in bfloat16 and its agreement.
+   3 degrees) on `--images` synthetic images: seconds per ordered image pair, all
+   layers and degrees, in exact mode (one Gram matrix per pair and layer serves
+   every degree and both directions) and approximate mode, beside LNAMD then one
+   product per degree (the former way), timed interleaved on the same tokens, with
+   the largest difference of their maps; the cost of a 200-image subset; how long
+   a cancel takes to return; on a device with native bfloat16, the same in
+   bfloat16 and its agreement.
 3. The normal memory's lookup (ViT-L shape, random projection to 256 dims) for
    memories of `--normals` images, capped by the coreset budget.
 4. `memory_overhead_ratio`: seconds per image of baseline + normal memory over
    the baseline alone, through app/prediction/normal_memory.py (tiny backbone).
 
-    python bench/folder_methods.py [--device cpu|cuda] [--json OUT] [--sizes 100 1000] [--images 6]
+    python bench/folder_methods.py [--device cpu|cuda] [--json OUT] [--sizes 100 1000] [--images 6] [--threads N]
 """
 
 from __future__ import annotations
@@ -24,21 +26,22 @@ import json
 import os
 import platform
 import resource
+import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from zsad_desktop.app.prediction.normal_memory import MemoryDetector, add_normals, musc_extractor
 from zsad_desktop.detection.execution import cpu_supports_bf16
 from zsad_desktop.detection.interface import create_detector
-from zsad_desktop.detection.methods.musc.pair_distances import approximate_folder_distances, folder_distances
-from zsad_desktop.detection.methods.musc.scoring import interval_mean, nearest_patch_distances
+from zsad_desktop.detection.methods.musc.gram_distances import as_patches, degree_distances, layer_normed
+from zsad_desktop.detection.methods.musc.pair_distances import folder_distances
+from zsad_desktop.detection.methods.musc.scoring import DEGREES, interval_mean, lnamd, mutual_scores
 from zsad_desktop.detection.normal_memory import NormalMemory
 
-VITL_GRID, VITL_DIM, LAYERS_X_DEGREES = 37, 1024, 12
+VITL_GRID, VITL_DIM, VITL_LAYERS = 37, 1024, 4
 VITL_PATCHES = VITL_GRID * VITL_GRID
 TINY = "ZSAD-Tiny-ViT-14"
 
@@ -97,58 +100,87 @@ def _timed(fn, device: torch.device):
     return out, time.perf_counter() - start, time.process_time() - cpu
 
 
-def _ordered_pairs(z: torch.Tensor) -> torch.Tensor:
-    """The former way: every ordered pair's product on its own (one image against the others)."""
-    d = torch.cat([nearest_patch_distances(z[i : i + 1], z) for i in range(z.shape[0])])
-    d[torch.arange(z.shape[0]), :, torch.arange(z.shape[0])] = float("inf")
-    return d
+def _vitl_tokens(images: int, device: torch.device) -> list[torch.Tensor]:
+    """4 layers' tokens (with a class token) of images alike as a folder's: a shared pattern plus noise."""
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for _ in range(VITL_LAYERS):
+        base = torch.randn(1, 1 + VITL_PATCHES, VITL_DIM, generator=gen)
+        out.append((base + torch.randn(images, 1 + VITL_PATCHES, VITL_DIM, generator=gen)).to(device))
+    return out
+
+
+def _maps(per_layer) -> torch.Tensor:
+    """(degrees, N, P) scores of each layer -> (N, P) maps: the mean over layers, then degrees."""
+    return torch.stack([s.double() for s in per_layer]).mean(0).mean(0).float().cpu()
+
+
+def _per_degree(tokens: list[torch.Tensor], images: int) -> torch.Tensor:
+    """The former way: LNAMD per degree, then one product per pair and degree."""
+    grid = (VITL_GRID, VITL_GRID)
+    return _maps(
+        [
+            torch.stack(
+                [
+                    interval_mean(folder_distances(lnamd([layer], grid, r)[:, :, 0]), 0.3, images - 1)
+                    for r in DEGREES
+                ]
+            )
+            for layer in tokens
+        ]
+    )
 
 
 def bench_mutual_scoring(images: int, device: torch.device, repeats: int) -> dict:
-    """Seconds per ordered pair for 4 layers x 3 degrees (one layer and degree timed, times 12)."""
-    gen = torch.Generator().manual_seed(0)
-    z = F.normalize(torch.randn(images, VITL_PATCHES, VITL_DIM, generator=gen), dim=-1).to(device)
+    """Seconds per ordered pair for 4 layers x 3 degrees, each way run on the same tokens."""
+    tokens = _vitl_tokens(images, device)
+    grid = (VITL_GRID, VITL_GRID)
     pairs = images * (images - 1)
+
+    def scored(**options) -> torch.Tensor:
+        return _maps([mutual_scores(layer, grid, DEGREES, **options) for layer in tokens])
+
     ways = {
-        "exact": lambda: folder_distances(z),
-        "approximate": lambda: approximate_folder_distances(z),
+        "exact": lambda: scored(),
+        "per_degree": lambda: _per_degree(tokens, images),
+        "approximate": lambda: scored(approximate=True),
     }
-    if device.type == "cpu":  # the former way exists for the CPU only (its products run on the CPU)
-        ways["ordered"] = lambda: _ordered_pairs(z)
     native_bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_supports_bf16()
     if native_bf16:
-        ways["bfloat16"] = lambda: folder_distances(z, dtype=torch.bfloat16)
+        ways["bfloat16"] = lambda: scored(dtype=torch.bfloat16)
     print(
-        f"\n2. mutual scoring at ViT-L-14-336 shape ({VITL_PATCHES} patches x {VITL_DIM}), "
-        f"{images} images ({pairs} ordered pairs) on {device}, best of {repeats}"
+        f"\n2. mutual scoring at ViT-L-14-336 shape ({VITL_PATCHES} patches x {VITL_DIM}, "
+        f"{VITL_LAYERS} layers x degrees {DEGREES}), {images} images ({pairs} ordered pairs) on {device}, "
+        f"best of {repeats}, the ways interleaved"
     )
     out, maps = {}, {}
     best = dict.fromkeys(ways, float("inf"))
     best_cpu = dict.fromkeys(ways, float("inf"))
     for _ in range(repeats):  # interleaved, so a change in the machine's load hits every way alike
         for name, fn in ways.items():
-            d, took, cpu = _timed(fn, device)
+            maps[name], took, cpu = _timed(fn, device)
             best[name], best_cpu[name] = min(best[name], took), min(best_cpu[name], cpu)
-            maps[name] = interval_mean(d, 0.3, images - 1).float().cpu()
     threads = torch.get_num_threads()
-    print(
-        f"   {'':<12} {'wall s':>8} per ordered pair; CPU s / {threads} threads (the wall time on an idle machine)"
-    )
+    print(f"   {'':<12} {'wall s':>8} {'CPU s / ' + str(threads) + ' threads':>20}  per ordered pair")
     for name in ways:
-        out[name] = best[name] / pairs * LAYERS_X_DEGREES
-        out[f"cpu_per_thread_{name}"] = best_cpu[name] / threads / pairs * LAYERS_X_DEGREES
+        out[name] = best[name] / pairs
+        out[f"cpu_per_thread_{name}"] = best_cpu[name] / threads / pairs
         print(
-            f"   {name:<12} {out[name]:8.3f}  {out[f'cpu_per_thread_{name}']:8.3f}  "
+            f"   {name:<12} {out[name]:8.3f} {out[f'cpu_per_thread_{name}']:20.3f}  "
             f"(200-image subset: {out[name] * 200 * 199 / 3600:6.2f} h wall)"
         )
-    if "ordered" in maps:
-        diff = (maps["exact"] - maps["ordered"]).abs().max().item()
-        print(
-            f"   exact vs the former way: scores differ by at most {diff:.2e}; {out['ordered'] / out['exact']:.2f}x faster"
-        )
-        out["exact_vs_ordered_max_difference"] = diff
+    diff = (maps["exact"] - maps["per_degree"]).abs().max().item()
+    print(
+        f"   exact vs the former way: maps differ by at most {diff:.2e} (of {maps['exact'].max():.3f}); "
+        f"{out['cpu_per_thread_per_degree'] / out['cpu_per_thread_exact']:.2f}x faster by CPU time, "
+        f"{out['per_degree'] / out['exact']:.2f}x by wall time"
+    )
+    out["exact_vs_per_degree_max_difference"] = diff
+    a, b = maps["approximate"].flatten(), maps["exact"].flatten()
+    out["approximate_pearson"] = torch.corrcoef(torch.stack([a, b]))[0, 1].item()
+    print(f"   approximate vs exact: maps' Pearson {out['approximate_pearson']:.5f}")
     if "bfloat16" in maps:
-        a, b = maps["bfloat16"].flatten(), maps["exact"].flatten()
+        a = maps["bfloat16"].flatten()
         out["bfloat16_max_difference"] = (a - b).abs().max().item()
         out["bfloat16_pearson"] = torch.corrcoef(torch.stack([a, b]))[0, 1].item()
         print(
@@ -163,8 +195,9 @@ def bench_mutual_scoring(images: int, device: torch.device, repeats: int) -> dic
             deadline.append(time.perf_counter() + 0.5)
         return time.perf_counter() >= deadline[0]
 
-    try:  # polls before every block of 2 images at ViT-L shape
-        folder_distances(z, cancel)
+    x = as_patches(layer_normed(tokens[0], grid))
+    try:  # polls before every block (one image pair at ViT-L shape)
+        degree_distances(x, grid, DEGREES, cancel=cancel)
         latency = 0.0
     except InterruptedError:
         latency = time.perf_counter() - deadline[0]
@@ -197,8 +230,11 @@ def bench_memory(normals: list[int], budget: int, projection_dim: int) -> None:
         )
 
 
-def bench_memory_overhead(model_name: str, image_size: int, images: int, device: str) -> float:
-    """Seconds per image of baseline + normal memory over the baseline alone, as the code does it."""
+def bench_memory_overhead(
+    model_name: str, image_size: int, images: int, device: str, repeats: int = 3
+) -> float:
+    """Seconds per image of baseline + normal memory over the baseline alone, as the code does it:
+    the two runs interleaved on the same images, `repeats` times, the median ratio of CPU times."""
     baseline = create_detector(
         "baseline", model_name=model_name, pretrained="random", image_size=image_size, device=device
     )
@@ -209,12 +245,17 @@ def bench_memory_overhead(model_name: str, image_size: int, images: int, device:
     with_memory = MemoryDetector(baseline, memory, extractor)
     batch = [folder[4 + i] for i in range(images)]
     baseline.predict(batch[:1]), with_memory.predict(batch[:1])  # warm both paths
-    alone = min(_timed(lambda: baseline.predict(batch), baseline.device)[2] for _ in range(2))
-    fused = min(_timed(lambda: with_memory.predict(batch), baseline.device)[2] for _ in range(2))
-    ratio = fused / alone
+    alone, fused = [], []
+    for _ in range(repeats):
+        alone.append(_timed(lambda: baseline.predict(batch), baseline.device)[2])
+        fused.append(_timed(lambda: with_memory.predict(batch), baseline.device)[2])
+    ratios = sorted(f / a for a, f in zip(alone, fused))
+    ratio = ratios[len(ratios) // 2]
     print(
-        f"\n4. baseline + normal memory, {model_name} at {image_size} px on {baseline.device}: "
-        f"{fused / images:.3f} CPU s/image against {alone / images:.3f} CPU s/image alone: {ratio:.2f}x"
+        f"\n4. baseline + normal memory, {model_name} at {image_size} px on {baseline.device}, "
+        f"{'one pass' if with_memory.one_pass else 'two passes'}: {statistics.median(fused) / images:.3f} "
+        f"CPU s/image against {statistics.median(alone) / images:.3f} alone: {ratio:.2f}x "
+        f"(median of {repeats} interleaved runs; {ratios[0]:.2f}-{ratios[-1]:.2f})"
     )
     return ratio
 
@@ -239,11 +280,20 @@ def main() -> None:
     parser.add_argument("--projection-dim", type=int, default=256)
     parser.add_argument("--overhead-model", default=TINY, help="part 4's backbone (random weights)")
     parser.add_argument("--overhead-size", type=int, default=224)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch's CPU threads (1: the work itself, which other load on the machine cannot inflate "
+        "with threads waiting for each other; default: torch's own count)",
+    )
+    parser.add_argument("--overhead-images", type=int, default=4, help="part 4's images per run")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no GPU is visible to torch here")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     machine = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
@@ -255,7 +305,7 @@ def main() -> None:
     scoring = bench_mutual_scoring(args.images, device, args.repeats)
     if args.normals:
         bench_memory(args.normals, args.budget, args.projection_dim)
-    ratio = bench_memory_overhead(args.overhead_model, args.overhead_size, 4, args.device)
+    ratio = bench_memory_overhead(args.overhead_model, args.overhead_size, args.overhead_images, args.device)
     if args.json:
         figures = {
             "machine": machine,
@@ -264,12 +314,16 @@ def main() -> None:
             "load_average": load,
             "seconds_per_pair_exact": scoring["exact"],
             "seconds_per_pair_approximate": scoring["approximate"],
-            "seconds_per_pair_ordered": scoring.get("ordered"),
+            "seconds_per_pair_per_degree": scoring["per_degree"],
             "seconds_per_pair_bfloat16": scoring.get("bfloat16"),
             "subset_200_hours_exact": scoring["exact"] * 200 * 199 / 3600,
             "subset_200_hours_approximate": scoring["approximate"] * 200 * 199 / 3600,
             "memory_overhead_ratio": ratio,
-            **{k: v for k, v in scoring.items() if k not in ("exact", "approximate", "ordered", "bfloat16")},
+            **{
+                k: v
+                for k, v in scoring.items()
+                if k not in ("exact", "approximate", "per_degree", "bfloat16")
+            },
         }
         args.json.write_text(json.dumps(figures, indent=1))
         print(f"figures written to {args.json}")

@@ -37,7 +37,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from zsad_desktop.app.prediction.jobs import leave_a_core_for_the_window  # noqa: E402
-from zsad_desktop.app.review.review_session import DetectorSettings  # noqa: E402
+from zsad_desktop.app.review.detector_settings import DetectorSettings  # noqa: E402
 from zsad_desktop.app.review.settings import AppSettings  # noqa: E402
 from zsad_desktop.demo.plates import write_demo_folder  # noqa: E402
 from zsad_desktop.demo.wafer import write_wafer_demo  # noqa: E402

@@ -34,7 +34,7 @@ import screenshot_detectors  # noqa: E402,F401 - registers the stand-in detector
 from PySide6.QtCore import QPointF, QRectF  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from zsad_desktop.app.review.review_session import DetectorSettings  # noqa: E402
+from zsad_desktop.app.review.detector_settings import DetectorSettings  # noqa: E402
 from zsad_desktop.app.review.settings import AppSettings  # noqa: E402
 from zsad_desktop.demo.ct import write_ct_demo  # noqa: E402
 from zsad_desktop.demo.plates import write_demo_folder  # noqa: E402

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up .venv (if needed) and runs the whole test suite: the README's test command.
+# Sets up .venv (if needed) and runs the test suite: the README's test command (`-m slow`: the long runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -191,7 +191,7 @@ def test_the_window_scores_through_ray_client(ray_cluster, new_postgres_url, tmp
     import threading
 
     from zsad_desktop.app.cluster.workspace_job import cluster_work
-    from zsad_desktop.app.review.review_session import DetectorSettings
+    from zsad_desktop.app.review.detector_settings import DetectorSettings
     from zsad_desktop.app.workspace.scanning import scan
 
     folder, db = _folder(tmp_path, 4), new_postgres_url()

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from tests.imaging.dicom_files import PATIENT, write_dicom
 from zsad_desktop.app.review.decisions import record_review
-from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.review.detector_settings import DetectorSettings
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.workspace.scanning import scan
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Review, ReviewStatus

@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import TINY
 from zsad_desktop.app.prediction.jobs import JobQueue
-from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.review.detector_settings import DetectorSettings
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.workspace.scanning import scan
 
 

@@ -182,7 +182,8 @@ def test_prediction_order_leaves_out_what_needs_no_prediction():
 
 
 def test_a_settings_change_cancels_predictions_but_not_training_or_the_scan(tmp_path):
-    from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+    from zsad_desktop.app.review.detector_settings import DetectorSettings
+    from zsad_desktop.app.review.review_session import ReviewSession
     from zsad_desktop.app.workspace.workspace import Workspace
 
     queue = JobQueue("settings")

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import TINY
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.musc_folder import DONE_SETTING, score_workspace
-from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.review.detector_settings import DetectorSettings
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.workspace.scanning import scan
 from zsad_desktop.store import Prediction, ReviewStatus
 

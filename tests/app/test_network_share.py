@@ -53,6 +53,19 @@ def test_the_cli_says_it_once(share, capsys):
     assert err.count("network share (nfs4)") == 1 and "--db postgresql+psycopg2://" in err
 
 
+def test_the_cluster_command_says_it_too(share, capsys, monkeypatch):
+    pytest.importorskip("ray")
+
+    def stop(workspace, *_args, **_kwargs):
+        raise RuntimeError(f"stopped before scoring {workspace.folder.name}")
+
+    monkeypatch.setattr("zsad_desktop.app.cluster.cluster_run.score_on_cluster", stop)
+    with pytest.raises(RuntimeError, match="stopped before scoring share"):
+        cli.main(["predict", str(share), "--cluster", "auto", "--pretrained", "random"])
+    err = capsys.readouterr().err
+    assert err.count("network share (nfs4)") == 1
+
+
 def test_keeping_it_on_the_share_is_deliberate_and_never_wal(share):
     with Workspace.open(share, keep_on_share=True) as workspace:
         assert workspace.location.placement is Placement.ON_SHARE

@@ -29,7 +29,8 @@ from zsad_desktop.app.prediction.normal_memory import (
     sync_memory,
 )
 from zsad_desktop.app.review import decisions
-from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.review.detector_settings import DetectorSettings
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.workspace.detector_input import TilingChoice, set_tiling_choice
 from zsad_desktop.app.workspace.scanning import scan
 from zsad_desktop.app.workspace.workspace import Workspace

@@ -15,7 +15,8 @@ from zsad_desktop import cli
 from zsad_desktop.app.prediction import tiled_prediction
 from zsad_desktop.app.prediction.workspace_predictions import cached_prediction, heatmap, predict_images
 from zsad_desktop.app.review import review_session
-from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.review.detector_settings import DetectorSettings
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.training.model_versions import register_version
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel
 from zsad_desktop.app.workspace.detector_input import TilingChoice, set_tiling_choice

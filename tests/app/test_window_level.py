@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tests.imaging.dicom_files import write_dicom
-from zsad_desktop.app.review.review_session import DetectorSettings, ReviewSession
+from zsad_desktop.app.review.detector_settings import DetectorSettings
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.viewer.viewer_model import ViewerModel
 from zsad_desktop.app.viewer.window_level import (
     AS_STORED,

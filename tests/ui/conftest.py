@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from tests.conftest import TINY
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.review.settings import AppSettings
 
 

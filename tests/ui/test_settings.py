@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QKeySequence
 
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 from zsad_desktop.ui.launch import apply_options
@@ -210,18 +210,18 @@ def test_detector_input_tab_stores_the_folders_choice_and_says_it_changed(qtbot,
 
     alone = SettingsDialog(AppSettings())
     qtbot.addWidget(alone)
-    assert not alone.input_mode.parentWidget().isEnabled()  # no folder open: nothing to set
+    assert not alone.input_tab.isEnabled()  # no folder open: nothing to set
     session = ReviewSession.open(tmp_path, DetectorSettings())
     try:
         dialog = SettingsDialog(AppSettings(), session)
         qtbot.addWidget(dialog)
         assert dialog.input_settings() == WorkspaceInputSettings()  # the defaults of a new folder
-        assert not dialog.percentile_low.isEnabled()
-        dialog.input_mode.setCurrentIndex(dialog.input_mode.findData(PERCENTILE))
-        assert dialog.percentile_low.isEnabled()
-        dialog.percentile_low.setValue(2.0)
-        dialog.tile_size.setValue(600)
-        dialog.tile_overlap.setValue(400)  # more than half a tile: held at 300
+        assert not dialog.input_tab.percentile_low.isEnabled()
+        dialog.input_tab.input_mode.setCurrentIndex(dialog.input_tab.input_mode.findData(PERCENTILE))
+        assert dialog.input_tab.percentile_low.isEnabled()
+        dialog.input_tab.percentile_low.setValue(2.0)
+        dialog.input_tab.tile_size.setValue(600)
+        dialog.input_tab.tile_overlap.setValue(400)  # more than half a tile: held at 300
         dialog.accept()
         assert dialog.input_changed
         stored = WorkspaceInputSettings.of(session.workspace)

@@ -26,7 +26,9 @@ def test_the_dialog_draws_each_measure_over_the_versions(qtbot):
     dialog = ModelsDialog([], {}, measure_quality=measure)
     qtbot.addWidget(dialog)
     chart = dialog.quality_chart
-    qtbot.waitUntil(lambda: "proposal Dice" in chart.lines and "v1" in dialog.effort_label.text(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: "proposal Dice" in chart.lines and "v1" in dialog.effort_label.text(), timeout=10000
+    )
     assert threads[0] is not threading.main_thread()
     assert list(chart.lines["proposal Dice"].get_ydata()) == [0.4, 0.6, 0.75]
     assert list(chart.lines["held-out pixel AUROC"].get_xdata()) == [1, 2]  # v1 has no held-out figure

@@ -43,7 +43,7 @@ def cmd_cluster_predict(args: argparse.Namespace) -> int:
     from zsad_desktop.app.training import model_versions
     from zsad_desktop.app.workspace.detector_input import InputChoice
     from zsad_desktop.app.workspace.scanning import scan
-    from zsad_desktop.app.workspace.workspace import Workspace
+    from zsad_desktop.cli.workspace_location import open_workspace
 
     require_ray()  # before the scan: without Ray the user learns at once how to install it
     if args.cluster != AUTO and not args.db:
@@ -66,7 +66,7 @@ def cmd_cluster_predict(args: argparse.Namespace) -> int:
             "tiling settings (the window's Settings); --out and the 'what the detector sees' options are ignored",
             file=sys.stderr,
         )
-    workspace = Workspace.open(args.folder, db_url=args.db)
+    workspace = open_workspace(args.folder, args)  # says where the reviews are kept, if on a share
     try:
         report = scan(workspace)
         print(

@@ -127,7 +127,10 @@ def newest_good_backup(folder: Path) -> Backup | None:
 
 
 class DailyBackups:
-    """At most one copy a day while reviews change; `clock` and `keep` may be set (tests, settings)."""
+    """At most one copy a day while reviews change; `clock` and `keep` may be set (tests, settings).
+
+    The copy is made on a thread of its own: the change that makes it due may be a reviewer's
+    decision in the window, which must not wait for a copy of a large database. `wait` joins it."""
 
     def __init__(self, database_file: Path, keep: int = KEEP, clock: Callable[[], float] = time.time):
         self.database_file = Path(database_file)
@@ -135,21 +138,39 @@ class DailyBackups:
         self.clock = clock
         self._lock = threading.Lock()
         self._last: float | None = None
+        self._copying: threading.Thread | None = None
+        self.newest: Path | None = None  # the last copy made
 
-    def reviews_changed(self) -> Path | None:
-        """Make the day's copy if none was made in the last day; the path of a new copy, else None.
+    def reviews_changed(self) -> bool:
+        """Start the day's copy if none was made in the last day (True), else do nothing (False).
         A copy that cannot be written is logged and tried again at the next change: the review is saved."""
         with self._lock:
             now = self.clock()
             if self._last is None:
                 daily = [b for b in list_backups(backups_dir(self.database_file)) if b.kind == "daily"]
                 self._last = daily[0].at.timestamp() if daily else float("-inf")
-            if now - self._last < DAY_S and now >= self._last:
-                return None
-            try:
-                path = make_backup(self.database_file, "daily", self.keep, self.clock)
-            except (OSError, sqlite3.Error) as error:
-                log.warning("the daily backup of %s could not be written: %s", self.database_file, error)
-                return None
-            self._last = now
-            return path
+            if (now - self._last < DAY_S and now >= self._last) or self._copying is not None:
+                return False
+            previous, self._last = self._last, now
+            self._copying = threading.Thread(
+                target=self._copy, args=(now, previous), name="daily-backup", daemon=True
+            )
+            self._copying.start()
+            return True
+
+    def _copy(self, now: float, previous: float) -> None:
+        try:
+            self.newest = make_backup(self.database_file, "daily", self.keep, lambda: now)
+        except (OSError, sqlite3.Error) as error:
+            log.warning("the daily backup of %s could not be written: %s", self.database_file, error)
+            with self._lock:
+                self._last = previous  # due again at the next change
+        finally:
+            with self._lock:
+                self._copying = None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until a copy under way is written (closing a database, tests)."""
+        copying = self._copying
+        if copying is not None:
+            copying.join(timeout)

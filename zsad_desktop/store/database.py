@@ -224,6 +224,8 @@ class Database:
             return MigrationContext.configure(connection).get_current_revision()
 
     def dispose(self) -> None:
+        if self.backups is not None:
+            self.backups.wait()  # a daily copy under way is finished, not left as a partial file
         self.engine.dispose()
 
 

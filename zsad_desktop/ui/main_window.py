@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.predictions.firstLook.connect(self._first_look)
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.model.events.connect("message", lambda text: self.statusBar().showMessage(text, 6000))
+        self._use_click_model()
         self.review.detectorInputChanged.connect(self._window_fed_to_detector)
         self.review.unwritten.connect(
             lambda text: self.banner.show_message(text, ("Retry", self.review.retry_unwritten))
@@ -357,6 +358,7 @@ class MainWindow(QMainWindow):
         self.settings = dialog.result_settings()
         self.model.set_display(**asdict(self.settings.display))
         apply_shortcuts(self.actions, self.settings.shortcuts)
+        self._use_click_model()
         self._save_settings()
         if self.session is None:
             return
@@ -372,6 +374,11 @@ class MainWindow(QMainWindow):
             self.predict_all(new_detector=True)
         else:
             self.reload_gallery()  # the flag score may have changed
+
+    def _use_click_model(self) -> None:
+        """The click model chosen in the settings; one that cannot be used says why in the status bar."""
+        s = self.settings
+        self.model.clicks.use_click_model(s.click_model, s.sam_checkpoint, s.detector.device)
 
     def _save_settings(self) -> None:
         if self.persist:

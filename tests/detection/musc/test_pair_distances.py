@@ -6,12 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from zsad_desktop.detection.methods.musc.pair_distances import approximate_folder_distances, folder_distances
-from zsad_desktop.detection.methods.musc.scoring import (
-    interval_mean,
-    lnamd,
-    mutual_scores,
-    nearest_patch_distances,
-)
+from zsad_desktop.detection.methods.musc.scoring import DEGREES, interval_mean, lnamd, mutual_scores
 
 pytestmark = pytest.mark.reference  # numeric comparisons, rerun under other CPU kernels
 
@@ -29,12 +24,16 @@ def _brute_force(z):
     return d
 
 
-def _aggregated(n=7, grid=(6, 5), c=48, seed=0):
-    """LNAMD features of random tokens, with near-duplicate images as in a real folder."""
+def _tokens(n=7, grid=(6, 5), c=48, seed=0):
+    """Random tokens with a class token, with near-duplicate images as in a real folder."""
     gen = torch.Generator().manual_seed(seed)
     base = torch.randn(1, 1 + grid[0] * grid[1], c, generator=gen)
-    tokens = base + 0.3 * torch.randn(n, 1 + grid[0] * grid[1], c, generator=gen)
-    return lnamd([tokens], grid, 3)[:, :, 0]
+    return base + 0.3 * torch.randn(n, 1 + grid[0] * grid[1], c, generator=gen)
+
+
+def _aggregated(n=7, grid=(6, 5), c=48, seed=0):
+    """LNAMD features of random tokens."""
+    return lnamd([_tokens(n, grid, c, seed)], grid, 3)[:, :, 0]
 
 
 @pytest.mark.parametrize("budget", [1, 4 * 30 * 30 * 3, 1 << 30])  # one image a block, three, all
@@ -45,13 +44,15 @@ def test_each_pair_once_equals_every_ordered_pair(budget):
     )
 
 
-def test_mutual_scores_equal_the_ordered_pair_scoring_within_1e_5():
-    """The scores as the blocked query-against-references products give them, each image against the others."""
-    z = _aggregated(n=9, grid=(8, 8), c=64)
-    before = nearest_patch_distances(z, z)
-    before[torch.arange(9), :, torch.arange(9)] = float("inf")
-    expect = interval_mean(before, 0.3, 8)
-    ours = mutual_scores(z, fraction=0.3)
+def test_mutual_scores_equal_the_per_degree_scoring_within_1e_5():
+    """Every degree from one product per pair: the scores of pooling first, one product per degree."""
+    grid = (8, 7)
+    tokens = _tokens(n=9, grid=grid, c=64)
+    expect = torch.stack(
+        [interval_mean(folder_distances(lnamd([tokens], grid, r)[:, :, 0]), 0.3, 8) for r in DEGREES]
+    )
+    ours = mutual_scores(tokens, grid, DEGREES, fraction=0.3)
+    assert ours.shape == (3, 9, 56)
     assert (ours - expect).abs().max().item() <= 1e-5
     assert ours.std() > 1e-3  # the scores do vary: equality is not of constants
 
@@ -63,8 +64,18 @@ def test_cancel_is_polled_between_blocks_and_stops_at_once():
     assert len(polls) == 6 * 5 // 2  # one image a block: a poll before every pair
     polls.clear()
     with pytest.raises(InterruptedError):
-        mutual_scores(z, cancel=lambda: polls.append(1) or len(polls) >= 3)
+        mutual_scores(_tokens(n=6), (6, 5), cancel=lambda: polls.append(1) or len(polls) >= 3)
     assert len(polls) == 3
+
+
+def test_approximate_mode_scores_every_degree_and_stays_near_the_exact():
+    grid = (6, 5)
+    tokens = _tokens(n=6, grid=grid, c=64)
+    exact = mutual_scores(tokens, grid)
+    approximate = mutual_scores(tokens, grid, approximate=True)
+    assert approximate.shape == exact.shape == (3, 6, 30)
+    assert (approximate >= exact - 1e-5).all()  # true distances, never below the nearest
+    assert torch.corrcoef(torch.stack([approximate.flatten(), exact.flatten()]))[0, 1] > 0.9
 
 
 def test_approximate_distances_are_true_distances_never_below_the_nearest():

@@ -16,7 +16,7 @@ from zsad_desktop.app.cluster.cluster_run import (
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, require_ray
 from zsad_desktop.app.cluster.scoring_worker import WorkerFacts
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.workspace.workspace import Workspace
 

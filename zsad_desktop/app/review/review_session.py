@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ import numpy as np
 from zsad_desktop.app.prediction import workspace_predictions
 from zsad_desktop.app.prediction.jobs import Job, JobQueue, Priority, Progress
 from zsad_desktop.app.review import decisions
+from zsad_desktop.app.review.detector_settings import DetectorSettings
+from zsad_desktop.app.review.image_view import ImageView
 from zsad_desktop.app.review.musc_upkeep import MuscUpkeep
 from zsad_desktop.app.review.normal_memory_upkeep import NormalsUpkeep
 from zsad_desktop.app.review.pending_decisions import Decision, PendingDecisions
@@ -27,8 +29,8 @@ from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.viewer import window_level
 from zsad_desktop.app.viewer.effort import Effort
 from zsad_desktop.app.workspace import detector_input, scanning
-from zsad_desktop.app.workspace.workspace import ImageRow, Workspace
-from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
+from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.detection.interface import Detector, NormalisationStats
 from zsad_desktop.imaging import load_image
 from zsad_desktop.store import ReviewStatus
 
@@ -36,100 +38,6 @@ NORMALISATION_SAMPLE = 24  # predictions used to fix a model's display scale in 
 NORMALISATION_MAX_SIDE = 1024  # heatmaps are sampled for the scale: no full-size map of a very large image
 #: the longest side of the heatmap the viewer holds: a 20,000 px image's map is stretched by the view, not in memory
 VIEW_HEATMAP_MAX_SIDE = 4096
-
-
-@dataclass
-class DetectorSettings:
-    method: str = "baseline"
-    model_name: str = "ViT-L-14-336"
-    pretrained: str = "openai"
-    image_size: int = 518
-    device: str = "auto"
-    object_name: str = "object"
-    checkpoint: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: input size of the quick first heatmap of the image on screen (336: a 24 x 24 grid, about a third of
-    #: the time of 518 on a CPU); shown until the full one arrives, never scored or exported. 0: none
-    first_look: int = 336
-    #: fuse predictions with a memory of the images reviewed NORMAL (app/review/normal_memory_upkeep.py)
-    normal_memory: bool = True
-    #: detection/execution.py: "auto" is bfloat16 where the CPU or GPU has it, "float32" maps within 1e-4
-    #: of the exact engine. Not part of the model's identity: changing it predicts nothing again
-    precision: str = "auto"
-    #: musc and aaclip: "exact" or "quick" GELU in the backbone; "" the method's default (README, Detectors)
-    gelu: str = ""
-    #: musc only: nearest patches from a random projection, re-ranked exactly (faster, close to exact)
-    approximate: bool = False
-
-    def build(self) -> Detector:
-        options = dict(self.extra)
-        if self.gelu and self.method in ("musc", "aaclip"):
-            options["gelu"] = self.gelu
-        if self.approximate and self.method == "musc":
-            options["approximate"] = True
-        if self.checkpoint:
-            options["checkpoint"] = self.checkpoint
-        return create_detector(
-            self.method,
-            model_name=self.model_name,
-            pretrained=self.pretrained,
-            image_size=self.image_size,
-            device=self.device,
-            object_name=self.object_name,
-            precision=self.precision,
-            **options,
-        )
-
-    def first_look_settings(self) -> DetectorSettings | None:
-        """The same detector at the first-look size, or None when that would not be smaller."""
-        if not 0 < self.first_look < self.image_size:
-            return None
-        if self.method == "musc":  # musc needs its references first: the prompt baseline looks meanwhile
-            return replace(
-                self, method="baseline", extra={}, checkpoint="", image_size=self.first_look, first_look=0
-            )
-        return replace(self, image_size=self.first_look, first_look=0)
-
-
-@dataclass
-class ImageView:
-    """Everything the viewer shows for one image."""
-
-    row: ImageRow
-    pixels8: np.ndarray  # as shown: 8 bit, (H, W) grey or (H, W, 3) colour
-    heatmap: np.ndarray | None  # normalised 0..1 for display
-    raw_heatmap: np.ndarray | None
-    final_mask: np.ndarray | None
-    proposal: np.ndarray | None
-    history: list[decisions.HistoryEntry]
-    levels: window_level.WindowLevel | None = None  # full-range pixels and the window `pixels8` shows
-    scale: NormalisationStats | None = None  # the display scale `heatmap` was normalised with
-    first_look: bool = False  # `heatmap` is the quick low-resolution one; the full one is on its way
-
-    # what window/level needs, from the image as read
-    @property
-    def pixels(self) -> np.ndarray | None:
-        return None if self.levels is None else self.levels.pixels
-
-    @property
-    def bit_depth(self) -> int:
-        return 8 if self.levels is None else self.levels.bit_depth
-
-    @property
-    def modality(self) -> str:
-        """ "photo" or "dicom", as the loader read it."""
-        return "photo" if self.levels is None else self.levels.modality
-
-    @property
-    def kind(self) -> str:
-        """What the window presets offer: "8-bit", "wide" or "hounsfield" (CT)."""
-        return window_level.PHOTO_8BIT if self.levels is None else self.levels.kind
-
-    @property
-    def default_window(self) -> tuple[float, float] | None:
-        """The file's own window (centre, width), if it has one."""
-        file_window = None if self.levels is None else self.levels.file_window
-        return None if file_window is None else file_window.as_tuple()
 
 
 class ReviewSession:

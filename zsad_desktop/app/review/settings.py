@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 from zsad_desktop.app.workspace.detector_input import (
     InputChoice,
@@ -33,6 +33,8 @@ class AppSettings:
     shortcuts: dict[str, str] = field(default_factory=dict)  # action -> keys, where changed from the default
     #: a folder on a network share keeps its reviews on the share (one reviewer at a time) instead of here
     keep_on_share: bool = False
+    click_model: str = "edges"  # what turns the click tool's clicks into a mask: edges (built in) or sam
+    sam_checkpoint: str = ""  # the SAM click model's weights; empty: the released file found in models/sam/
 
     def add_recent(self, folder: str) -> None:
         self.recent = [folder] + [f for f in self.recent if f != folder][: MAX_RECENT - 1]

@@ -16,6 +16,7 @@ import numpy as np
 
 from zsad_desktop.app.viewer import click_correction
 from zsad_desktop.app.viewer.click_correction import Click
+from zsad_desktop.app.viewer.click_models import EDGES_MODEL, ClickModel
 from zsad_desktop.app.viewer.reduced_proposal import source_pixels
 
 SNAP = "snap"  # an operation in the queue beside the clicks
@@ -40,9 +41,11 @@ def correct(
     pixels8: np.ndarray,
     display: np.ndarray | None,
     mask: np.ndarray,
+    model: ClickModel = EDGES_MODEL,
 ) -> tuple[list[Result], str | None]:
-    """On the worker: each operation in order, on its neighbourhood, each seeing the ones before.
-    Returns the results and, if one failed, why (the ones after it are not run)."""
+    """On the worker: each operation in order, on its neighbourhood, each seeing the ones before; the
+    clicks go to `model`, a snap to the built-in edges. Returns the results and, if one failed, why
+    (the ones after it are not run)."""
     shape = mask.shape
     clicks = list(in_effect)
     results: list[Result] = []
@@ -50,7 +53,7 @@ def correct(
         try:
             if isinstance(op, Click):
                 clicks.append(op)
-                box = click_correction.click_neighbourhood(shape, mask, op, clicks)
+                box = model.neighbourhood(shape, mask, op, clicks)
             else:
                 snap_box = _snap_box(mask, results)
                 if snap_box is None:
@@ -64,7 +67,7 @@ def correct(
             image, heat, crop = read_crops(box, pixels8, display, mask, results)
             if isinstance(op, Click):
                 local = [_local(c, box) for c in clicks if _inside(c, box)]
-                window = click_correction.correct_with_clicks(image, heat, crop, local)
+                window = model.correct(image, heat, crop, local)
             else:
                 window = click_correction.snap_to_edges(image, heat, crop)
             window = np.asarray(window, bool)

@@ -25,8 +25,10 @@ import numpy as np
 
 from zsad_desktop.app.viewer.click_correction import Click
 from zsad_desktop.app.viewer.click_crops import SNAP, Result, correct
+from zsad_desktop.app.viewer.click_models import EDGES_MODEL, ClickModel, SamClickModel, choose_click_model
 from zsad_desktop.app.viewer.latest_render import LatestRender
 from zsad_desktop.app.viewer.mask_editing import MaskDelta
+from zsad_desktop.detection.interface import DetectorError
 
 
 class ShowsClicks(Protocol):
@@ -61,6 +63,8 @@ class ClickSession:
         self._editor: Any = None  # the editor (image) the clicks belong to
         self._placed: list[_Placed] = []
         self._pending: list[Click | str] = []
+        #: what turns clicks into a mask (`use_click_model` changes it)
+        self.click_model: ClickModel = EDGES_MODEL
         model.events.connect("image", self._image_shown)
         model.events.connect("mask", lambda _box: self._follow_history())
 
@@ -103,6 +107,20 @@ class ClickSession:
         self._pending.append(SNAP)
         self._model.effort.snaps += 1
         self._submit()
+        return True
+
+    def use_click_model(self, name: str, checkpoint: str = "", device: str = "auto") -> bool:
+        """Turn the clicks into masks with the model named (edges or sam); False, with a message saying
+        what would enable it, when it cannot be used (the model in use stays)."""
+        try:
+            chosen = choose_click_model(name, checkpoint, device)
+        except (ValueError, DetectorError) as error:  # unknown name; SAM without weights or package
+            self._say(str(error))
+            return False
+        if chosen.key != self.click_model.key:  # the same SAM keeps its loaded weights and embeddings
+            self.click_model = chosen
+        if isinstance(self.click_model, SamClickModel):  # its first click on an image is slow: say so
+            self.click_model.notice = lambda text: self.post(lambda: self._say(text))
         return True
 
     def clear(self) -> None:
@@ -165,14 +183,15 @@ class ClickSession:
         model = self._model
         ops = list(self._pending)
         in_effect = [p.click for p in self._placed if p.state != "redo"]
-        pixels8, display, mask, editor = (
+        pixels8, display, mask, editor, click_model = (
             model.image.pixels8,
             model.heatmap.display,
             model.editor.mask,
             model.editor,
+            self.click_model,
         )
         self._worker.submit(
-            lambda: correct(ops, in_effect, pixels8, display, mask),
+            lambda: correct(ops, in_effect, pixels8, display, mask, click_model),
             lambda ticket, made: self._deliver(ticket, editor, made),
         )
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from zsad_desktop.app.review.decisions import ReviewStatus
-from zsad_desktop.app.review.review_session import ImageView, ReviewSession
+from zsad_desktop.app.review.image_view import ImageView
+from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.user_errors import USER_ERRORS, can_be_written_later, user_message
 from zsad_desktop.app.viewer.proposal import proposal_ahead
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings, ViewerModel

@@ -1,5 +1,5 @@
 """Settings: device, detector and model version, object name and prompt list, what the detector sees
-(the open folder's detector input and tiling), display, reviewer, keys.
+(the open folder's detector input and tiling), display, reviewer, the click tool's model, keys.
 
 The dialog edits a copy; the window takes `result_settings()` when it is
 accepted, and `chosen_version` when another model version was picked. The
@@ -14,11 +14,9 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -40,24 +38,13 @@ from zsad_desktop.app.prediction.detector_choices import (
 from zsad_desktop.app.review.review_session import ReviewSession
 from zsad_desktop.app.review.settings import AppSettings, WorkspaceInputSettings
 from zsad_desktop.app.training import model_versions
-from zsad_desktop.app.workspace.detector_input import (
-    CURRENT_WINDOW,
-    FILE_WINDOW,
-    MIN_TILE,
-    PERCENTILE,
-    InputChoice,
-    TilingChoice,
-)
 from zsad_desktop.imaging.overlay import COLOUR_MAPS
+from zsad_desktop.ui.settings.click_model_choice import ClickModelChoice
+from zsad_desktop.ui.settings.detector_input_tab import DetectorInputTab, decimal_box
 from zsad_desktop.ui.settings.reviews_location import keep_on_share_box, location_label
 from zsad_desktop.ui.settings.shortcuts_editor import ShortcutsEditor
 
 KEEP_VERSION = "(keep the active version)"
-INPUT_MODES = {
-    FILE_WINDOW: "The file's own window (DICOM), else the 0.5-99.5 percentiles",
-    PERCENTILE: "A percentile window of each image",
-    CURRENT_WINDOW: "The window I set in the viewer",
-}
 
 
 def _with_browse(edit: QLineEdit, title: str, pattern: str, folder: bool = False) -> QWidget:
@@ -79,15 +66,6 @@ def _with_browse(edit: QLineEdit, title: str, pattern: str, folder: bool = False
     return row
 
 
-def _spin(low: float, high: float, value: float, step: float = 0.05) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setDecimals(2)
-    box.setValue(value)
-    return box
-
-
 class SettingsDialog(QDialog):
     def __init__(self, settings: AppSettings, session: ReviewSession | None = None, parent=None):
         super().__init__(parent)
@@ -98,7 +76,8 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._detector_tab(session), "Detector")
         self.session = session
         self.input_changed = False
-        tabs.addTab(self._input_tab(session), "Detector input")
+        self.input_tab = DetectorInputTab(session)
+        tabs.addTab(self.input_tab, "Detector input")
         tabs.addTab(self._review_tab(session), "Review")
         tabs.addTab(self._display_tab(), "Display")
         self.shortcuts = ShortcutsEditor(settings.shortcuts)
@@ -188,81 +167,9 @@ class SettingsDialog(QDialog):
             form.addRow(label, widget)
         return tab
 
-    def _input_tab(self, session: ReviewSession | None) -> QWidget:
-        """The open folder's choices; without a folder there is nothing to set."""
-        current = (
-            WorkspaceInputSettings.of(session.workspace) if session is not None else WorkspaceInputSettings()
-        )
-        choice, tiling = current.choice, current.tiling
-        self.input_mode = QComboBox()
-        for mode, label in INPUT_MODES.items():
-            self.input_mode.addItem(label, mode)
-        self.input_mode.setCurrentIndex(list(INPUT_MODES).index(choice.mode))
-        self.input_mode.setToolTip(
-            "How 16-bit and DICOM images become the detector's 8-bit input; 8-bit photos "
-            "are used as stored. Stored with each prediction; a change predicts again. "
-            "With the viewer's window, each window you choose predicts the folder again."
-        )
-        self.percentile_low = _spin(0.0, 49.0, choice.lo, 0.5)
-        self.percentile_high = _spin(51.0, 100.0, choice.hi, 0.5)
-        self.tiling = QCheckBox("Predict large images by overlapping tiles")
-        self.tiling.setChecked(tiling.enabled)
-        self.tile_size = QSpinBox()
-        self.tile_size.setRange(0, 16384)
-        self.tile_size.setSingleStep(64)
-        self.tile_size.setSpecialValueText("twice the input size")
-        self.tile_size.setSuffix(" px")
-        self.tile_size.setValue(tiling.tile_size)
-        self.tile_overlap = QSpinBox()
-        self.tile_overlap.setRange(0, 8192)
-        self.tile_overlap.setSpecialValueText("automatic")
-        self.tile_overlap.setToolTip(
-            "Automatic: a quarter of the input size, or an eighth of a tile size set here"
-        )
-        self.tile_overlap.setSuffix(" px")
-        self.tile_overlap.setValue(tiling.overlap)
-        self.tile_size.valueChanged.connect(self._limit_overlap)
-        self._limit_overlap()
-
-        def follow() -> None:
-            percentile = self.input_mode.currentData() == PERCENTILE
-            self.percentile_low.setEnabled(percentile)
-            self.percentile_high.setEnabled(percentile)
-            self.tile_size.setEnabled(self.tiling.isChecked())
-            self.tile_overlap.setEnabled(self.tiling.isChecked())
-
-        self.input_mode.currentIndexChanged.connect(follow)
-        self.tiling.toggled.connect(follow)
-        follow()
-        tab = QWidget()
-        tab.setEnabled(session is not None)
-        tab.setToolTip("" if session is not None else "Open a folder: these choices are kept with it")
-        form = QFormLayout(tab)
-        for label, widget in (
-            ("Wide-range images seen as", self.input_mode),
-            ("Low percentile", self.percentile_low),
-            ("High percentile", self.percentile_high),
-            ("", self.tiling),
-            ("Tile size", self.tile_size),
-            ("Tile overlap", self.tile_overlap),
-        ):
-            form.addRow(label, widget)
-        return tab
-
-    def _limit_overlap(self) -> None:
-        size = self.tile_size.value()
-        self.tile_overlap.setMaximum(size // 2 if size else 8192)
-
     def input_settings(self) -> WorkspaceInputSettings:
         """The folder's choices as set in the dialog."""
-        choice = InputChoice(
-            self.input_mode.currentData(), self.percentile_low.value(), self.percentile_high.value()
-        )
-        size = self.tile_size.value()
-        tiling = TilingChoice(
-            self.tiling.isChecked(), max(size, MIN_TILE) if size else 0, self.tile_overlap.value()
-        )
-        return WorkspaceInputSettings(choice, tiling)
+        return self.input_tab.settings()
 
     def accept(self) -> None:
         if self.session is not None:
@@ -272,7 +179,7 @@ class SettingsDialog(QDialog):
     def _review_tab(self, session: ReviewSession | None) -> QWidget:
         self.reviewer = QLineEdit(self.settings.reviewer)
         self.reviewer.setPlaceholderText("your name, saved with every decision")
-        self.flag_score = _spin(0.0, 1.0, self.settings.flag_score)
+        self.flag_score = decimal_box(0.0, 1.0, self.settings.flag_score)
         self.flag_score.setToolTip(
             "Images scoring at least this are 'flagged by the model' in the gallery filter"
         )
@@ -284,16 +191,29 @@ class SettingsDialog(QDialog):
         self.keep_on_share = keep_on_share_box(self.settings.keep_on_share)
         form.addRow("Where the reviews are", self.location)
         form.addRow("", self.keep_on_share)
+        self._click_model_rows(form)
         return tab
+
+    def _click_model_rows(self, form: QFormLayout) -> None:
+        self.click_choice = ClickModelChoice(self.settings.click_model, self.settings.sam_checkpoint)
+        weights = _with_browse(
+            self.click_choice.sam_checkpoint, "SAM weights", "SAM checkpoints (sam_vit_*.pth);;All files (*)"
+        )
+        for label, widget in (
+            ("Click model", self.click_choice.model),
+            ("SAM weights", weights),
+            ("", self.click_choice.note),
+        ):
+            form.addRow(label, widget)
 
     def _display_tab(self) -> QWidget:
         display = self.settings.display
         self.colour_map = QComboBox()
         self.colour_map.addItems(list(COLOUR_MAPS))
         self.colour_map.setCurrentText(display.colour_map)
-        self.heatmap_opacity = _spin(0.0, 1.0, display.heatmap_opacity)
-        self.mask_opacity = _spin(0.0, 1.0, display.mask_opacity)
-        self.threshold = _spin(0.0, 1.0, display.threshold, 0.01)
+        self.heatmap_opacity = decimal_box(0.0, 1.0, display.heatmap_opacity)
+        self.mask_opacity = decimal_box(0.0, 1.0, display.mask_opacity)
+        self.threshold = decimal_box(0.0, 1.0, display.threshold, 0.01)
         self.min_region_area = QSpinBox()
         self.min_region_area.setRange(0, 100_000)
         self.min_region_area.setValue(display.min_region_area)
@@ -328,6 +248,7 @@ class SettingsDialog(QDialog):
         s.reviewer = self.reviewer.text().strip()
         s.flag_score = self.flag_score.value()
         s.keep_on_share = self.keep_on_share.isChecked()
+        s.click_model, s.sam_checkpoint = self.click_choice.chosen()
         s.display = replace(
             s.display,
             colour_map=self.colour_map.currentText(),

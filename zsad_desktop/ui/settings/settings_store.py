@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from zsad_desktop.app.review.review_session import DetectorSettings
+from zsad_desktop.app.review.detector_settings import DetectorSettings
 from zsad_desktop.app.review.settings import AppSettings
 from zsad_desktop.app.viewer.viewer_model import DisplaySettings
 
@@ -55,7 +55,7 @@ def load_settings(store: QSettings | None = None) -> AppSettings:
         display=_read_fields(store, "display", DisplaySettings()),
         recent=_list(store.value("recent")),
     )
-    for name in ("prompts_file", "reviewer", "flag_score"):
+    for name in ("prompts_file", "reviewer", "flag_score", "click_model", "sam_checkpoint"):
         value = store.value(name)
         if value is not None:
             setattr(settings, name, _typed(value, getattr(settings, name)))
@@ -74,6 +74,8 @@ def save_settings(settings: AppSettings, store: QSettings | None = None) -> None
     store.setValue("prompts_file", settings.prompts_file)
     store.setValue("reviewer", settings.reviewer)
     store.setValue("flag_score", settings.flag_score)
+    store.setValue("click_model", settings.click_model)
+    store.setValue("sam_checkpoint", settings.sam_checkpoint)
     store.setValue("recent", settings.recent)
     store.remove("shortcuts")
     for name, keys in settings.shortcuts.items():

@@ -38,7 +38,8 @@ EDITS = (
 )
 TIPS = {
     Tool.CLICK: "Left click: defect here. Right click or Shift+click: not defect here. "
-    "Each click corrects the mask around it (one undo step).",
+    "Each click corrects the mask around it (one undo step). "
+    "The model behind it (edges, built in, or SAM) is chosen in Settings > Review.",
     "snap": "Tighten the mask to the image's edges near its outline (one undo step)",
     "clear_clicks": "Forget the clicks; the mask stays as it is",
 }

@@ -167,21 +167,22 @@ class MuscDetector(ClipDetector):
         self, query: FolderFeatures, refs: FolderFeatures | None = None, cancel: Cancel | None = None
     ) -> torch.Tensor:
         """(N, h, w) maps: each query image against the others (refs None) or against refs."""
-        # One layer at a time: aggregated features of a 200-image subset at ViT-L are 1.1 GB a layer.
+        # One layer at a time: a 200-image subset's LayerNormed tokens at ViT-L are 1.1 GB a layer.
         maps = torch.zeros(len(self.degrees), len(query), query.grid[0] * query.grid[1], dtype=torch.float64)
         products = torch.bfloat16 if self.execution.dtype(self.device) == torch.bfloat16 else torch.float32
-        for layer in range(len(query.tokens)):
-            for d, r in enumerate(self.degrees):
-                zq = lnamd([query.tokens[layer].to(self.device)], query.grid, r)[:, :, 0]
-                zr = (
-                    None
-                    if refs is None
-                    else lnamd([refs.tokens[layer].to(self.device)], refs.grid, r)[:, :, 0]
-                )
-                scores = mutual_scores(
-                    zq, zr, self.top_fraction, cancel, approximate=self.approximate, dtype=products
-                )
-                maps[d] += scores.double().cpu()
+        for layer in range(len(query.tokens)):  # all degrees of a layer from one product per pair
+            refs_layer = None if refs is None else refs.tokens[layer].to(self.device)
+            scores = mutual_scores(
+                query.tokens[layer].to(self.device),
+                query.grid,
+                self.degrees,
+                refs_layer,
+                self.top_fraction,
+                cancel,
+                approximate=self.approximate,
+                dtype=products,
+            )
+            maps += scores.double().cpu()
         maps /= len(query.tokens)  # mean over layers, then over degrees, as theirs
         return maps.mean(0).reshape(len(query), *query.grid)
 

@@ -1,4 +1,6 @@
-"""Nearest-patch distances between every two images of a folder, each pair computed once.
+"""Nearest-patch distances between every two images of a folder, each pair computed once, on
+features already aggregated at one degree: the approximate mode works per degree (with this as its
+exact fallback); exact scoring takes every degree from one product per pair (`gram_distances`).
 
 MSM needs, for every image i and every other image j, each patch of i's
 distance to its nearest patch of j, and the same from j to i. Both come from
