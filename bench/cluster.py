@@ -4,15 +4,16 @@ on the same images: images/s and the per-image costs that bound it.
 Writes a folder of distinct copies of the hazelnut test images (one pixel changed each), then scores
 it (1) in this process (`predict_images`, the path of the window and of `zsad scan --predict`), at the
 default torch threads and at 1 thread (what each CPU actor gets), (2) on a local Ray with 1 worker and
-(3) with 2 workers, each into a fresh workspace database, each cluster run in a process of its own
-(this tree's code, then with --compare-rev the code of that git revision, on the same folder). For
-the cluster it prints the whole run (Ray starting, actors loading the model included) and the steady
-rate (from the first batch back to the last). Then the per-image costs of the steps a worker does,
-measured one by one in this process: read + decode, forward pass, heatmap file, database row
-(committed in batches, as the workers do), and the round trip of a batch to an actor that finds it
-all stored (the cluster's own cost). One line per measurement.
+with 2 workers, each run into a fresh workspace database in a process of its own. With --compare-rev,
+the runs of this tree and of that git revision alternate on the same folder (ABBA order), --repeats
+times each; a loaded machine moves from one minute to the next, so each code's median is printed with
+the spread of its runs. For the cluster it prints the whole run (Ray starting, actors loading the
+model included) and the steady rate (from the first batch back to the last). Then the per-image costs
+of the steps a worker does, measured one by one in this process: read + decode, forward pass, heatmap
+file, database row (committed in batches, as the workers do), and the round trip of a batch to an
+actor that finds it all stored (the cluster's own cost). One line per measurement.
 
-    python bench/cluster.py [--images 48] [--db postgresql+psycopg2://...] [--compare-rev REV]
+    python bench/cluster.py [--images 48] [--db postgresql+psycopg2://...] [--compare-rev REV] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,31 +82,68 @@ def single_process(folder: Path, root: Path, recipe: DetectorRecipe, db: str | N
     return seconds / count
 
 
-def on_cluster(folder: Path, root: Path, args, workers: int, tree: Path | None = None) -> float:
-    """One cluster run in a process of its own (`tree`: another revision's code); seconds per image, steady."""
-    name = f"cluster{workers}-{'this' if tree is None else 'rev'}"
-    command = [
-        sys.executable,
-        __file__,
-        "--one-run",
-        str(workers),
-        "--folder",
-        str(folder),
-        "--data",
-        str(root / name),
-    ]
-    command += sys.argv[1:]
-    env = {**os.environ, "PYTHONPATH": str(tree or Path(__file__).resolve().parents[1])}
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+def on_cluster(folder: Path, root: Path, args, workers: int, tree: Path | None, run: int) -> dict:
+    """One cluster run in a process of its own (`tree`: another revision's code): its figures."""
+    name = f"cluster{workers}-{'this' if tree is None else 'rev'}-{run}"
+    command = [sys.executable, __file__, "--one-run", str(workers), "--folder", str(folder)]
+    command += ["--data", str(root / name), *_passed_on(args)]
+    code_root = str(tree or Path(__file__).resolve().parents[1])
+    # Ray's workers import from the driver's working directory before PYTHONPATH: both are that code's.
+    env = {**os.environ, "PYTHONPATH": code_root}
+    done = subprocess.run(command, env=env, cwd=code_root, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"the cluster run failed ({command}):\n{done.stderr[-3000:]}")
-    run = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
     code = "this tree" if tree is None else f"revision {args.compare_rev}"
     print(
-        f"cluster ({code}), {workers} worker(s): {run['scored']} images, whole run {run['seconds']:.1f} s "
-        f"({run['scored'] / run['seconds']:.2f} images/s), steady {run['steady_rate']:.2f} images/s"
+        f"  run {run + 1}, {code}, {workers} worker(s): {figures['scored']} images, whole run "
+        f"{figures['seconds']:.1f} s, steady {figures['steady_rate']:.2f} images/s",
+        flush=True,
     )
-    return 1 / run["steady_rate"]
+    return figures
+
+
+def _passed_on(args) -> list[str]:
+    """The options a child run needs: the database, the model and Ray's CPUs."""
+    passed = ["--model-name", args.model_name, "--pretrained", args.pretrained]
+    passed += ["--image-size", str(args.image_size), "--device", args.device, "--cpus", str(args.cpus)]
+    return passed + (["--db", args.db] if args.db else [])
+
+
+def compare(folder: Path, root: Path, args, per_single: float) -> None:
+    """Each code's runs interleaved on the same images (the order turned each repeat, so a machine
+    that gets busier or quieter during the bench weighs on both alike); the median of the repeats,
+    with their spread."""
+    trees: dict[str, Path | None] = {"this tree": None}
+    if args.compare_rev:
+        trees[f"revision {args.compare_rev}"] = revision_tree(args.compare_rev, root)
+    for workers in args.workers:
+        runs: dict[str, list[dict]] = {code: [] for code in trees}
+        for repeat in range(args.repeats):
+            order = list(trees) if repeat % 2 == 0 else list(reversed(trees))
+            for code in order:
+                runs[code].append(on_cluster(folder, root, args, workers, trees[code], repeat))
+        medians = {}
+        for code, figures in runs.items():
+            steady = sorted(f["steady_rate"] for f in figures)
+            whole = sorted(f["seconds"] for f in figures)
+            medians[code] = statistics.median(steady)
+            print(
+                f"cluster ({code}), {workers} worker(s), {len(figures)} runs: steady median "
+                f"{medians[code]:.2f} images/s (spread {steady[0]:.2f} to {steady[-1]:.2f}); whole run "
+                f"median {statistics.median(whole):.1f} s ({whole[0]:.1f} to {whole[-1]:.1f})"
+            )
+            if workers == 1:
+                per_one = 1 / medians[code]
+                print(
+                    f"  overhead per image, 1 worker against the single process at 1 thread: "
+                    f"{(per_one - per_single) * 1000:+.1f} ms ({per_one / per_single:.2f}x)"
+                )
+        if len(medians) == 2:
+            this, other = medians.values()
+            print(
+                f"  {workers} worker(s): this tree's median steady rate is {this / other:.2f}x the revision's"
+            )
 
 
 def one_run(args) -> None:
@@ -230,6 +269,8 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
     parser.add_argument("--chunk", type=int, default=4, help="rows per commit in the per-image costs")
     parser.add_argument("--compare-rev", help="also run the cluster path of this git revision (e.g. main)")
+    parser.add_argument("--repeats", type=int, default=3, help="cluster runs of each code and worker count")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run")
     parser.add_argument("--one-run", type=int, help=argparse.SUPPRESS)  # a child process: workers
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -250,14 +291,7 @@ def main() -> None:
             single_process(folder, root, recipe, args.db, default_threads)
         # What one Ray actor on one CPU slot runs with (Ray sets OMP_NUM_THREADS to the actor's CPUs).
         per_single = single_process(folder, root, recipe, args.db, 1)
-        trees = [None] + ([revision_tree(args.compare_rev, root)] if args.compare_rev else [])
-        for tree in trees:
-            per_one = on_cluster(folder, root, args, 1, tree)
-            on_cluster(folder, root, args, 2, tree)
-            print(
-                f"  overhead per image, 1 worker against the single process at 1 thread: "
-                f"{(per_one - per_single) * 1000:+.1f} ms ({per_one / per_single:.2f}x)"
-            )
+        compare(folder, root, args, per_single)
         ray.init(
             num_cpus=args.cpus,
             include_dashboard=False,

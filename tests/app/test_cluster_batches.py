@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from tests.conftest import DATA
 from zsad_desktop.app.cluster.batch_commit import DatabaseUnavailable, ItemOutcome, commit_batch
 from zsad_desktop.app.cluster.cluster_progress import ClusterResult, ProgressCount
+from zsad_desktop.app.cluster.cluster_run import batch_images
 from zsad_desktop.app.workspace.scanning import scan
 from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.store import Prediction
@@ -143,3 +144,10 @@ def test_a_run_stopped_by_the_database_says_so_with_what_remains_and_the_resume_
     assert message.startswith("the cluster run stopped: the database stayed unreachable through 5 tries")
     assert "0 images scored by this run are kept; 4 remain" in message
     assert f"To resume, run again: zsad predict '{workspace.folder}' --cluster auto" in message
+
+
+def test_a_batch_holds_16_images_unless_the_folder_would_leave_a_worker_idle():
+    assert batch_images(detector_batch=1, items=1000, workers=2) == 16  # Ray Data's cost is per batch
+    assert batch_images(detector_batch=1, items=24, workers=2) == 12  # both workers get one
+    assert batch_images(detector_batch=4, items=5, workers=8) == 4  # never below the detector's batch
+    assert batch_images(detector_batch=32, items=1000, workers=2) == 32

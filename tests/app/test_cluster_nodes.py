@@ -66,9 +66,17 @@ def ray_cluster():
         "RAY_health_check_failure_threshold": "3",
     }
     common = ["--node-ip-address=127.0.0.1", "--object-store-memory=100000000", "--disable-usage-stats"]
+
+    def own_ports() -> list[str]:
+        # Ray's fixed defaults (52365 for the dashboard agent, ...) clash with any other Ray on this
+        # machine; a head whose agent cannot bind never accepts a job.
+        names = ("dashboard-agent-listen", "dashboard-agent-grpc", "runtime-env-agent", "metrics-export")
+        return [f"--{name}-port={_free_port()}" for name in names]
+
     head = _run(
         [str(RAY), "start", "--head", f"--port={port}", f"--ray-client-server-port={client}", "--num-cpus=2"]
-        + [f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1", f"--temp-dir={head_dir}", *common],
+        + [f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1", f"--temp-dir={head_dir}", *common]
+        + own_ports(),
         env,
     )
     assert head.returncode == 0, head.stderr[-2000:]
@@ -81,7 +89,8 @@ def ray_cluster():
                 "--num-cpus=1",
                 f"--node-manager-port={node_port}",
             ]
-            + [f"--temp-dir={node_dir}", *common],
+            + [f"--temp-dir={node_dir}", *common]
+            + own_ports(),
             env,
         )
         assert node.returncode == 0, node.stderr[-2000:]
@@ -198,10 +207,7 @@ def test_the_window_scores_through_ray_client(ray_cluster, new_postgres_url, tmp
     assert set(_per_image(db).values()) == {1}
 
 
-@pytest.mark.skip(
-    reason="known failure: a lost node can stop the run (every worker lost) before Ray declares the node "
-    "dead and its retries move on; the resume command then finishes it, but the scored-once check is not green"
-)
+@pytest.mark.slow
 def test_a_node_lost_mid_run_leaves_every_image_scored_once(ray_cluster, new_postgres_url, tmp_path):
     folder, db = _folder(tmp_path, 24), new_postgres_url()
     submitted = _submit(ray_cluster, folder, db, "--workers", "2", "--chunk-size", "2", wait=False)
@@ -216,17 +222,14 @@ def test_a_node_lost_mid_run_leaves_every_image_scored_once(ray_cluster, new_pos
     assert raylets, "the second node's raylet was not found"
     for pid in raylets:
         os.kill(pid, signal.SIGKILL)
+    killed_with = len(_prediction_ids(db))
     status = _wait_for_job(ray_cluster, f"raysubmit_{job_id}", deadline)
     logs = _job_logs(ray_cluster, f"raysubmit_{job_id}")
 
-    # Ray restarts the lost node's actor on the head and retries its batches; when its retries are
-    # spent first, the run stops saying so, and the same command finishes the rest.
-    assert status == "SUCCEEDED" or (
-        status == "FAILED" and "every scoring worker was lost" in logs and "To resume, run again" in logs
-    ), logs[-3000:]
-    if status == "FAILED":
-        resumed = _submit(ray_cluster, folder, db, "--workers", "1")
-        assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-2000:]
+    # Ray restarted the lost node's actor on the head and retried its batches: the run went on.
+    assert killed_with < 24, "the run had finished before the node was killed"
+    assert _restarts(ray_cluster, "ScoringStage") >= 1, "no scoring actor was on the lost node"
+    assert status == "SUCCEEDED", logs[-3000:]
     assert len(_per_image(db)) == 24 and set(_per_image(db).values()) == {1}  # each image exactly once
     before = _prediction_ids(db)
     again = _submit(ray_cluster, folder, db, "--workers", "1")
@@ -234,6 +237,14 @@ def test_a_node_lost_mid_run_leaves_every_image_scored_once(ray_cluster, new_pos
         -2000:
     ]
     assert _prediction_ids(db) == before  # the rerun recomputed nothing
+
+
+def _restarts(cluster, stage: str) -> int:
+    """How many times Ray restarted the actors of the stage (Ray's state API, through the dashboard)."""
+    from ray.util.state import list_actors
+
+    actors = list_actors(address=cluster["jobs"], detail=True, limit=1000, raise_on_missing_output=False)
+    return sum(actor.num_restarts for actor in actors if stage in actor.class_name)
 
 
 def _is_raylet(pid: int) -> bool:
@@ -251,14 +262,18 @@ def _prediction_ids_safe(db: str) -> list[int]:
 
 
 def _wait_for_job(cluster, job_id: str, deadline: float) -> str:
+    from ray.job_submission import JobSubmissionClient
+
+    jobs = JobSubmissionClient(cluster["jobs"])
     while time.monotonic() < deadline:
-        shown = _run([str(RAY), "job", "status", f"--address={cluster['jobs']}", job_id], cluster["env"])
-        for state in ("SUCCEEDED", "FAILED", "STOPPED"):
-            if state in shown.stdout:
-                return state
-        time.sleep(2)
+        status = jobs.get_job_status(job_id)
+        if status.is_terminal():
+            return str(status.value)
+        time.sleep(1)
     return "still running"
 
 
 def _job_logs(cluster, job_id: str) -> str:
-    return _run([str(RAY), "job", "logs", f"--address={cluster['jobs']}", job_id], cluster["env"]).stdout
+    from ray.job_submission import JobSubmissionClient
+
+    return JobSubmissionClient(cluster["jobs"]).get_job_logs(job_id)

@@ -60,9 +60,9 @@ def run_through_client(
     done = ray.remote(num_cpus=0, max_retries=0)(drive).remote(
         where, recipe, replace(choice, address="auto"), board, score
     )
-    facts_heard = False
-    cancel_sent = False
-    while not ray.wait([done], timeout=POLL_S)[0]:
+    facts_heard = cancel_sent = finished = False
+    while not finished:  # one more look at the board once the run is done: its last progress
+        finished = bool(ray.wait([done], timeout=POLL_S)[0])
         if cancel.is_set() and not cancel_sent:
             board.cancel.remote()
             cancel_sent = True
@@ -76,11 +76,6 @@ def run_through_client(
         result: ClusterResult = ray.get(done)
     except ray.exceptions.RayTaskError as error:
         raise error.as_instanceof_cause() from None
-    facts, state = ray.get(board.state.remote())
-    if facts is not None and not facts_heard and on_model is not None:
-        on_model(facts)
-    if state is not None and progress is not None:
-        progress(state)
     return result
 
 

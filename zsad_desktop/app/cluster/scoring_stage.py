@@ -1,9 +1,10 @@
 """The Ray Data stage of a cluster run: `Dataset.map_batches` over `ScoringStage`, one actor per GPU
 (or CPU slot), each holding one `ScoringWorker`. Ray Data sizes the pool, streams the batches with
-backpressure, restarts a lost actor and retries its batches within the bounds set here."""
+backpressure, restarts a lost actor and retries its batches; the restarts are bounded here."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,14 +14,18 @@ from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 from zsad_desktop.app.cluster.scoring_worker import CAREFUL_BATCHES, ScoringWorker
 
 # A crashing image costs its actor two lives (its batch, then itself alone): room for a few per actor.
+# Ray Data's default is to restart for ever; its batches are retried until the restarts are spent
+# (its default too), so a node that is slow to be declared dead does not use up a batch's retries.
 MAX_RESTARTS = 4
-MAX_TASK_RETRIES = 4
-COLUMNS = ("image_hash", "key", "image_ids", "path", "score", "heatmap_file", "error", "computed", "skipped")
 
 
-def actor_options() -> dict[str, Any]:
-    """Ray's fault tolerance, bounded (Ray Data's default is to restart and retry for ever)."""
-    return {"max_restarts": MAX_RESTARTS, "max_task_retries": MAX_TASK_RETRIES}
+def bounded_restarts(map_batches: Any, *args: Any, **kwargs: Any) -> Any:
+    """`map_batches` with the actors' restarts bounded. Ray 2.60 has no named parameter for
+    `max_restarts` (its actor pool still reads it from the remote arguments it deprecates), so that one
+    deprecation warning is silenced here, where the choice is made, and nowhere else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return map_batches(*args, max_restarts=MAX_RESTARTS, **kwargs)
 
 
 class StopFlag:
@@ -42,64 +47,27 @@ class ScoringStage:
 
         self.ray, self.stop_flag = ray, stop_flag
         self.worker = ScoringWorker(recipe, folder, db_url, data_dir)
-        if ray.get_runtime_context().was_current_actor_reconstructed:  # Ray restarted it after a crash
+        with warnings.catch_warnings():  # Ray's own property reads its deprecated `actor_id`
+            warnings.simplefilter("ignore", DeprecationWarning)
+            restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        if restarted:  # Ray restarted it after a crash
             self.worker.careful_left = CAREFUL_BATCHES
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         items = list(batch["item"])
-        if self.stop_flag is not None and self.ray.get(self.stop_flag.is_set.remote()):
-            return skipped_columns(items)
-        return outcome_columns(self.worker.score(items))
+        if self.ray.get(self.stop_flag.is_set.remote()):
+            outcomes = [ItemOutcome(i.image_hash, i.key, i.image_ids, str(i.source.path)) for i in items]
+            return {"outcome": _objects(outcomes), "skipped": np.ones(len(items), dtype=bool)}
+        outcomes = self.worker.score(items)
+        return {"outcome": _objects(outcomes), "skipped": np.zeros(len(outcomes), dtype=bool)}
 
 
-def outcome_columns(outcomes: list[ItemOutcome], skipped: bool = False) -> dict[str, np.ndarray]:
-    columns: dict[str, list] = {name: [] for name in COLUMNS}
-    for o in outcomes:
-        columns["image_hash"].append(o.image_hash)
-        columns["key"].append(o.key)
-        columns["image_ids"].append(list(o.image_ids))
-        columns["path"].append(o.path)
-        columns["score"].append(np.nan if o.score is None else o.score)
-        columns["heatmap_file"].append(o.heatmap_file or "")
-        columns["error"].append(o.error or "")
-        columns["computed"].append(o.computed)
-        columns["skipped"].append(skipped)
-    arrays = {name: _object_array(values) for name, values in columns.items()}
-    arrays["score"] = np.asarray(columns["score"], dtype=np.float64)
-    arrays["computed"] = np.asarray(columns["computed"], dtype=bool)
-    arrays["skipped"] = np.asarray(columns["skipped"], dtype=bool)
-    return arrays
+def outcomes_of(batch: dict[str, np.ndarray]) -> list[ItemOutcome]:
+    """The outcomes of a batch the stage returned, less those it skipped (the run was cancelled)."""
+    return [outcome for outcome, skipped in zip(batch["outcome"], batch["skipped"]) if not skipped]
 
 
-def skipped_columns(items: list) -> dict[str, np.ndarray]:
-    return outcome_columns(
-        [ItemOutcome(i.image_hash, i.key, i.image_ids, str(i.source.path), computed=False) for i in items],
-        skipped=True,
-    )
-
-
-def outcomes_of(columns: dict[str, np.ndarray]) -> list[tuple[ItemOutcome, bool]]:
-    """(outcome, skipped) of each row of a batch the stage returned."""
-    return [
-        (
-            ItemOutcome(
-                str(columns["image_hash"][i]),
-                str(columns["key"][i]),
-                tuple(int(v) for v in columns["image_ids"][i]),
-                str(columns["path"][i]),
-                None if np.isnan(columns["score"][i]) else float(columns["score"][i]),
-                str(columns["heatmap_file"][i]) or None,
-                str(columns["error"][i]) or None,
-                bool(columns["computed"][i]),
-            ),
-            bool(columns["skipped"][i]),
-        )
-        for i in range(len(columns["image_hash"]))
-    ]
-
-
-def _object_array(values: list) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    for index, value in enumerate(values):  # one by one: lists of equal length must not become a 2-D array
-        array[index] = value
+def _objects(values: list) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)  # filled one by one: never a 2-D array of fields
+    array[:] = values
     return array

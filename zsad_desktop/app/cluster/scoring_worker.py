@@ -26,6 +26,7 @@ from zsad_desktop.app.prediction.folder_prediction import detect_files
 from zsad_desktop.app.prediction.pipeline import reader_threads
 from zsad_desktop.app.workspace.detector_input import detector_input_size
 from zsad_desktop.app.workspace.workspace import Workspace
+from zsad_desktop.detection.interface import Detector
 from zsad_desktop.imaging import ImageLoadError
 from zsad_desktop.store import PixelFiles, open_database
 
@@ -44,7 +45,10 @@ class WorkerFacts:
 
 def describe_recipe(recipe: DetectorRecipe) -> WorkerFacts:
     """The facts the driver plans with, from a detector built where an actor would run."""
-    detector = recipe.build()
+    return facts_of(recipe.build())
+
+
+def facts_of(detector: Detector) -> WorkerFacts:
     return WorkerFacts(
         detector.model_id,
         detector_input_size(detector),
@@ -64,13 +68,7 @@ class ScoringWorker:
         self.careful_left = 0  # set by the stage when Ray restarted this worker
 
     def describe(self) -> WorkerFacts:
-        return WorkerFacts(
-            self.detector.model_id,
-            detector_input_size(self.detector),
-            self.batch_size,
-            str(getattr(self.detector, "device", "")),
-            f"{os.uname().nodename}:{os.getpid()}",
-        )
+        return facts_of(self.detector)
 
     def score(self, items: Sequence[WorkItem]) -> list[ItemOutcome]:
         """Each item's outcome; items the store already has are returned as they are, not scored again."""
