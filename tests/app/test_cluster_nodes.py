@@ -45,6 +45,11 @@ def _processes_under(marker: str) -> list[int]:
     return [pid for pid in found if pid != os.getpid()]
 
 
+# Slow, and run in a pytest process of their own (`-m slow`): a process that ran an in-process Ray
+# earlier (the other cluster tests' `ray.init`) was seen to exit silently while these started a cluster.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A head (2 CPUs, the dashboard for Ray Jobs, a Ray Client server) and a second node (1 CPU)."""
