@@ -30,6 +30,11 @@ def require_ray() -> Any:
 
 
 CLIENT_ATTEMPTS = 3
+# Ray's GCS client ends its whole process (exit status 1, nothing printed) when it cannot reach the GCS
+# for this long. One can outlive `ray.shutdown()` in the driver: a minute after a run's local Ray was
+# stopped, the window (or any caller) would vanish. A run has its own deadlines, so wait far longer.
+GCS_RECONNECT_ENV = "RAY_gcs_rpc_server_reconnect_timeout_s"
+GCS_RECONNECT_S = str(7 * 24 * 3600)
 
 
 @contextmanager
@@ -42,6 +47,7 @@ def connected(address: str, num_cpus: int | None = None, object_store_mb: int | 
     if ray.is_initialized():
         yield ray
         return
+    os.environ.setdefault(GCS_RECONNECT_ENV, GCS_RECONNECT_S)  # read as Ray starts in this process
     options: dict[str, Any] = {"include_dashboard": False}
     if address == AUTO and os.environ.get("RAY_ADDRESS"):  # a Ray job's driver: its cluster is set
         options = {}
