@@ -146,17 +146,22 @@ def compare(folder: Path, root: Path, args, per_single: float) -> None:
             )
 
 
-def one_run(args) -> None:
-    """The child of `on_cluster`: a local Ray, one run, its figures as one JSON line."""
-    import ray
-
+def start_local_ray(ray, cpus: int) -> None:
+    """A fresh local Ray of `cpus` CPU slots, quiet, as each measured run starts it."""
     ray.init(
-        num_cpus=args.cpus,
+        num_cpus=cpus,
         include_dashboard=False,
         object_store_memory=200 * 1024 * 1024,
         log_to_driver=False,
         address="local",
     )
+
+
+def one_run(args) -> None:
+    """The child of `on_cluster`: a local Ray, one run, its figures as one JSON line."""
+    import ray
+
+    start_local_ray(ray, args.cpus)
     start = time.perf_counter()
     workspace = fresh_workspace(args.folder, args.data.parent, args.data.name, args.db)
     marks: list[tuple[float, int]] = []
@@ -292,13 +297,7 @@ def main() -> None:
         # What one Ray actor on one CPU slot runs with (Ray sets OMP_NUM_THREADS to the actor's CPUs).
         per_single = single_process(folder, root, recipe, args.db, 1)
         compare(folder, root, args, per_single)
-        ray.init(
-            num_cpus=args.cpus,
-            include_dashboard=False,
-            object_store_memory=200 * 1024 * 1024,
-            log_to_driver=False,
-            address="local",
-        )
+        start_local_ray(ray, args.cpus)
         try:
             step_costs(ray, folder, root, recipe, args.db, args.chunk)
         finally:

@@ -9,9 +9,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # CI has no network: never wait on the hub
-# As the application does before Ray starts (app/cluster/ray_engine.py): a GCS client left over from a
-# module's in-process Ray must not end the test process a minute after that Ray was shut down.
-os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(7 * 24 * 3600))
+
+from zsad_desktop.app.cluster.ray_engine import keep_gcs_clients_waiting  # noqa: E402
+
+# The fixtures' own ray.init, as the application's: a GCS client left over from a module's in-process
+# Ray must not end the test process a minute after that Ray was shut down.
+keep_gcs_clients_waiting()
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"

@@ -37,6 +37,11 @@ GCS_RECONNECT_ENV = "RAY_gcs_rpc_server_reconnect_timeout_s"
 GCS_RECONNECT_S = str(7 * 24 * 3600)
 
 
+def keep_gcs_clients_waiting() -> None:
+    """Before Ray starts in this process (Ray reads the setting then); a caller's own value is kept."""
+    os.environ.setdefault(GCS_RECONNECT_ENV, GCS_RECONNECT_S)
+
+
 @contextmanager
 def connected(address: str, num_cpus: int | None = None, object_store_mb: int | None = None) -> Iterator[Any]:
     """Ray connected to `address` ("auto": the cluster of the Ray job this runs in, under `ray job
@@ -47,7 +52,7 @@ def connected(address: str, num_cpus: int | None = None, object_store_mb: int | 
     if ray.is_initialized():
         yield ray
         return
-    os.environ.setdefault(GCS_RECONNECT_ENV, GCS_RECONNECT_S)  # read as Ray starts in this process
+    keep_gcs_clients_waiting()
     options: dict[str, Any] = {"include_dashboard": False}
     if address == AUTO and os.environ.get("RAY_ADDRESS"):  # a Ray job's driver: its cluster is set
         options = {}
