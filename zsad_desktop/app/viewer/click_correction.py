@@ -22,7 +22,7 @@ import numpy as np
 
 from zsad_desktop.app.viewer.mask_band_cut import band_cut
 from zsad_desktop.app.viewer.mask_graph_cut import Weights, appearance_log_odds, contrast_edges, cut, features
-from zsad_desktop.app.viewer.mask_outline_moves import move_outline
+from zsad_desktop.app.viewer.mask_outline_moves import FINE_GAP, move_outline
 
 NEIGHBOURHOOD_SIDE = 1024  # the most a click may change, per side, on any image
 WORK_SIDE = 256  # the cut runs at most this size a side, for speed
@@ -30,6 +30,7 @@ WEIGHTS = Weights()
 LOCAL = 1.5  # after a region's first correction, a click moves its outline this many times the move's depth around it
 REFINE = 0.25  # times the click's gap: the band along a moved outline where the image's edges refine it
 REFINE_MIN = 1.0  # px, the narrowest such band
+SETTLE = 2.0  # times that band: how far from what a fine click moved the edges may settle the outline
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,14 @@ def correct_with_clicks(
     if move is not None:
         out = move.mask
         if REFINE > 0 and move.changed.any():
-            out = band_cut(image, heatmap, out, move.changed, max(REFINE_MIN, REFINE * move.gap), clicks)
+            band = max(REFINE_MIN, REFINE * move.gap)
+            refined = band_cut(image, heatmap, out, move.changed, band, clicks)
+            if move.gap <= FINE_GAP:
+                # a click a pixel from the outline says that pixel is wrong, not that the rest of the
+                # outline should shift by one: the edges settle only around what it moved
+                near_move = _distance_to(move.mask != mask) <= SETTLE * band
+                refined = np.where(near_move, refined, out)
+            out = refined
             # a positive click only adds and a negative one only removes: the edges settle the move, not undo it
             out = out | mask if clicks[-1].positive else out & mask
         if clicks[-1].positive:

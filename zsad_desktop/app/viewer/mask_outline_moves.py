@@ -10,7 +10,14 @@ click's distance `d` to the outline tells how thick the error is: the outline is
   the graph cut finds from the image (`None` here).
 A region's first correction moves its whole outline (a thresholded heatmap is too wide all round);
 once an earlier click lies on or near it, only the part within `local` times the move of the click
-(all of it when `local` is None). The choice and the factors were set with bench/click_correction.py.
+(all of it when `local` is None). Two exceptions read the history of clicks:
+- A whole-outline move read from one distance is good to about a pixel. The next click of the
+  same sign a pixel or so from the outline says it fell short all round: the whole outline moves
+  once more (a second time at most).
+- A negative click whose shrink would reach a "defect here" click in the same region says the
+  region leaked past the defect: only the part nearer this click than any "defect here" click
+  shrinks, so the defect the reviewer pointed at stays.
+The choice and the factors were set with bench/click_correction.py.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ REMOVE_DEPTH = 0.6  # a negative click this deep (of the region's deepest) remov
 MARGIN = 2.0  # times the click's gap: how far the outline was out
 NEAR_OUTLINE = 0.04  # of the side: an earlier click this close to a region has corrected it
 OPEN_DISTANCE = 1.5  # a positive click further than this times the nearest region's depth starts a new one
+FINE_GAP = 1.5  # px: a click this close to the outline says the outline is a pixel or so out
 
 
 @dataclass(frozen=True)
@@ -60,13 +68,19 @@ def move_outline(mask: np.ndarray, clicks: Sequence, local: float | None = None)
     return _shrink(mask, clicks, x, y, local)
 
 
-def _first_for(region: np.ndarray, clicks: Sequence, reach: float) -> bool:
-    """Whether no earlier click lies in the region or near its outline: the region's first correction.
-    (A click that moved an outline ends up about its own gap from it; one that removed a region
-    elsewhere is further.)"""
+def _whole_outline(region: np.ndarray, clicks: Sequence, reach: float, gap: float) -> bool:
+    """Whether the newest click moves the region's whole outline: no earlier click lies in the
+    region or near its outline (its first correction), or the one earlier click of this sign was
+    the first and this one, a pixel or so from the outline, says that move fell short. (A click
+    that moved an outline ends up about its own gap from it; one that removed a region elsewhere
+    is further.)"""
     near = distance_to(region)
     reach = max(reach, NEAR_OUTLINE * max(region.shape))
-    return not any(near[c.y, c.x] <= reach for c in clicks[:-1])
+    earlier = [c for c in clicks[:-1] if near[c.y, c.x] <= reach]
+    if not earlier:
+        return True
+    sign = clicks[-1].positive
+    return earlier[0].positive == sign and sum(c.positive == sign for c in earlier) == 1 and gap <= FINE_GAP
 
 
 def _grow(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | None) -> OutlineMove | None:
@@ -84,7 +98,7 @@ def _grow(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | Non
         return None
     amount = max(1.0, MARGIN * gap - 1)  # a click next to the outline (gap 1) says one pixel
     grown = distance_to(region) <= amount
-    if local is not None and not _first_for(region, clicks, MARGIN * gap + 2):
+    if local is not None and not _whole_outline(region, clicks, MARGIN * gap + 2, gap):
         grown &= _near(mask.shape, x, y, max(3.0, local * amount))
     new = mask | grown
     return OutlineMove(new, _component_at(new, x, y), gap)
@@ -97,9 +111,18 @@ def _shrink(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | N
     gap, deepest = float(depth[y, x]), float(depth.max())
     amount = max(1.0, MARGIN * gap - 1)
     kept = region & (depth > amount)
-    if local is not None and not _first_for(region, clicks, MARGIN * gap + 2):
+    if local is not None and not _whole_outline(region, clicks, MARGIN * gap + 2, gap):
         kept |= region & ~_near(mask.shape, x, y, max(3.0, local * amount))
-    held = any(c.positive and region[c.y, c.x] for c in clicks)  # a region the reviewer said is defect stays
+    held = [
+        c for c in clicks if c.positive and region[c.y, c.x]
+    ]  # a region the reviewer said is defect stays
+    if held and (gap >= REMOVE_DEPTH * deepest or any(not kept[c.y, c.x] for c in held)):
+        # the shrink would reach a "defect here" click: only the part nearer this click shrinks
+        defect = np.zeros(mask.shape, bool)
+        defect[[c.y for c in held], [c.x for c in held]] = True
+        kept |= region & (
+            distance_to(defect) <= np.hypot(*np.ogrid[-y : mask.shape[0] - y, -x : mask.shape[1] - x])
+        )
     new = mask.copy()
     if not held and (gap >= REMOVE_DEPTH * deepest or not (kept & (depth > amount)).any()):
         new[region] = False
