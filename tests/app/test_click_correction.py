@@ -242,3 +242,40 @@ def test_one_positive_click_beside_a_uniformly_too_thin_mask_moves_the_whole_out
     out = correct_with_clicks(image, None, thin, [Click(90, 80 + 19, True)])
     assert iou(out, truth) > 0.85
     assert out[80, 90 - 21] and not out[80, 90 - 30]  # the far side moved out, not past the edge
+
+
+def test_a_negative_click_in_a_leak_of_a_region_said_to_be_defect_takes_the_leak_and_keeps_the_defect():
+    image, truth = disk_on_texture()
+    leak = disk(truth.shape, (150, 80), 22)  # plain texture, joined to the defect by a wide neck
+    neck = np.zeros(truth.shape, bool)
+    neck[70:91, 90:150] = True
+    mask = truth | leak | neck
+    out = correct_with_clicks(image, None, mask, [Click(90, 80, True), Click(150, 80, False)])
+    assert not out[80, 150] and not out[80, 165]  # the leak went
+    assert np.count_nonzero(out & truth) > 0.9 * np.count_nonzero(truth)  # the defect stayed
+
+
+def test_a_second_fine_negative_click_after_a_whole_outline_shrink_trims_the_whole_outline_again():
+    image, truth = disk_on_texture()
+    plain = np.full_like(image, 110)  # no edges: only the clicks say where the outline goes
+    mask = disk(truth.shape, (90, 80), 26)  # what a shrink 2 px short left
+    first = Click(90 - 30, 80, False)  # the shrink's click, now outside
+    out = correct_with_clicks(plain, None, mask, [first, Click(90 - 25, 80, False)])
+    ring = mask & ~disk(truth.shape, (90, 80), 25)
+    assert np.count_nonzero(ring & ~out) > 0.8 * np.count_nonzero(ring)  # all round, not only by the click
+    assert (out >= disk(truth.shape, (90, 80), 23)).all()  # by a pixel or two, not more
+
+
+def test_a_fine_click_after_other_corrections_changes_nothing_far_from_it():
+    image, truth = disk_on_texture()
+    mask = disk(truth.shape, (91, 80), 24)  # a pixel off all round: the edges would pull all of it
+    clicks = [
+        Click(91, 80 - 27, False),
+        Click(91, 80, True),
+        Click(91 - 25, 80, True),
+    ]  # the last a pixel out
+    out = correct_with_clicks(image, None, mask, clicks)
+    assert out[80, 91 - 25]
+    yy, xx = np.ogrid[: truth.shape[0], : truth.shape[1]]
+    far = (yy - 80) ** 2 + (xx - 66) ** 2 > 12**2
+    assert (out == mask)[far].all()
