@@ -279,3 +279,15 @@ def test_a_fine_click_after_other_corrections_changes_nothing_far_from_it():
     yy, xx = np.ogrid[: truth.shape[0], : truth.shape[1]]
     far = (yy - 80) ** 2 + (xx - 66) ** 2 > 12**2
     assert (out == mask)[far].all()
+
+
+def test_a_later_negative_click_in_a_fat_stretch_takes_the_stretch_and_leaves_the_defect_beside_it():
+    image, truth = disk_on_texture()
+    yy, xx = np.ogrid[: truth.shape[0], : truth.shape[1]]
+    lump = disk(truth.shape, (90, 80), 32) & (xx > 90 + 14) & (np.abs(yy - 80) < 8)  # 8 px too fat there
+    mask = truth | lump
+    clicks = [Click(90, 80, True), Click(90 + 28, 80, False)]  # the second in the middle of the lump
+    out = correct_with_clicks(image, None, mask, clicks)
+    assert np.count_nonzero(lump & ~truth & out) < 0.3 * np.count_nonzero(lump & ~truth)  # the stretch went
+    near = (yy - 80) ** 2 + (xx - 118) ** 2 <= 16**2
+    assert np.count_nonzero(truth & near & out) > 0.95 * np.count_nonzero(truth & near)  # the defect stayed

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from zsad_desktop.app.viewer.mask_band_cut import band_cut
+from zsad_desktop.app.viewer.mask_band_cut import band_cut, settle_pixels
 from zsad_desktop.app.viewer.mask_open_cut import open_cut
 from zsad_desktop.app.viewer.mask_outline_moves import FINE_GAP, distance_to, move_outline
 
@@ -112,14 +112,21 @@ def correct_with_clicks(
     if move is not None:
         out = move.mask
         if REFINE > 0 and move.changed.any():
-            band = max(REFINE_MIN, REFINE * move.gap)
-            refined = band_cut(image, heatmap, out, move.changed, band, clicks)
-            if move.gap <= FINE_GAP:
-                # a click a pixel from the outline says that pixel is wrong, not that the rest of the
-                # outline should shift by one: the edges settle only around what it moved
-                near_move = distance_to(move.mask != mask) <= SETTLE * band
-                refined = np.where(near_move, refined, out)
-            out = refined
+            newest = clicks[-1]
+            if not move.whole and not newest.positive and move.gap > FINE_GAP:
+                # a local shrink is a guess but for the click's inscribed disk: the click goes in the
+                # middle of what is wrong, so that disk is all wrong; the image decides the rest
+                yy, xx = np.ogrid[:h, :w]
+                sure = (yy - newest.y) ** 2 + (xx - newest.x) ** 2 <= move.gap**2
+                out = settle_pixels(image, heatmap, out, (out != mask) & ~sure, clicks)
+            else:
+                band = max(REFINE_MIN, REFINE * move.gap)
+                refined = band_cut(image, heatmap, out, move.changed, band, clicks)
+                if move.gap <= FINE_GAP:
+                    # a click a pixel from the outline says that pixel is wrong, not that the rest of
+                    # the outline should shift by one: the edges settle only around what it moved
+                    refined = np.where(distance_to(out != mask) <= SETTLE * band, refined, out)
+                out = refined
             # a positive click only adds and a negative one only removes: the edges settle the move, not undo it
             out = out | mask if clicks[-1].positive else out & mask
         if clicks[-1].positive:

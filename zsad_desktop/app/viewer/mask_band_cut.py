@@ -1,5 +1,6 @@
 """The mask's outline settled on the image's edges within a band along it (Snap to edges, and
-the last step of every click that moves an outline).
+the last step of every click that moves an outline), or only chosen pixels settled (what a local
+shrink guessed).
 
 Deeper inside than the band stays defect, further outside stays normal; in between, the graph cut
 of mask_graph_cut.py decides, its colours learnt from the inner part and from outside the band."""
@@ -79,4 +80,52 @@ def band_cut(
         window &= (
             cv2.resize(removed.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) < 0.5
         ) | others
+    return out
+
+
+def settle_pixels(
+    image: np.ndarray, heatmap: np.ndarray | None, mask: np.ndarray, open_pixels: np.ndarray, clicks: Sequence
+) -> np.ndarray:
+    """The mask with only `open_pixels` decided again by the image's edges and colours (and the
+    heatmap): the rest of the mask is a hard constraint on the cut, and so is every click."""
+    h, w = mask.shape
+    if not open_pixels.any():
+        return mask.copy()
+    ys, xs = np.nonzero(open_pixels)
+    top, left = max(0, int(ys.min()) - 8), max(0, int(xs.min()) - 8)  # a margin of known pixels to learn from
+    bottom, right = min(h, int(ys.max()) + 9), min(w, int(xs.max()) + 9)
+    crop_mask, crop_open = mask[top:bottom, left:right], open_pixels[top:bottom, left:right]
+    scale = min(1.0, WORK_SIDE / max(crop_mask.shape))
+    size = (max(1, round(crop_mask.shape[1] * scale)), max(1, round(crop_mask.shape[0] * scale)))
+    small_image, small_mask, small_open = image[top:bottom, left:right], crop_mask, crop_open
+    if scale < 1:
+        small_image = cv2.resize(small_image, size, interpolation=cv2.INTER_AREA)
+        small_mask = cv2.resize(crop_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(
+            bool
+        )
+        small_open = cv2.resize(crop_open.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(
+            bool
+        )
+    sure_in, sure_out = small_mask & ~small_open, ~small_mask & ~small_open
+    feats = features(small_image)
+    odds = appearance_log_odds(feats, sure_in, sure_out)
+    odds = np.zeros(small_mask.shape, np.float32) if odds is None else WEIGHTS.appearance * odds
+    if heatmap is not None:
+        heat = cv2.resize(
+            np.asarray(heatmap[top:bottom, left:right], np.float32), size, interpolation=cv2.INTER_AREA
+        )
+        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
+        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
+    pos, neg = sure_in.copy(), sure_out.copy()
+    for c in clicks:  # every click in the crop stays a hard constraint
+        if top <= c.y < bottom and left <= c.x < right:
+            y = min(small_mask.shape[0] - 1, int((c.y - top) * scale))
+            x = min(small_mask.shape[1] - 1, int((c.x - left) * scale))
+            (pos if c.positive else neg)[y, x] = True
+    labels = cut(odds, contrast_edges(feats, WEIGHTS.pairwise), pos & ~neg, neg & ~pos)
+    if scale < 1:
+        full = (crop_mask.shape[1], crop_mask.shape[0])
+        labels = cv2.resize(labels.astype(np.float32), full, interpolation=cv2.INTER_LINEAR) >= 0.5
+    out = mask.copy()
+    out[top:bottom, left:right] = np.where(crop_open, labels, crop_mask)
     return out

@@ -40,6 +40,7 @@ class OutlineMove:
     mask: np.ndarray  # the mask with the outline moved
     changed: np.ndarray  # the region whose outline moved (after the move), where the image may refine it
     gap: float  # the click's distance to the outline: how far the outline was out, halved
+    whole: bool = True  # whether the whole outline moved (else only the stretch around the click)
 
 
 def distance_to(seeds: np.ndarray) -> np.ndarray:
@@ -98,10 +99,11 @@ def _grow(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | Non
         return None
     amount = max(1.0, MARGIN * gap - 1)  # a click next to the outline (gap 1) says one pixel
     grown = distance_to(region) <= amount
-    if local is not None and not _whole_outline(region, clicks, MARGIN * gap + 2, gap):
+    whole = local is None or _whole_outline(region, clicks, MARGIN * gap + 2, gap)
+    if not whole:
         grown &= _near(mask.shape, x, y, max(3.0, local * amount))
     new = mask | grown
-    return OutlineMove(new, _component_at(new, x, y), gap)
+    return OutlineMove(new, _component_at(new, x, y), gap, whole)
 
 
 def _shrink(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | None) -> OutlineMove:
@@ -111,7 +113,8 @@ def _shrink(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | N
     gap, deepest = float(depth[y, x]), float(depth.max())
     amount = max(1.0, MARGIN * gap - 1)
     kept = region & (depth > amount)
-    if local is not None and not _whole_outline(region, clicks, MARGIN * gap + 2, gap):
+    whole = local is None or _whole_outline(region, clicks, MARGIN * gap + 2, gap)
+    if not whole:
         kept |= region & ~_near(mask.shape, x, y, max(3.0, local * amount))
     held = [
         c for c in clicks if c.positive and region[c.y, c.x]
@@ -128,7 +131,7 @@ def _shrink(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | N
         new[region] = False
         return OutlineMove(new, np.zeros_like(mask), gap)
     new[region & ~kept] = False
-    return OutlineMove(new, kept, gap)
+    return OutlineMove(new, kept, gap, whole)
 
 
 def _component_at(pixels: np.ndarray, x: int, y: int) -> np.ndarray:
