@@ -2,17 +2,19 @@
 on the same images: images/s and the per-image costs that bound it.
 
 Writes a folder of distinct copies of the hazelnut test images (one pixel changed each), then scores
-it (1) in this process (`predict_images`, the path of the window and of `zsad scan --predict`), at the
-default torch threads and at 1 thread (what each CPU actor gets), (2) on a local Ray with 1 worker and
-with 2 workers, each run into a fresh workspace database in a process of its own. With --compare-rev,
-the runs of this tree and of that git revision alternate on the same folder (ABBA order), --repeats
-times each (with --db, the revision's runs use a database of their own beside it, created on the same
-server, so each code keeps the schema it knows); a loaded machine moves from one minute to the next, so each code's median is printed with
-the spread of its runs. For the cluster it prints the whole run (Ray starting, actors loading the
-model included) and the steady rate (from the first batch back to the last). Then the per-image costs
-of the steps a worker does, measured one by one in this process: read + decode, forward pass, heatmap
-file, database row (committed in batches, as the workers do), and the round trip of a batch to an
-actor that finds it all stored (the cluster's own cost). One line per measurement.
+it (1) in this process (`predict_images`, the path of the window and of `zsad scan --predict`), at
+the default torch threads and at 1 thread (what each CPU actor gets), (2) on a local Ray with 1
+worker and with 2 workers, each run into a fresh workspace database in a process of its own. With
+--compare-rev, the runs of this tree and of that git revision alternate on the same folder (ABBA
+order), --repeats times each (with --db, the revision's runs use a database of their own beside it,
+created on the same server, so each code keeps the schema it knows); a loaded machine moves from one
+minute to the next, so each code's median is printed with the spread of its runs. For the cluster it
+prints the whole run (from the call on a started local Ray: learning the model, actors starting and
+loading it, scoring, committing) and the steady rate (from the first batch back to the last). Then
+the per-image costs of the steps a worker does, measured one by one in this process: read + decode,
+forward pass, heatmap file, database row (committed in batches, as the workers do), and the round
+trip of a batch to an actor that finds it all stored (the cluster's own cost). One line per
+measurement.
 
     python bench/cluster.py [--images 48] [--db postgresql+psycopg2://...] [--compare-rev REV] [--repeats 3]
 """
@@ -124,7 +126,9 @@ def database_beside(url: str, suffix: str) -> str:
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
             if exists is None:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
