@@ -2,16 +2,19 @@
 on the same images: images/s and the per-image costs that bound it.
 
 Writes a folder of distinct copies of the hazelnut test images (one pixel changed each), then scores
-it (1) in this process (`predict_images`, the path of the window and of `zsad scan --predict`), at the
-default torch threads and at 1 thread (what each CPU actor gets), (2) on a local Ray with 1 worker and
-with 2 workers, each run into a fresh workspace database in a process of its own. With --compare-rev,
-the runs of this tree and of that git revision alternate on the same folder (ABBA order), --repeats
-times each; a loaded machine moves from one minute to the next, so each code's median is printed with
-the spread of its runs. For the cluster it prints the whole run (Ray starting, actors loading the
-model included) and the steady rate (from the first batch back to the last). Then the per-image costs
-of the steps a worker does, measured one by one in this process: read + decode, forward pass, heatmap
-file, database row (committed in batches, as the workers do), and the round trip of a batch to an
-actor that finds it all stored (the cluster's own cost). One line per measurement.
+it (1) in this process (`predict_images`, the path of the window and of `zsad scan --predict`), at
+the default torch threads and at 1 thread (what each CPU actor gets), (2) on a local Ray with 1
+worker and with 2 workers, each run into a fresh workspace database in a process of its own. With
+--compare-rev, the runs of this tree and of that git revision alternate on the same folder (ABBA
+order), --repeats times each (with --db, the revision's runs use a database of their own beside it,
+created on the same server, so each code keeps the schema it knows); a loaded machine moves from one
+minute to the next, so each code's median is printed with the spread of its runs. For the cluster it
+prints the whole run (from the call on a started local Ray: learning the model, actors starting and
+loading it, scoring, committing) and the steady rate (from the first batch back to the last). Then
+the per-image costs of the steps a worker does, measured one by one in this process: read + decode,
+forward pass, heatmap file, database row (committed in batches, as the workers do), and the round
+trip of a batch to an actor that finds it all stored (the cluster's own cost). One line per
+measurement.
 
     python bench/cluster.py [--images 48] [--db postgresql+psycopg2://...] [--compare-rev REV] [--repeats 3]
 """
@@ -86,7 +89,7 @@ def on_cluster(folder: Path, root: Path, args, workers: int, tree: Path | None, 
     """One cluster run in a process of its own (`tree`: another revision's code): its figures."""
     name = f"cluster{workers}-{'this' if tree is None else 'rev'}-{run}"
     command = [sys.executable, __file__, "--one-run", str(workers), "--folder", str(folder)]
-    command += ["--data", str(root / name), *_passed_on(args)]
+    command += ["--data", str(root / name), *_passed_on(args, revision=tree is not None)]
     code_root = str(tree or Path(__file__).resolve().parents[1])
     # Ray's workers import from the driver's working directory before PYTHONPATH: both are that code's.
     env = {**os.environ, "PYTHONPATH": code_root}
@@ -103,11 +106,34 @@ def on_cluster(folder: Path, root: Path, args, workers: int, tree: Path | None, 
     return figures
 
 
-def _passed_on(args) -> list[str]:
-    """The options a child run needs: the database, the model and Ray's CPUs."""
+def _passed_on(args, revision: bool = False) -> list[str]:
+    """The options a child run needs: the database, the model and Ray's CPUs. Another revision's runs
+    get a database of their own on the same server: each code keeps the schema it knows."""
     passed = ["--model-name", args.model_name, "--pretrained", args.pretrained]
     passed += ["--image-size", str(args.image_size), "--device", args.device, "--cpus", str(args.cpus)]
-    return passed + (["--db", args.db] if args.db else [])
+    if not args.db:
+        return passed
+    return passed + ["--db", database_beside(args.db, "_revision") if revision else args.db]
+
+
+def database_beside(url: str, suffix: str) -> str:
+    """A database named after the one at `url` (plus `suffix`) on its server, created if missing."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}{suffix}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def compare(folder: Path, root: Path, args, per_single: float) -> None:

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
@@ -145,25 +145,20 @@ def _forget_failures(workspace: Workspace) -> None:
         session.execute(update(Image).where(Image.load_error.is_not(None)).values(load_error=None))
 
 
+@dataclass
 class _Stream:
-    def __init__(
-        self,
-        ray: Any,
-        workspace: Workspace,
-        recipe: DetectorRecipe,
-        choice: ClusterChoice,
-        asked: dict[str, float],
-        workers: int,
-        count: ProgressCount,
-        progress: Callable[[ClusterProgress], None] | None,
-        cancel: threading.Event,
-    ) -> None:
-        self.ray, self.workspace, self.recipe, self.choice = ray, workspace, recipe, choice
-        self.asked, self.workers, self.count = asked, workers, count
-        self.report, self.cancel = progress, cancel
-        self.batches: queue.Queue = queue.Queue()
-        self.last = time.monotonic()
-        self.cancelled_at: float | None = None
+    ray: Any
+    workspace: Workspace
+    recipe: DetectorRecipe
+    choice: ClusterChoice
+    asked: dict[str, float]
+    workers: int
+    count: ProgressCount
+    report: Callable[[ClusterProgress], None] | None
+    cancel: threading.Event
+    batches: queue.Queue = field(default_factory=queue.Queue)
+    last: float = field(default_factory=time.monotonic)
+    cancelled_at: float | None = None
 
     def run(self, items: list[WorkItem], batch_size: int) -> None:
         # On the driver's node: the flag must outlive any other node the run loses.

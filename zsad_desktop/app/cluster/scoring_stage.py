@@ -11,7 +11,7 @@ import numpy as np
 
 from zsad_desktop.app.cluster.batch_commit import ItemOutcome
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
-from zsad_desktop.app.cluster.scoring_worker import CAREFUL_BATCHES, ScoringWorker
+from zsad_desktop.app.cluster.scoring_worker import CAREFUL_BATCHES, ScoringWorker, outcome_of
 
 # A crashing image costs its actor two lives (its batch, then itself alone): room for a few per actor.
 # Ray Data's default is to restart for ever; its batches are retried until the restarts are spent
@@ -56,8 +56,10 @@ class ScoringStage:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         items = list(batch["item"])
         if self.ray.get(self.stop_flag.is_set.remote()):
-            outcomes = [ItemOutcome(i.image_hash, i.key, i.image_ids, str(i.source.path)) for i in items]
-            return {"outcome": _objects(outcomes), "skipped": np.ones(len(items), dtype=bool)}
+            return {
+                "outcome": _objects([outcome_of(i) for i in items]),
+                "skipped": np.ones(len(items), dtype=bool),
+            }
         outcomes = self.worker.score(items)
         return {"outcome": _objects(outcomes), "skipped": np.zeros(len(outcomes), dtype=bool)}
 

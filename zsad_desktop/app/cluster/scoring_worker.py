@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from zsad_desktop.app.cluster.batch_commit import ItemOutcome, begin_attempt, commit_batch, stored_keys
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
@@ -87,25 +88,14 @@ class ScoringWorker:
                 f"its worker process died {tries + 1} times while scoring it (out of memory, or a crash "
                 "in the image decoder); skipped until zsad predict --retry-failed"
             )
-            return commit_batch(
-                self.workspace,
-                model_id,
-                [ItemOutcome(item.image_hash, item.key, item.image_ids, str(item.source.path), error=error)],
-            )
+            return commit_batch(self.workspace, model_id, [outcome_of(item, error=error)])
         return self._score([item])
 
     def _score(self, items: Sequence[WorkItem]) -> list[ItemOutcome]:
         model_id = self.detector.model_id
         known = stored_keys(self.workspace, model_id, items)
         outcomes = [
-            ItemOutcome(
-                i.image_hash,
-                i.key,
-                i.image_ids,
-                str(i.source.path),
-                *known[(i.image_hash, i.key)],
-                computed=False,
-            )
+            outcome_of(i, *known[(i.image_hash, i.key)], computed=False)
             for i in items
             if (i.image_hash, i.key) in known
         ]
@@ -119,34 +109,18 @@ class ScoringWorker:
             ):
                 item = todo[id(source)]
                 if isinstance(result, ImageLoadError):
-                    computed.append(
-                        ItemOutcome(
-                            item.image_hash, item.key, item.image_ids, str(source.path), error=result.reason
-                        )
-                    )
+                    computed.append(outcome_of(item, error=result.reason))
                     continue
-                writing.append(
-                    (
-                        item,
-                        result.score,
-                        pool.submit(
-                            self.workspace.files.write_heatmap,
-                            item.image_hash,
-                            model_id,
-                            result.heatmap,
-                            getattr(result, "image_shape", None),
-                        ),
-                    )
+                shape = getattr(result, "image_shape", None)
+                written = pool.submit(
+                    self.workspace.files.write_heatmap, item.image_hash, model_id, result.heatmap, shape
                 )
-            for item, score, written in writing:  # every file on disk before any row is committed
-                computed.append(
-                    ItemOutcome(
-                        item.image_hash,
-                        item.key,
-                        item.image_ids,
-                        str(item.source.path),
-                        score,
-                        written.result(),
-                    )
-                )
+                writing.append((item, result.score, written))
+            # Every file on disk before any row is committed.
+            computed += [outcome_of(item, score, written.result()) for item, score, written in writing]
         return outcomes + commit_batch(self.workspace, model_id, computed)
+
+
+def outcome_of(item: WorkItem, *scored: Any, **fields: Any) -> ItemOutcome:
+    """The item's outcome: `scored` is (score, heatmap file), `fields` the rest (error, computed)."""
+    return ItemOutcome(item.image_hash, item.key, item.image_ids, str(item.source.path), *scored, **fields)
