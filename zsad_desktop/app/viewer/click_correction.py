@@ -3,7 +3,9 @@
 A click goes in the middle of what is wrong, so its distance to the outline tells how far the
 outline is out: mask_outline_moves.py moves the outline by about twice that distance (or removes a
 region a negative click strikes at its heart), then a binary graph cut (mask_graph_cut.py) lets
-the image's edges and the heatmap settle the moved outline within a narrow band. A positive click
+the image's edges and the heatmap settle the moved outline within a narrow band (after a click a
+pixel from the outline, only around what it moved; after a later negative click, the cut decides
+all that the shrink took but the click's inscribed disk). A positive click
 far from every region (or on an empty mask) re-segments the crop around it with the same cut,
 whose evidence is the current mask, the heatmap, the image and every click so far. Clicks are hard
 constraints (positives end up inside, negatives outside). No weights.
