@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -117,21 +118,21 @@ def _log_odds(
     return odds.astype(np.float32), feats, pos_seeds, neg_seeds
 
 
-def _component_at(pixels: np.ndarray, click) -> np.ndarray:
+def _component_at(pixels: np.ndarray, click: Any) -> np.ndarray:
     pixels = pixels.copy()
     pixels[click.y, click.x] = True
     _, regions = cv2.connectedComponents(pixels.astype(np.uint8), connectivity=8)
     return regions == regions[click.y, click.x]
 
 
-def _gap(inside: np.ndarray, click) -> float:
+def _gap(inside: np.ndarray, click: Any) -> float:
     """How far the click is from the other side of the outline (inf where there is none)."""
     other = ~inside if not click.positive else inside
     return float(distance_to(other)[click.y, click.x])
 
 
 def _newest_click_change(
-    labels: np.ndarray, inside: np.ndarray, newest, weights: Weights
+    labels: np.ndarray, inside: np.ndarray, newest: Any, weights: Weights
 ) -> tuple[np.ndarray, np.ndarray]:
     """(added, removed): what the newest click changes. A positive click only adds, a negative one
     only removes: the part of the cut's answer connected to the click, within a band along the

@@ -100,7 +100,7 @@ def _grow(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | Non
     amount = max(1.0, MARGIN * gap - 1)  # a click next to the outline (gap 1) says one pixel
     grown = distance_to(region) <= amount
     whole = local is None or _whole_outline(region, clicks, MARGIN * gap + 2, gap)
-    if not whole:
+    if local is not None and not whole:
         grown &= _near(mask.shape, x, y, max(3.0, local * amount))
     new = mask | grown
     return OutlineMove(new, _component_at(new, x, y), gap, whole)
@@ -114,7 +114,7 @@ def _shrink(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | N
     amount = max(1.0, MARGIN * gap - 1)
     kept = region & (depth > amount)
     whole = local is None or _whole_outline(region, clicks, MARGIN * gap + 2, gap)
-    if not whole:
+    if local is not None and not whole:
         kept |= region & ~_near(mask.shape, x, y, max(3.0, local * amount))
     held = [
         c for c in clicks if c.positive and region[c.y, c.x]
