@@ -49,21 +49,8 @@ def band_cut(
     if not sure_in.any():
         sure_in = depth_in >= 0.5 * depth_in.max()
     sure_out = depth_out > reach
-    feats = features(small_image)
-    odds = appearance_log_odds(feats, sure_in, sure_out)
-    odds = np.zeros(inside.shape, np.float32) if odds is None else WEIGHTS.appearance * odds
-    if heatmap is not None:
-        heat = cv2.resize(
-            np.asarray(heatmap[top:bottom, left:right], np.float32), size, interpolation=cv2.INTER_AREA
-        )
-        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
-        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
-    pos, neg = np.zeros(inside.shape, bool), np.zeros(inside.shape, bool)
-    for c in clicks:  # every click in the crop stays a hard constraint
-        if top <= c.y < bottom and left <= c.x < right:
-            y = min(inside.shape[0] - 1, int((c.y - top) * scale))
-            x = min(inside.shape[1] - 1, int((c.x - left) * scale))
-            (pos if c.positive else neg)[y, x] = True
+    box = (top, left, bottom, right)
+    feats, odds, pos, neg = _cut_terms(small_image, heatmap, box, scale, sure_in, sure_out, clicks)
     labels = cut(
         odds, contrast_edges(feats, WEIGHTS.pairwise), (sure_in | pos) & ~neg, (sure_out | neg) & ~pos
     )
@@ -107,21 +94,9 @@ def settle_pixels(
             bool
         )
     sure_in, sure_out = small_mask & ~small_open, ~small_mask & ~small_open
-    feats = features(small_image)
-    odds = appearance_log_odds(feats, sure_in, sure_out)
-    odds = np.zeros(small_mask.shape, np.float32) if odds is None else WEIGHTS.appearance * odds
-    if heatmap is not None:
-        heat = cv2.resize(
-            np.asarray(heatmap[top:bottom, left:right], np.float32), size, interpolation=cv2.INTER_AREA
-        )
-        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
-        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
-    pos, neg = sure_in.copy(), sure_out.copy()
-    for c in clicks:  # every click in the crop stays a hard constraint
-        if top <= c.y < bottom and left <= c.x < right:
-            y = min(small_mask.shape[0] - 1, int((c.y - top) * scale))
-            x = min(small_mask.shape[1] - 1, int((c.x - left) * scale))
-            (pos if c.positive else neg)[y, x] = True
+    box = (top, left, bottom, right)
+    feats, odds, pos, neg = _cut_terms(small_image, heatmap, box, scale, sure_in, sure_out, clicks)
+    pos, neg = pos | sure_in, neg | sure_out
     labels = cut(odds, contrast_edges(feats, WEIGHTS.pairwise), pos & ~neg, neg & ~pos)
     if scale < 1:
         full = (crop_mask.shape[1], crop_mask.shape[0])
@@ -129,3 +104,37 @@ def settle_pixels(
     out = mask.copy()
     out[top:bottom, left:right] = np.where(crop_open, labels, crop_mask)
     return out
+
+
+def _cut_terms(
+    small_image: np.ndarray,
+    heatmap: np.ndarray | None,
+    box: tuple[int, int, int, int],
+    scale: float,
+    sure_in: np.ndarray,
+    sure_out: np.ndarray,
+    clicks: Sequence,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features, log-odds of defect, positive seeds, negative seeds) of a crop (`box` of the full
+    image, seen at `scale`): colours learnt from the sure pixels, the heatmap where there is one, and
+    every click in the crop as a hard constraint."""
+    top, left, bottom, right = box
+    shape = sure_in.shape
+    feats = features(small_image)
+    odds = appearance_log_odds(feats, sure_in, sure_out)
+    odds = np.zeros(shape, np.float32) if odds is None else WEIGHTS.appearance * odds
+    if heatmap is not None:
+        heat = cv2.resize(
+            np.asarray(heatmap[top:bottom, left:right], np.float32),
+            (shape[1], shape[0]),
+            interpolation=cv2.INTER_AREA,
+        )
+        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
+        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
+    pos, neg = np.zeros(shape, bool), np.zeros(shape, bool)
+    for c in clicks:
+        if top <= c.y < bottom and left <= c.x < right:
+            y = min(shape[0] - 1, int((c.y - top) * scale))
+            x = min(shape[1] - 1, int((c.x - left) * scale))
+            (pos if c.positive else neg)[y, x] = True
+    return feats, odds, pos, neg
