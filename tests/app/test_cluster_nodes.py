@@ -225,8 +225,8 @@ def test_a_node_lost_mid_run_leaves_every_image_scored_once(ray_cluster, new_pos
     assert submitted.returncode == 0, submitted.stderr[-2000:]
     job_id = submitted.stdout.split("raysubmit_")[1].split()[0].strip("'\".")
     deadline = time.monotonic() + 600
-    # An actor killed while it is still being created is placed again, not restarted: wait until the
-    # node's actor is up (loaded, taking batches) so that the kill takes a running actor.
+    # The node's actor may still be starting when the first rows land (twice under load only the head's
+    # was up, and no restart followed the kill): wait until it is up, so the kill takes a running actor.
     placed: list[str] = []
     while (
         "node (ALIVE)" not in placed
