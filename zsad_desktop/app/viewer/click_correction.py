@@ -24,7 +24,7 @@ import numpy as np
 
 from zsad_desktop.app.viewer.mask_band_cut import band_cut, settle_pixels
 from zsad_desktop.app.viewer.mask_open_cut import open_cut
-from zsad_desktop.app.viewer.mask_outline_moves import FINE_GAP, distance_to, move_outline
+from zsad_desktop.app.viewer.mask_outline_moves import FINE_GAP, disk_around, distance_to, move_outline
 
 NEIGHBOURHOOD_SIDE = 1024  # the most a click may change, per side, on any image
 LOCAL = 1.5  # after a region's first correction, a click moves its outline this many times the move's depth around it
@@ -118,8 +118,7 @@ def correct_with_clicks(
             if not move.whole and not newest.positive and move.gap > FINE_GAP:
                 # a local shrink is a guess but for the click's inscribed disk: the click goes in the
                 # middle of what is wrong, so that disk is all wrong; the image decides the rest
-                yy, xx = np.ogrid[:h, :w]
-                sure = (yy - newest.y) ** 2 + (xx - newest.x) ** 2 <= move.gap**2
+                sure = disk_around((h, w), newest.x, newest.y, move.gap)
                 out = settle_pixels(image, heatmap, out, (out != mask) & ~sure, clicks)
             else:
                 band = max(REFINE_MIN, REFINE * move.gap)

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from zsad_desktop.app.viewer.mask_graph_cut import Weights, appearance_log_odds, contrast_edges, cut, features
+from zsad_desktop.app.viewer.mask_graph_cut import (
+    Weights,
+    appearance_log_odds,
+    contrast_edges,
+    cut,
+    features,
+    heatmap_log_odds,
+)
 from zsad_desktop.app.viewer.mask_outline_moves import distance_to
 
 WORK_SIDE = 256  # the cut runs at most this size a side, for speed
@@ -129,8 +136,7 @@ def _cut_terms(
             (shape[1], shape[0]),
             interpolation=cv2.INTER_AREA,
         )
-        heat = np.clip(np.nan_to_num(heat, nan=0.5), 0.02, 0.98)
-        odds += WEIGHTS.heatmap * np.log(heat / (1.0 - heat))
+        odds += WEIGHTS.heatmap * heatmap_log_odds(heat)
     pos, neg = np.zeros(shape, bool), np.zeros(shape, bool)
     for c in clicks:
         if top <= c.y < bottom and left <= c.x < right:

@@ -102,6 +102,13 @@ def appearance_log_odds(feats: np.ndarray, defect: np.ndarray, normal: np.ndarra
     return np.clip(odds, -CONFIDENCE, CONFIDENCE).astype(np.float32)
 
 
+def heatmap_log_odds(heat: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)) of the heatmap read as a probability of defect; no evidence where it is NaN,
+    and no certainty anywhere (0.02..0.98)."""
+    heat = np.clip(np.nan_to_num(np.asarray(heat, np.float32), nan=0.5), 0.02, 0.98)
+    return np.log(heat / (1.0 - heat))
+
+
 def contrast_edges(feats: np.ndarray, strength: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """(weights, structure) per neighbour direction: strong where neighbours look alike."""
     h, w, _ = feats.shape

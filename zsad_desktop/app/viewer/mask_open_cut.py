@@ -15,7 +15,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from zsad_desktop.app.viewer.mask_graph_cut import Weights, appearance_log_odds, contrast_edges, cut, features
+from zsad_desktop.app.viewer.mask_graph_cut import (
+    Weights,
+    appearance_log_odds,
+    contrast_edges,
+    cut,
+    features,
+    heatmap_log_odds,
+)
 from zsad_desktop.app.viewer.mask_outline_moves import distance_to
 
 WORK_SIDE = 256  # the cut runs at most this size a side, for speed
@@ -109,8 +116,7 @@ def _log_odds(
         shift = weights.band * np.exp(-0.5 * (d_new / (weights.band_radius * side)) ** 2)
         odds += np.where(band, shift if newest.positive else -shift, 0)
     if small_heat is not None:
-        heat = np.clip(np.nan_to_num(small_heat, nan=0.5), 0.02, 0.98)  # no evidence where unknown
-        odds += weights.heatmap * np.log(heat / (1.0 - heat))
+        odds += weights.heatmap * heatmap_log_odds(small_heat)
     # defect far from every positive click and from the mask is unlikely
     d_pos = distance_to(_disks(shape, clicks, True, 0) | inside)
     odds -= weights.far * np.minimum(d_pos / (weights.far_radius * side), 3.0)

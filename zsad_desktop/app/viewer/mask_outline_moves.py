@@ -51,7 +51,7 @@ def distance_to(seeds: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform((~seeds).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
-def _near(shape: tuple[int, int], x: int, y: int, radius: float) -> np.ndarray:
+def disk_around(shape: tuple[int, int], x: int, y: int, radius: float) -> np.ndarray:
     """Pixels within `radius` of (x, y)."""
     yy, xx = np.ogrid[: shape[0], : shape[1]]
     return (yy - y) ** 2 + (xx - x) ** 2 <= radius**2
@@ -101,7 +101,7 @@ def _grow(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | Non
     grown = distance_to(region) <= amount
     whole = local is None or _whole_outline(region, clicks, MARGIN * gap + 2, gap)
     if local is not None and not whole:
-        grown &= _near(mask.shape, x, y, max(3.0, local * amount))
+        grown &= disk_around(mask.shape, x, y, max(3.0, local * amount))
     new = mask | grown
     return OutlineMove(new, _component_at(new, x, y), gap, whole)
 
@@ -115,7 +115,7 @@ def _shrink(mask: np.ndarray, clicks: Sequence, x: int, y: int, local: float | N
     kept = region & (depth > amount)
     whole = local is None or _whole_outline(region, clicks, MARGIN * gap + 2, gap)
     if local is not None and not whole:
-        kept |= region & ~_near(mask.shape, x, y, max(3.0, local * amount))
+        kept |= region & ~disk_around(mask.shape, x, y, max(3.0, local * amount))
     held = [
         c for c in clicks if c.positive and region[c.y, c.x]
     ]  # a region the reviewer said is defect stays
