@@ -24,13 +24,19 @@ from zsad_desktop.app.cluster.client_run import run_through_client
 from zsad_desktop.app.cluster.cluster_progress import ClusterProgress, ClusterResult, ProgressCount
 from zsad_desktop.app.cluster.detector_recipe import DetectorRecipe
 from zsad_desktop.app.cluster.placement import actor_resources, check_placeable, placement_facts
-from zsad_desktop.app.cluster.ray_engine import AUTO, ClusterUnavailable, connected
+from zsad_desktop.app.cluster.ray_engine import (
+    AUTO,
+    ClusterUnavailable,
+    connected,
+    keep_data_notes_off_console,
+)
 from zsad_desktop.app.cluster.scoring_stage import (
     MAX_RESTARTS,
     ScoringStage,
     StopFlag,
     bounded_restarts,
     outcomes_of,
+    packed,
 )
 from zsad_desktop.app.cluster.scoring_worker import WorkerFacts, describe_recipe
 from zsad_desktop.app.cluster.work_plan import WorkItem, plan_work
@@ -210,10 +216,12 @@ class _Stream:
         data = self.ray.data
         context = data.DataContext.get_current()
         context.enable_progress_bars = False  # the command line and the window show their own
+        context.print_on_execution_start = False  # its plan and log folder, between the progress lines
+        keep_data_notes_off_console()
         context.wait_for_min_actors_s = int(self.choice.start_timeout_s)
         context.max_errored_blocks = 0
         rows = data.from_items(
-            [{"item": item} for item in items], override_num_blocks=math.ceil(len(items) / batch_size)
+            [{"item": row} for row in packed(items)], override_num_blocks=math.ceil(len(items) / batch_size)
         )
         return bounded_restarts(
             rows.map_batches,

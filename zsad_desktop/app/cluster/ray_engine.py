@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -27,6 +28,25 @@ def require_ray() -> Any:
             f"scoring on a cluster needs Ray, which is not installed: {INSTALL_HINT}"
         ) from None
     return ray
+
+
+# Ray Data notes on the console that its progress bars are off and when a dataset finished, breaking the
+# run's own progress line; marked `hide`, they go to the session's ray-data.log only.
+DATA_NOTES = ("ray.data._internal.progress", "ray.data._internal.execution.streaming_executor")
+
+
+class _FileOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            record.hide = True  # Ray Data's console handler drops such records, its file handler keeps them
+        return True
+
+
+def keep_data_notes_off_console() -> None:
+    for name in DATA_NOTES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _FileOnly) for f in logger.filters):
+            logger.addFilter(_FileOnly())
 
 
 CLIENT_ATTEMPTS = 3

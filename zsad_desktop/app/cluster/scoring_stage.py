@@ -4,6 +4,7 @@ backpressure, restarts a lost actor and retries its batches; the restarts are bo
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from typing import Any
 
@@ -54,22 +55,24 @@ class ScoringStage:
             self.worker.careful_left = CAREFUL_BATCHES
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        items = list(batch["item"])
+        items = [pickle.loads(row) for row in batch["item"]]
         if self.ray.get(self.stop_flag.is_set.remote()):
             return {
-                "outcome": _objects([outcome_of(i) for i in items]),
+                "outcome": packed([outcome_of(i) for i in items]),
                 "skipped": np.ones(len(items), dtype=bool),
             }
         outcomes = self.worker.score(items)
-        return {"outcome": _objects(outcomes), "skipped": np.zeros(len(outcomes), dtype=bool)}
+        return {"outcome": packed(outcomes), "skipped": np.zeros(len(outcomes), dtype=bool)}
+
+
+def packed(values: list) -> np.ndarray:
+    """Work items and outcomes travel through Ray Data pickled: Arrow holds bytes as they are, where
+    it would first try (and fail, with a warning on the console) to read a dataclass as a table row."""
+    array = np.empty(len(values), dtype=object)  # filled one by one: never a 2-D array of bytes
+    array[:] = [pickle.dumps(v) for v in values]
+    return array
 
 
 def outcomes_of(batch: dict[str, np.ndarray]) -> list[ItemOutcome]:
     """The outcomes of a batch the stage returned, less those it skipped (the run was cancelled)."""
-    return [outcome for outcome, skipped in zip(batch["outcome"], batch["skipped"]) if not skipped]
-
-
-def _objects(values: list) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)  # filled one by one: never a 2-D array of fields
-    array[:] = values
-    return array
+    return [pickle.loads(row) for row, skipped in zip(batch["outcome"], batch["skipped"]) if not skipped]
