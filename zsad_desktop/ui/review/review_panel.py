@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from zsad_desktop.app.review.decisions import HistoryEntry
 from zsad_desktop.app.workspace.workspace import ImageRow
+from zsad_desktop.ui.review.elided_label import ElidedLabel
 
 DECISIONS = (
     ("Accept (A)", "accept"),
@@ -43,12 +44,8 @@ class ReviewPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         info = QGroupBox("Image")
         form = QFormLayout(info)
-        self.path_label, self.score_label, self.status_label, self.model_label = (
-            QLabel("-") for _ in range(4)
-        )
-        for label in (self.path_label, self.model_label):
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label, self.model_label = ElidedLabel("-"), ElidedLabel("-")
+        self.score_label, self.status_label = QLabel("-"), QLabel("-")
         for text, label in (
             ("Path", self.path_label),
             ("Score", self.score_label),

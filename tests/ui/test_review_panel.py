@@ -1,0 +1,38 @@
+"""The image panel's path and model fields stay on one line in a narrow panel, whole in their tooltips."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel
+
+from zsad_desktop.ui.review.review_panel import ReviewPanel
+
+MODEL_ID = "crane:ViT-L-14-336:openai@336:0123456789 (first look)"
+PATH = "scans/2026/patient-0042/series-3/slice-0117-with-a-long-name.dcm"
+
+
+def test_a_long_model_id_and_path_are_shortened_to_one_line(qtbot):
+    panel = ReviewPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.model_label.setText(MODEL_ID)
+    panel.path_label.setText(PATH)
+    for label, full in ((panel.model_label, MODEL_ID), (panel.path_label, PATH)):
+        shown = QLabel.text(label)  # what is painted
+        metrics = label.fontMetrics()
+        assert metrics.horizontalAdvance(shown) <= label.contentsRect().width()
+        assert label.height() < 2 * metrics.lineSpacing()  # one line, none clipped below it
+        assert shown != full and shown.endswith(full[-4:])  # shortened in the middle: the end stays
+        assert label.text() == full and label.toolTip() == full
+    assert "first look" in panel.model_label.text()
+
+
+def test_a_wide_panel_shows_the_whole_id(qtbot):
+    panel = ReviewPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1400, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.model_label.setText(MODEL_ID)
+    assert QLabel.text(panel.model_label) == MODEL_ID
