@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from zsad_desktop.app.prediction.jobs import leave_a_core_for_the_window  # noqa: E402
+from zsad_desktop.app.prediction.jobs import prepare_detection_in_background  # noqa: E402
 from zsad_desktop.app.review.detector_settings import DetectorSettings  # noqa: E402
 from zsad_desktop.app.review.settings import AppSettings  # noqa: E402
 from zsad_desktop.demo.plates import write_demo_folder  # noqa: E402
@@ -89,7 +89,7 @@ def main() -> None:
             work / "plates", normal=args.images - 2 * per_defect, per_defect=per_defect, size=args.size
         )
     app = QApplication.instance() or QApplication([])
-    leave_a_core_for_the_window()  # as run_gui does
+    prepare_detection_in_background()  # as run_gui does
     detector = DetectorSettings(
         model_name=args.model_name,
         pretrained=args.pretrained,

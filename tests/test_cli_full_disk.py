@@ -168,7 +168,8 @@ def test_a_bug_is_not_dressed_as_a_write_error():
 def test_retrain_on_a_full_disk_exits_2_in_one_line_and_keeps_the_active_model(
     images, tmp_path, capsys, monkeypatch
 ):
-    from zsad_desktop.app.training import model_versions, retraining
+    from zsad_desktop.app.training import model_versions
+    from zsad_desktop.detection import training
     from zsad_desktop.store import TrainingRun, TrainingStatus
 
     backbone = {"model_name": TINY, "pretrained": "random", "image_size": 112}
@@ -185,7 +186,7 @@ def test_retrain_on_a_full_disk_exits_2_in_one_line_and_keeps_the_active_model(
     def full(*_args, out_dir, **_kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_dir / "adapter.pt"))
 
-    monkeypatch.setattr(retraining, "train_method", full)
+    monkeypatch.setattr(training, "train_method", full)  # retraining imports it when a run starts
     capsys.readouterr()
     assert cli.main(["retrain", str(images), "--device", "cpu"]) == 2
     _one_error_line(capsys.readouterr().err)

@@ -113,7 +113,12 @@ def test_the_command_scores_into_the_folders_workspace(local_ray, hazelnut_folde
     out, err = capfd.readouterr()
     assert "2 images scored, 0 already done, 1 failed" in out and "good_truncated.png" in err
     # the progress line is not broken up by Ray Data's notes (its plan, its progress bars, its rows)
-    for note in ("Starting execution", "Progress bars disabled", "execution finished", "ArrowConversionError"):
+    for note in (
+        "Starting execution",
+        "Progress bars disabled",
+        "execution finished",
+        "ArrowConversionError",
+    ):
         assert note not in err
     with Workspace.open(folder) as workspace:
         assert sorted(r.score is not None for r in workspace.images()) == [False, True, True]

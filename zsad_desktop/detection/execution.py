@@ -22,11 +22,10 @@ from dataclasses import dataclass
 import torch
 
 from zsad_desktop.detection.device import select_device
+from zsad_desktop.detection.run_choices import ENGINES, PRECISIONS
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("fast", "exact")
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 

@@ -23,26 +23,10 @@ import numpy as np
 from zsad_desktop.detection.backbone import BackboneSpec
 from zsad_desktop.detection.interface import DetectorError, NormalisationStats
 from zsad_desktop.detection.training_data import TrainingSample
+from zsad_desktop.detection.training_progress import TrainingCancelled, TrainingProgress
 
 RUN_FILE = "run.json"  # what the partial folder belongs to
 PROGRESS_FILE = "progress.json"  # per-epoch history of the run so far
-
-
-class TrainingCancelled(InterruptedError):
-    pass
-
-
-@dataclass
-class TrainingProgress:
-    stage: str
-    epoch: int
-    epochs: int
-    step: int
-    steps: int
-    loss: float
-    eta_s: float
-    #: set once per epoch, on its last report: mean loss and held-out metrics of that epoch
-    metrics: dict[str, float] | None = None
 
 
 @dataclass

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from zsad_desktop.evaluation.pixel_ranking import MetricInputError, PixelRanking
 
@@ -68,15 +67,31 @@ def _image_undefined_reason(labels: np.ndarray) -> str | None:
     return None
 
 
+# scikit-learn is imported where an image metric is computed: it takes two seconds, and the window,
+# which imports this package for its dice and iou, starts without it.
+def _auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))
+
+
+def _average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(labels, scores))
+
+
 def _f1_max(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import precision_recall_curve
+
     precision, recall, _ = precision_recall_curve(labels, scores)
     f1 = 2 * precision * recall / np.maximum(precision + recall, np.finfo(float).tiny)
     return float(f1.max())
 
 
 IMAGE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "image_auroc": lambda y, s: float(roc_auc_score(y, s)),
-    "image_ap": lambda y, s: float(average_precision_score(y, s)),
+    "image_auroc": _auroc,
+    "image_ap": _average_precision,
     "image_f1_max": _f1_max,
 }
 PIXEL_METRICS: dict[str, Callable[[PixelRanking], float]] = {

@@ -37,14 +37,14 @@ def run_gui(folder: str | None = None, db_url: str | None = None, **options: Any
     checkpoint, reviewer, prompts_file, flag_score (None leaves the saved value). `db_url`: the
     folder's workspace in that database (a team's PostgreSQL) instead of its own.
     """
-    from zsad_desktop.app.prediction.jobs import leave_a_core_for_the_window
+    from zsad_desktop.app.prediction.jobs import prepare_detection_in_background
     from zsad_desktop.ui.main_window import MainWindow
     from zsad_desktop.ui.qt_libraries import NO_DISPLAY_ADVICE, display_missing
 
     if QApplication.instance() is None and display_missing():  # Qt would abort with a core dump
         print(NO_DISPLAY_ADVICE, file=sys.stderr)
         return 1
-    leave_a_core_for_the_window()
+    prepare_detection_in_background()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANISATION)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from zsad_desktop.detection.interface import Detector, create_detector
-from zsad_desktop.detection.saved_model import load_saved_model
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,8 @@ class DetectorRecipe:
             module, _, name = self.factory.partition(":")
             return getattr(importlib.import_module(module), name)(device=self.device, **self.settings)
         if self.model_dir:
+            from zsad_desktop.detection.saved_model import load_saved_model  # torch, where the model loads
+
             extra = {k: v for k, v in self.settings.items() if k in ("object_name", "batch_size")}
             return load_saved_model(Path(self.model_dir), device=self.device, **extra)
         return create_detector(self.method, device=self.device, **self.settings)

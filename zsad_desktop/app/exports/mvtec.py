@@ -30,7 +30,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from zsad_desktop.app.exports.dicom_seg import SegRefused, write_dicom_seg
 from zsad_desktop.app.exports.dicom_source import dicom_png_pixels, dicom_stem
 from zsad_desktop.app.exports.names import UniqueNames, inside, safe_name
 from zsad_desktop.app.exports.reviewed import final_mask, reviewed_images
@@ -141,6 +140,9 @@ def _write(
 def _write_seg(
     report: ExportReport, source: Path, frame: int | None, mask: np.ndarray, folder: Path, name: str
 ) -> None:
+    # highdicom takes most of a second to import: only exports with DICOM images pay for it
+    from zsad_desktop.app.exports.dicom_seg import SegRefused, write_dicom_seg
+
     folder.mkdir(exist_ok=True)
     try:
         write_dicom_seg(source, frame, mask, inside(folder.parent, folder / f"{name}_seg.dcm"))

@@ -1,9 +1,10 @@
-"""What the settings can offer for a detector: the registered methods and the precisions, described."""
+"""What the settings can offer for a detector: the registered methods and the precisions, described.
+Torch and the methods load when asked, not when the window that offers them opens."""
 
 from __future__ import annotations
 
-from zsad_desktop.detection.execution import PRECISIONS, precision_summary
 from zsad_desktop.detection.interface import available_methods, method_class
+from zsad_desktop.detection.run_choices import PRECISIONS
 
 __all__ = ["PRECISIONS", "available_methods", "method_description", "precision_summary"]
 
@@ -31,3 +32,10 @@ def method_description(method: str) -> str:
         note = getattr(cls, "pass_note", "")
         sharing = f"It {note}." if note else ""
     return " ".join(part for part in (summary, sharing) if part)
+
+
+def precision_summary(device: str = "auto") -> str:
+    """What each precision means on `device` (imports torch)."""
+    from zsad_desktop.detection.execution import precision_summary as summary
+
+    return summary(device)

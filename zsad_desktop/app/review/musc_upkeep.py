@@ -17,6 +17,7 @@ When the session's method is musc (`ReviewSession`, duck-typed):
     version replace the old (the images it had scored keep their rows), the
     folder is scored against the new references and mutually scored again
     under the new version.
+musc's own modules (torch) load on the worker thread, when the method is musc.
 """
 
 from __future__ import annotations
@@ -25,15 +26,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from zsad_desktop.app.prediction.jobs import Job, Priority
-from zsad_desktop.app.prediction.musc_folder import score_workspace
-from zsad_desktop.app.prediction.musc_references import ReferenceCache, choose_references, references_label
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.detection.interface import Detector
-from zsad_desktop.detection.methods.musc.detector import MuscDetector
 from zsad_desktop.store import ReviewStatus
+
+if TYPE_CHECKING:
+    from zsad_desktop.app.prediction.musc_references import ReferenceCache
+    from zsad_desktop.detection.methods.musc.detector import MuscDetector
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +65,24 @@ class MuscUpkeep:
     def prepare(self, detector: Detector, cancel: threading.Event | None = None) -> Detector:
         """Give a newly built musc detector its references (others pass through); the folder's mutual
         scoring is queued. Runs on the worker thread."""
-        if not isinstance(detector, MuscDetector):
+        if not self.applies(detector):
             return detector
+        from zsad_desktop.app.prediction.musc_references import (
+            ReferenceCache,
+            choose_references,
+            references_label,
+        )
+
+        musc = cast("MuscDetector", detector)
         with self._lock:
-            if self._cache is None or self._cache.detector.backbone is not detector.backbone:
-                self._cache = ReferenceCache(self.session.workspace, detector)
-            self._cache.detector = detector
-            rows = choose_references(self.session.workspace, detector.reference_size, detector.seed)
-            detector.use_references(self._cache.features(rows, cancel), references_label(rows))
+            if self._cache is None or self._cache.detector.backbone is not musc.backbone:
+                self._cache = ReferenceCache(self.session.workspace, musc)
+            self._cache.detector = musc
+            rows = choose_references(self.session.workspace, musc.reference_size, musc.seed)
+            musc.use_references(self._cache.features(rows, cancel), references_label(rows))
             self.reference_ids = [r.id for r in rows]
-        self.schedule_folder(detector)
-        return detector
+        self.schedule_folder(musc)
+        return musc
 
     def review_changed(self, before: ReviewStatus, after: ReviewStatus) -> None:
         if self.session.settings.method == METHOD and ReviewStatus.NORMAL in (before, after):
@@ -86,6 +95,8 @@ class MuscUpkeep:
         self.session.queue.cancel_keyed(FOLDER_KEY)  # an older version's scoring is moot
 
         def work(progress: Callable[[int, int], None], cancel: threading.Event) -> int:
+            from zsad_desktop.app.prediction.musc_folder import score_workspace
+
             report = self.progress or progress
             return score_workspace(self.session.workspace, detector, report, cancel)
 
@@ -101,8 +112,10 @@ class MuscUpkeep:
     # background ----------------------------------------------------------------------------------------
     def _renew(self, _progress: Callable[[int, int], None], cancel: threading.Event) -> None:
         current = self.session.detector()
-        if not isinstance(current, MuscDetector):
+        if not self.applies(current):
             return
+        from zsad_desktop.app.prediction.musc_references import choose_references, references_label
+
         rows = choose_references(self.session.workspace, current.reference_size, current.seed)
         if references_label(rows) == current.settings()["references"]:
             return

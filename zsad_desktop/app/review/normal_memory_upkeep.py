@@ -26,21 +26,16 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zsad_desktop.app.prediction.jobs import Job, Priority, Progress
-from zsad_desktop.app.prediction.normal_memory import (
-    MemoryDetector,
-    PatchExtractor,
-    load_memory,
-    memory_path,
-    musc_extractor,
-    sync_memory,
-)
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.detection.interface import Detector, DetectorError
-from zsad_desktop.detection.normal_memory import NormalMemory
 from zsad_desktop.store import ReviewStatus
+
+if TYPE_CHECKING:  # torch: loaded on the worker thread, where the memory is kept
+    from zsad_desktop.app.prediction.normal_memory import MemoryDetector, PatchExtractor
+    from zsad_desktop.detection.normal_memory import NormalMemory
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +68,9 @@ class NormalsUpkeep:
         Called under the session's detector lock (lock order: the session's, then this one's)."""
         if not self.enabled:
             return base
+        from zsad_desktop.app.prediction.normal_memory import load_memory, memory_path
+        from zsad_desktop.detection.normal_memory import NormalMemory
+
         with self._lock:
             self._base, self._extractor, self._memory = base, None, None
             self._snapshot_ids, self._current = frozenset(), base
@@ -112,6 +110,9 @@ class NormalsUpkeep:
     def _sync(self, _progress: Progress, cancel: threading.Event) -> None:
         if not self.enabled:
             return
+        from zsad_desktop.app.prediction.normal_memory import memory_path, musc_extractor, sync_memory
+        from zsad_desktop.detection.normal_memory import NormalMemory
+
         self.session.detector()  # the base is built (and this upkeep told) before a memory can be kept
         with self._lock:
             base, memory, current = self._base, self._memory, self._current
@@ -145,11 +146,15 @@ class NormalsUpkeep:
 
     def _snapshot(self, base: Detector, memory: NormalMemory) -> MemoryDetector:
         """A predicting detector over `memory` (a copy, loaded from disk: the live memory's changes do not touch it)."""
+        from zsad_desktop.app.prediction.normal_memory import MemoryDetector, musc_extractor
+
         self._extractor = self._extractor or musc_extractor(base)
         return MemoryDetector(base, memory, self._extractor)
 
     def _register(self, detector: Detector) -> None:
         """Register and activate the detector's model version, as the session does for the plain one."""
+        from zsad_desktop.app.prediction.normal_memory import MemoryDetector
+
         settings = self.session.settings
         extra = (
             {"normals": len(detector.memory), "memory_version": detector.memory.version}

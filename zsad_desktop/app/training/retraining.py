@@ -12,23 +12,23 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
 
 from zsad_desktop.app.training import model_versions
 from zsad_desktop.app.workspace.workspace import Workspace
-from zsad_desktop.detection.backbone import BackboneSpec
 from zsad_desktop.detection.interface import Detector, NormalisationStats, create_detector
-from zsad_desktop.detection.saved_model import load_saved_model
-from zsad_desktop.detection.training import TrainingCancelled as TrainingCancelled  # for the window
-from zsad_desktop.detection.training import TrainingProgress as TrainingProgress
-from zsad_desktop.detection.training import train_method
-from zsad_desktop.detection.training_data import TrainingSample
+from zsad_desktop.detection.training_progress import TrainingCancelled as TrainingCancelled  # for the window
+from zsad_desktop.detection.training_progress import TrainingProgress as TrainingProgress
 from zsad_desktop.evaluation import dice, evaluate, load_mask
 from zsad_desktop.store import Image, Review, ReviewStatus, TrainingStatus
 from zsad_desktop.store.errors import StoreError
+
+if TYPE_CHECKING:  # torch and open_clip: imported where a model trains or loads, off the window's start
+    from zsad_desktop.detection.backbone import BackboneSpec
+    from zsad_desktop.detection.training_data import TrainingSample
 
 TRAINING_STATUSES = (ReviewStatus.ACCEPTED, ReviewStatus.CORRECTED, ReviewStatus.NORMAL)
 HELD_OUT_SHARE = 0.2
@@ -53,6 +53,8 @@ class RetrainOutcome:
 
 
 def reviewed_images(workspace: Workspace) -> list[ReviewedImage]:
+    from zsad_desktop.detection.training_data import TrainingSample
+
     query = (
         select(Review, Image.rel_path, Image.frame)
         .join(Image, Image.content_hash == Review.image_hash)
@@ -122,6 +124,8 @@ def split(
 
 
 def detector_for(version: model_versions.VersionInfo, device: str = "auto") -> Detector:
+    from zsad_desktop.detection.saved_model import load_saved_model
+
     if version.checkpoint and (Path(version.checkpoint) / "model.json").is_file():
         return load_saved_model(Path(version.checkpoint), device=device)
     backbone = version.backbone
@@ -167,6 +171,10 @@ def retrain(
     cancel: threading.Event | None = None,
 ) -> RetrainOutcome:
     """Train a new version on the reviews; the active version stays active."""
+    from zsad_desktop.detection.backbone import BackboneSpec
+    from zsad_desktop.detection.saved_model import load_saved_model
+    from zsad_desktop.detection.training import train_method
+
     ready, message = readiness(workspace)
     if not ready:
         raise StoreError(message)
