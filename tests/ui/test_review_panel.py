@@ -10,14 +10,19 @@ MODEL_ID = "crane:ViT-L-14-336:openai@336:0123456789 (first look)"
 PATH = "scans/2026/patient-0042/series-3/slice-0117-with-a-long-name.dcm"
 
 
-def test_a_long_model_id_and_path_are_shortened_to_one_line(qtbot):
+def _panel(qtbot, width: int) -> ReviewPanel:
     panel = ReviewPanel()
     qtbot.addWidget(panel)
-    panel.resize(300, 600)
+    panel.resize(width, 600)
     panel.show()
     qtbot.waitExposed(panel)
     panel.model_label.setText(MODEL_ID)
     panel.path_label.setText(PATH)
+    return panel
+
+
+def test_a_long_model_id_and_path_are_shortened_to_one_line(qtbot):
+    panel = _panel(qtbot, 300)
     for label, full in ((panel.model_label, MODEL_ID), (panel.path_label, PATH)):
         shown = QLabel.text(label)  # what is painted
         metrics = label.fontMetrics()
@@ -29,10 +34,5 @@ def test_a_long_model_id_and_path_are_shortened_to_one_line(qtbot):
 
 
 def test_a_wide_panel_shows_the_whole_id(qtbot):
-    panel = ReviewPanel()
-    qtbot.addWidget(panel)
-    panel.resize(1400, 600)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.model_label.setText(MODEL_ID)
+    panel = _panel(qtbot, 1400)
     assert QLabel.text(panel.model_label) == MODEL_ID
