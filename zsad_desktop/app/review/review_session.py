@@ -33,6 +33,7 @@ from zsad_desktop.app.workspace.workspace import Workspace
 from zsad_desktop.detection.interface import Detector, NormalisationStats
 from zsad_desktop.imaging import load_image
 from zsad_desktop.store import ReviewStatus
+from zsad_desktop.store.errors import StoreError
 
 NORMALISATION_SAMPLE = 24  # predictions used to fix a model's display scale in a workspace
 NORMALISATION_MAX_SIDE = 1024  # heatmaps are sampled for the scale: no full-size map of a very large image
@@ -53,6 +54,7 @@ class ReviewSession:
         self.queue = queue or JobQueue()
         self.reviewer = reviewer
         self._detector: Detector | None = None
+        self._version_to_load: Any = None  # a version chosen in the window, loaded on the worker thread
         self._first_look: Detector | None = None
         self._first_look_on = True  # off while a trained version, which has no first-look twin, is active
         self._detector_lock = threading.Lock()
@@ -80,6 +82,11 @@ class ReviewSession:
     def detector(self) -> Detector:
         """Built on first use (on the worker thread: loading weights takes a while)."""
         with self._detector_lock:
+            if self._detector is None and self._version_to_load is not None:
+                from zsad_desktop.app.training.retraining import detector_for
+
+                self._detector = detector_for(self._version_to_load, self.settings.device)
+                self._version_to_load = None
             if self._detector is None:
                 detector = self.musc.prepare(self.settings.build())  # musc: its references first
                 model_versions.register_version(
@@ -122,13 +129,14 @@ class ReviewSession:
             return self._first_look
 
     def use_version(self, name: str) -> None:
-        """Make a model version active and predict with it from now on (old predictions stay cached)."""
-        from zsad_desktop.app.training.retraining import detector_for
-
+        """Make a model version active and predict with it from now on (old predictions stay cached). Its
+        model loads with the next prediction, on the worker thread: loading weights takes a while."""
+        version = model_versions.get_version(self.workspace, name)
+        if version.checkpoint and not Path(version.checkpoint).exists():  # said now, not by a later job
+            raise StoreError(f"model version {name}'s weights are gone from {version.checkpoint}")
         version = model_versions.promote(self.workspace, name)
-        detector = detector_for(version, self.settings.device)
         with self._detector_lock:
-            self._detector = detector
+            self._detector, self._version_to_load = None, version
             self._first_look_on = False
         self.queue.cancel_keyed("folder:")  # those chunks were for the previous version
 
@@ -140,23 +148,26 @@ class ReviewSession:
         config: dict | None = None,
     ) -> Job:
         """Queue a training run; while it trains, the image on screen still gets its prediction."""
-        from zsad_desktop.app.training.retraining import retrain
+        from zsad_desktop.app.training.retraining import comparison_examples, retrain
 
         def work(_progress: Progress, cancel: threading.Event) -> Any:
             def report(p: Any) -> None:
                 on_progress(p)
                 self.queue.run_waiting(Priority.TRAINING)
 
-            return retrain(
+            outcome = retrain(
                 self.workspace, config=config, device=self.settings.device, progress=report, cancel=cancel
             )
+            active = model_versions.active_version(self.workspace)  # the new version is not active yet
+            outcome.examples = comparison_examples(outcome, active, self.settings.device)
+            return outcome
 
         return self.queue.submit("retrain", work, Priority.TRAINING, on_done, on_error, key="retrain")
 
     def change_settings(self, settings: DetectorSettings) -> None:
         with self._detector_lock:
             self.settings = settings
-            self._detector = self._first_look = None
+            self._detector = self._first_look = self._version_to_load = None
             self._first_look_on = True
         # Predictions of the old detector are moot; a training run and a folder scan are not.
         self.queue.cancel_all(keep=("retrain", "scan"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,33 @@ class RetrainOutcome:
     active_metrics: dict[str, float]
     held_out: list[ReviewedImage]
     run_id: int
+    #: a few held-out images as (RGB, the active version's heatmap, the new one's), each heatmap on its
+    #: model's own 0..1 scale; filled by `comparison_examples` where the window shows them
+    examples: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+def comparison_examples(
+    outcome: RetrainOutcome, active: model_versions.VersionInfo | None, device: str = "auto", count: int = 3
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The first `count` held-out images with both versions' heatmaps (loads both models: run it off the
+    window's thread)."""
+    items = outcome.held_out[:count]
+    if not items:
+        return []
+    images = [i.sample.read_rgb8() for i in items]
+    new = detector_for(outcome.version, device)
+    old = detector_for(active, device) if active else new
+    return [
+        (rgb, _on_own_scale(old, a.heatmap), _on_own_scale(new, n.heatmap))
+        for rgb, a, n in zip(images, old.predict(images), new.predict(images))
+    ]
+
+
+def _on_own_scale(detector: Detector, heatmap: np.ndarray) -> np.ndarray:
+    stats = detector.normalisation
+    if stats.high == 1.0 and stats.low == 0.0:
+        return heatmap.clip(0, 1)
+    return stats.normalise(heatmap)
 
 
 def reviewed_images(workspace: Workspace) -> list[ReviewedImage]:

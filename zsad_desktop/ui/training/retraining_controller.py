@@ -8,19 +8,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from zsad_desktop.app.training import model_versions
-from zsad_desktop.app.training.retraining import (
-    TrainingCancelled,
-    detector_for,
-    proposal_agreement,
-    readiness,
-)
+from zsad_desktop.app.training.retraining import TrainingCancelled, proposal_agreement, readiness
 from zsad_desktop.app.training.version_quality import version_quality
 from zsad_desktop.app.user_errors import USER_ERRORS, user_message
 from zsad_desktop.ui.training.comparison_dialog import ComparisonDialog
 from zsad_desktop.ui.training.models_dialog import ModelsDialog
 from zsad_desktop.ui.training.retrain_panel import RetrainPanel
-
-EXAMPLES = 3
 
 
 class RetrainingController(QObject):
@@ -73,24 +66,9 @@ class RetrainingController(QObject):
         session = self.window.session
         self.panel.finished(f"Finished: {outcome.version.name} is ready to compare.")
         active = model_versions.active_version(session.workspace)
-        examples = self._examples(outcome, active)
-        dialog = ComparisonDialog(outcome, examples, active.name if active else "none", self.window)
+        dialog = ComparisonDialog(outcome, outcome.examples, active.name if active else "none", self.window)
         if dialog.exec():
             self.restore(outcome.version.name)
-
-    def _examples(self, outcome, active):
-        """A few held-out images with both versions' heatmaps, each on its model's own scale."""
-        items = outcome.held_out[:EXAMPLES]
-        if not items:
-            return []
-        images = [i.sample.read_rgb8() for i in items]
-        device = self.window.session.settings.device
-        new = detector_for(outcome.version, device)
-        old = detector_for(active, device) if active else new
-        out = []
-        for rgb, a, n in zip(images, old.predict(images), new.predict(images)):
-            out.append((rgb, _scaled(old, a.heatmap), _scaled(new, n.heatmap)))
-        return out
 
     def restore(self, name: str) -> None:
         session = self.window.session
@@ -118,10 +96,3 @@ class RetrainingController(QObject):
         )
         dialog.restoreRequested.connect(self.restore)
         dialog.exec()
-
-
-def _scaled(detector, heatmap):
-    stats = detector.normalisation
-    if stats.high == 1.0 and stats.low == 0.0:
-        return heatmap.clip(0, 1)
-    return stats.normalise(heatmap)
