@@ -99,6 +99,7 @@ class MaskPanel(QGroupBox):
         self.regions.itemChanged.connect(self._region_item_changed)
         grid.addWidget(self.regions, row + 2, 0, 1, 3)
         self.set_brush_radius(8)
+        self.set_history(False, False)  # nothing to undo until an image is open
 
     def set_tool(self, tool: Tool) -> None:
         self.tool_buttons[tool].setChecked(True)

@@ -1,4 +1,5 @@
-"""The image panel's path and model fields stay on one line in a narrow panel, whole in their tooltips."""
+"""The side panels before and with an image: one-line path and model fields, whole in their tooltips;
+no undo before anything can be undone."""
 
 from __future__ import annotations
 
@@ -36,3 +37,11 @@ def test_a_long_model_id_and_path_are_shortened_to_one_line(qtbot):
 def test_a_wide_panel_shows_the_whole_id(qtbot):
     panel = _panel(qtbot, 1400)
     assert QLabel.text(panel.model_label) == MODEL_ID
+
+
+def test_undo_and_redo_are_off_before_any_image_is_open(qtbot):
+    from zsad_desktop.ui.viewer.mask_panel import MaskPanel
+
+    panel = MaskPanel()
+    qtbot.addWidget(panel)
+    assert not panel.edit_buttons["undo"].isEnabled() and not panel.edit_buttons["redo"].isEnabled()
