@@ -36,13 +36,6 @@ def add_commands(sub) -> None:
 
 
 def cmd_gui(args) -> int:
-    from zsad_desktop.app.prediction.jobs import prepare_detection_in_background
-    from zsad_desktop.ui.qt_libraries import display_missing
-
-    if not display_missing():
-        # torch's libraries load while the window's own modules do: the 0.3 s that loading them holds
-        # Python's lock passes before the window is up, not while it answers the mouse
-        prepare_detection_in_background()
     from zsad_desktop.ui.launch import run_gui
 
     names = (

@@ -251,21 +251,15 @@ def leave_a_core_for_the_window() -> None:
         torch.set_num_threads(cores - 1)
 
 
-_preparing: threading.Thread | None = None
-
-
 def prepare_detection_in_background() -> threading.Thread:
     """Import torch and the detection methods on a thread of their own, leaving a core for the window
     first: the window shows without waiting the seconds these imports take (about 9 s of its 11 s start
-    on a 2-core CPU), and the first detector built finds them loaded. Started once per process."""
-    global _preparing
-    if _preparing is not None:
-        return _preparing
+    on a 2-core CPU), and the first detector built finds them loaded."""
 
     def prepare() -> None:
         leave_a_core_for_the_window()
         import zsad_desktop.detection.methods  # noqa: F401 - registers the methods, imports open_clip
 
-    _preparing = threading.Thread(target=prepare, name="zsad-detection-imports", daemon=True)
-    _preparing.start()
-    return _preparing
+    thread = threading.Thread(target=prepare, name="zsad-detection-imports", daemon=True)
+    thread.start()
+    return thread
