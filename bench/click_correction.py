@@ -14,7 +14,8 @@ test/<defect>/<name>.* with ground_truth/<defect>/<name>_mask.png) is corrected 
 For each set and start it prints NoC@85 and NoC@90 (clicks to the IoU, at most 20; median and
 mean) and the share that fail at 20, beside the manual baselines: the fewest polygon vertices that
 reach the IoU (traced from nothing, whatever the start) and brush/eraser dabs of a fixed radius (3%
-of the side) under the same clicker. Latency is the median time of one click (neighbourhood,
+of the side) under the same clicker, and a disk oracle: each click adds or removes the largest disk
+that fits in the error under it (it knows the truth), the best that painting click by click can do. Latency is the median time of one click (neighbourhood,
 correction, write-back); it also times clicks on the largest image scaled to 1024 px and around a
 click on a 20,000 px image (wall and CPU time: on a shared machine the CPU time is the tool's own). The clicker stops at IoU 0.90, so the plotted curves stay flat after it.
 
@@ -44,6 +45,7 @@ from click_simulation import (  # noqa: E402
     MAX_CLICKS,
     Run,
     brush_step,
+    disk_oracle_step,
     next_click,
     polygon_curve,
     simulate,
@@ -127,6 +129,7 @@ def run_set(
     for start in starts:
         tool_runs: list[Run] = []
         brush_runs: list[Run] = []
+        oracle_runs: list[Run] = []
         for i, (image_path, mask_path) in enumerate(found):
             image = read_image(image_path)
             truth = np.asarray(Image.open(mask_path).convert("L")) > 127
@@ -142,6 +145,7 @@ def run_set(
             )
             radius = max(2, round(0.03 * max(truth.shape)))
             brush_runs.append(simulate(truth, begin, lambda m, c, r=radius: brush_step(m, c[-1], r)))
+            oracle_runs.append(simulate(truth, begin, disk_oracle_step(truth)))
         noc90 = np.array([r.clicks_to(0.9) for r in tool_runs])
         ms = [t for r in tool_runs for t in r.ms]
         figures.append(
@@ -161,6 +165,8 @@ def run_set(
                 "polygon_noc90_mean": float(np.mean([vertices_to(p, 0.9) for p in polygons])),
                 "brush_noc85_median": float(np.median([r.clicks_to(0.85) for r in brush_runs])),
                 "brush_noc90_median": float(np.median([r.clicks_to(0.9) for r in brush_runs])),
+                "disk_oracle_noc90_median": float(np.median([r.clicks_to(0.9) for r in oracle_runs])),
+                "disk_oracle_fail20": float(np.mean([r.ious[-1] < 0.9 for r in oracle_runs])),
                 "ms_per_click_median": float(np.median(ms)) if ms else 0.0,
                 "ms_per_click_p95": float(np.percentile(ms, 95)) if ms else 0.0,
             }
@@ -298,7 +304,7 @@ def main() -> None:
         return
     header = (
         f"{'set':<12} {'start':<6} {'n':>3} {'IoU0':>5} {'NoC85':>6} {'NoC90 med (mean)':>17} {'fail20':>6}"
-        f" {'polygon90':>9} {'brush90':>7} {'ms/click':>8}"
+        f" {'polygon90':>9} {'brush90':>7} {'oracle90':>8} {'ms/click':>8}"
     )
     print(header)
     rows, all_curves = [], {}
@@ -312,7 +318,7 @@ def main() -> None:
                 f"{f['set']:<12} {f['start']:<6} {f['images']:>3} {f['start_iou_median']:>5.2f}"
                 f" {f['noc85_median']:>6.1f} {f['noc90_median']:>8.1f} ({f['noc90_mean']:>5.1f})"
                 f" {f['fail20']:>6.0%} {f['polygon_noc90_median']:>9.1f} {f['brush_noc90_median']:>7.1f}"
-                f" {f['ms_per_click_median']:>8.0f}",
+                f" {f['disk_oracle_noc90_median']:>8.1f} {f['ms_per_click_median']:>8.0f}",
                 flush=True,
             )
         rows.extend(figures)

@@ -74,6 +74,24 @@ def tool_step(
     return mask
 
 
+def disk_oracle_step(truth: np.ndarray):
+    """A step for `simulate` that knows the truth: each click adds (or removes) the largest disk that fits
+    in the error under it, and never a wrong pixel. The best that painting click by click can do, as a
+    measure of what a click must bring beyond it (edges, shape) to reach an IoU in few clicks."""
+
+    def step(mask: np.ndarray, clicks: list[Click]) -> np.ndarray:
+        click = clicks[-1]
+        error = (truth & ~mask) if click.positive else (mask & ~truth)
+        depth = cv2.distanceTransform(np.pad(error, 1).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        disk = np.zeros(truth.shape, np.uint8)
+        cv2.circle(disk, (click.x, click.y), max(1, round(float(depth[click.y + 1, click.x + 1]))), 1, -1)
+        out = mask.copy()
+        out[disk.astype(bool) & error] = click.positive
+        return out
+
+    return step
+
+
 def brush_step(mask: np.ndarray, click: Click, radius: int) -> np.ndarray:
     out = mask.astype(np.uint8)
     cv2.circle(out, (click.x, click.y), radius, 1 if click.positive else 0, thickness=-1)
