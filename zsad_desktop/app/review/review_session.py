@@ -54,7 +54,8 @@ class ReviewSession:
         self.queue = queue or JobQueue()
         self.reviewer = reviewer
         self._detector: Detector | None = None
-        self._version_to_load: Any = None  # a version chosen in the window, loaded on the worker thread
+        # a version chosen in the window, whose model loads on the worker thread
+        self._version_to_load: model_versions.VersionInfo | None = None
         self._first_look: Detector | None = None
         self._first_look_on = True  # off while a trained version, which has no first-look twin, is active
         self._detector_lock = threading.Lock()
