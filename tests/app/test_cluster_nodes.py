@@ -267,23 +267,6 @@ def _restarts(cluster, stage: str) -> int:
     return sum(actor.num_restarts for actor in actors if stage in actor.class_name)
 
 
-def _stage_nodes(cluster, stage: str) -> list[str]:
-    """Where the stage's actors that are not dead are: "head", "node" or "unplaced" for each."""
-    from ray.util.state import list_actors, list_nodes
-
-    heads = {
-        n.node_id
-        for n in list_nodes(address=cluster["jobs"], raise_on_missing_output=False)
-        if n.is_head_node
-    }
-    actors = list_actors(address=cluster["jobs"], detail=True, limit=1000, raise_on_missing_output=False)
-    return [
-        f"{'head' if actor.node_id in heads else 'node' if actor.node_id else 'unplaced'} ({actor.state})"
-        for actor in actors
-        if stage in actor.class_name and actor.state != "DEAD"
-    ]
-
-
 def _wait_until_idle(cluster, cpus: int, deadline: float) -> None:
     """Until `ray status` shows the cluster's CPUs all there and none in use."""
     usage: re.Match | None = None
