@@ -135,7 +135,7 @@ class ReviewSession:
         version = model_versions.get_version(self.workspace, name)
         if version.checkpoint and not Path(version.checkpoint).exists():  # said now, not by a later job
             raise StoreError(f"model version {name}'s weights are gone from {version.checkpoint}")
-        version = model_versions.promote(self.workspace, name)
+        model_versions.promote(self.workspace, name)
         with self._detector_lock:
             self._detector, self._version_to_load = None, version
             self._first_look_on = False

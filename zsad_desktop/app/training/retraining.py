@@ -67,16 +67,9 @@ def comparison_examples(
     new = detector_for(outcome.version, device)
     old = detector_for(active, device) if active else new
     return [
-        (rgb, _on_own_scale(old, a.heatmap), _on_own_scale(new, n.heatmap))
+        (rgb, old.normalisation.normalise(a.heatmap), new.normalisation.normalise(n.heatmap))
         for rgb, a, n in zip(images, old.predict(images), new.predict(images))
     ]
-
-
-def _on_own_scale(detector: Detector, heatmap: np.ndarray) -> np.ndarray:
-    stats = detector.normalisation
-    if stats.high == 1.0 and stats.low == 0.0:
-        return heatmap.clip(0, 1)
-    return stats.normalise(heatmap)
 
 
 def reviewed_images(workspace: Workspace) -> list[ReviewedImage]:
