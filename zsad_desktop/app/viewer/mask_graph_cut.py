@@ -21,6 +21,7 @@ import maxflow
 import numpy as np
 
 HARD = 1e9
+WORK_SIDE = 256  # the cut runs at most this size a side, for speed (larger crops are scaled down)
 CONFIDENCE = 4.0  # the most a colour model may say: mixtures fitted to few pixels are overconfident
 
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from zsad_desktop.app.viewer.mask_graph_cut import (
+    WORK_SIDE,
     Weights,
     appearance_log_odds,
     contrast_edges,
@@ -25,7 +26,6 @@ from zsad_desktop.app.viewer.mask_graph_cut import (
 )
 from zsad_desktop.app.viewer.mask_outline_moves import distance_to
 
-WORK_SIDE = 256  # the cut runs at most this size a side, for speed
 WEIGHTS = Weights()
 
 
