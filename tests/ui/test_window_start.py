@@ -5,18 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.fresh_python import loaded_after_importing
+
 HEAVY = ("torch", "open_clip", "sklearn", "highdicom")
 
 
 def test_the_window_modules_load_without_torch_or_scikit_learn():
     # torch and open_clip took 9 of the 11 s before the window showed on a 2-core CPU
-    code = (
-        "import sys\n"
-        "import zsad_desktop.ui.launch, zsad_desktop.ui.main_window\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded_after_importing(["zsad_desktop.ui.launch", "zsad_desktop.ui.main_window"], HEAVY) == []
 
 
 def test_the_detection_stack_loads_in_the_background_and_leaves_a_core_for_the_window():
