@@ -48,7 +48,6 @@ class ComparisonDialog(QDialog):
     def __init__(
         self,
         outcome: RetrainOutcome,
-        examples: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
         active_name: str,
         parent=None,
     ):
@@ -75,7 +74,7 @@ class ComparisonDialog(QDialog):
         grid = QGridLayout()
         for column, title in enumerate(("image", f"active ({active_name})", f"new ({outcome.version.name})")):
             grid.addWidget(QLabel(title), 0, column)
-        for row, (rgb, active_map, new_map) in enumerate(examples, start=1):
+        for row, (rgb, active_map, new_map) in enumerate(outcome.examples, start=1):
             for column, pixmap in enumerate(
                 (_overlay(rgb, np.zeros(rgb.shape[:2])), _overlay(rgb, active_map), _overlay(rgb, new_map))
             ):

@@ -66,7 +66,7 @@ class RetrainingController(QObject):
         session = self.window.session
         self.panel.finished(f"Finished: {outcome.version.name} is ready to compare.")
         active = model_versions.active_version(session.workspace)
-        dialog = ComparisonDialog(outcome, outcome.examples, active.name if active else "none", self.window)
+        dialog = ComparisonDialog(outcome, active.name if active else "none", self.window)
         if dialog.exec():
             self.restore(outcome.version.name)
 
